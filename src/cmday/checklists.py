@@ -1,0 +1,160 @@
+"""Checklists: the routine's tasks for morning, check and close, and their state for one day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from cmday.errors import ConfigError, UsageError
+from cmday.i18n import _
+from cmday.models import SLUG_PATTERN, Strict
+from cmday.shipped import shipped_dir
+from cmday.workspace import parse_file
+
+ROUTINES = ("morning", "check", "close")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+AUTOMATIC_CHECKS = (
+    "no_urgent_open",
+    "no_crisis",
+    "sources_healthy",
+    "swept_recently",
+    "nothing_past_sla",
+    "inbox_clear",
+    "today_ready",
+    "tomorrow_ready",
+    "horizon_covered",
+)
+
+
+class ChecklistItem(Strict):
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    text: str
+    auto: Literal[AUTOMATIC_CHECKS] | None = None  # type: ignore[valid-type]
+    weekdays: list[Literal[WEEKDAYS]] | None = None  # type: ignore[valid-type]
+
+
+class ChecklistFile(Strict):
+    items: list[ChecklistItem] = []
+    drop: list[str] = []
+
+
+@dataclass
+class Facts:
+    """What the automatic items are judged on, gathered once per view from the state and the calendar."""
+
+    urgent_open: int
+    past_sla: int
+    open_total: int
+    crisis: bool
+    failing_sources: list[str]
+    last_sweep: datetime | None
+    sweep_hours: float
+    now: datetime
+    today_missing: list[str]
+    tomorrow_missing: list[str]
+    horizon_empty_days: int
+    horizon_days: int
+
+
+@dataclass
+class ChecklistEntry:
+    id: str
+    text: str
+    automatic: bool
+    status: str  # manual: open | done | skipped; automatic: ok | failing (or done/skipped when marked by hand)
+    detail: str = ""
+    note: str = ""
+
+
+def load_checklist(routine: str, language: str, workspace_root: Path | None) -> list[ChecklistItem]:
+    """The shipped checklist in `language`, then the workspace's additions, replacements and drops."""
+    if routine not in ROUTINES:
+        raise UsageError(
+            _("unknown checklist {name!r}; use one of: {names}").format(name=routine, names=", ".join(ROUTINES))
+        )
+    shipped = shipped_dir("checklists") / f"{routine}.{language}.toml"
+    if not shipped.is_file():
+        shipped = shipped_dir("checklists") / f"{routine}.en.toml"
+    items = {item.id: item for item in parse_file(shipped, ChecklistFile).items}
+    if workspace_root is not None:
+        for name in (f"{routine}.toml", f"{routine}.{language}.toml"):
+            own = workspace_root / "checklists" / name
+            if own.is_file():
+                override = parse_file(own, ChecklistFile, workspace_root)
+                for dropped in override.drop:
+                    if dropped not in items:
+                        raise ConfigError(
+                            _("{file}: drop names {item!r}, which is not in the {routine} checklist").format(
+                                file=f"checklists/{name}", item=dropped, routine=routine
+                            ),
+                            hint=_("known items: {ids}").format(ids=", ".join(items)),
+                        )
+                    del items[dropped]
+                for item in override.items:
+                    items[item.id] = item
+    return list(items.values())
+
+
+def applies_on(item: ChecklistItem, day: date) -> bool:
+    return item.weekdays is None or WEEKDAYS[day.weekday()] in item.weekdays
+
+
+def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
+    """One automatic item: whether it holds, and a short reason when it does not."""
+    if check == "no_urgent_open":
+        return facts.urgent_open == 0, _("{count} urgent open").format(count=facts.urgent_open)
+    if check == "no_crisis":
+        return not facts.crisis, _("crisis under way")
+    if check == "sources_healthy":
+        return not facts.failing_sources, _("failing: {sources}").format(sources=", ".join(facts.failing_sources))
+    if check == "swept_recently":
+        if facts.last_sweep is None:
+            return False, _("never swept")
+        hours = (facts.now - facts.last_sweep).total_seconds() / 3600
+        return hours <= facts.sweep_hours, _("last sweep {hours:.0f} h ago").format(hours=hours)
+    if check == "nothing_past_sla":
+        return facts.past_sla == 0, _("{count} past their response time").format(count=facts.past_sla)
+    if check == "inbox_clear":
+        return facts.open_total == 0, _("{count} still open").format(count=facts.open_total)
+    if check == "today_ready":
+        return not facts.today_missing, _("not ready: {platforms}").format(platforms=", ".join(facts.today_missing))
+    if check == "tomorrow_ready":
+        return not facts.tomorrow_missing, _("not ready: {platforms}").format(
+            platforms=", ".join(facts.tomorrow_missing)
+        )
+    if check == "horizon_covered":
+        return facts.horizon_empty_days == 0, _("{empty} of the next {days} days have nothing planned").format(
+            empty=facts.horizon_empty_days, days=facts.horizon_days
+        )
+    raise ValueError(check)
+
+
+def entries(items: list[ChecklistItem], day: date, marks: dict, facts: Facts) -> list[ChecklistEntry]:
+    """Today's checklist: marks by hand win; automatic items are judged on the facts."""
+    result = []
+    for item in items:
+        if not applies_on(item, day):
+            continue
+        mark = marks.get(item.id)
+        if mark is not None:
+            result.append(ChecklistEntry(item.id, item.text, item.auto is not None, mark.status, note=mark.note))
+        elif item.auto:
+            holds, reason = evaluate(item.auto, facts)
+            result.append(ChecklistEntry(item.id, item.text, True, "ok" if holds else "failing", "" if holds else reason))
+        else:
+            result.append(ChecklistEntry(item.id, item.text, False, "open"))
+    return result
+
+
+def find_item(items: list[ChecklistItem], item_id: str, routine: str | None) -> ChecklistItem:
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise UsageError(
+        _("no item {item!r} in the {routine} checklist").format(item=item_id, routine=routine or "?"),
+        hint=_("items: {ids}").format(ids=", ".join(i.id for i in items)),
+    )

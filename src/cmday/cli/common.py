@@ -1,0 +1,101 @@
+"""The options every command takes after its name, the session they open, and the one error boundary."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import typer
+
+from cmday.errors import CmdayError, ExitCode
+from cmday.i18n import _, resolve_language, set_language
+
+
+@dataclass
+class Options:
+    workspace: Path | None
+    project: str | None
+    json: bool
+    demo: bool
+    lang: str | None
+    offline: bool
+    debug: bool
+
+
+def _common_parameters() -> list[inspect.Parameter]:
+    keyword = inspect.Parameter.KEYWORD_ONLY
+
+    def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+        return inspect.Parameter(name, keyword, default=default, annotation=annotation)
+
+    return [
+        option("workspace", Annotated[Path | None, typer.Option("--workspace", "-w", help=_("Workspace folder (holds cmday.toml)."), show_default=False)], None),
+        option("project", Annotated[str | None, typer.Option("--project", "-p", help=_("Only this project (its slug)."), show_default=False)], None),
+        option("json", Annotated[bool, typer.Option("--json", help=_("Print JSON on stdout instead of a dashboard."))], False),
+        option("demo", Annotated[bool, typer.Option("--demo", help=_("Use the built-in demo workspace and its own state."))], False),
+        option("lang", Annotated[str | None, typer.Option("--lang", help=_("Language: en or es."), show_default=False)], None),
+        option("offline", Annotated[bool, typer.Option("--offline", help=_("Do not fetch; work from the local state."))], False),
+        option("debug", Annotated[bool, typer.Option("--debug", help=_("Show full errors (tracebacks) and HTTP debug logs."))], False),
+    ]
+
+
+COMMON_NAMES = ("workspace", "project", "json", "demo", "lang", "offline", "debug")
+
+
+def command(app: typer.Typer, name: str, help: str, **settings: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `function(options, ...)` as a command that also takes the common options."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(function)
+        hints = typing.get_type_hints(function, include_extras=True)  # resolved in the command's own module
+        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "options"]
+
+        @functools.wraps(function)
+        def run(**arguments: Any) -> Any:
+            options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
+            return boundary(options, lambda: function(options, **arguments))
+
+        run.__signature__ = signature.replace(parameters=own + _common_parameters())  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
+        del run.__wrapped__
+        app.command(name, help=help, **settings)(run)
+        return function
+
+    return register
+
+
+def boundary(options: Options, action: Callable[[], Any]) -> Any:
+    """Where every error becomes one line on stderr and an exit status; --debug shows the traceback."""
+    from cmday.cli import output
+
+    set_language(resolve_language(options.lang, None))
+    if options.debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        os.environ["CMDAY_DEBUG"] = "1"
+    try:
+        return action()
+    except CmdayError as failure:
+        if options.debug:
+            raise
+        output.error(failure.message, failure.hint)
+        raise typer.Exit(int(failure.exit_code)) from None
+    except KeyboardInterrupt:
+        output.error(_("interrupted; what was already stored is kept"))
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as failure:
+        if options.debug:
+            raise
+        output.error(
+            _("unexpected error ({kind}); nothing stored was lost").format(kind=type(failure).__name__),
+            _("run the command again with --debug to see the details, and report it"),
+        )
+        raise typer.Exit(int(ExitCode.ERROR)) from None

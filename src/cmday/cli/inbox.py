@@ -1,0 +1,213 @@
+"""`cmday fetch`, `inbox`, `show`, `mark`: the unified inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from cmday.cli.common import Options, command
+from cmday.i18n import _
+
+INBOX_STATES = ("open", "answered", "escalated", "snoozed", "ignored", "all")
+MARK_STATES = ("answered", "escalated", "snoozed", "ignored", "open")
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "fetch", help=_("Pull new mentions from every source now."))(fetch)
+    command(app, "inbox", help=_("List interactions, urgent first, with their age against their response time."))(inbox)
+    command(app, "show", help=_("Show one mention whole."))(show)
+    command(app, "mark", help=_("Change an interaction's state: answered, escalated, snoozed, ignored, open."))(mark)
+
+
+def fetch(
+    options: Options,
+    source: Annotated[str | None, typer.Option("--source", "-s", help=_("Only this source id."), show_default=False)] = None,
+) -> None:
+    from cmday.cli import output
+    from cmday.cli.sweep import sweep
+    from cmday.errors import ExitCode, UsageError
+    from cmday.session import Session
+
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        projects = session.workspace.select(options.project)
+        if source is not None and not any(p.source(source) for p in projects):
+            known = ", ".join(s.id for p in projects for s in p.sources) or _("none")
+            raise UsageError(_("no source {source!r}; sources: {known}").format(source=source, known=known))
+        if options.offline:
+            raise UsageError(_("fetch and --offline contradict each other"), hint=_("drop --offline to fetch"))
+        reports = sweep(session, projects, source, quiet=options.json)
+        new_mentions = []
+        for report in reports:
+            for mention in session.store.mentions(report.project, states=None):
+                if mention.fetched_at >= report.started.replace(microsecond=0):
+                    new_mentions.append(mention)
+        errors = [
+            {"project": r.project, "source": s.source_id, "platform": s.platform, "error": s.error, "needs_auth": s.needs_auth}
+            for r in reports
+            for s in r.errors
+        ]
+        if options.json:
+            output.print_json({"mentions": [_mention_json(m) for m in new_mentions], "errors": errors, "sources": [
+                {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error} for r in reports for s in r.results
+            ]})
+        else:
+            for report in reports:
+                for result in report.results:
+                    if result.error:
+                        output.error(_("{project}/{source}: {error}").format(project=report.project, source=result.source_id, error=result.error))
+                    else:
+                        output.message(_("{project}/{source}: {count} new").format(project=report.project, source=result.source_id, count=result.new))
+        if errors and len(errors) == sum(len(r.results) for r in reports):
+            raise typer.Exit(int(ExitCode.SOURCES))
+    finally:
+        session.close()
+
+
+def _mention_json(mention) -> dict:
+    return {
+        "id": mention.id,
+        "project": mention.project,
+        "source": mention.source_id,
+        "platform": mention.platform,
+        "platform_id": mention.platform_id,
+        "kind": mention.kind,
+        "author": {"handle": mention.author_handle, "display_name": mention.author_name, "url": mention.author_url},
+        "text": mention.text,
+        "url": mention.url,
+        "created_at": mention.created_at.isoformat(),
+        "state": mention.state,
+        "category": mention.category,
+        "priority": mention.priority,
+        "urgent": mention.urgent,
+        "sla_due": mention.sla_due.isoformat() if mention.sla_due else None,
+    }
+
+
+def inbox(
+    options: Options,
+    state: Annotated[str, typer.Option("--state", help=_("open, answered, escalated, snoozed, ignored or all."))] = "open",
+    platform: Annotated[str | None, typer.Option("--platform", help=_("Only this platform."), show_default=False)] = None,
+    since: Annotated[str | None, typer.Option("--since", help=_("Only what came in since: 2026-11-20, 2026-11-20T08:00, 12h, 3d."), show_default=False)] = None,
+) -> None:
+    from cmday.cli import output, render
+    from cmday.errors import UsageError
+    from cmday.routine import MentionLine
+    from cmday.session import Session
+
+    if state not in INBOX_STATES:
+        raise UsageError(_("unknown state {state!r}; use one of: {states}").format(state=state, states=", ".join(INBOX_STATES)))
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        projects = session.workspace.select(options.project)
+        since_at = parse_moment(since, session.now) if since else None
+        states = None if state == "all" else (state,)
+        listed = []
+        for project in projects:
+            mentions = session.store.mentions(project.slug, states=states, now=session.now, since=since_at, platform=platform)
+            listed.append((project, mentions))
+        if options.json:
+            output.print_json({"mentions": [_mention_json(m) for _p, ms in listed for m in ms]})
+            return
+        for project, mentions in listed:
+            header = session.day(project).header()
+            render.section(output.out, f"{project.name} · {state}", len(mentions))
+            if mentions:
+                output.out.print(render.mention_table([MentionLine.of(m, session.now) for m in mentions], header, output.out.width))
+            else:
+                output.out.print(_("Nothing here."), style="green")
+    finally:
+        session.close()
+
+
+def parse_moment(value: str, now: datetime, direction: int = -1) -> datetime:
+    """An ISO date or time (local to this machine when it has no offset), or a span from now: 90m, 12h, 3d.
+
+    `direction` -1 reads a span as that long ago (--since), +1 as that long from now (--until).
+    """
+    import re
+    from datetime import timedelta
+
+    from cmday.errors import UsageError
+
+    found = re.fullmatch(r"(\d+)\s*([mhd])", value.strip())
+    if found:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[found[2]]
+        return now + direction * timedelta(**{unit: int(found[1])})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(_("--since {value!r} is not a date, a time or an age like 12h").format(value=value)) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def show(
+    options: Options,
+    mention_id: Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))],
+) -> None:
+    from rich.text import Text
+
+    from cmday.cli import output
+    from cmday.session import Session
+    from cmday.textsafe import clean
+
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        mention = _find(session, mention_id)
+        if options.json:
+            output.print_json({"mentions": [_mention_json(mention)]})
+            return
+        out = output.out
+        out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
+        out.print(Text.assemble((_("from: "), "dim"), clean(mention.author_name), " ", (clean(mention.author_handle), "cyan")))
+        out.print(Text.assemble((_("at: "), "dim"), mention.created_at.astimezone().strftime("%Y-%m-%d %H:%M %Z"), "   ", (_("state: "), "dim"), mention.state))
+        if mention.url:
+            out.print(Text.assemble((_("link: "), "dim"), clean(mention.url)))
+        out.print()
+        out.print(Text(clean(mention.text)))
+        if mention.state_reason:
+            out.print()
+            out.print(Text.assemble((_("reason: "), "dim"), clean(mention.state_reason)))
+    finally:
+        session.close()
+
+
+def _find(session, mention_id: int):
+    from cmday.errors import UsageError
+
+    mention = session.store.mention(mention_id)
+    if mention is None or mention.project not in session.workspace.projects:
+        raise UsageError(_("no mention #{id}").format(id=mention_id), hint=_("`cmday inbox --state all` lists them"))
+    return mention
+
+
+def mark(
+    options: Options,
+    mention_id: Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))],
+    state: Annotated[str, typer.Argument(help=_("answered, escalated, snoozed, ignored or open."))],
+    why: Annotated[str, typer.Option("--why", help=_("Why (required to ignore: never ignore silently)."))] = "",
+    until: Annotated[str | None, typer.Option("--until", help=_("Snooze until: 2026-11-23T09:00, or in: 2h, 1d."), show_default=False)] = None,
+) -> None:
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.session import Session
+
+    if state not in MARK_STATES:
+        raise UsageError(_("unknown state {state!r}; use one of: {states}").format(state=state, states=", ".join(MARK_STATES)))
+    if state == "ignored" and not why.strip():
+        raise UsageError(_("ignoring needs a reason: --why \"...\" (the protocol says never ignore silently)"))
+    if state == "snoozed" and not until:
+        raise UsageError(_("snoozing needs --until (a time, or an age such as 2h)"))
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        mention = _find(session, mention_id)
+        snooze_until = parse_moment(until, session.now, direction=+1) if until else None
+        session.store.set_state(mention.id, state, session.now, why, snooze_until)
+        if options.json:
+            output.print_json({"mentions": [_mention_json(session.store.mention(mention.id))]})
+        else:
+            output.message(_("#{id}: {state}").format(id=mention.id, state=state))
+    finally:
+        session.close()

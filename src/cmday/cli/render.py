@@ -1,0 +1,249 @@
+"""Rich renderings of the routine's views: one function per view, fed the same object `--json` prints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cmday.checklists import ChecklistEntry
+from cmday.i18n import _
+from cmday.routine import (
+    CheckView,
+    ChecklistView,
+    CloseView,
+    CrisisBanner,
+    Header,
+    MentionLine,
+    MorningView,
+    PostLine,
+    SourceProblem,
+)
+from cmday.textsafe import one_line
+
+STATUS_MARKS = {
+    "ok": ("✔", "green"),
+    "done": ("✔", "green"),
+    "failing": ("✘", "bold red"),
+    "skipped": ("–", "yellow"),
+    "open": ("☐", ""),
+}
+
+
+def age(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h"
+    return f"{minutes // 1440}d"
+
+
+def local(moment: datetime, header: Header, with_day: bool = False) -> str:
+    from zoneinfo import ZoneInfo
+
+    shown = moment.astimezone(ZoneInfo(header.timezone))
+    if with_day or shown.date() != header.day:
+        return shown.strftime("%a %d %b %H:%M")
+    return shown.strftime("%H:%M")
+
+
+def title(console: Console, header: Header, routine_label: str) -> None:
+    console.print()
+    console.print(
+        Text.assemble(
+            (one_line(header.name), "bold"),
+            (f"  ·  {routine_label}  ·  ", "dim"),
+            (local(header.now, header, with_day=True) + f" {header.timezone}", "dim"),
+        )
+    )
+
+
+def section(console: Console, label: str, count: int | None = None) -> None:
+    console.print()
+    suffix = f" ({count})" if count is not None else ""
+    console.print(Text(label + suffix, style="bold cyan"))
+
+
+def crisis_panel(console: Console, crisis: CrisisBanner, header: Header) -> None:
+    reason = (
+        _("crisis words in {count} open mentions").format(count=len(crisis.mentions))
+        if crisis.reason == "words"
+        else _("a spike of {count} complaints").format(count=len(crisis.mentions))
+    )
+    body = [
+        Text(reason, style="bold"),
+        Text(_("Stop everything else: look at it on a big screen, tell the team and the client, agree the answer.")),
+        Text(""),
+        mention_table(crisis.mentions[:5], header, console.width - 4),
+    ]
+    console.print(Panel(Group(*body), title=Text(_("CRISIS"), style="bold white on red"), border_style="red", box=box.HEAVY))
+
+
+def mention_table(mentions: list[MentionLine], header: Header, width: int, show_state: bool = False) -> Table:
+    table = Table(box=None, show_header=True, header_style="dim", pad_edge=False, width=width, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column(_("age"), justify="right", no_wrap=True)
+    table.add_column(_("where"), no_wrap=True, max_width=13, overflow="ellipsis")
+    table.add_column(_("who"), no_wrap=True, max_width=16, overflow="ellipsis")
+    table.add_column(_("what"), no_wrap=True, overflow="ellipsis", ratio=1)
+    for mention in mentions:
+        flag = "!" if mention.urgent else ("⏰" if mention.past_sla else "")
+        style = "red" if mention.urgent else ("yellow" if mention.past_sla else "")
+        what = Text(one_line(mention.text), style="")
+        what = Text.assemble((f"{mention.category} ", "dim"), what)
+        table.add_row(
+            Text(f"{flag}{mention.id}", style=style),
+            Text(age(mention.age_minutes), style=style),
+            Text(one_line(mention.platform)),
+            Text(one_line(mention.author)),
+            what,
+        )
+    return table
+
+
+def posts_table(posts: list[PostLine], header: Header, width: int) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, max_width=12, overflow="ellipsis")
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    problems = {"past": _("past, not published"), "not-ready": _("not ready")}
+    for post in posts:
+        status_style = "green" if post.status in ("ready", "scheduled", "published") else "yellow"
+        text = Text(one_line(post.text))
+        if post.problem:
+            text = Text.assemble((f"⚠ {problems[post.problem]} ", "bold yellow"), text)
+        table.add_row(local(post.at, header), one_line(post.platform), Text(post.status, style=status_style), text)
+    return table
+
+
+def checklist_table(entries: list[ChecklistEntry], width: int) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, style="dim")
+    table.add_column(ratio=1)
+    for entry in entries:
+        mark, style = STATUS_MARKS.get(entry.status, ("?", ""))
+        text = Text(one_line(entry.text))
+        if entry.detail:
+            text.append(f"  ({one_line(entry.detail)})", style="red")
+        if entry.note:
+            text.append(f"  — {one_line(entry.note)}", style="dim")
+        if entry.automatic and entry.status in ("ok", "failing"):
+            text.append("  " + _("auto"), style="dim italic")
+        table.add_row(Text(mark, style=style), entry.id, text)
+    return table
+
+
+def source_problems(console: Console, problems: list[SourceProblem]) -> None:
+    for problem in problems:
+        hint = "  " + _("(log in again: cmday auth {source})").format(source=problem.source) if problem.needs_auth else ""
+        console.print(
+            Text.assemble(
+                ("⚠ ", "bold red"),
+                (_("source {source} failed: ").format(source=problem.source), "red"),
+                one_line(problem.error, 200),
+                hint,
+            )
+        )
+
+
+def counts(values: dict[str, int]) -> Text:
+    return Text("  ·  ".join(f"{one_line(k)} {v}" for k, v in values.items()) or "—")
+
+
+def morning(console: Console, view: MorningView) -> None:
+    header = view.header
+    title(console, header, _("morning"))
+    source_problems(console, view.source_problems)
+    if view.crisis:
+        crisis_panel(console, view.crisis, header)
+    section(console, _("Urgent first"), len(view.urgent))
+    if view.urgent:
+        console.print(mention_table(view.urgent, header, console.width))
+    else:
+        console.print(Text(_("Nothing urgent. Good morning."), style="green"))
+    section(console, _("Since the last close ({since})").format(since=local(view.since, header, with_day=True)))
+    console.print(Text.assemble((_("came in: "), "dim"), str(view.incoming_total)))
+    console.print(Text.assemble((_("by platform: "), "dim"), counts(view.incoming_by_platform)))
+    console.print(Text.assemble((_("by category: "), "dim"), counts(view.incoming_by_category)))
+    section(console, _("Today's calendar"), len(view.today))
+    if view.today:
+        console.print(posts_table(view.today, header, console.width))
+    else:
+        console.print(Text(_("Nothing planned for today."), style="yellow"))
+    section(console, _("Morning checklist"))
+    console.print(checklist_table(view.checklist, console.width))
+    footer(console, _("Tick items with `cmday done ID`; open the inbox with `cmday inbox`."))
+
+
+def check(console: Console, view: CheckView) -> None:
+    header = view.header
+    title(console, header, _("check"))
+    source_problems(console, view.source_problems)
+    if view.crisis:
+        crisis_panel(console, view.crisis, header)
+    section(console, _("New since {since}").format(since=local(view.since, header)), len(view.new))
+    if view.new:
+        console.print(mention_table(view.new, header, console.width))
+    else:
+        console.print(Text(_("Nothing new."), style="green"))
+    section(console, _("Still unanswered"), len(view.open))
+    if view.open:
+        console.print(mention_table(view.open, header, console.width))
+    else:
+        console.print(Text(_("Inbox clear."), style="green"))
+    section(console, _("Check checklist"))
+    console.print(checklist_table(view.checklist, console.width))
+    footer(console, _("Mark what you handled: `cmday mark ID answered`."))
+
+
+def close(console: Console, view: CloseView) -> None:
+    header = view.header
+    title(console, header, _("close"))
+    source_problems(console, view.source_problems)
+    section(console, _("Tomorrow"), len(view.tomorrow))
+    if view.tomorrow:
+        console.print(posts_table(view.tomorrow, header, console.width))
+    if view.tomorrow_missing:
+        console.print(
+            Text(_("No ready post tomorrow on: {platforms}").format(platforms=", ".join(view.tomorrow_missing)), style="bold yellow")
+        )
+    elif view.tomorrow:
+        console.print(Text(_("Every active platform has a ready post."), style="green"))
+    section(console, _("Open overnight"), len(view.open_overnight))
+    if view.open_overnight:
+        console.print(mention_table(view.open_overnight, header, console.width))
+    else:
+        console.print(Text(_("Nothing left open."), style="green"))
+    section(console, _("The day"))
+    summary = view.summary
+    median = (
+        _("{minutes:.0f} min").format(minutes=summary.median_response_minutes)
+        if summary.median_response_minutes is not None
+        else "—"
+    )
+    console.print(
+        Text(
+            _("in {came_in}  ·  answered {answered}  ·  still open {open}  ·  median response {median}").format(
+                came_in=summary.came_in, answered=summary.answered, open=summary.still_open, median=median
+            )
+        )
+    )
+    section(console, _("Close checklist"))
+    console.print(checklist_table(view.checklist, console.width))
+    footer(console, _("Close recorded: tomorrow's morning shows what came in after now."))
+
+
+def checklist(console: Console, view: ChecklistView) -> None:
+    title(console, view.header, _("{name} checklist").format(name=view.checklist_name))
+    console.print(checklist_table(view.checklist, console.width))
+
+
+def footer(console: Console, text: str) -> None:
+    console.print()
+    console.print(Text(text, style="dim"))

@@ -1,0 +1,248 @@
+"""The workspace and project files as validated models (what `cmday.toml` and `projects/*.toml` may hold)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Literal, Union
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Language = Literal["en", "es"]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+PUBLISHING_PLATFORMS = ("mastodon", "bluesky")
+
+
+class Strict(BaseModel):
+    """Every file model: unknown keys are errors, so a typo never silently does nothing."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Madrid'") from None
+    return value
+
+
+def check_service_url(value: str) -> str:
+    """https everywhere; plain http only for this machine (self-hosted tests, local mirrors)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(f"{value!r} uses plain http; use https (http is only accepted for loopback addresses)")
+    return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_env_name(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(f"{value!r} is not an environment variable name (the secret itself never goes in the file)")
+    return value
+
+
+class WorkspaceConfig(Strict):
+    """`cmday.toml`: who works here and the defaults for every project."""
+
+    owner: str = ""
+    default_project: str | None = None
+    timezone: str = "UTC"
+    language: Language | None = None
+
+    _timezone = field_validator("timezone")(check_timezone)
+
+
+class ProjectInfo(Strict):
+    name: str
+    slug: Annotated[str, Field(pattern=SLUG_PATTERN)] | None = None
+    language: Language | None = None  # None: the workspace's language
+    timezone: str | None = None
+    client: str = ""
+    protocol: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+
+class Knowledge(Strict):
+    """The brand questionnaire from the practice texts' social media toolkit."""
+
+    services: list[str] = []
+    audience: str = ""
+    competitors: list[str] = []
+    push_topics: list[str] = []
+    taboo_topics: list[str] = []
+    what_people_say: str = ""
+    voice: str = ""
+    notes: str = ""
+
+
+class Objective(Strict):
+    kpi: str
+    target: float
+    period: Literal["week", "month", "quarter", "year"] = "month"
+    description: str = ""
+
+
+class Listen(Strict):
+    brand: list[str] = []
+    competitors: list[str] = []
+    sector: list[str] = []
+    urgent: list[str] = []
+
+
+class Routine(Strict):
+    """How often the routine expects things to happen."""
+
+    sweep_hours: Annotated[float, Field(gt=0)] = 3
+    workday_start: time = time(9, 0)
+    workday_end: time = time(18, 0)
+
+
+class SourceBase(Strict):
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    label: str = ""
+    enabled: bool = True
+
+
+class MastodonSource(SourceBase):
+    platform: Literal["mastodon"]
+    instance: str
+    token_env: str | None = None
+    hashtags: list[str] = []
+    search: list[str] = []
+
+    _instance = field_validator("instance")(check_service_url)
+    _token_env = field_validator("token_env")(check_env_name)
+
+
+class BlueskySource(SourceBase):
+    platform: Literal["bluesky"]
+    service: str = "https://bsky.social"
+    handle: str
+    password_env: str | None = None
+    search: list[str] = []
+
+    _service = field_validator("service")(check_service_url)
+    _password_env = field_validator("password_env")(check_env_name)
+
+
+class FeedSource(SourceBase):
+    platform: Literal["rss"]
+    url: str
+
+    _url = field_validator("url")(check_service_url)
+
+
+class FileSource(SourceBase):
+    platform: Literal["file"]
+    path: str
+    network: str = ""
+
+
+class DemoSource(SourceBase):
+    platform: Literal["demo"]
+
+
+Source = Annotated[
+    Union[MastodonSource, BlueskySource, FeedSource, FileSource, DemoSource],
+    Field(discriminator="platform"),
+]
+SOURCE_PLATFORMS = ("mastodon", "bluesky", "rss", "file", "demo")
+
+
+class Post(Strict):
+    """One entry of the publication calendar."""
+
+    at: datetime
+    source: str | None = None
+    platform: str | None = None
+    text: str = ""
+    link: str | None = None
+    media: list[str] = []
+    campaign: str = ""
+    owner: str = ""
+    status: Literal["idea", "draft", "ready", "scheduled", "published"] = "draft"
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _date_only_is_midnight(cls, value: object) -> object:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, time(0))
+        return value
+
+    @model_validator(mode="after")
+    def _names_a_channel(self) -> Post:
+        if not self.source and not self.platform:
+            raise ValueError("a post needs `source` (a source id) or `platform`")
+        return self
+
+
+class Calendar(Strict):
+    platforms: list[str] | None = None
+    horizon_days: Annotated[int, Field(ge=1, le=365)] = 14
+
+
+class Project(Strict):
+    """One brand or client: `projects/<slug>.toml`."""
+
+    project: ProjectInfo
+    knowledge: Knowledge = Knowledge()
+    objectives: list[Objective] = []
+    listen: Listen = Listen()
+    routine: Routine = Routine()
+    calendar: Calendar = Calendar()
+    sources: list[Source] = []
+    posts: list[Post] = []
+
+    @model_validator(mode="after")
+    def _references_hold(self) -> Project:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise ValueError(f"two sources have the id {source.id!r}; each id must be unique in the project")
+            seen.add(source.id)
+        for post in self.posts:
+            if post.source and post.source not in seen:
+                raise ValueError(f"a post names source {post.source!r}, which is not among [[sources]]")
+        return self
+
+    @property
+    def slug(self) -> str:
+        assert self.project.slug is not None, "the loader sets the slug"
+        return self.project.slug
+
+    @property
+    def name(self) -> str:
+        return self.project.name
+
+    def source(self, source_id: str) -> Source | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+    def post_platform(self, post: Post) -> str:
+        if post.platform:
+            return post.platform
+        source = self.source(post.source or "")
+        return source.platform if source else "?"
+
+    def publishing_platforms(self) -> list[str]:
+        """The platforms the calendar must feed: set in [calendar], else those of publishing sources."""
+        if self.calendar.platforms is not None:
+            return list(self.calendar.platforms)
+        return sorted({s.platform for s in self.sources if s.enabled and s.platform in PUBLISHING_PLATFORMS})

@@ -1,0 +1,349 @@
+"""The routine's views: morning, check, close and checklist, each a plain data object built from the state."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from cmday import checklists as checklist_module
+from cmday.checklists import ChecklistEntry, Facts
+from cmday.mention import StoredMention
+from cmday.models import Post, Project
+from cmday.protocol import Protocol
+from cmday.store import Store
+from cmday.triage import detect_crisis
+from cmday.workspace import Workspace
+
+READY_STATUSES = ("ready", "scheduled", "published")
+DEFAULT_LOOKBACK = timedelta(hours=24)
+
+
+@dataclass
+class MentionLine:
+    id: int
+    source: str
+    platform: str
+    kind: str
+    author: str
+    text: str
+    url: str
+    created_at: datetime
+    age_minutes: int
+    category: str
+    urgent: bool
+    past_sla: bool
+    sla_due: datetime | None
+    state: str
+
+    @classmethod
+    def of(cls, mention: StoredMention, now: datetime) -> MentionLine:
+        return cls(
+            id=mention.id,
+            source=mention.source_id,
+            platform=mention.platform,
+            kind=mention.kind,
+            author=mention.author_handle or mention.author_name,
+            text=mention.text,
+            url=mention.url,
+            created_at=mention.created_at,
+            age_minutes=mention.age_minutes(now),
+            category=mention.category,
+            urgent=mention.urgent,
+            past_sla=mention.past_sla(now),
+            sla_due=mention.sla_due,
+            state=mention.state,
+        )
+
+
+@dataclass
+class PostLine:
+    at: datetime
+    platform: str
+    status: str
+    text: str
+    link: str | None
+    problem: str = ""
+
+
+@dataclass
+class SourceProblem:
+    source: str
+    platform: str
+    error: str
+    needs_auth: bool
+
+
+@dataclass
+class CrisisBanner:
+    reason: str
+    mentions: list[MentionLine]
+
+
+@dataclass
+class Header:
+    project: str
+    name: str
+    timezone: str
+    now: datetime
+    day: date
+
+
+@dataclass
+class MorningView:
+    header: Header
+    since: datetime
+    crisis: CrisisBanner | None
+    urgent: list[MentionLine]
+    incoming_total: int
+    incoming_by_platform: dict[str, int]
+    incoming_by_category: dict[str, int]
+    today: list[PostLine]
+    checklist: list[ChecklistEntry]
+    source_problems: list[SourceProblem]
+    routine: str = "morning"
+
+
+@dataclass
+class CheckView:
+    header: Header
+    since: datetime
+    crisis: CrisisBanner | None
+    new: list[MentionLine]
+    open: list[MentionLine]
+    checklist: list[ChecklistEntry]
+    source_problems: list[SourceProblem]
+    attention: list[str] = field(default_factory=list)
+    routine: str = "check"
+
+
+@dataclass
+class DaySummary:
+    came_in: int
+    answered: int
+    still_open: int
+    median_response_minutes: float | None
+
+
+@dataclass
+class CloseView:
+    header: Header
+    tomorrow: list[PostLine]
+    tomorrow_missing: list[str]
+    open_overnight: list[MentionLine]
+    summary: DaySummary
+    checklist: list[ChecklistEntry]
+    source_problems: list[SourceProblem]
+    routine: str = "close"
+
+
+@dataclass
+class ChecklistView:
+    header: Header
+    checklist_name: str
+    checklist: list[ChecklistEntry]
+
+
+class Day:
+    """One project on one day: the state, the calendar and the clock, read once for a view."""
+
+    def __init__(self, workspace: Workspace, project: Project, store: Store, protocol: Protocol, now: datetime, language: str) -> None:
+        self.workspace = workspace
+        self.project = project
+        self.store = store
+        self.protocol = protocol
+        self.now = now
+        self.language = project.project.language or language
+        self.zone: ZoneInfo = workspace.project_zone(project)
+        self.today = now.astimezone(self.zone).date()
+        
+    @property
+    def slug(self) -> str:
+        return self.project.slug
+
+    def header(self) -> Header:
+        return Header(self.slug, self.project.name, str(self.zone), self.now, self.today)
+
+    @cached_property
+    def open_mentions(self) -> list[StoredMention]:
+        return self.store.mentions(self.slug, states=("open",), now=self.now)
+
+    def lines(self, mentions: list[StoredMention]) -> list[MentionLine]:
+        return [MentionLine.of(m, self.now) for m in mentions]
+
+    @cached_property
+    def crisis(self) -> CrisisBanner | None:
+        window = timedelta(minutes=self.protocol.crisis.window_minutes)
+        recent = self.store.mentions(self.slug, states=None, since=self.now - window)
+        found = detect_crisis(self.protocol, self.open_mentions, recent, self.now)
+        return CrisisBanner(found.reason, self.lines(found.mentions)) if found else None
+
+    @cached_property
+    def source_health(self) -> dict:
+        return self.store.source_health(self.slug)
+
+    @cached_property
+    def source_problems(self) -> list[SourceProblem]:
+        problems = []
+        for source in self.project.sources:
+            state = self.source_health.get(source.id)
+            if source.enabled and state is not None and state.last_error:
+                problems.append(SourceProblem(source.id, source.platform, state.last_error, state.needs_auth))
+        return problems
+
+    def last_sweep(self) -> datetime | None:
+        """When every enabled source last succeeded: the oldest of their last successes."""
+        successes = [
+            getattr(self.source_health.get(s.id), "last_success", None) for s in self.project.sources if s.enabled
+        ]
+        return None if not successes or None in successes else min(successes)
+
+    def posts_on(self, day: date) -> list[PostLine]:
+        start, end = _bounds(day, self.zone)
+        lines = []
+        for post in self.project.posts:
+            at = post_time(post, self.zone)
+            if start <= at < end:
+                lines.append(PostLine(at, self.project.post_platform(post), post.status, post.text, post.link, self._problem(post, at)))
+        return sorted(lines, key=lambda p: p.at)
+
+    def _problem(self, post: Post, at: datetime) -> str:
+        if post.status == "published":
+            return ""
+        if at < self.now:
+            return "past"
+        if post.status in ("idea", "draft") and at - self.now < timedelta(hours=24):
+            return "not-ready"
+        return ""
+
+    def missing_platforms(self, day: date) -> list[str]:
+        ready = {p.platform for p in self.posts_on(day) if p.status in READY_STATUSES}
+        return [platform for platform in self.project.publishing_platforms() if platform not in ready]
+
+    def horizon_empty_days(self) -> int:
+        days = self.project.calendar.horizon_days
+        planned = {post_time(p, self.zone).date() for p in self.project.posts}
+        return sum(1 for offset in range(1, days + 1) if self.today + timedelta(days=offset) not in planned)
+
+    def facts(self) -> Facts:
+        open_mentions = self.open_mentions
+        return Facts(
+            urgent_open=sum(1 for m in open_mentions if m.urgent),
+            past_sla=sum(1 for m in open_mentions if m.past_sla(self.now)),
+            open_total=len(open_mentions),
+            crisis=self.crisis is not None,
+            failing_sources=[p.source for p in self.source_problems],
+            last_sweep=self.last_sweep(),
+            sweep_hours=self.project.routine.sweep_hours,
+            now=self.now,
+            today_missing=self.missing_platforms(self.today),
+            tomorrow_missing=self.missing_platforms(self.today + timedelta(days=1)),
+            horizon_empty_days=self.horizon_empty_days(),
+            horizon_days=self.project.calendar.horizon_days,
+        )
+
+    def checklist(self, routine: str) -> list[ChecklistEntry]:
+        items = checklist_module.load_checklist(routine, self.language, self.workspace.root)
+        marks = self.store.checklist_marks(self.slug, self.today.isoformat(), routine)
+        return checklist_module.entries(items, self.today, marks, self.facts())
+
+
+def post_time(post: Post, zone: ZoneInfo) -> datetime:
+    """A post's instant: times without an offset are the project's local time."""
+    return post.at.replace(tzinfo=zone) if post.at.tzinfo is None else post.at
+
+
+def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    from cmday.clock import day_bounds
+
+    return day_bounds(day, zone)
+
+
+def morning(day: Day) -> MorningView:
+    since = day.store.last_run(day.slug, "close") or day.now - DEFAULT_LOOKBACK
+    open_mentions = day.open_mentions
+    urgent = [m for m in open_mentions if m.urgent or m.past_sla(day.now)]
+    by_platform = day.store.count_by(day.slug, "platform", since, day.now + timedelta(seconds=1))
+    return MorningView(
+        header=day.header(),
+        since=since,
+        crisis=day.crisis,
+        urgent=day.lines(urgent),
+        incoming_total=sum(by_platform.values()),
+        incoming_by_platform=by_platform,
+        incoming_by_category=day.store.count_by(day.slug, "category", since, day.now + timedelta(seconds=1)),
+        today=day.posts_on(day.today),
+        checklist=day.checklist("morning"),
+        source_problems=day.source_problems,
+    )
+
+
+def check(day: Day) -> CheckView:
+    since = (
+        day.store.last_run(day.slug, "check")
+        or day.store.last_run(day.slug, "morning")
+        or day.now - timedelta(hours=day.project.routine.sweep_hours)
+    )
+    open_mentions = day.open_mentions
+    new = [m for m in open_mentions if m.created_at >= since or m.fetched_at >= since]
+    crisis = day.crisis
+    problems = day.source_problems
+    view = CheckView(
+        header=day.header(),
+        since=since,
+        crisis=crisis,
+        new=day.lines(new),
+        open=day.lines(open_mentions),
+        checklist=day.checklist("check"),
+        source_problems=problems,
+    )
+    view.attention = attention_lines(view)
+    return view
+
+
+def attention_lines(view: CheckView) -> list[str]:
+    """What a cron job should wake the CM for: crisis, failing sources, urgent, late or new open mentions."""
+    from cmday.i18n import _
+    from cmday.textsafe import one_line
+
+    lines = []
+    if view.crisis:
+        lines.append(_("{project}: crisis ({count} mentions)").format(project=view.header.project, count=len(view.crisis.mentions)))
+    for problem in view.source_problems:
+        lines.append(_("{project}: source {source} failing: {error}").format(project=view.header.project, source=problem.source, error=one_line(problem.error, 80)))
+    new_ids = {m.id for m in view.new}
+    for mention in view.open:
+        if mention.urgent or mention.past_sla or mention.id in new_ids:
+            reason = _("urgent") if mention.urgent else _("late") if mention.past_sla else _("new")
+            lines.append(
+                f"{view.header.project} #{mention.id} {reason} {mention.platform} {one_line(mention.author, 30)}: {one_line(mention.text, 60)}"
+            )
+    return lines
+
+
+def close(day: Day) -> CloseView:
+    start, _end = _bounds(day.today, day.zone)
+    tomorrow = day.today + timedelta(days=1)
+    came_in = sum(day.store.count_by(day.slug, "platform", start, day.now + timedelta(seconds=1)).values())
+    response = day.store.response_minutes(day.slug, start, day.now + timedelta(seconds=1))
+    open_mentions = day.open_mentions
+    return CloseView(
+        header=day.header(),
+        tomorrow=day.posts_on(tomorrow),
+        tomorrow_missing=day.missing_platforms(tomorrow),
+        open_overnight=day.lines(open_mentions),
+        summary=DaySummary(
+            came_in=came_in,
+            answered=len(response),
+            still_open=len(open_mentions),
+            median_response_minutes=round(statistics.median(response), 1) if response else None,
+        ),
+        checklist=day.checklist("close"),
+        source_problems=day.source_problems,
+    )
+
+
+def checklist_view(day: Day, routine: str) -> ChecklistView:
+    return ChecklistView(day.header(), routine, day.checklist(routine))

@@ -1,0 +1,83 @@
+"""One command's view of the world: which workspace, which state file, which language, what time."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from cmday import clock
+from cmday.i18n import resolve_language, set_language
+from cmday.models import Project
+from cmday.protocol import Protocol, load_protocol
+from cmday.routine import Day
+from cmday.store import Store
+from cmday.workspace import Workspace, find_workspace, load_workspace
+
+STATE_FILE = "state.sqlite3"
+
+
+def state_home() -> Path:
+    """CMDAY_HOME when set (tests always set it), else the platform's user data dir."""
+    home = os.environ.get("CMDAY_HOME")
+    if home:
+        return Path(home).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cmday", appauthor=False))
+
+
+class Session:
+    def __init__(self, workspace: Path | None = None, demo: bool = False, lang: str | None = None) -> None:
+        self.demo = demo
+        self.lang_flag = lang
+        self._workspace_flag = workspace
+        self.now: datetime = clock.now()
+        self._protocols: dict[str, Protocol] = {}
+
+    @cached_property
+    def _demo_paths(self) -> tuple[Path, Path]:
+        from cmday import demo
+
+        return demo.prepare(state_home())
+
+    @cached_property
+    def workspace_root(self) -> Path:
+        if self.demo:
+            return self._demo_paths[0]
+        return find_workspace(self._workspace_flag)
+
+    @cached_property
+    def state_path(self) -> Path:
+        if self.demo:
+            return self._demo_paths[1]
+        return state_home() / STATE_FILE
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        loaded = load_workspace(self.workspace_root)
+        self.language = resolve_language(self.lang_flag, loaded.config.language)
+        set_language(self.language)
+        return loaded
+
+    @cached_property
+    def language(self) -> str:
+        return resolve_language(self.lang_flag, None)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.state_path)
+
+    def protocol(self, project: Project) -> Protocol:
+        if project.slug not in self._protocols:
+            own = self.workspace.root / project.project.protocol if project.project.protocol else None
+            self._protocols[project.slug] = load_protocol(own, self.workspace.root)
+        return self._protocols[project.slug]
+
+    def day(self, project: Project) -> Day:
+        return Day(self.workspace, project, self.store, self.protocol(project), self.now, self.language)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,131 @@
+"""Fetching: every source of a project at once, triaged and stored batch by batch with its cursor."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cmday import clock
+from cmday.errors import CmdayError
+from cmday.i18n import _
+from cmday.models import Project
+from cmday.protocol import Protocol
+from cmday.secrets import read_secret
+from cmday.sources import adapter_class
+from cmday.sources.base import AuthenticationFailed, FetchContext
+from cmday.store import Store
+from cmday.textsafe import one_line
+from cmday.triage import Triage
+from cmday.workspace import Workspace
+
+MAX_CONCURRENT_SOURCES = 8
+SOURCE_TIMEOUT_SECONDS = 90.0
+
+
+@dataclass
+class SourceResult:
+    source_id: str
+    platform: str
+    new: int = 0
+    error: str | None = None
+    needs_auth: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FetchReport:
+    project: str
+    started: datetime
+    results: list[SourceResult]
+
+    @property
+    def new(self) -> int:
+        return sum(r.new for r in self.results)
+
+    @property
+    def errors(self) -> list[SourceResult]:
+        return [r for r in self.results if r.error]
+
+
+Progress = Callable[[str, str], None]  # (source id, "start" | "done" | "failed")
+
+
+def fetch_project(
+    store: Store,
+    workspace: Workspace,
+    project: Project,
+    protocol: Protocol,
+    only_source: str | None = None,
+    progress: Progress | None = None,
+    http_options: dict | None = None,
+) -> FetchReport:
+    return asyncio.run(
+        fetch_project_async(store, workspace, project, protocol, only_source, progress, http_options or {})
+    )
+
+
+async def fetch_project_async(
+    store: Store,
+    workspace: Workspace,
+    project: Project,
+    protocol: Protocol,
+    only_source: str | None,
+    progress: Progress | None,
+    http_options: dict,
+) -> FetchReport:
+    from cmday.http import HttpClient
+
+    started = clock.now()
+    sources = [s for s in project.sources if s.enabled and (only_source is None or s.id == only_source)]
+    triage = Triage.for_project(project, protocol)
+    limit = asyncio.Semaphore(MAX_CONCURRENT_SOURCES)
+    state = {"demo_anchor": store.meta("demo_anchor")}
+    timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
+
+    async with HttpClient(**http_options) as http:
+
+        async def run(source) -> SourceResult:
+            result = SourceResult(source.id, source.platform)
+            context = FetchContext(
+                http=http,
+                secret=lambda env_name, _id=source.id: read_secret(project.slug, _id, env_name),
+                workspace_root=workspace.root,
+                now=started,
+                project_slug=project.slug,
+                state=state,
+            )
+            async with limit:
+                if progress:
+                    progress(source.id, "start")
+                try:
+                    async with asyncio.timeout(timeout):
+                        adapter = adapter_class(source.platform)(source, context)
+                        async for batch in adapter.fetch(store.cursor(project.slug, source.id)):
+                            for mention in batch.mentions:
+                                triage.apply(mention)
+                            result.new += store.save_batch(
+                                project.slug, source.id, source.platform, batch.mentions, batch.cursor, started
+                            )
+                            for key, value in batch.counts.items():
+                                result.counts[key] = result.counts.get(key, 0) + value
+                except TimeoutError:
+                    result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
+                except AuthenticationFailed as error:
+                    result.error, result.needs_auth = one_line(error.message), True
+                except CmdayError as error:
+                    result.error = one_line(error.message)
+                except Exception as error:  # a platform answering something no parser foresaw must not stop the sweep
+                    result.error = _("unexpected answer: {kind}: {detail}").format(
+                        kind=type(error).__name__, detail=one_line(str(error), 160)
+                    )
+                store.record_fetch(
+                    project.slug, source.id, source.platform, clock.now(), result.error, result.needs_auth
+                )
+                if progress:
+                    progress(source.id, "failed" if result.error else "done")
+            return result
+
+        results = await asyncio.gather(*(run(s) for s in sources))
+    return FetchReport(project=project.slug, started=started, results=list(results))

@@ -1,0 +1,280 @@
+"""Finding the workspace and loading its files into validated models, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+
+from cmday.errors import ConfigError, UsageError
+from cmday.i18n import _
+from cmday.models import Project, WorkspaceConfig
+
+CONFIG_FILE = "cmday.toml"
+PROJECTS_DIR = "projects"
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: WorkspaceConfig
+    projects: dict[str, Project] = field(default_factory=dict)
+    project_files: dict[str, Path] = field(default_factory=dict)
+
+    def project_zone(self, project: Project) -> ZoneInfo:
+        return ZoneInfo(project.project.timezone or self.config.timezone)
+
+    def select(self, slug: str | None) -> list[Project]:
+        """The projects a command works on: the one asked for, or all of them."""
+        if slug is None:
+            return list(self.projects.values())
+        if slug not in self.projects:
+            known = ", ".join(self.projects) or _("none")
+            raise UsageError(
+                _("unknown project {slug!r}; known projects: {known}").format(slug=slug, known=known),
+                hint=_("pass one of them with --project"),
+            )
+        return [self.projects[slug]]
+
+    def default_project(self, slug: str | None) -> Project:
+        """One project: the one asked for, the workspace default, or the only one there is."""
+        chosen = slug or self.config.default_project
+        if chosen:
+            return self.select(chosen)[0]
+        if len(self.projects) == 1:
+            return next(iter(self.projects.values()))
+        raise UsageError(
+            _("this command works on one project and the workspace has {count}").format(count=len(self.projects)),
+            hint=_("pass --project with one of: {known}").format(known=", ".join(self.projects)),
+        )
+
+
+def user_config_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("cmday", appauthor=False))
+
+
+def find_workspace(explicit: Path | None, cwd: Path | None = None) -> Path:
+    """--workspace, else CMDAY_WORKSPACE, else the nearest parent with cmday.toml, else the user config dir."""
+    if explicit is not None:
+        return _must_be_workspace(explicit, "--workspace")
+    from_env = os.environ.get("CMDAY_WORKSPACE")
+    if from_env:
+        return _must_be_workspace(Path(from_env), "CMDAY_WORKSPACE")
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    fallback = user_config_dir()
+    if (fallback / CONFIG_FILE).is_file():
+        return fallback
+    raise ConfigError(
+        _("no cmday workspace here: no cmday.toml in this folder or its parents, nor in {fallback}").format(
+            fallback=fallback
+        ),
+        hint=_("create one with `cmday init`, or try cmday with `--demo`"),
+    )
+
+
+def _must_be_workspace(path: Path, named_by: str) -> Path:
+    path = path.expanduser()
+    if not (path / CONFIG_FILE).is_file():
+        raise ConfigError(
+            _("{path} (from {named_by}) is not a cmday workspace: it has no cmday.toml").format(
+                path=path, named_by=named_by
+            ),
+            hint=_("create one with `cmday init {path}`").format(path=path),
+        )
+    return path.resolve()
+
+
+def load_workspace(root: Path) -> Workspace:
+    config = parse_file(root / CONFIG_FILE, WorkspaceConfig, root)
+    workspace = Workspace(root=root, config=config)
+    folder = root / PROJECTS_DIR
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        project = parse_file(path, Project, root)
+        if project.project.slug is None:
+            project.project.slug = path.stem.lower()
+        if project.slug in workspace.projects:
+            raise ConfigError(
+                _("{file}: project slug {slug!r} is also used by {other}").format(
+                    file=_shown(path, root), slug=project.slug, other=_shown(workspace.project_files[project.slug], root)
+                ),
+                hint=_("give each project its own [project] slug"),
+            )
+        workspace.projects[project.slug] = project
+        workspace.project_files[project.slug] = path
+    if config.default_project and config.default_project not in workspace.projects:
+        raise ConfigError(
+            _("{file}: default_project {slug!r} has no file in projects/").format(
+                file=CONFIG_FILE, slug=config.default_project
+            ),
+            hint=_("create projects/{slug}.toml or change default_project").format(slug=config.default_project),
+        )
+    return workspace
+
+
+Model = typing.TypeVar("Model", bound=BaseModel)
+
+
+def parse_file(path: Path, model: type[Model], root: Path | None = None) -> Model:
+    """Read and validate one TOML file; every failure becomes one ConfigError naming the place."""
+    shown = _shown(path, root)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(_("{file}: file not found").format(file=shown)) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            _("{file}: not UTF-8 text (byte {position})").format(file=shown, position=error.start),
+            hint=_("save the file as UTF-8"),
+        ) from None
+    except OSError as error:
+        raise ConfigError(_("{file}: cannot be read ({reason})").format(file=shown, reason=error.strerror)) from None
+    return parse_text(text, model, shown)
+
+
+def parse_text(text: str, model: type[Model], shown: str) -> Model:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(_toml_error_line(shown, str(error)), hint=_("fix the TOML syntax there")) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(
+            _("{file}: {where}: {what}").format(
+                file=shown, where=field_path(first["loc"], data), what=_describe(first, model, data)
+            ),
+            hint=_("fix that value and run the command again")
+            if error.error_count() == 1
+            else _("{count} more problems in this file").format(count=error.error_count() - 1),
+        ) from None
+
+
+def _toml_error_line(shown: str, message: str) -> str:
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+    if found:
+        return _("{file}:{line}:{column}: invalid TOML: {reason}").format(
+            file=shown, line=found[1], column=found[2], reason=reason
+        )
+    return _("{file}: invalid TOML: {reason}").format(file=shown, reason=reason)
+
+
+def field_path(loc: tuple[Any, ...], data: Any) -> str:
+    """`sources[2].instance`: list positions counted from 1, as they appear in the file.
+
+    The discriminator tag pydantic adds for tagged unions (`mastodon`) is skipped:
+    it is not a key the user wrote.
+    """
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int):
+            parts.append(f"[{step + 1}]")
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+        elif isinstance(node, dict) and step in node:
+            parts.append(("." if parts else "") + str(step))
+            node = node[step]
+        elif isinstance(node, dict) and node.get("platform") == step:
+            continue
+        else:
+            parts.append(("." if parts else "") + str(step))
+            node = None
+    return "".join(parts) or _("(top level)")
+
+
+def _describe(error: Any, model: type[BaseModel], data: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        allowed = _allowed_keys(model, error["loc"][:-1], data)
+        close = difflib.get_close_matches(key, allowed, n=1)
+        if close:
+            return _("unknown key {key!r}; did you mean {suggestion!r}?").format(key=key, suggestion=close[0])
+        return _("unknown key {key!r}; allowed here: {allowed}").format(key=key, allowed=", ".join(sorted(allowed)))
+    if kind == "missing":
+        return _("required key is missing")
+    if kind == "union_tag_invalid":
+        return _("unknown platform {tag}; use one of {expected}").format(
+            tag=error["ctx"]["tag"], expected=error["ctx"]["expected_tags"]
+        )
+    if kind == "union_tag_not_found":
+        return _("the key `platform` is missing")
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
+    """The keys valid at `loc`, found by walking the model's annotations the way pydantic walked the data."""
+    target: Any = model
+    node = data
+    for step in loc:
+        if isinstance(step, int):
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+            continue
+        target = _unwrap(target)
+        if isinstance(node, dict) and node.get("platform") == step and not _has_field(target, step):
+            target = _union_member(target, step)
+            continue
+        if not _has_field(target, step):
+            return []
+        target = target.model_fields[step].annotation
+        node = node.get(step) if isinstance(node, dict) else None
+    target = _unwrap(target)
+    return list(target.model_fields) if _is_model(target) else []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """list[X] -> X, Annotated[Union[...]] -> Union[...], Optional[X] -> X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is list:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+            else:
+                return annotation
+        else:
+            return annotation
+
+
+def _union_member(annotation: Any, tag: str) -> Any:
+    for member in typing.get_args(annotation):
+        platform = getattr(member, "model_fields", {}).get("platform")
+        if platform is not None and tag in typing.get_args(platform.annotation):
+            return member
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _has_field(annotation: Any, name: Any) -> bool:
+    return _is_model(annotation) and name in annotation.model_fields
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    return str(path)
