@@ -64,10 +64,14 @@ def _write_workspace(workspace: Path, now: datetime) -> None:
         shutil.rmtree(staging)
     (staging / "projects").mkdir(parents=True)
     shutil.copy(source / "cmday.toml", staging / "cmday.toml")
-    today = clock.local_day(now, ZONE)
+    local_now = now.astimezone(ZONE).replace(second=0, microsecond=0, tzinfo=None)
+    local_now -= timedelta(minutes=local_now.minute % 5)
+    today = local_now.date()
     template = (source / "projects" / "cafe-aroma.toml.template").read_text(encoding="utf-8")
     text = template.format(
-        today=today.isoformat(),
+        two_hours_ago=(local_now - timedelta(hours=2)).isoformat(),
+        in_two_hours=(local_now + timedelta(hours=2)).isoformat(),
+        in_six_hours=(local_now + timedelta(hours=6)).isoformat(),
         tomorrow=(today + timedelta(days=1)).isoformat(),
         day3=(today + timedelta(days=3)).isoformat(),
         day5=(today + timedelta(days=5)).isoformat(),

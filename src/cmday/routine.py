@@ -112,7 +112,7 @@ class CheckView:
     since: datetime
     crisis: CrisisBanner | None
     new: list[MentionLine]
-    open: list[MentionLine]
+    older_open: list[MentionLine]
     checklist: list[ChecklistEntry]
     source_problems: list[SourceProblem]
     attention: list[str] = field(default_factory=list)
@@ -288,6 +288,7 @@ def check(day: Day) -> CheckView:
     )
     open_mentions = day.open_mentions
     new = [m for m in open_mentions if m.created_at >= since or m.fetched_at >= since]
+    new_ids = {m.id for m in new}
     crisis = day.crisis
     problems = day.source_problems
     view = CheckView(
@@ -295,7 +296,7 @@ def check(day: Day) -> CheckView:
         since=since,
         crisis=crisis,
         new=day.lines(new),
-        open=day.lines(open_mentions),
+        older_open=day.lines([m for m in open_mentions if m.id not in new_ids]),
         checklist=day.checklist("check"),
         source_problems=problems,
     )
@@ -314,7 +315,7 @@ def attention_lines(view: CheckView) -> list[str]:
     for problem in view.source_problems:
         lines.append(_("{project}: source {source} failing: {error}").format(project=view.header.project, source=problem.source, error=one_line(problem.error, 80)))
     new_ids = {m.id for m in view.new}
-    for mention in view.open:
+    for mention in view.new + view.older_open:
         if mention.urgent or mention.past_sla or mention.id in new_ids:
             reason = _("urgent") if mention.urgent else _("late") if mention.past_sla else _("new")
             lines.append(

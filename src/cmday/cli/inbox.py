@@ -42,7 +42,7 @@ def fetch(
         new_mentions = []
         for report in reports:
             for mention in session.store.mentions(report.project, states=None):
-                if mention.fetched_at >= report.started.replace(microsecond=0):
+                if mention.fetched_at >= report.started:
                     new_mentions.append(mention)
         errors = [
             {"project": r.project, "source": s.source_id, "platform": s.platform, "error": s.error, "needs_auth": s.needs_auth}

@@ -91,7 +91,7 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int, show_
     table.add_column(_("who"), no_wrap=True, max_width=16, overflow="ellipsis")
     table.add_column(_("what"), no_wrap=True, overflow="ellipsis", ratio=1)
     for mention in mentions:
-        flag = "!" if mention.urgent else ("⏰" if mention.past_sla else "")
+        flag = "!" if mention.urgent else ("+" if mention.past_sla else "")
         style = "red" if mention.urgent else ("yellow" if mention.past_sla else "")
         what = Text(one_line(mention.text), style="")
         what = Text.assemble((f"{mention.category} ", "dim"), what)
@@ -133,8 +133,6 @@ def checklist_table(entries: list[ChecklistEntry], width: int) -> Table:
             text.append(f"  ({one_line(entry.detail)})", style="red")
         if entry.note:
             text.append(f"  — {one_line(entry.note)}", style="dim")
-        if entry.automatic and entry.status in ("ok", "failing"):
-            text.append("  " + _("auto"), style="dim italic")
         table.add_row(Text(mark, style=style), entry.id, text)
     return table
 
@@ -178,7 +176,7 @@ def morning(console: Console, view: MorningView) -> None:
         console.print(Text(_("Nothing planned for today."), style="yellow"))
     section(console, _("Morning checklist"))
     console.print(checklist_table(view.checklist, console.width))
-    footer(console, _("Tick items with `cmday done ID`; open the inbox with `cmday inbox`."))
+    footer(console, _("! urgent  + past its response time  ·  tick items with `cmday done ID`  ·  `cmday inbox`"))
 
 
 def check(console: Console, view: CheckView) -> None:
@@ -192,14 +190,16 @@ def check(console: Console, view: CheckView) -> None:
         console.print(mention_table(view.new, header, console.width))
     else:
         console.print(Text(_("Nothing new."), style="green"))
-    section(console, _("Still unanswered"), len(view.open))
-    if view.open:
-        console.print(mention_table(view.open, header, console.width))
-    else:
+    section(console, _("Still unanswered from before"), len(view.older_open))
+    if view.older_open:
+        console.print(mention_table(view.older_open, header, console.width))
+    elif not view.new:
         console.print(Text(_("Inbox clear."), style="green"))
+    else:
+        console.print(Text(_("Nothing older is waiting."), style="green"))
     section(console, _("Check checklist"))
     console.print(checklist_table(view.checklist, console.width))
-    footer(console, _("Mark what you handled: `cmday mark ID answered`."))
+    footer(console, _("! urgent  + past its response time  ·  mark what you handled: `cmday mark ID answered`"))
 
 
 def close(console: Console, view: CloseView) -> None:

@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _run(options: Options, routine: str, quiet: bool = False) -> list:
+    from cmday import clock
     from cmday import routine as views
     from cmday.cli import output, render
     from cmday.cli.sweep import sweep
@@ -33,7 +34,8 @@ def _run(options: Options, routine: str, quiet: bool = False) -> list:
             day = session.day(project)
             view = getattr(views, routine)(day)
             if not quiet:
-                session.store.record_run(project.slug, routine, session.now)
+                # the moment this run had seen everything: what arrives after it is "new" next time
+                session.store.record_run(project.slug, routine, clock.now())
             built.append(view)
         if options.json:
             output.print_json({"routine": routine, "projects": built})

@@ -12,6 +12,10 @@ from cmday.sources.base import Adapter
 
 ADAPTERS: dict[str, str] = {
     "demo": "cmday.sources.demo:DemoAdapter",
+    "mastodon": "cmday.sources.mastodon:MastodonAdapter",
+    "bluesky": "cmday.sources.bluesky:BlueskyAdapter",
+    "rss": "cmday.sources.feed:FeedAdapter",
+    "file": "cmday.sources.fileimport:FileAdapter",
 }
 
 

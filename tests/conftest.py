@@ -1,0 +1,67 @@
+"""Fixtures every test shares: a private CMDAY_HOME, a clean environment, a CLI runner, a platform server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.platform_server import PlatformServer
+
+SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def cmday_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """State, secrets and demo always live in a temporary folder: tests never touch the user's."""
+    home = tmp_path / "cmday-home"
+    monkeypatch.setenv("CMDAY_HOME", str(home))
+    for variable in ("CMDAY_WORKSPACE", "CMDAY_LANG", "LC_ALL", "LC_MESSAGES", "NO_COLOR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    return home
+
+
+@pytest.fixture
+def platform_server() -> Iterator[PlatformServer]:
+    server = PlatformServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip("../shared/fixtures is not beside this checkout")
+    return SHARED_FIXTURES
+
+
+BASIC_PROJECT = """
+[project]
+name = "Acme Coffee"
+slug = "acme"
+timezone = "Europe/Madrid"
+
+[listen]
+urgent = ["refund"]
+
+[calendar]
+platforms = ["mastodon"]
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A small real workspace: cmday.toml and one project, no sources."""
+    root = tmp_path / "ws"
+    (root / "projects").mkdir(parents=True)
+    (root / "cmday.toml").write_text('owner = "Ana"\ntimezone = "Europe/Madrid"\n', encoding="utf-8")
+    (root / "projects" / "acme.toml").write_text(BASIC_PROJECT, encoding="utf-8")
+    return root
