@@ -208,7 +208,7 @@ def _describe(error: Any, model: type[BaseModel], data: Any) -> str:
     if kind == "missing":
         return _("required key is missing")
     if kind == "union_tag_invalid":
-        return _("unknown platform {tag}; use one of {expected}").format(
+        return _("unknown platform {tag!r}; use one of {expected}").format(
             tag=error["ctx"]["tag"], expected=error["ctx"]["expected_tags"]
         )
     if kind == "union_tag_not_found":

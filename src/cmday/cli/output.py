@@ -29,13 +29,14 @@ def safe(text: str | None, style: str = "") -> Text:
 
 
 def message(text: str, style: str = "") -> None:
-    err.print(Text(text, style=style))
+    err.print(Text(clean(text), style=style), soft_wrap=True)
 
 
 def error(text: str, hint: str | None = None) -> None:
-    err.print(Text.assemble((_("cmday: error: "), "bold red"), clean(text)))
+    # soft_wrap: an error stays one line, whole for grep and logs, whatever the terminal's width
+    err.print(Text.assemble((_("cmday: error: "), "bold red"), clean(text)), soft_wrap=True)
     if hint:
-        err.print(Text.assemble((_("hint: "), "dim"), clean(hint)))
+        err.print(Text.assemble((_("hint: "), "dim"), clean(hint)), soft_wrap=True)
 
 
 def jsonable(value: Any) -> Any:

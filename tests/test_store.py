@@ -1,0 +1,128 @@
+"""The state file: migrations, refusing to touch what it cannot read, dedupe, cursors, two processes at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cmday.errors import ExitCode, StateError
+from cmday.mention import Mention
+from cmday.store import MIGRATIONS, Store
+from tests.cli_runner import run
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def mention(platform_id: str, minutes_ago: int = 10, url: str = "") -> Mention:
+    return Mention("mastodon", platform_id, "mention", f"hello {platform_id}", NOW - timedelta(minutes=minutes_ago), url=url)
+
+
+def test_blank_database_gets_every_migration(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite3")
+    names = [row[0] for row in sqlite3.connect(tmp_path / "s.sqlite3").execute("SELECT name FROM migrations")]
+    assert names == [name for name, _sql in MIGRATIONS]
+    assert sqlite3.connect(tmp_path / "s.sqlite3").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path):
+    Store(tmp_path / "s.sqlite3").close()
+    Store(tmp_path / "s.sqlite3").close()
+    count = sqlite3.connect(tmp_path / "s.sqlite3").execute("SELECT COUNT(*) FROM migrations").fetchone()[0]
+    assert count == len(MIGRATIONS)
+
+
+def test_corrupt_state_is_reported_and_left_untouched(tmp_path: Path, workspace: Path, cmday_home: Path):
+    cmday_home.mkdir(parents=True)
+    state = cmday_home / "state.sqlite3"
+    garbage = b"this is not sqlite at all" * 100
+    state.write_bytes(garbage)
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert ran.exit_code == ExitCode.STATE
+    assert "damaged" in ran.stderr and "Traceback" not in ran.stderr
+    assert state.read_bytes() == garbage
+
+
+def test_newer_schema_is_refused_not_reset(tmp_path: Path):
+    path = tmp_path / "s.sqlite3"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO migrations (name, applied_at) VALUES ('m999_future', 'x')")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="newer cmday"):
+        Store(path)
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS) + 1
+
+
+def test_a_mention_is_stored_once_and_the_cursor_moves_with_it(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite3")
+    assert store.save_batch("acme", "m", "mastodon", [mention("1"), mention("2")], "c1", NOW) == 2
+    assert store.save_batch("acme", "m", "mastodon", [mention("2"), mention("3")], "c2", NOW) == 1
+    assert len(store.mentions("acme", states=None)) == 3
+    assert store.cursor("acme", "m") == "c2"
+
+
+def test_a_failed_batch_stores_nothing_and_keeps_the_old_cursor(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite3")
+    store.save_batch("acme", "m", "mastodon", [mention("1")], "c1", NOW)
+    broken = mention("2")
+    broken.created_at = None  # type: ignore[assignment]  # fails halfway through the batch
+    with pytest.raises(Exception):
+        store.save_batch("acme", "m", "mastodon", [mention("3"), broken], "c2", NOW)
+    assert [m.platform_id for m in store.mentions("acme", states=None)] == ["1"]
+    assert store.cursor("acme", "m") == "c1"
+
+
+def test_same_post_from_another_source_is_linked_not_duplicated(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite3")
+    store.save_batch("acme", "notifications", "mastodon", [mention("1", url="https://m.example/@a/1")], None, NOW)
+    store.save_batch("acme", "search", "mastodon", [mention("1", url="https://m.example/@a/1")], None, NOW)
+    assert len(store.mentions("acme", states=("open",))) == 1
+    assert len(store.mentions("acme", states=("linked",))) == 1
+
+
+def test_answering_records_the_response_time(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite3")
+    store.save_batch("acme", "m", "mastodon", [mention("1", minutes_ago=30)], None, NOW)
+    stored = store.mentions("acme")[0]
+    store.set_state(stored.id, "answered", NOW)
+    assert store.response_minutes("acme", NOW - timedelta(hours=1), NOW + timedelta(hours=1)) == [pytest.approx(30)]
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from datetime import UTC, datetime
+    from cmday.mention import Mention
+    from cmday.store import Store
+    store = Store(__import__("pathlib").Path(sys.argv[1]))
+    tag = sys.argv[2]
+    for batch in range(40):
+        mentions = [Mention("rss", f"{tag}-{batch}-{i}", "alert", "x", datetime.now(UTC)) for i in range(25)]
+        store.save_batch("acme", tag, "rss", mentions, f"{tag}-{batch}", datetime.now(UTC))
+        store.record_run("acme", "check", datetime.now(UTC))
+    """
+)
+
+
+def test_two_processes_writing_at_once_neither_crash_nor_corrupt(tmp_path: Path):
+    path = tmp_path / "s.sqlite3"
+    Store(path).close()
+    processes = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag], stderr=subprocess.PIPE, text=True)
+        for tag in ("cron", "person")
+    ]
+    for process in processes:
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    store = Store(path)
+    assert len(store.mentions("acme", states=None)) == 2 * 40 * 25
+    assert store.cursor("acme", "cron") == "cron-39" and store.cursor("acme", "person") == "person-39"
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

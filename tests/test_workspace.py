@@ -1,0 +1,175 @@
+"""Finding the workspace and reporting bad project files: what, where (file, line, field), what to do."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cmday.errors import ConfigError, ExitCode
+from cmday.models import Project
+from cmday.workspace import find_workspace, load_workspace, parse_text
+from tests.cli_runner import run
+
+
+def write_project(root: Path, text: str, name: str = "acme.toml") -> Path:
+    path = root / "projects" / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_workspace_flag_wins_over_environment_and_parents(workspace: Path, tmp_path: Path, monkeypatch):
+    other = tmp_path / "other"
+    (other / "projects").mkdir(parents=True)
+    (other / "cmday.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("CMDAY_WORKSPACE", str(other))
+    assert find_workspace(workspace) == workspace.resolve()
+    assert find_workspace(None) == other.resolve()
+
+
+def test_nearest_parent_with_cmday_toml_is_found(workspace: Path):
+    nested = workspace / "projects" / "deep" / "er"
+    nested.mkdir(parents=True)
+    assert find_workspace(None, cwd=nested) == workspace.resolve()
+
+
+def test_user_config_dir_is_the_last_resort(tmp_path: Path, monkeypatch):
+    config = tmp_path / "xdg-config" / "cmday"
+    config.mkdir(parents=True)
+    (config / "cmday.toml").write_text("", encoding="utf-8")
+    assert find_workspace(None, cwd=tmp_path) == config
+
+
+def test_no_workspace_says_so_and_offers_init_or_demo(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ran = run("morning")
+    assert ran.exit_code == ExitCode.CONFIG
+    assert "no cmday workspace" in ran.stderr
+    assert "cmday init" in ran.stderr and "--demo" in ran.stderr
+    assert "Traceback" not in ran.stderr + ran.stdout
+
+
+def test_invalid_toml_names_file_line_and_column(workspace: Path):
+    write_project(workspace, '[project]\nname = "Acme"\nslug = acme\n')
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert ran.exit_code == ExitCode.CONFIG
+    assert "projects/acme.toml:3:8: invalid TOML" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+def test_invalid_value_names_file_and_field_path(workspace: Path):
+    write_project(
+        workspace,
+        '[project]\nname = "Acme"\n\n[[sources]]\nid = "a"\nplatform = "rss"\nurl = "https://x.example/feed"\n\n'
+        '[[sources]]\nid = "b"\nplatform = "mastodon"\ninstance = "http://mastodon.example"\n',
+    )
+    ran = run("check", "--workspace", str(workspace), "--offline")
+    assert ran.exit_code == ExitCode.CONFIG
+    assert "projects/acme.toml: sources[2].instance:" in ran.stderr
+    assert "plain http" in ran.stderr
+
+
+def test_unknown_key_suggests_the_right_one(workspace: Path):
+    write_project(
+        workspace,
+        '[project]\nname = "Acme"\n\n[[sources]]\nid = "m"\nplatform = "mastodon"\n'
+        'instance = "https://mastodon.social"\ntokn_env = "X"\n',
+    )
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert "sources[1].tokn_env: unknown key 'tokn_env'; did you mean 'token_env'?" in ran.stderr
+
+
+def test_unknown_table_key_suggests_too(workspace: Path):
+    write_project(workspace, '[project]\nname = "Acme"\ntimezon = "Europe/Madrid"\n')
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert "project.timezon: unknown key 'timezon'; did you mean 'timezone'?" in ran.stderr
+
+
+def test_unknown_platform_lists_the_known_ones(workspace: Path):
+    write_project(workspace, '[project]\nname = "Acme"\n[[sources]]\nid = "t"\nplatform = "myspace"\n')
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert "sources[1]: unknown platform 'myspace'" in ran.stderr
+    assert "mastodon" in ran.stderr
+
+
+def test_secrets_are_named_never_written(workspace: Path):
+    write_project(
+        workspace,
+        '[project]\nname = "Acme"\n[[sources]]\nid = "m"\nplatform = "mastodon"\n'
+        'instance = "https://m.example"\ntoken_env = "abc123 secret-token"\n',
+    )
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert "sources[1].token_env" in ran.stderr and "environment variable name" in ran.stderr
+
+
+def test_unknown_project_lists_known_ones(workspace: Path):
+    ran = run("morning", "--workspace", str(workspace), "--project", "nope", "--offline")
+    assert ran.exit_code == ExitCode.USAGE
+    assert "unknown project 'nope'; known projects: acme" in ran.stderr
+
+
+def test_duplicate_source_ids_and_dangling_post_sources_are_errors(workspace: Path):
+    write_project(
+        workspace,
+        '[project]\nname = "Acme"\n[[sources]]\nid = "f"\nplatform = "rss"\nurl = "https://a.example/f"\n'
+        '[[sources]]\nid = "f"\nplatform = "rss"\nurl = "https://b.example/f"\n',
+    )
+    with pytest.raises(ConfigError, match="two sources have the id 'f'"):
+        load_workspace(workspace)
+    write_project(workspace, '[project]\nname = "Acme"\n[[posts]]\nat = 2026-12-01T09:00:00\nsource = "ghost"\n')
+    with pytest.raises(ConfigError, match="names source 'ghost'"):
+        load_workspace(workspace)
+
+
+def test_bad_timezone_is_explained(workspace: Path):
+    write_project(workspace, '[project]\nname = "Acme"\ntimezone = "Madrid"\n')
+    with pytest.raises(ConfigError, match="unknown time zone 'Madrid'"):
+        load_workspace(workspace)
+
+
+def test_not_utf8_file_is_reported(workspace: Path):
+    (workspace / "projects" / "acme.toml").write_bytes('[project]\nname = "Caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_workspace(workspace)
+
+
+def test_debug_shows_the_traceback(workspace: Path):
+    write_project(workspace, "[project\n")
+    with pytest.raises(ConfigError):
+        run("morning", "--workspace", str(workspace), "--offline", "--debug")
+
+
+def test_markup_in_a_brand_name_shows_literally(workspace: Path):
+    write_project(workspace, '[project]\nname = "[red]Acme\\u001b]8;;http://evil\\u0007"\n')
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert ran.exit_code == 0, ran.stderr
+    assert "[red]Acme" in ran.stdout
+    assert "\x1b" not in ran.stdout and "\x07" not in ran.stdout
+
+
+toml_text = st.one_of(
+    st.text(max_size=300),
+    st.lists(
+        st.sampled_from([
+            "[project]", 'name = "Acme"', "slug = 'a'", "[[sources]]", 'id = "x"', 'platform = "rss"',
+            'url = "https://e.example"', "[[posts]]", "at = 2026-01-01T10:00:00", 'status = "ready"', "[listen]",
+            "urgent = ['a']", "x = 1", "[knowledge]", "services = 3", "language = 'es'", "timezone = 'Mars/Base'",
+        ]),
+        max_size=20,
+    ).map("\n".join),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(toml_text)
+def test_any_text_either_loads_or_gives_one_config_error(text: str):
+    try:
+        project = parse_text(text, Project, "projects/x.toml")
+    except ConfigError as error:
+        assert error.message.startswith("projects/x.toml")
+        assert "\n" not in error.message
+    else:
+        assert project.project.name
