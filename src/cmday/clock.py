@@ -16,7 +16,7 @@ def to_utc_text(moment: datetime) -> str:
 
 
 def from_utc_text(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # reads the trailing Z as UTC, many times faster than strptime
 
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:

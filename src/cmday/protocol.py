@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -43,7 +44,11 @@ def fold(text: str) -> str:
 class Category:
     name: str
     rule: CategoryRule
-    matcher: re.Pattern[str] | None
+
+    @cached_property
+    def matcher(self) -> re.Pattern[str] | None:
+        """Compiled on first use: views that only read the state never pay for it."""
+        return word_matcher(self.rule.words, self.rule.patterns)
 
 
 @dataclass
@@ -83,7 +88,7 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
                     }
                 )
             merged[name] = rule
-    categories = [Category(name, rule, word_matcher(rule.words, rule.patterns)) for name, rule in merged.items()]
+    categories = [Category(name, rule) for name, rule in merged.items()]
     if not any(c.name == "mention" for c in categories):
-        categories.append(Category("mention", CategoryRule(), None))
+        categories.append(Category("mention", CategoryRule()))
     return Protocol(crisis=crisis, categories=categories)

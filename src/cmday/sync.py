@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,16 +76,16 @@ async def fetch_project_async(
     progress: Progress | None,
     http_options: dict,
 ) -> FetchReport:
-    from cmday.http import HttpClient
-
     started = clock.now()
     sources = [s for s in project.sources if s.enabled and (only_source is None or s.id == only_source)]
+    if not sources:
+        return FetchReport(project=project.slug, started=started, results=[])
     triage = Triage.for_project(project, protocol)
     limit = asyncio.Semaphore(MAX_CONCURRENT_SOURCES)
     state = {"demo_anchor": store.meta("demo_anchor")}
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
 
-    async with HttpClient(**http_options) as http:
+    async with _http_client(sources, http_options) as http:
 
         async def run(source) -> SourceResult:
             result = SourceResult(source.id, source.platform)
@@ -129,3 +130,12 @@ async def fetch_project_async(
 
         results = await asyncio.gather(*(run(s) for s in sources))
     return FetchReport(project=project.slug, started=started, results=list(results))
+
+
+def _http_client(sources: list, http_options: dict) -> contextlib.AbstractAsyncContextManager:
+    """The shared HTTP client, started only when some source goes to the network (httpx is slow to import)."""
+    if not any(getattr(adapter_class(s.platform), "uses_network", True) for s in sources):
+        return contextlib.nullcontext(None)
+    from cmday.http import HttpClient
+
+    return HttpClient(**http_options)

@@ -83,7 +83,17 @@ def crisis_panel(console: Console, crisis: CrisisBanner, header: Header) -> None
     console.print(Panel(Group(*body), title=Text(_("CRISIS"), style="bold white on red"), border_style="red", box=box.HEAVY))
 
 
-def mention_table(mentions: list[MentionLine], header: Header, width: int, show_state: bool = False) -> Table:
+DASHBOARD_ROWS = 15
+
+
+def mention_rows(console: Console, mentions: list[MentionLine], header: Header, hint: str) -> None:
+    """A dashboard shows the first rows only; the whole list is one command away."""
+    console.print(mention_table(mentions[:DASHBOARD_ROWS], header, console.width))
+    if len(mentions) > DASHBOARD_ROWS:
+        console.print(Text(_("… and {count} more: {hint}").format(count=len(mentions) - DASHBOARD_ROWS, hint=hint), style="dim"))
+
+
+def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Table:
     table = Table(box=None, show_header=True, header_style="dim", pad_edge=False, width=width, expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column(_("age"), justify="right", no_wrap=True)
@@ -162,7 +172,7 @@ def morning(console: Console, view: MorningView) -> None:
         crisis_panel(console, view.crisis, header)
     section(console, _("Urgent first"), len(view.urgent))
     if view.urgent:
-        console.print(mention_table(view.urgent, header, console.width))
+        mention_rows(console, view.urgent, header, "cmday inbox")
     else:
         console.print(Text(_("Nothing urgent. Good morning."), style="green"))
     section(console, _("Since the last close ({since})").format(since=local(view.since, header, with_day=True)))
@@ -187,12 +197,12 @@ def check(console: Console, view: CheckView) -> None:
         crisis_panel(console, view.crisis, header)
     section(console, _("New since {since}").format(since=local(view.since, header)), len(view.new))
     if view.new:
-        console.print(mention_table(view.new, header, console.width))
+        mention_rows(console, view.new, header, "cmday inbox --since 3h")
     else:
         console.print(Text(_("Nothing new."), style="green"))
     section(console, _("Still unanswered from before"), len(view.older_open))
     if view.older_open:
-        console.print(mention_table(view.older_open, header, console.width))
+        mention_rows(console, view.older_open, header, "cmday inbox")
     elif not view.new:
         console.print(Text(_("Inbox clear."), style="green"))
     else:
@@ -217,7 +227,7 @@ def close(console: Console, view: CloseView) -> None:
         console.print(Text(_("Every active platform has a ready post."), style="green"))
     section(console, _("Open overnight"), len(view.open_overnight))
     if view.open_overnight:
-        console.print(mention_table(view.open_overnight, header, console.width))
+        mention_rows(console, view.open_overnight, header, "cmday inbox")
     else:
         console.print(Text(_("Nothing left open."), style="green"))
     section(console, _("The day"))

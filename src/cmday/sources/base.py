@@ -34,7 +34,13 @@ class FetchContext:
 
 
 class Adapter(Protocol):
-    """Fetches one source. `fetch` yields batches oldest-first-safe: each batch's cursor covers only what it holds."""
+    """Fetches one source. `fetch` yields batches; each batch's cursor covers only what that batch and earlier ones hold.
+
+    `uses_network = False` on adapters that never touch HTTP (demo, file import), so a sweep of
+    only those never starts an HTTP client.
+    """
+
+    uses_network: bool
 
     def __init__(self, source: Any, context: FetchContext) -> None: ...
 

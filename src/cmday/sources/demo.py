@@ -63,6 +63,8 @@ def script_mention(index: int, anchor: datetime) -> Mention:
 class DemoAdapter:
     """Hands over every scripted mention whose time has come; storing dedupes re-runs."""
 
+    uses_network = False
+
     def __init__(self, source: object, context: FetchContext) -> None:
         self.context = context
 
