@@ -41,3 +41,15 @@ def store_secret(project: str, source_id: str, secret: str) -> Path:
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
     return path
+
+
+def secret_origin(project: str, source: object) -> str:
+    """Where a source's secret would come from, for `cmday sources`; never the secret itself."""
+    env_name = getattr(source, "token_env", None) or getattr(source, "password_env", None)
+    if getattr(source, "platform", "") not in ("mastodon", "bluesky"):
+        return "-"
+    if env_name and os.environ.get(env_name):
+        return f"${env_name}"
+    if secret_path(project, getattr(source, "id", "")).is_file():
+        return "cmday auth"
+    return "missing"

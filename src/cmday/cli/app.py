@@ -19,7 +19,7 @@ def _language_from_argv(argv: list[str]) -> str | None:
 
 
 def build_app() -> typer.Typer:
-    from cmday.cli import checklist, demo, inbox, routine, workspace
+    from cmday.cli import checklist, demo, inbox, routine, sources, workspace
 
     app = typer.Typer(
         name="cmday",
@@ -30,7 +30,7 @@ def build_app() -> typer.Typer:
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    for group in (routine, checklist, inbox, workspace, demo):
+    for group in (routine, checklist, inbox, sources, workspace, demo):
         group.register(app)
     return app
 

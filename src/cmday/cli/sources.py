@@ -1,0 +1,108 @@
+"""`cmday sources` and `cmday auth`: each source's health, and storing a source's secret."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from cmday.cli.common import Options, command
+from cmday.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "sources", help=_("List every source with its health: last success, last error, credentials, mentions."))(sources)
+    command(app, "auth", help=_("Store a source's token or app password (mode 0600), instead of an environment variable."))(auth)
+
+
+def sources(options: Options) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from cmday.cli import output
+    from cmday.secrets import secret_origin
+    from cmday.session import Session
+    from cmday.textsafe import one_line
+
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        rows = []
+        for project in session.workspace.select(options.project):
+            health = session.store.source_health(project.slug)
+            for source in project.sources:
+                state = health.get(source.id)
+                rows.append(
+                    {
+                        "project": project.slug,
+                        "source": source.id,
+                        "platform": source.platform,
+                        "enabled": source.enabled,
+                        "credentials": secret_origin(project.slug, source),
+                        "last_success": state.last_success.isoformat() if state and state.last_success else None,
+                        "last_error": state.last_error if state else None,
+                        "needs_auth": bool(state and state.needs_auth),
+                        "mentions": state.mentions if state else 0,
+                    }
+                )
+        if options.json:
+            output.print_json({"sources": rows})
+            return
+        table = Table(box=None, header_style="dim", pad_edge=False)
+        for heading in (_("project"), _("source"), _("platform"), _("credentials"), _("last success"), _("mentions"), _("state")):
+            table.add_column(heading, no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            if not row["enabled"]:
+                state = Text(_("disabled"), style="dim")
+            elif row["needs_auth"]:
+                state = Text(_("log in again: cmday auth {source}").format(source=row["source"]), style="bold red")
+            elif row["last_error"]:
+                state = Text(one_line(row["last_error"], 60), style="red")
+            elif row["last_success"]:
+                state = Text(_("ok"), style="green")
+            else:
+                state = Text(_("never fetched"), style="yellow")
+            table.add_row(
+                row["project"], row["source"], row["platform"], row["credentials"],
+                (row["last_success"] or "—")[:16].replace("T", " "), str(row["mentions"]), state,
+            )
+        output.out.print(table)
+    finally:
+        session.close()
+
+
+def auth(
+    options: Options,
+    source_id: Annotated[str, typer.Argument(metavar="SOURCE", help=_("The source's id in the project file."))],
+    from_stdin: Annotated[bool, typer.Option("--stdin", help=_("Read the secret from standard input (for scripts)."))] = False,
+) -> None:
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.secrets import store_secret
+    from cmday.session import Session
+
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        projects = session.workspace.select(options.project)
+        found = [(p, p.source(source_id)) for p in projects if p.source(source_id)]
+        if not found:
+            known = ", ".join(s.id for p in projects for s in p.sources) or _("none")
+            raise UsageError(_("no source {source!r}; sources: {known}").format(source=source_id, known=known))
+        if len(found) > 1:
+            raise UsageError(_("several projects have a source {source!r}").format(source=source_id), hint=_("say which with --project"))
+        project, source = found[0]
+        if source.platform not in ("mastodon", "bluesky"):
+            raise UsageError(_("source {source!r} ({platform}) needs no secret").format(source=source_id, platform=source.platform))
+        if from_stdin:
+            secret = sys.stdin.readline().strip()
+        elif sys.stdin.isatty():
+            label = _("access token") if source.platform == "mastodon" else _("app password")
+            secret = typer.prompt(_("{label} for {source}").format(label=label, source=source_id), hide_input=True).strip()
+        else:
+            raise UsageError(_("no terminal to ask on"), hint=_("pipe the secret with --stdin"))
+        if not secret:
+            raise UsageError(_("empty secret; nothing stored"))
+        path = store_secret(project.slug, source.id, secret)
+        output.message(_("stored for {source} in {path} (readable by you only)").format(source=source_id, path=path))
+    finally:
+        session.close()

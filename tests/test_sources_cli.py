@@ -1,0 +1,66 @@
+"""`cmday sources` and `cmday auth`: health per source, secrets stored privately and never shown."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from cmday.errors import ExitCode
+from tests.cli_runner import run
+
+SOURCES = """
+[[sources]]
+id = "acme-mastodon"
+platform = "mastodon"
+instance = "https://mastodon.example"
+token_env = "ACME_MASTODON_TOKEN"
+
+[[sources]]
+id = "acme-alerts"
+platform = "rss"
+url = "https://www.google.com/alerts/feeds/1/2"
+"""
+
+
+def with_sources(workspace: Path) -> Path:
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + SOURCES, encoding="utf-8")
+    return workspace
+
+
+def test_auth_stores_the_secret_readable_by_the_owner_only(workspace: Path, cmday_home: Path):
+    with_sources(workspace)
+    ran = run("auth", "acme-mastodon", "--stdin", "--workspace", str(workspace), input="s3cr3t-token\n")
+    assert ran.exit_code == 0, ran.stderr
+    stored = cmday_home / "secrets" / "acme.acme-mastodon"
+    assert stored.read_text(encoding="utf-8") == "s3cr3t-token"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert "s3cr3t-token" not in ran.stderr + ran.stdout
+
+
+def test_sources_shows_where_credentials_come_from_never_the_secret(workspace: Path, monkeypatch):
+    with_sources(workspace)
+    monkeypatch.setenv("ACME_MASTODON_TOKEN", "env-token-value")
+    ran = run("sources", "--workspace", str(workspace), "--json")
+    rows = {row["source"]: row for row in json.loads(ran.stdout)["sources"]}
+    assert rows["acme-mastodon"]["credentials"] == "$ACME_MASTODON_TOKEN"
+    assert rows["acme-alerts"]["credentials"] == "-"
+    assert "env-token-value" not in ran.stdout
+    monkeypatch.delenv("ACME_MASTODON_TOKEN")
+    rows = {row["source"]: row for row in json.loads(run("sources", "--workspace", str(workspace), "--json").stdout)["sources"]}
+    assert rows["acme-mastodon"]["credentials"] == "missing"
+
+
+def test_auth_refuses_sources_without_secrets_and_unknown_ids(workspace: Path):
+    with_sources(workspace)
+    ran = run("auth", "acme-alerts", "--stdin", "--workspace", str(workspace), input="x\n")
+    assert ran.exit_code == ExitCode.USAGE and "needs no secret" in ran.stderr
+    ran = run("auth", "nope", "--stdin", "--workspace", str(workspace), input="x\n")
+    assert ran.exit_code == ExitCode.USAGE and "acme-mastodon" in ran.stderr
+
+
+def test_auth_without_a_terminal_or_stdin_flag_asks_for_stdin(workspace: Path):
+    with_sources(workspace)
+    ran = run("auth", "acme-mastodon", "--workspace", str(workspace))
+    assert ran.exit_code == ExitCode.USAGE and "--stdin" in ran.stderr
