@@ -141,3 +141,18 @@ def test_readme_quick_start_demo_command_runs_as_written(tmp_path: Path):
     done = subprocess.run([str(executable), *shlex.split(demo_part)[1:]], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Café Aroma" in done.stdout
+
+
+def test_cron_check_and_a_person_at_the_same_time(tmp_path: Path, cmday_home: Path):
+    """Several cmday processes on one state at once: none crashes, nothing is stored twice."""
+    executable = str(Path(sys.executable).parent / "cmday")
+    commands = [["check", "--demo", "--quiet"], ["morning", "--demo"], ["close", "--demo"], ["check", "--demo", "--quiet"]]
+    processes = [subprocess.Popen([executable, *c], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in commands]
+    for process in processes:
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode in (0, ExitCode.ATTENTION), err
+    mentions = json.loads(run("inbox", "--demo", "--json", "--state", "all").stdout)["mentions"]
+    keys = [(m["source"], m["platform_id"]) for m in mentions]
+    assert len(keys) == len(set(keys))
+    demo_ids = [k for k in keys if k[1].startswith("demo-")]
+    assert 0 < len(demo_ids) <= 14

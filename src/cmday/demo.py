@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -46,15 +48,34 @@ def prepare(state_home: Path) -> tuple[Path, Path]:
     home = demo_home(state_home)
     workspace = home / "workspace"
     state_path = home / "state.sqlite3"
-    if not (workspace / "cmday.toml").is_file():
-        _write_workspace(workspace, clock.now())
-    store = Store(state_path)
-    try:
-        if store.meta(ANCHOR_KEY) is None:
-            seed_history(store, clock.now())
-    finally:
-        store.close()
+    if (workspace / "cmday.toml").is_file() and state_path.is_file():
+        return workspace, state_path
+    home.mkdir(parents=True, exist_ok=True)
+    with _exclusive(home / ".lock"):  # two first demo commands at once must not seed twice
+        if not (workspace / "cmday.toml").is_file():
+            _write_workspace(workspace, clock.now())
+        store = Store(state_path)
+        try:
+            if store.meta(ANCHOR_KEY) is None:
+                seed_history(store, clock.now())
+        finally:
+            store.close()
     return workspace, state_path
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: the demo is rarely started twice at once there
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_workspace(workspace: Path, now: datetime) -> None:
