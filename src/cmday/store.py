@@ -320,6 +320,7 @@ class Store:
         since: datetime | None = None,
         until: datetime | None = None,
         platform: str | None = None,
+        fetched_since: datetime | None = None,
         limit: int | None = None,
     ) -> list[StoredMention]:
         """Mentions of a project, urgent and highest priority first, then oldest first.
@@ -345,6 +346,9 @@ class Store:
         if platform is not None:
             where.append("platform = ?")
             parameters.append(platform)
+        if fetched_since is not None:
+            where.append("fetched_at >= ?")
+            parameters.append(to_utc_text(fetched_since))
         sql = (
             f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE {' AND '.join(where)}"
             " ORDER BY urgent DESC, priority ASC, created_at ASC"

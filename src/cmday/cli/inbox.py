@@ -39,11 +39,9 @@ def fetch(
         if options.offline:
             raise UsageError(_("fetch and --offline contradict each other"), hint=_("drop --offline to fetch"))
         reports = sweep(session, projects, source, quiet=options.json)
-        new_mentions = []
-        for report in reports:
-            for mention in session.store.mentions(report.project, states=None):
-                if mention.fetched_at >= report.started:
-                    new_mentions.append(mention)
+        new_mentions = [
+            m for r in reports for m in session.store.mentions(r.project, states=None, fetched_since=r.started)
+        ]
         errors = [
             {"project": r.project, "source": s.source_id, "platform": s.platform, "error": s.error, "needs_auth": s.needs_auth}
             for r in reports
@@ -162,7 +160,9 @@ def show(
         out = output.out
         out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
         out.print(Text.assemble((_("from: "), "dim"), clean(mention.author_name), " ", (clean(mention.author_handle), "cyan")))
-        out.print(Text.assemble((_("at: "), "dim"), mention.created_at.astimezone().strftime("%Y-%m-%d %H:%M %Z"), "   ", (_("state: "), "dim"), mention.state))
+        zone = session.workspace.project_zone(session.workspace.projects[mention.project])
+        at = mention.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        out.print(Text.assemble((_("at: "), "dim"), at, "   ", (_("state: "), "dim"), mention.state))
         if mention.url:
             out.print(Text.assemble((_("link: "), "dim"), clean(mention.url)))
         out.print()

@@ -39,7 +39,11 @@ def sources(options: Options) -> None:
                         "platform": source.platform,
                         "enabled": source.enabled,
                         "credentials": secret_origin(project.slug, source),
-                        "last_success": state.last_success.isoformat() if state and state.last_success else None,
+                        "last_success": (
+                            state.last_success.astimezone(session.workspace.project_zone(project)).isoformat()
+                            if state and state.last_success
+                            else None
+                        ),
                         "last_error": state.last_error if state else None,
                         "needs_auth": bool(state and state.needs_auth),
                         "mentions": state.mentions if state else 0,
