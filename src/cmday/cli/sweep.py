@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cmday.cli import output
 from cmday.i18n import _
 from cmday.models import Project
 from cmday.session import Session
-from cmday.sync import FetchReport, fetch_project
+
+if TYPE_CHECKING:
+    from cmday.sync import FetchReport
 
 
 def sweep(session: Session, projects: list[Project], only_source: str | None = None, quiet: bool = False) -> list[FetchReport]:
     """Fetch every project's sources; a source that fails is reported, never stops the others."""
+    if not any(s.enabled for p in projects for s in p.sources):
+        return []  # nothing to fetch: skip loading asyncio and the adapters
+    from cmday.sync import fetch_project
+
     reports = []
     live = output.err.is_terminal and not quiet
     for project in projects:
