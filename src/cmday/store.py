@@ -85,6 +85,55 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX routine_runs_latest ON routine_runs (project, routine, at);
         """,
     ),
+    (
+        "m002_replies_escalations_publications_kpis",
+        """
+        CREATE TABLE drafts (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions(id),
+            text TEXT NOT NULL,
+            template TEXT NOT NULL DEFAULT '',
+            idempotency_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL DEFAULT 'draft',
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            remote_id TEXT,
+            remote_url TEXT,
+            error TEXT
+        );
+        CREATE INDEX drafts_by_mention ON drafts (mention_id, created_at);
+        CREATE TABLE escalations (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions(id),
+            target TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX escalations_by_time ON escalations (at);
+        CREATE TABLE publications (
+            project TEXT NOT NULL,
+            post_key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            at TEXT NOT NULL,
+            remote_id TEXT,
+            url TEXT,
+            error TEXT,
+            PRIMARY KEY (project, post_key)
+        );
+        CREATE TABLE kpi_values (
+            project TEXT NOT NULL,
+            key TEXT NOT NULL,
+            day TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            value REAL NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (project, key, day, origin)
+        );
+        """,
+    ),
 ]
 
 _MENTION_COLUMNS = (
@@ -105,6 +154,55 @@ class SourceHealth:
     last_error: str | None
     needs_auth: bool
     mentions: int
+
+
+@dataclass
+class Draft:
+    """A reply written for a mention; its idempotency key makes sure it is sent at most once."""
+
+    id: int
+    mention_id: int
+    text: str
+    template: str
+    idempotency_key: str
+    status: str  # draft | sending | sent | failed
+    created_at: datetime
+    sent_at: datetime | None
+    remote_id: str | None
+    remote_url: str | None
+    error: str | None
+
+
+@dataclass
+class Escalation:
+    id: int
+    mention_id: int
+    target: str
+    channel: str
+    note: str
+    at: datetime
+    delivered: bool
+    detail: str
+
+
+@dataclass
+class Publication:
+    project: str
+    post_key: str
+    status: str  # sending | published | failed
+    at: datetime
+    remote_id: str | None
+    url: str | None
+    error: str | None
+
+
+@dataclass
+class KpiValue:
+    key: str
+    day: str
+    origin: str  # "manual" (cmday kpi set) or "api" (fetched snapshot)
+    value: float
+    at: datetime
 
 
 @dataclass
@@ -484,6 +582,174 @@ class Store:
                 (project, day, routine, item, status, note, to_utc_text(at)),
             )
 
+    # -- interactions over time (indicators, reports, re-triage) ---------------------
+
+    def reclassify(self, changes: list[tuple[int, str, int, bool, datetime | None, str]]) -> None:
+        """New (category, priority, urgent, sla_due, matched) for mentions, by id; one transaction."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE mentions SET category = ?, priority = ?, urgent = ?, sla_due = ?, matched = ? WHERE id = ?",
+                [(c, p, int(u), _text(d), m, i) for i, c, p, u, d, m in changes],
+            )
+
+    def answered_between(self, project: str, since: datetime, until: datetime) -> list[StoredMention]:
+        """Mentions answered in a period (for response-time indicators)."""
+        rows = self._read(
+            f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE project = ? AND answered_at >= ? AND answered_at < ?"
+            " ORDER BY answered_at",
+            (project, to_utc_text(since), to_utc_text(until)),
+        )
+        return [_stored(row) for row in rows]
+
+    # -- reply drafts ------------------------------------------------------------------
+
+    def create_draft(self, mention_id: int, text: str, template: str, idempotency_key: str, at: datetime) -> Draft:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO drafts (mention_id, text, template, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?)",
+                (mention_id, text, template, idempotency_key, to_utc_text(at)),
+            )
+            draft_id = cursor.lastrowid
+        found = self.draft(draft_id)
+        assert found is not None
+        return found
+
+    def draft(self, draft_id: int) -> Draft | None:
+        rows = self._read(f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE id = ?", (draft_id,))
+        return _draft(rows[0]) if rows else None
+
+    def drafts_for(self, mention_id: int) -> list[Draft]:
+        rows = self._read(f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE mention_id = ? ORDER BY id", (mention_id,))
+        return [_draft(row) for row in rows]
+
+    def claim_draft_for_sending(self, draft_id: int, at: datetime) -> bool:
+        """Move a draft to `sending` unless it is already sending or sent: the never-twice gate."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE drafts SET status = 'sending', sent_at = ? WHERE id = ? AND status IN ('draft', 'failed')",
+                (to_utc_text(at), draft_id),
+            )
+        return cursor.rowcount == 1
+
+    def finish_draft(
+        self,
+        draft_id: int,
+        status: str,
+        at: datetime,
+        remote_id: str | None = None,
+        remote_url: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record how a send ended; a sent draft also marks its mention answered, in the same transaction."""
+        when = to_utc_text(at)
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE drafts SET status = ?, sent_at = ?, remote_id = ?, remote_url = ?, error = ? WHERE id = ?",
+                (status, when, remote_id, remote_url, error, draft_id),
+            )
+            if status == "sent":
+                db.execute(
+                    "UPDATE mentions SET state = 'answered', state_at = ?, answered_at = COALESCE(answered_at, ?)"
+                    " WHERE id = (SELECT mention_id FROM drafts WHERE id = ?)",
+                    (when, when, draft_id),
+                )
+
+    # -- escalations -------------------------------------------------------------------
+
+    def add_escalation(
+        self, mention_id: int, target: str, channel: str, note: str, at: datetime, delivered: bool, detail: str
+    ) -> int:
+        """Record an escalation and put its mention in the escalated state, together."""
+        when = to_utc_text(at)
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO escalations (mention_id, target, channel, note, at, delivered, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (mention_id, target, channel, note, when, int(delivered), detail),
+            )
+            db.execute(
+                "UPDATE mentions SET state = 'escalated', state_at = ?, state_reason = ? WHERE id = ?",
+                (when, note or target, mention_id),
+            )
+        return int(cursor.lastrowid)
+
+    def escalations(self, project: str, since: datetime, until: datetime) -> list[Escalation]:
+        rows = self._read(
+            "SELECT e.id, e.mention_id, e.target, e.channel, e.note, e.at, e.delivered, e.detail FROM escalations e"
+            " JOIN mentions m ON m.id = e.mention_id WHERE m.project = ? AND e.at >= ? AND e.at < ? ORDER BY e.at",
+            (project, to_utc_text(since), to_utc_text(until)),
+        )
+        return [Escalation(r[0], r[1], r[2], r[3], r[4], from_utc_text(r[5]), bool(r[6]), r[7]) for r in rows]
+
+    # -- publications ------------------------------------------------------------------
+
+    def publication(self, project: str, post_key: str) -> Publication | None:
+        rows = self._read(
+            "SELECT project, post_key, status, at, remote_id, url, error FROM publications WHERE project = ? AND post_key = ?",
+            (project, post_key),
+        )
+        return Publication(rows[0][0], rows[0][1], rows[0][2], from_utc_text(rows[0][3]), *rows[0][4:]) if rows else None
+
+    def publications(self, project: str) -> list[Publication]:
+        rows = self._read(
+            "SELECT project, post_key, status, at, remote_id, url, error FROM publications WHERE project = ? ORDER BY at",
+            (project,),
+        )
+        return [Publication(r[0], r[1], r[2], from_utc_text(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def claim_publication(self, project: str, post_key: str, at: datetime) -> bool:
+        """Mark a post as being published unless it already is or was: the never-twice gate for posts."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO publications (project, post_key, status, at) VALUES (?, ?, 'sending', ?)"
+                " ON CONFLICT (project, post_key) DO UPDATE SET status = 'sending', at = excluded.at, error = NULL"
+                " WHERE publications.status = 'failed'",
+                (project, post_key, to_utc_text(at)),
+            )
+        return cursor.rowcount == 1
+
+    def finish_publication(
+        self, project: str, post_key: str, status: str, at: datetime, remote_id: str | None = None,
+        url: str | None = None, error: str | None = None,
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE publications SET status = ?, at = ?, remote_id = ?, url = ?, error = ? WHERE project = ? AND post_key = ?",
+                (status, to_utc_text(at), remote_id, url, error, project, post_key),
+            )
+
+    # -- indicators entered by hand or fetched as snapshots -------------------------------
+
+    def set_kpi(self, project: str, key: str, day: str, value: float, origin: str, at: datetime) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO kpi_values (project, key, day, origin, value, at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (project, key, day, origin) DO UPDATE SET value = excluded.value, at = excluded.at",
+                (project, key, day, origin, value, to_utc_text(at)),
+            )
+
+    def kpi_values(self, project: str, key: str | None = None, since_day: str | None = None, until_day: str | None = None) -> list[KpiValue]:
+        """Dated values, oldest first; `until_day` is exclusive. Hand-entered values win over fetched ones per day."""
+        where, parameters = ["project = ?"], [project]
+        if key is not None:
+            where.append("key = ?")
+            parameters.append(key)
+        if since_day is not None:
+            where.append("day >= ?")
+            parameters.append(since_day)
+        if until_day is not None:
+            where.append("day < ?")
+            parameters.append(until_day)
+        rows = self._read(
+            f"SELECT key, day, origin, value, at FROM kpi_values WHERE {' AND '.join(where)}"
+            " ORDER BY key, day, CASE origin WHEN 'manual' THEN 0 ELSE 1 END",
+            parameters,
+        )
+        chosen: dict[tuple[str, str], KpiValue] = {}
+        for row in rows:
+            chosen.setdefault((row[0], row[1]), KpiValue(row[0], row[1], row[2], row[3], from_utc_text(row[4])))
+        return list(chosen.values())
+
     def clear_checklist_mark(self, project: str, day: str, routine: str, item: str) -> bool:
         with self.transaction() as db:
             cursor = db.execute(
@@ -491,6 +757,15 @@ class Store:
                 (project, day, routine, item),
             )
         return cursor.rowcount > 0
+
+
+_DRAFT_COLUMNS = (
+    "id, mention_id, text, template, idempotency_key, status, created_at, sent_at, remote_id, remote_url, error"
+)
+
+
+def _draft(row: tuple) -> Draft:
+    return Draft(row[0], row[1], row[2], row[3], row[4], row[5], from_utc_text(row[6]), _time(row[7]), row[8], row[9], row[10])
 
 
 def _stored(row: sqlite3.Row | tuple) -> StoredMention:

@@ -33,6 +33,7 @@ class SourceResult:
     error: str | None = None
     needs_auth: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,7 +83,7 @@ async def fetch_project_async(
         return FetchReport(project=project.slug, started=started, results=[])
     triage = Triage.for_project(project, protocol)
     limit = asyncio.Semaphore(MAX_CONCURRENT_SOURCES)
-    state = {"demo_anchor": store.meta("demo_anchor")}
+    state = {"demo_anchor": store.meta("demo_anchor"), "timezone": workspace.project_zone(project).key}
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
 
     async with _http_client(sources, http_options) as http:
@@ -111,6 +112,7 @@ async def fetch_project_async(
                             )
                             for key, value in batch.counts.items():
                                 result.counts[key] = result.counts.get(key, 0) + value
+                            result.notes.extend(batch.notes)
                 except TimeoutError:
                     result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
                 except AuthenticationFailed as error:

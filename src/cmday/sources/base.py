@@ -19,6 +19,7 @@ class Batch:
     mentions: list[Mention]
     cursor: str | None = None
     counts: dict[str, int] = field(default_factory=dict)  # e.g. favourites, boosts, follows seen
+    notes: list[str] = field(default_factory=list)  # warnings for the user: rows skipped, feed ill-formed
 
 
 @dataclass
