@@ -18,8 +18,19 @@ def _language_from_argv(argv: list[str]) -> str | None:
     return None
 
 
+# Every command group, in the order `cmday --help` lists them; each module has `register(app)`.
+COMMAND_GROUPS = (
+    "routine",
+    "checklist",
+    "inbox",
+    "sources",
+    "workspace",
+    "demo",
+)
+
+
 def build_app() -> typer.Typer:
-    from cmday.cli import checklist, demo, inbox, routine, sources, workspace
+    import importlib
 
     app = typer.Typer(
         name="cmday",
@@ -30,8 +41,8 @@ def build_app() -> typer.Typer:
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    for group in (routine, checklist, inbox, sources, workspace, demo):
-        group.register(app)
+    for name in COMMAND_GROUPS:
+        importlib.import_module(f"cmday.cli.{name}").register(app)
     return app
 
 

@@ -48,5 +48,41 @@ class Adapter(Protocol):
     def fetch(self, cursor: str | None) -> AsyncIterator[Batch]: ...
 
 
+@dataclass
+class Sent:
+    """What a platform answered to a reply or a post we sent."""
+
+    remote_id: str
+    url: str
+
+
+@dataclass
+class ReplyTarget:
+    """What a reply needs to know about the mention it answers: the stored mention and its raw payload."""
+
+    platform_id: str
+    author_handle: str
+    kind: str
+    raw: dict[str, Any] | None
+
+
+class Sender(Protocol):
+    """The sending side, implemented by adapters of platforms with a write API (Mastodon, Bluesky).
+
+    Every send carries an idempotency key: the same key sent twice must never create two posts
+    (Mastodon: the `Idempotency-Key` header; Bluesky: a record key derived from it).
+    """
+
+    async def text_limit(self) -> int: ...  # characters (Mastodon, the instance's own limit) or graphemes (Bluesky)
+
+    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent: ...
+
+    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent: ...
+
+    async def verify(self) -> str: ...  # a cheap authenticated call; returns the account's handle
+
+    async def account_metrics(self) -> dict[str, float]: ...  # followers and the like, for indicator snapshots
+
+
 class AuthenticationFailed(SourceError):
     """The platform refused the credentials: the source needs `cmday auth` or a new token."""
