@@ -126,3 +126,11 @@ def test_two_processes_writing_at_once_neither_crash_nor_corrupt(tmp_path: Path)
     assert len(store.mentions("acme", states=None)) == 2 * 40 * 25
     assert store.cursor("acme", "cron") == "cron-39" and store.cursor("acme", "person") == "person-39"
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_lone_surrogates_from_the_network_are_stored_not_crashed_on(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite3")
+    broken = Mention("bluesky", "x\ud800", "mention", "hola \ud800 mundo", NOW, author_name="\udfff", raw={"text": "\ud800"})
+    assert store.save_batch("acme", "b", "bluesky", [broken], None, NOW) == 1
+    stored = store.mentions("acme")[0]
+    assert stored.text == "hola \ufffd mundo"

@@ -68,6 +68,32 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
+def rate_limit_wait(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+    """Seconds until a rate limit lifts: Retry-After, else RateLimit-Reset / X-RateLimit-Reset.
+
+    The reset headers come as epoch seconds (Bluesky, Mastodon's ISO date aside) or as seconds
+    from now (the IETF draft); a small number is read as the latter.
+    """
+    after = retry_after_seconds(headers.get("retry-after"), now)
+    if after is not None:
+        return after
+    for name in ("ratelimit-reset", "x-ratelimit-reset"):
+        value = (headers.get(name) or "").strip()
+        if not value:
+            continue
+        if value.replace(".", "", 1).isdigit():
+            number = float(value)
+            if number < 10**9:
+                return number
+            return max(number - (now or datetime.now(UTC)).timestamp(), 0.0)
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
+    return None
+
+
 class HttpClient:
     """One AsyncClient for a whole sweep; every request goes through `request`."""
 
@@ -108,8 +134,8 @@ class HttpClient:
         for attempt in range(MAX_RETRIES + 1):
             response = await self._send(method, url, params=params, headers=headers, json_body=json_body)
             if response.status in RETRY_STATUSES and attempt < MAX_RETRIES:
-                wait = retry_after_seconds(response.headers.get("retry-after"))
-                wait = min(wait if wait is not None else 2.0**attempt, self.max_retry_wait)
+                wait = rate_limit_wait(response.headers)
+                wait = wait if wait is not None else 2.0**attempt
                 if waited + wait > self.max_retry_wait:
                     break
                 waited += wait
@@ -161,6 +187,13 @@ def _status_error(response: Response) -> SourceError:
     if response.status == 404:
         return SourceError(_("{url} was not found (404{detail})").format(url=shown, detail=detail))
     if response.status == 429:
+        wait = rate_limit_wait(response.headers)
+        if wait is not None and wait >= 60:
+            return SourceError(
+                _("{url} is rate-limiting cmday (429{detail}); the limit lifts in {minutes} min").format(
+                    url=shown, detail=detail, minutes=round(wait / 60)
+                )
+            )
         return SourceError(
             _("{url} is rate-limiting cmday (429{detail}); try again later").format(url=shown, detail=detail)
         )

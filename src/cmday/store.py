@@ -213,6 +213,15 @@ class ChecklistMark:
     at: datetime
 
 
+def _storable(text: str) -> str:
+    """Network text can hold lone surrogates, which SQLite cannot store: they become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _time(text: str | None) -> datetime | None:
     return from_utc_text(text) if text else None
 
@@ -379,24 +388,24 @@ class Store:
                         project,
                         source_id,
                         mention.platform,
-                        mention.platform_id,
+                        _storable(mention.platform_id),
                         mention.kind,
-                        mention.author_handle,
-                        mention.author_name,
-                        mention.author_url,
-                        mention.text,
-                        mention.url,
+                        _storable(mention.author_handle),
+                        _storable(mention.author_name),
+                        _storable(mention.author_url),
+                        _storable(mention.text),
+                        _storable(mention.url),
                         to_utc_text(mention.created_at),
                         fetched,
                         mention.language,
                         mention.in_reply_to,
-                        json.dumps(mention.raw, ensure_ascii=False, default=str) if mention.raw is not None else None,
+                        json.dumps(mention.raw, default=str) if mention.raw is not None else None,
                         linked_to,
                         mention.category,
                         mention.priority,
                         int(mention.urgent),
                         _text(mention.sla_due),
-                        mention.matched,
+                        _storable(mention.matched),
                         "linked" if linked_to else "open",
                     ),
                 )
