@@ -85,6 +85,7 @@ def _write_workspace(workspace: Path, now: datetime) -> None:
         shutil.rmtree(staging)
     (staging / "projects").mkdir(parents=True)
     shutil.copy(source / "cmday.toml", staging / "cmday.toml")
+    shutil.copytree(source / "protocols", staging / "protocols")
     local_now = now.astimezone(ZONE).replace(second=0, microsecond=0, tzinfo=None)
     local_now -= timedelta(minutes=local_now.minute % 5)
     today = local_now.date()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from typing import Literal
 
-from cmday.models import Strict
+from pydantic import Field, field_validator
+
+from cmday.models import SLUG_PATTERN, Language, Strict, check_env_name
 from cmday.shipped import shipped_dir
 from cmday.workspace import parse_file
 
@@ -23,15 +25,68 @@ class CategoryRule(Strict):
     words: list[str] = []
     patterns: list[str] = []
 
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from None
+        return patterns
+
 
 class CrisisRule(Strict):
     window_minutes: Annotated[int, Field(gt=0)] = 120
     complaints: Annotated[int, Field(gt=0)] = 5
 
 
+class Template(Strict):
+    """A named reply: placeholders {author}, {brand}, {link}, {agent} and any key of [values]."""
+
+    category: str
+    text: str
+    language: Language | None = None
+    description: str = ""
+
+
+ConductCheck = Literal["require_words", "forbid_words", "shouting", "taboo", "length", "utm", "saturation"]
+
+
+class ConductRule(Strict):
+    """A check a draft can fail, with the message that says why (the practice texts' rules of conduct)."""
+
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    check: ConductCheck
+    message: str
+    when: list[str] = []  # categories of the mention being answered; empty: always
+    applies_to: Literal["reply", "post", "any"] = "any"
+    words: list[str] = []
+    max_per_day: Annotated[int, Field(ge=1)] = 3
+    severity: Literal["error", "warning"] = "warning"
+    language: Language | None = None
+
+
+class Contact(Strict):
+    name: str = ""
+    email: str | None = None
+    webhook_env: str | None = None  # the NAME of the variable holding a Slack/Mattermost incoming-webhook URL
+
+    _webhook_env = field_validator("webhook_env")(check_env_name)
+
+
+class EscalationRules(Strict):
+    contacts: dict[str, Contact] = {}
+    routes: dict[str, list[str]] = {}  # category -> contacts to tell, in order
+
+
 class ProtocolFile(Strict):
     crisis: CrisisRule = CrisisRule()
     categories: dict[str, CategoryRule] = {}
+    templates: dict[str, Template] = {}
+    conduct: list[ConductRule] = []
+    escalation: EscalationRules = EscalationRules()
+    values: dict[str, str] = {}
 
 
 def fold(text: str) -> str:
@@ -55,9 +110,28 @@ class Category:
 class Protocol:
     crisis: CrisisRule
     categories: list[Category]
+    templates: dict[str, Template] = field(default_factory=dict)
+    conduct: list[ConductRule] = field(default_factory=list)
+    escalation: EscalationRules = field(default_factory=EscalationRules)
+    values: dict[str, str] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
 
     def category(self, name: str) -> Category | None:
         return next((c for c in self.categories if c.name == name), None)
+
+    def templates_for(self, category: str, language: str) -> dict[str, Template]:
+        """Templates that fit a category, in the language asked for (or written for any language)."""
+        return {
+            name: t for name, t in self.templates.items() if t.category == category and t.language in (None, language)
+        }
+
+    def rules_for(self, language: str) -> list[ConductRule]:
+        """One rule per id: the one in this language wins over one for any language."""
+        chosen: dict[str, ConductRule] = {}
+        for rule in self.conduct:
+            if rule.language == language or (rule.language is None and rule.id not in chosen):
+                chosen[rule.id] = rule
+        return list(chosen.values())
 
 
 def word_matcher(words: list[str], patterns: list[str] = ()) -> re.Pattern[str] | None:
@@ -68,27 +142,57 @@ def word_matcher(words: list[str], patterns: list[str] = ()) -> re.Pattern[str] 
 
 
 def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protocol:
-    """The shipped default in every language cmday speaks, extended by a project's own file."""
+    """The shipped default in every language cmday speaks, extended by a project's own file.
+
+    A project's file adds words to a category, replaces its numbers, adds templates, conduct rules,
+    escalation contacts and routes, and template values. Shipped files tag their templates and
+    rules with the language in their name (`default.es.toml`).
+    """
     merged: dict[str, CategoryRule] = {}
-    crisis = CrisisRule()
+    protocol = Protocol(crisis=CrisisRule(), categories=[])
     files = sorted(shipped_dir("protocols").glob("default.*.toml"))
     if extra is not None:
         files.append(extra)
     for path in files:
         loaded = parse_file(path, ProtocolFile, root)
+        language = path.stem.split(".")[-1] if path.stem.startswith("default.") else None
         if "crisis" in loaded.model_fields_set:
-            crisis = loaded.crisis
+            protocol.crisis = loaded.crisis
         for name, rule in loaded.categories.items():
             if name in merged:
                 previous = merged[name]
-                rule = rule.model_copy(
+                given = rule.model_fields_set
+                rule = previous.model_copy(
                     update={
+                        **{key: getattr(rule, key) for key in ("priority", "sla_minutes", "urgent") if key in given},
                         "words": previous.words + [w for w in rule.words if w not in previous.words],
                         "patterns": previous.patterns + [p for p in rule.patterns if p not in previous.patterns],
                     }
                 )
             merged[name] = rule
-    categories = [Category(name, rule) for name, rule in merged.items()]
-    if not any(c.name == "mention" for c in categories):
-        categories.append(Category("mention", CategoryRule()))
-    return Protocol(crisis=crisis, categories=categories)
+        for name, template in loaded.templates.items():
+            if language and template.language is None:
+                template = template.model_copy(update={"language": language})
+            protocol.templates[name] = template
+        for rule in loaded.conduct:
+            if language and rule.language is None:
+                rule = rule.model_copy(update={"language": language})
+            protocol.conduct = [r for r in protocol.conduct if not (r.id == rule.id and r.language == rule.language)]
+            protocol.conduct.append(rule)
+        protocol.escalation.contacts.update(loaded.escalation.contacts)
+        protocol.escalation.routes.update(loaded.escalation.routes)
+        protocol.values.update(loaded.values)
+        protocol.files.append(path)
+    protocol.categories = [Category(name, rule) for name, rule in merged.items()]
+    if not any(c.name == "mention" for c in protocol.categories):
+        protocol.categories.append(Category("mention", CategoryRule()))
+    unknown = {t.category for t in protocol.templates.values()} - set(merged) - {"mention"}
+    if unknown:
+        from cmday.errors import ConfigError
+        from cmday.i18n import _
+
+        raise ConfigError(
+            _("{file}: templates name unknown categories: {names}").format(file=files[-1], names=", ".join(sorted(unknown))),
+            hint=_("categories: {names}").format(names=", ".join(merged)),
+        )
+    return protocol

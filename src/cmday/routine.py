@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from cmday import calendar
 from cmday import checklists as checklist_module
 from cmday.checklists import ChecklistEntry, Facts
 from cmday.mention import StoredMention
@@ -80,6 +81,7 @@ class SourceProblem:
 class CrisisBanner:
     reason: str
     mentions: list[MentionLine]
+    escalate_to: list[str]  # who the protocol says to tell, in order
 
 
 @dataclass
@@ -178,7 +180,9 @@ class Day:
         window = timedelta(minutes=self.protocol.crisis.window_minutes)
         recent = self.store.mentions(self.slug, states=None, since=self.now - window)
         found = detect_crisis(self.protocol, self.open_mentions, recent, self.now)
-        return CrisisBanner(found.reason, self.lines(found.mentions)) if found else None
+        if not found:
+            return None
+        return CrisisBanner(found.reason, self.lines(found.mentions), self.protocol.escalation.routes.get("crisis", []))
 
     @cached_property
     def source_health(self) -> dict:
@@ -200,32 +204,62 @@ class Day:
         ]
         return None if not successes or None in successes else min(successes)
 
-    def posts_on(self, day: date) -> list[PostLine]:
-        start, end = _bounds(day, self.zone)
-        lines = []
-        for post in self.project.posts:
-            at = post_time(post, self.zone)
-            if start <= at < end:
-                lines.append(PostLine(at, self.project.post_platform(post), post.status, post.text, post.link, self._problem(post, at)))
-        return sorted(lines, key=lambda p: p.at)
+    @cached_property
+    def plan(self) -> calendar.Plan:
+        """The project's calendar: `[[posts]]` and its CSV, with what the state says was published."""
+        return calendar.load_plan(self.workspace, self.project, self.store)
 
-    def _problem(self, post: Post, at: datetime) -> str:
+    @cached_property
+    def post_problems(self) -> dict[str, list[calendar.Problem]]:
+        """The calendar checks' problems (links not fetched: dashboards work offline), by post key."""
+        found: dict[str, list[calendar.Problem]] = {}
+        for problem in calendar.check_plan(self.plan, self.now):
+            if problem.post_key:
+                found.setdefault(problem.post_key, []).append(problem)
+        return found
+
+    def posts_on(self, day: date) -> list[PostLine]:
+        return [
+            PostLine(p.at, p.platform, p.status, p.post.text, p.post.link, self._problem(p, p.at))
+            for p in self.plan.on(day)
+        ]
+
+    def _problem(self, post: calendar.PlannedPost, at: datetime) -> str:
+        """One flag the dashboards show: `past`, or `not-ready` for a draft due soon or a post the checks fault."""
         if post.status == "published":
             return ""
         if at < self.now:
             return "past"
-        if post.status in ("idea", "draft") and at - self.now < timedelta(hours=24):
+        if post.status in calendar.UNREADY_STATUSES and at - self.now < calendar.NOT_READY_WINDOW:
             return "not-ready"
+        if any(p.severity == "error" and p.code != "past" for p in self.post_problems.get(post.key, [])):
+            return "not-ready"  # media missing, too long, taboo, a time that does not exist: not ready to go
         return ""
 
     def missing_platforms(self, day: date) -> list[str]:
-        ready = {p.platform for p in self.posts_on(day) if p.status in READY_STATUSES}
-        return [platform for platform in self.project.publishing_platforms() if platform not in ready]
+        """Active platforms with fewer ready posts on `day` than their `min_per_day` (none on days off)."""
+        if not self.plan.publishes_on(day):
+            return []
+        posts = self.posts_on(day)
+        return [
+            platform
+            for platform in self.project.publishing_platforms()
+            if sum(1 for p in posts if p.platform == platform and p.status in READY_STATUSES)
+            < self.project.calendar.per_platform("min_per_day", platform)
+        ]
 
     def horizon_empty_days(self) -> int:
+        """Publishing days of the horizon with nothing planned on some active platform (on any, without platforms)."""
         days = self.project.calendar.horizon_days
-        planned = {post_time(p, self.zone).date() for p in self.project.posts}
-        return sum(1 for offset in range(1, days + 1) if self.today + timedelta(days=offset) not in planned)
+        if self.project.publishing_platforms():
+            empty = calendar.empty_days(self.plan, self.today, days)
+            return len({day for missing in empty.values() for day in missing})
+        planned = {p.local.date() for p in self.plan.posts}
+        return sum(
+            1
+            for offset in range(1, days + 1)
+            if self.plan.publishes_on(day := self.today + timedelta(days=offset)) and day not in planned
+        )
 
     def facts(self) -> Facts:
         open_mentions = self.open_mentions
@@ -252,7 +286,7 @@ class Day:
 
 def post_time(post: Post, zone: ZoneInfo) -> datetime:
     """A post's instant: times without an offset are the project's local time."""
-    return post.at.replace(tzinfo=zone) if post.at.tzinfo is None else post.at
+    return calendar.post_instant(post.at, zone)
 
 
 def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

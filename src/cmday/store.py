@@ -631,12 +631,17 @@ class Store:
         rows = self._read(f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE mention_id = ? ORDER BY id", (mention_id,))
         return [_draft(row) for row in rows]
 
-    def claim_draft_for_sending(self, draft_id: int, at: datetime) -> bool:
-        """Move a draft to `sending` unless it is already sending or sent: the never-twice gate."""
+    def claim_draft_for_sending(self, draft_id: int, at: datetime, resume: bool = False) -> bool:
+        """Move a draft to `sending` unless it is sent or already sending: the never-twice gate.
+
+        `resume` also takes a draft left `sending` by an interrupted run; its idempotency key
+        makes the platform answer with the first post rather than a second one.
+        """
+        allowed = ("draft", "failed", "sending") if resume else ("draft", "failed")
         with self.transaction() as db:
             cursor = db.execute(
-                "UPDATE drafts SET status = 'sending', sent_at = ? WHERE id = ? AND status IN ('draft', 'failed')",
-                (to_utc_text(at), draft_id),
+                f"UPDATE drafts SET status = 'sending', sent_at = ? WHERE id = ? AND status IN ({', '.join('?' * len(allowed))})",
+                (to_utc_text(at), draft_id, *allowed),
             )
         return cursor.rowcount == 1
 

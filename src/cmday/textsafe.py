@@ -35,3 +35,38 @@ def one_line(text: str | None, limit: int | None = None) -> str:
     if limit is not None and len(flat) > limit:
         return flat[: max(limit - 1, 0)] + "…"
     return flat
+
+
+def count_graphemes(text: str) -> int:
+    """User-perceived characters, as Bluesky counts its 300: an approximation of Unicode's extended clusters.
+
+    Combining marks, variation selectors, skin-tone modifiers and anything joined by a zero-width
+    joiner stay with the character before them; two regional indicators make one flag.
+    """
+    import unicodedata
+
+    count = 0
+    previous = ""
+    pending_flag = False
+    for char in text:
+        code = ord(char)
+        joins = (
+            unicodedata.combining(char)
+            or 0xFE00 <= code <= 0xFE0F
+            or 0x1F3FB <= code <= 0x1F3FF
+            or 0xE0020 <= code <= 0xE007F
+            or char == "\u200d"
+            or previous == "\u200d"
+        )
+        if 0x1F1E6 <= code <= 0x1F1FF:
+            if pending_flag:
+                pending_flag = False
+                previous = char
+                continue
+            pending_flag = True
+            count += 1
+        elif not joins:
+            pending_flag = False
+            count += 1
+        previous = char
+    return count

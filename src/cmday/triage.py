@@ -1,4 +1,4 @@
-"""Triage: give each incoming mention a category, a priority, urgency and an SLA deadline."""
+"""Triage: give each incoming mention a category, a priority, urgency, a language and an SLA deadline."""
 
 from __future__ import annotations
 
@@ -10,37 +10,90 @@ from cmday.mention import Mention, StoredMention
 from cmday.models import Project
 from cmday.protocol import Protocol, fold, word_matcher
 
+_STOPWORDS = {
+    "es": set("el la los las de del que y en un una por para con no es se lo al como pero mas muy ya me mi te tu su nos gracias hola".split()),
+    "en": set("the a an of and to in is it for on with this that you your my we our not but are was be have thanks hi".split()),
+}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def detect_language(text: str) -> str | None:
+    """English or Spanish by their commonest words; None when the text does not say."""
+    words = _WORD.findall(fold(text))
+    scores = {language: sum(1 for w in words if w in stop) for language, stop in _STOPWORDS.items()}
+    best = max(scores, key=scores.get)
+    others = [v for k, v in scores.items() if k != best]
+    return best if scores[best] >= 2 and scores[best] > max(others) else None
+
+
+@dataclass
+class Explanation:
+    """Why triage put a mention where it did: `cmday triage --explain`."""
+
+    category: str
+    rule: str  # "word", "pattern" or "default"
+    matched: str
+    urgent_word: str
+    priority: int
+    sla_minutes: int
+    language: str | None
+
 
 @dataclass
 class Triage:
     protocol: Protocol
     urgent_words: re.Pattern[str] | None
+    project_language: str | None = None
 
     @classmethod
     def for_project(cls, project: Project, protocol: Protocol) -> Triage:
-        return cls(protocol=protocol, urgent_words=word_matcher(project.listen.urgent))
+        return cls(protocol=protocol, urgent_words=word_matcher(project.listen.urgent), project_language=project.project.language)
 
-    def apply(self, mention: Mention) -> Mention:
-        folded = fold(mention.text)
-        chosen = self.protocol.categories[-1]
-        matched = ""
+    def explain(self, text: str, kind: str = "mention") -> Explanation:
+        folded = fold(text)
+        chosen = self.protocol.category("mention") or self.protocol.categories[-1]
+        matched, how = "", "default"
         for category in self.protocol.categories:
             found = category.matcher.search(folded) if category.matcher else None
             if found:
                 chosen, matched = category, found.group(0)
+                how = "word" if any(fold(w) == matched for w in category.rule.words) else "pattern"
                 break
-        mention.category = chosen.name
-        mention.priority = chosen.rule.priority
-        mention.urgent = chosen.rule.urgent
-        mention.matched = matched
         urgent_hit = self.urgent_words.search(folded) if self.urgent_words else None
-        if urgent_hit:
-            mention.urgent = True
-            mention.matched = mention.matched or urgent_hit.group(0)
-        if mention.kind == "dm" and chosen.name != "spam":
-            mention.priority = min(mention.priority, 3)
-        mention.sla_due = mention.created_at + timedelta(minutes=chosen.rule.sla_minutes)
+        priority = chosen.rule.priority
+        if kind == "dm" and chosen.name != "spam":
+            priority = min(priority, 3)  # a direct message is someone waiting for us
+        return Explanation(
+            category=chosen.name,
+            rule=how,
+            matched=matched,
+            urgent_word=urgent_hit.group(0) if urgent_hit else "",
+            priority=priority,
+            sla_minutes=chosen.rule.sla_minutes,
+            language=detect_language(text),
+        )
+
+    def apply(self, mention: Mention) -> Mention:
+        found = self.explain(mention.text, mention.kind)
+        category = self.protocol.category(found.category)
+        mention.category = found.category
+        mention.priority = found.priority
+        mention.urgent = bool(category and category.rule.urgent) or bool(found.urgent_word)
+        mention.matched = found.matched or found.urgent_word
+        mention.language = mention.language or found.language or self.project_language
+        mention.sla_due = mention.created_at + timedelta(minutes=found.sla_minutes)
         return mention
+
+    def reclassify(self, mentions: list[StoredMention]) -> list[tuple[int, str, int, bool, datetime | None, str]]:
+        """New triage for stored mentions (after the protocol changed), as rows for Store.reclassify."""
+        changes = []
+        for stored in mentions:
+            fresh = self.apply(Mention(stored.platform, stored.platform_id, stored.kind, stored.text, stored.created_at))
+            if (fresh.category, fresh.priority, fresh.urgent, fresh.sla_due) != (
+                stored.category, stored.priority, stored.urgent, stored.sla_due,
+            ):
+                changes.append((stored.id, fresh.category, fresh.priority, fresh.urgent, fresh.sla_due, fresh.matched))
+        return changes
 
 
 @dataclass

@@ -226,6 +226,10 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> li
             node = node[step] if isinstance(node, list) and step < len(node) else None
             continue
         target = _unwrap(target)
+        if typing.get_origin(target) is dict:  # a table of named entries: [categories.complaint]
+            target = typing.get_args(target)[1]
+            node = node.get(step) if isinstance(node, dict) else None
+            continue
         if isinstance(node, dict) and node.get("platform") == step and not _has_field(target, step):
             target = _union_member(target, step)
             continue

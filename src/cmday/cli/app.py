@@ -22,6 +22,7 @@ def _language_from_argv(argv: list[str]) -> str | None:
 COMMAND_GROUPS = (
     "routine",
     "checklist",
+    "respond",
     "inbox",
     "sources",
     "workspace",

@@ -80,6 +80,10 @@ def crisis_panel(console: Console, crisis: CrisisBanner, header: Header) -> None
         Text(""),
         mention_table(crisis.mentions[:5], header, console.width - 4),
     ]
+    if crisis.escalate_to:
+        first = crisis.mentions[0].id
+        steps = "  ".join(f"cmday escalate {first} --to {target}" for target in crisis.escalate_to)
+        body += [Text(""), Text.assemble((_("Escalate: "), "bold"), steps)]
     console.print(Panel(Group(*body), title=Text(_("CRISIS"), style="bold white on red"), border_style="red", box=box.HEAVY))
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from cmday.clock import from_utc_text
 from cmday.mention import Mention
-from cmday.sources.base import Batch, FetchContext
+from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 
 # (minutes from the demo's start, platform, kind, handle, display name, text)
 # Negative minutes came in overnight; positive ones arrive while the newcomer looks around.
@@ -75,3 +75,13 @@ class DemoAdapter:
         anchor = from_utc_text(anchor_text)
         due = [script_mention(i, anchor) for i in range(len(SCRIPT))]
         yield Batch([m for m in due if m.created_at <= self.context.now])
+
+    async def text_limit(self) -> int:
+        return 500
+
+    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
+        """The demo answers without a network: the reply is recorded as sent, nothing leaves the machine."""
+        return Sent(f"demo-reply-{idempotency_key[:12]}", f"https://demo.cmday.invalid/replies/{idempotency_key[:12]}")
+
+    async def verify(self) -> str:
+        return "@cafearoma (demo)"

@@ -1,0 +1,315 @@
+"""`cmday reply`, `escalate`, `lint`, `triage` and `protocol add-template`: answering with one voice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmday.cli.common import Options, command
+from cmday.i18n import _
+
+MentionId = Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))]
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "reply", help=_("Answer a mention: suggested templates, your edit, conduct checks, then send (never twice)."))(reply)
+    command(app, "escalate", help=_("Escalate a mention to the team or the client: webhook, ready-to-send email or text to copy."))(escalate)
+    command(app, "lint", help=_("Run the protocol's conduct checks on a draft reply or post."))(lint)
+    command(app, "triage", help=_("Re-classify open mentions after editing the protocol, or explain one (--explain ID)."))(triage)
+    protocol_app = typer.Typer(help=_("The response protocol: categories, templates, conduct rules, escalation."), no_args_is_help=True)
+    command(protocol_app, "add-template", help=_("Turn a reply you wrote into a new template in the project's protocol file."))(add_template)
+    app.add_typer(protocol_app, name="protocol")
+
+
+def _session(options: Options):
+    from cmday.session import Session
+
+    return Session(options.workspace, options.demo, options.lang)
+
+
+def _mention_and_project(session, mention_id: int):
+    from cmday.errors import UsageError
+
+    mention = session.store.mention(mention_id)
+    if mention is None or mention.project not in session.workspace.projects:
+        raise UsageError(_("no mention #{id}").format(id=mention_id), hint=_("`cmday inbox --state all` lists them"))
+    return mention, session.workspace.projects[mention.project]
+
+
+def _edit(text: str) -> str:
+    """Open $VISUAL or $EDITOR on the draft, as git does; the text comes back without trailing space."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt", encoding="utf-8", delete=False) as handle:
+        handle.write(text)
+        path = handle.name
+    try:
+        subprocess.run([*editor.split(), path], check=False)
+        return Path(path).read_text(encoding="utf-8").strip()
+    finally:
+        os.unlink(path)
+
+
+def reply(
+    options: Options,
+    mention_id: MentionId,
+    template: Annotated[str | None, typer.Option("--template", "-t", help=_("Start from this template."), show_default=False)] = None,
+    text: Annotated[str | None, typer.Option("--text", help=_("The reply's text (no editor)."), show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show exactly what would be sent; send nothing."))] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=_("Send without asking (for scripts)."))] = False,
+    again: Annotated[bool, typer.Option("--again", help=_("Reply to an interaction already answered."))] = False,
+    force: Annotated[bool, typer.Option("--force", help=_("Send even when a conduct check fails (never past the length limit)."))] = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_("Finish a send that was interrupted, with the same key."))] = False,
+) -> None:
+    from rich.text import Text
+
+    from cmday import clock
+    from cmday import reply as core
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.textsafe import clean
+
+    session = _session(options)
+    try:
+        mention, project = _mention_and_project(session, mention_id)
+        protocol = session.protocol(project)
+        interactive = sys.stdin.isatty() and not options.json
+        if mention.state == "answered" and not again:
+            if not (interactive and typer.confirm(_("#{id} is already answered. Reply again?").format(id=mention.id), default=False)):
+                raise UsageError(_("#{id} is already answered").format(id=mention.id), hint=_("add --again to reply once more"))
+        plan = core.plan(mention, project, protocol, session.workspace, session.language)
+        if not options.json:
+            out = output.out
+            out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), "  ", (clean(mention.author_handle or mention.author_name), "cyan")))
+            out.print(Text(clean(mention.text)))
+            out.print()
+        chosen_name = ""
+        if text is None:
+            suggestions = {s.name: s for s in plan.suggestions}
+            if template is not None:
+                if template not in suggestions:
+                    if template in plan.missing:
+                        raise UsageError(
+                            _("template {name!r} needs values for: {keys}").format(name=template, keys=", ".join(plan.missing[template])),
+                            hint=_("add them under [values] in the project's protocol file"),
+                        )
+                    raise UsageError(
+                        _("no template {name!r} for {category} in {language}").format(name=template, category=mention.category, language=plan.language),
+                        hint=_("templates: {names}").format(names=", ".join(suggestions) or _("none")),
+                    )
+                chosen = suggestions[template]
+            elif plan.suggestions:
+                chosen = plan.suggestions[0]
+            else:
+                chosen = core.Suggestion("", "")
+            chosen_name, text = chosen.name, chosen.text
+            if not options.json:
+                for suggestion in plan.suggestions:
+                    marker = "→" if suggestion.name == chosen_name else " "
+                    output.out.print(Text.assemble((f"{marker} {suggestion.name}: ", "dim"), suggestion.text))
+            if interactive and not yes and not dry_run:
+                text = _edit(text)
+        if not text or not text.strip():
+            raise UsageError(_("empty reply; nothing sent"), hint=_("pass --text or pick a --template"))
+        findings = core.check(text, plan, project, protocol, session.store, session.now)
+        blocking = [f for f in findings if f.severity == "error" and (f.rule == "length" or not force)]
+        result = {"mention": mention.id, "platform": plan.platform, "text": text, "in_reply_to": mention.platform_id,
+                  "findings": findings, "sent": False, "url": None, "draft": None, "can_send": plan.can_send}
+        if not options.json:
+            output.out.print()
+            output.out.print(Text(_("Reply:"), style="bold"))
+            output.out.print(Text(text))
+            for finding in findings:
+                style = "bold red" if finding.severity == "error" else "yellow"
+                output.out.print(Text.assemble(("✘ " if finding.severity == "error" else "⚠ ", style), (finding.rule + ": ", "dim"), finding.message))
+        if blocking:
+            draft = core.new_draft(session.store, mention, text, chosen_name)
+            result["draft"] = draft.id
+            _finish(options, result)
+            raise UsageError(
+                _("not sent: {count} conduct checks failed (draft #{draft} kept)").format(count=len(blocking), draft=draft.id),
+                hint=_("edit the text, or --force to send anyway (never past the length limit)"),
+            )
+        if dry_run:
+            output.message(_("dry run: nothing was sent"))
+            _finish(options, result)
+            return
+        if not plan.can_send:
+            output.message(_("{platform} has no reply API in cmday: copy the text above and answer on the platform").format(platform=plan.platform))
+            if yes or (interactive and typer.confirm(_("Mark #{id} as answered?").format(id=mention.id), default=True)):
+                session.store.set_state(mention.id, "answered", clock.now())
+                output.message(_("#{id}: answered").format(id=mention.id))
+            _finish(options, result)
+            return
+        draft = core.new_draft(session.store, mention, text, chosen_name)
+        result["draft"] = draft.id
+        if not yes and not (interactive and typer.confirm(_("Send this reply now?"), default=True)):
+            output.message(_("not sent; draft #{draft} kept (send it with --yes)").format(draft=draft.id))
+            _finish(options, result)
+            return
+        sent = core.send(session.store, session.workspace, project, draft, resume=resume)
+        result.update(sent=True, url=sent.url)
+        output.message(_("sent: {url}").format(url=sent.url))
+        _finish(options, result)
+    finally:
+        session.close()
+
+
+def _finish(options: Options, result: dict) -> None:
+    if options.json:
+        from cmday.cli import output
+
+        output.print_json(result)
+
+
+def escalate(
+    options: Options,
+    mention_id: MentionId,
+    to: Annotated[str, typer.Option("--to", help=_("Who: client or team (as named in the protocol's [escalation.contacts])."))],
+    note: Annotated[str, typer.Option("--note", help=_("What you want them to know or decide."))] = "",
+) -> None:
+    from cmday import clock
+    from cmday.cli import output
+    from cmday.escalation import compose, deliver
+    from cmday.session import state_home
+
+    session = _session(options)
+    try:
+        mention, project = _mention_and_project(session, mention_id)
+        protocol = session.protocol(project)
+        day = session.day(project)
+        related = day.crisis.mentions if day.crisis and mention.category in ("crisis", "complaint") else []
+        related_mentions = [session.store.mention(m.id) for m in related]
+        message = compose(project, mention, to, note, [m for m in related_mentions if m], day.zone)
+        contact = protocol.escalation.contacts.get(to)
+        delivery = deliver(message, contact, to, state_home() / "outbox", clock.now())
+        session.store.add_escalation(mention.id, to, delivery.channel, note, clock.now(), delivery.delivered, delivery.detail)
+        if options.json:
+            output.print_json({"mention": mention.id, "to": to, "channel": delivery.channel, "delivered": delivery.delivered,
+                               "detail": delivery.detail, "subject": message.subject, "body": message.body})
+            return
+        if delivery.channel == "webhook":
+            output.message(_("#{id} escalated to {to}: posted to the webhook").format(id=mention.id, to=to))
+        elif delivery.channel == "email":
+            output.message(_("#{id} escalated to {to}: email ready to send in {path}").format(id=mention.id, to=to, path=delivery.detail))
+        else:
+            output.message(_("#{id} escalated to {to}; no contact channel in the protocol, so here it is to copy:").format(id=mention.id, to=to))
+            output.out.print(message.subject, soft_wrap=True)
+            output.out.print()
+            output.out.print(message.body, soft_wrap=True)
+    finally:
+        session.close()
+
+
+def lint(
+    options: Options,
+    text: Annotated[str | None, typer.Argument(help=_("The draft's text (or use --file)."), show_default=False)] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help=_("Read the draft from this file."), show_default=False)] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help=_("Check this platform's length limit."), show_default=False)] = None,
+    reply_to: Annotated[int | None, typer.Option("--reply-to", help=_("Check it as a reply to this mention."), show_default=False)] = None,
+) -> None:
+    from rich.text import Text
+
+    from cmday.cli import output
+    from cmday.conduct import lint as run_lint
+    from cmday.errors import ExitCode, UsageError
+
+    if (text is None) == (file is None):
+        raise UsageError(_("give the text, or --file, not both"))
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageError(_("cannot read {path}: {reason}").format(path=file, reason=error.strerror)) from None
+    session = _session(options)
+    try:
+        category = None
+        if reply_to is not None:
+            mention, project = _mention_and_project(session, reply_to)
+            category, platform = mention.category, platform or mention.platform
+        else:
+            project = session.workspace.default_project(options.project)
+        language = project.project.language or session.language
+        findings = run_lint(text or "", protocol=session.protocol(project), project=project, language=language,
+                            kind="reply" if reply_to else "post", category=category, platform=platform)
+        if options.json:
+            output.print_json({"findings": findings})
+        elif not findings:
+            output.out.print(Text(_("✔ passes every conduct check"), style="green"))
+        for finding in [] if options.json else findings:
+            style = "bold red" if finding.severity == "error" else "yellow"
+            output.out.print(Text.assemble(("✘ " if finding.severity == "error" else "⚠ ", style), (finding.rule + ": ", "dim"), finding.message))
+        if any(f.severity == "error" for f in findings):
+            raise typer.Exit(int(ExitCode.ATTENTION))
+    finally:
+        session.close()
+
+
+def triage(
+    options: Options,
+    explain: Annotated[int | None, typer.Option("--explain", help=_("Show which rule classified this mention."), show_default=False)] = None,
+) -> None:
+    from rich.text import Text
+
+    from cmday.cli import output
+    from cmday.triage import Triage
+
+    session = _session(options)
+    try:
+        if explain is not None:
+            mention, project = _mention_and_project(session, explain)
+            found = Triage.for_project(project, session.protocol(project)).explain(mention.text, mention.kind)
+            if options.json:
+                output.print_json({"mention": mention.id, "stored_category": mention.category, "explanation": found})
+                return
+            how = {"word": _("the word or phrase"), "pattern": _("the pattern"), "default": _("no rule matched: the default")}[found.rule]
+            output.out.print(Text.assemble((f"#{mention.id} → ", "bold"), (found.category, "bold cyan"), f"  ({how} {found.matched!r})" if found.matched else f"  ({how})"))
+            if found.urgent_word:
+                output.out.print(Text(_("urgent: the project's urgent word {word!r}").format(word=found.urgent_word), style="red"))
+            output.out.print(Text(_("priority {priority}, answer within {minutes} min, language {language}").format(
+                priority=found.priority, minutes=found.sla_minutes, language=found.language or "?")))
+            if found.category != mention.category:
+                output.out.print(Text(_("stored as {category}: run `cmday triage` to re-classify open mentions").format(category=mention.category), style="yellow"))
+            return
+        changed = {}
+        for project in session.workspace.select(options.project):
+            open_mentions = session.store.mentions(project.slug, states=("open", "snoozed"))
+            changes = Triage.for_project(project, session.protocol(project)).reclassify(open_mentions)
+            session.store.reclassify(changes)
+            changed[project.slug] = len(changes)
+        if options.json:
+            output.print_json({"reclassified": changed})
+        else:
+            for slug, count in changed.items():
+                output.message(_("{project}: {count} open mentions re-classified").format(project=slug, count=count))
+    finally:
+        session.close()
+
+
+def add_template(
+    options: Options,
+    from_id: Annotated[int, typer.Option("--from", help=_("The mention whose reply becomes the template."))],
+    name: Annotated[str, typer.Option("--name", help=_("The template's name."))],
+) -> None:
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.protocol_file import add_template as write_template
+
+    session = _session(options)
+    try:
+        mention, project = _mention_and_project(session, from_id)
+        drafts = [d for d in session.store.drafts_for(mention.id) if d.text.strip()]
+        if not drafts:
+            raise UsageError(_("#{id} has no reply written with cmday to learn from").format(id=mention.id), hint=_("reply with `cmday reply {id}` first").format(id=mention.id))
+        latest = next((d for d in reversed(drafts) if d.status == "sent"), drafts[-1])
+        path, text = write_template(session.workspace, project, mention, latest.text, name)
+        output.message(_("template {name!r} for {category} added to {path}").format(name=name, category=mention.category, path=path))
+        if options.json:
+            output.print_json({"template": name, "category": mention.category, "text": text, "file": str(path)})
+    finally:
+        session.close()

@@ -1,0 +1,98 @@
+"""Conduct checks: what a draft reply or post must respect before it goes out (the protocol's rules)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from cmday.models import Project
+from cmday.protocol import ConductRule, Protocol, fold, word_matcher
+from cmday.textsafe import count_graphemes
+
+# Characters a post may hold; Bluesky counts graphemes. Mastodon's is the instance default
+# (an instance can set its own: the adapter's `text_limit` asks it when online).
+PLATFORM_LIMITS = {"mastodon": 500, "bluesky": 300, "x": 280, "instagram": 2200, "tiktok": 2200, "linkedin": 3000, "facebook": 63206}
+_LINK = re.compile(r"https?://[^\s<>\"')\]]+")
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str  # error | warning
+    message: str
+
+
+def text_length(text: str, platform: str) -> int:
+    return count_graphemes(text) if platform == "bluesky" else len(text)
+
+
+def taboo_hits(text: str, project: Project) -> list[str]:
+    """The project's taboo topics a text touches, matched as whole words without case or accents."""
+    folded = fold(text)
+    return [topic for topic in project.knowledge.taboo_topics if (m := word_matcher([topic])) and m.search(folded)]
+
+
+def lint(
+    text: str,
+    *,
+    protocol: Protocol,
+    project: Project,
+    language: str,
+    kind: str = "reply",
+    category: str | None = None,
+    platform: str | None = None,
+    limit: int | None = None,
+    author: str = "",
+    replies_to_author_today: int = 0,
+) -> list[Finding]:
+    """Every rule of the protocol that applies to this draft, in the project's language; errors first."""
+    findings: list[Finding] = []
+    folded = fold(text)
+    for rule in protocol.rules_for(language):
+        if rule.applies_to not in ("any", kind):
+            continue
+        if rule.when and category not in rule.when:
+            continue
+        message = _check(rule, text, folded, project, platform, limit, author, replies_to_author_today)
+        if message is not None:
+            findings.append(Finding(rule.id, rule.severity, message))
+    return sorted(findings, key=lambda f: f.severity != "error")
+
+
+def _check(
+    rule: ConductRule, text: str, folded: str, project: Project, platform: str | None, limit: int | None,
+    author: str, replies_today: int,
+) -> str | None:
+    if rule.check == "require_words":
+        matcher = word_matcher(rule.words)
+        return rule.message if matcher is not None and not matcher.search(folded) else None
+    if rule.check == "forbid_words":
+        matcher = word_matcher(rule.words)
+        found = matcher.search(folded) if matcher else None
+        return f"{rule.message} ({found.group(0)})" if found else None
+    if rule.check == "shouting":
+        letters = [c for c in text if c.isalpha()]
+        capitals = sum(1 for c in letters if c.isupper())
+        shouting = len(letters) >= 12 and capitals / len(letters) > 0.6
+        return rule.message if shouting or re.search(r"[!¡]{3,}", text) else None
+    if rule.check == "taboo":
+        hits = taboo_hits(text, project)
+        return rule.message.format(topic=", ".join(hits)) if hits else None
+    if rule.check == "length":
+        if platform is None:
+            return None
+        allowed = limit or PLATFORM_LIMITS.get(platform)
+        length = text_length(text, platform)
+        return rule.message.format(platform=platform, length=length, limit=allowed) if allowed and length > allowed else None
+    if rule.check == "utm":
+        domains = [d.lower() for d in getattr(getattr(project, "utm", None), "domains", [])]
+        for link in _LINK.findall(text):
+            host = (urlsplit(link).hostname or "").lower()
+            own = any(host == d or host.endswith("." + d) for d in domains)
+            if own and not any(key.startswith("utm_") for key in parse_qs(urlsplit(link).query)):
+                return rule.message.format(link=link)
+        return None
+    if rule.check == "saturation":
+        return rule.message.format(count=replies_today, author=author) if replies_today >= rule.max_per_day else None
+    raise ValueError(rule.check)

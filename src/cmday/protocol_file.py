@@ -1,0 +1,75 @@
+"""Editing a project's protocol file in place, keeping the CM's comments and formatting (tomlkit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomlkit
+
+from cmday.errors import ConfigError, UsageError
+from cmday.i18n import _
+from cmday.mention import StoredMention
+from cmday.models import SLUG_PATTERN, Project
+from cmday.workspace import Workspace
+
+
+def generalise(text: str, mention: StoredMention, project: Project, agent: str) -> str:
+    """A reply turned into a template: literal braces escaped, the person, brand and agent as placeholders."""
+    result = text.replace("{", "{{").replace("}", "}}")
+    for value, placeholder in (
+        (mention.author_handle, "{author}"),
+        ("@" + mention.author_handle.lstrip("@") if mention.author_handle else "", "{author}"),
+        (mention.author_name, "{author}"),
+        (project.name, "{brand}"),
+        (agent, "{agent}"),
+    ):
+        if value and value in result:
+            result = result.replace(value, placeholder)
+    return result.replace("@{author}", "{author}")
+
+
+def add_template(workspace: Workspace, project: Project, mention: StoredMention, reply_text: str, name: str) -> tuple[Path, str]:
+    import re
+
+    if not re.fullmatch(SLUG_PATTERN, name):
+        raise UsageError(_("template name {name!r}: use lowercase letters, digits and dashes").format(name=name))
+    relative = project.project.protocol or f"protocols/{project.slug}.toml"
+    path = workspace.root / relative
+    if path.exists():
+        try:
+            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+        except tomlkit.exceptions.ParseError as error:
+            raise ConfigError(_("{file}: invalid TOML: {reason}").format(file=relative, reason=error)) from None
+    else:
+        document = tomlkit.document()
+        document.add(tomlkit.comment(_("{brand}'s response protocol: extends cmday's default.").format(brand=project.name)))
+        document.add(tomlkit.nl())
+    templates = document.get("templates")
+    if templates is None:
+        templates = tomlkit.table(is_super_table=True)
+        document["templates"] = templates
+    if name in templates:
+        raise UsageError(_("{file} already has a template {name!r}").format(file=relative, name=name), hint=_("choose another --name"))
+    text = generalise(reply_text, mention, project, workspace.config.owner)
+    entry = tomlkit.table()
+    entry["category"] = mention.category
+    if mention.language in ("en", "es"):
+        entry["language"] = mention.language
+    entry["text"] = text
+    templates[name] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".toml.tmp")
+    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
+    temporary.replace(path)
+    if not project.project.protocol:
+        _point_project_at(workspace.project_files[project.slug], relative)
+    return path, text
+
+
+def _point_project_at(project_file: Path, relative: str) -> None:
+    """Add `protocol = ...` to the project's [project] table, leaving the rest of the file as written."""
+    document = tomlkit.parse(project_file.read_text(encoding="utf-8"))
+    document["project"]["protocol"] = relative
+    temporary = project_file.with_suffix(".toml.tmp")
+    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
+    temporary.replace(project_file)

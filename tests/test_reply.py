@@ -1,0 +1,134 @@
+"""Replying from the terminal: templates, checks, drafts, confirmation, and never sending twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cmday.errors import ExitCode
+from cmday.store import Store
+from tests.cli_runner import run
+
+
+def demo_mention(category: str) -> dict:
+    run("morning", "--demo")
+    return next(m for m in json.loads(run("inbox", "--demo", "--json").stdout)["mentions"] if m["category"] == category)
+
+
+def test_dry_run_shows_the_filled_template_and_sends_nothing():
+    question = demo_mention("question")
+    ran = run("reply", str(question["id"]), "--demo", "--dry-run", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    assert result["sent"] is False and result["draft"] is None
+    assert "@oatlover@mastodon.social" in result["text"] and "{" not in result["text"]
+    assert "cafearoma.example/faq" in result["text"] or "Café Aroma" in result["text"]
+    still_open = [m["id"] for m in json.loads(run("inbox", "--demo", "--json").stdout)["mentions"]]
+    assert question["id"] in still_open
+
+
+def test_yes_sends_marks_answered_and_records_the_response_time():
+    question = demo_mention("question")
+    ran = run("reply", str(question["id"]), "--demo", "--yes", "--text", "Yes, oat milk in every shop. Thanks for asking!")
+    assert ran.exit_code == 0, ran.stderr
+    assert "sent: https://demo.cmday.invalid/replies/" in ran.stderr
+    answered = json.loads(run("inbox", "--demo", "--json", "--state", "answered").stdout)["mentions"]
+    assert question["id"] in [m["id"] for m in answered]
+
+
+def test_without_a_terminal_and_without_yes_nothing_is_sent():
+    question = demo_mention("question")
+    ran = run("reply", str(question["id"]), "--demo", "--text", "Yes, oat milk everywhere. Thanks!")
+    assert ran.exit_code == 0
+    assert "not sent; draft" in ran.stderr
+    assert question["id"] in [m["id"] for m in json.loads(run("inbox", "--demo", "--json").stdout)["mentions"]]
+
+
+def test_replying_again_needs_again():
+    question = demo_mention("question")
+    run("reply", str(question["id"]), "--demo", "--yes", "--text", "Yes! Thanks for asking.")
+    ran = run("reply", str(question["id"]), "--demo", "--yes", "--text", "And one more thing, thanks")
+    assert ran.exit_code == ExitCode.USAGE and "--again" in ran.stderr
+    assert run("reply", str(question["id"]), "--demo", "--yes", "--again", "--text", "One more thing, thanks!").exit_code == 0
+
+
+def test_a_failing_conduct_check_blocks_and_keeps_the_draft():
+    complaint = demo_mention("complaint")
+    ran = run("reply", str(complaint["id"]), "--demo", "--yes", "--text", "Whatever.")
+    assert ran.exit_code == ExitCode.USAGE
+    assert "admit" in ran.stdout and "draft #" in ran.stderr
+    forced = run("reply", str(complaint["id"]), "--demo", "--yes", "--force", "--text", "Whatever.")
+    assert forced.exit_code == 0
+
+
+def test_missing_placeholder_values_are_named(workspace: Path, cmday_home: Path):
+    from cmday.mention import Mention
+
+    (workspace / "protocols").mkdir()
+    (workspace / "protocols" / "acme.toml").write_text(
+        '[templates.promo]\ncategory = "question"\ntext = "Hi {author}, use code {discount_code}!"\n', encoding="utf-8"
+    )
+    project_file = workspace / "projects" / "acme.toml"
+    project_file.write_text(
+        project_file.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nprotocol = "protocols/acme.toml"')
+        + '\n[[sources]]\nid = "alerts"\nplatform = "rss"\nurl = "https://e.example/f"\n',
+        encoding="utf-8",
+    )
+    store = Store(cmday_home / "state.sqlite3")
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    store.save_batch("acme", "alerts", "rss", [Mention("rss", "1", "alert", "how much is it?", at, category="question")], None, at)
+    mention_id = store.mentions("acme")[0].id
+    store.close()
+    ran = run("reply", str(mention_id), "--template", "promo", "--workspace", str(workspace), "--dry-run")
+    assert ran.exit_code == ExitCode.USAGE
+    assert "template 'promo' needs values for: discount_code" in ran.stderr
+
+
+def test_sources_without_a_reply_api_give_text_to_copy_and_a_manual_mark(workspace: Path, cmday_home: Path):
+    from cmday.mention import Mention
+
+    project_file = workspace / "projects" / "acme.toml"
+    project_file.write_text(project_file.read_text(encoding="utf-8") + '\n[[sources]]\nid = "alerts"\nplatform = "rss"\nurl = "https://e.example/f"\n', encoding="utf-8")
+    store = Store(cmday_home / "state.sqlite3")
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    store.save_batch("acme", "alerts", "rss", [Mention("rss", "1", "alert", "Acme opens a new shop", at)], None, at)
+    mention_id = store.mentions("acme")[0].id
+    store.close()
+    ran = run("reply", str(mention_id), "--workspace", str(workspace), "--yes", "--text", "Thanks for the coverage!")
+    assert ran.exit_code == 0
+    assert "copy the text above" in ran.stderr and "Thanks for the coverage!" in ran.stdout
+    store = Store(cmday_home / "state.sqlite3")
+    assert store.mention(mention_id).state == "answered"
+
+
+def test_the_store_gate_lets_a_draft_go_once(tmp_path: Path):
+    from cmday.mention import Mention
+
+    store = Store(tmp_path / "s.sqlite3")
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "hi", at)], None, at)
+    draft = store.create_draft(store.mentions("acme")[0].id, "hello", "", "key-1", at)
+    assert store.claim_draft_for_sending(draft.id, at)
+    assert not store.claim_draft_for_sending(draft.id, at)  # a second cmday, or a double Enter
+    store.finish_draft(draft.id, "failed", at, error="timeout")
+    assert store.claim_draft_for_sending(draft.id, at)  # a failed send may be retried (same key)
+    store.finish_draft(draft.id, "sent", at, remote_id="9", remote_url="https://m.example/9")
+    assert not store.claim_draft_for_sending(draft.id, at, resume=True)
+    assert store.mention(draft.mention_id).state == "answered"
+
+
+def test_add_template_from_a_sent_reply_keeps_the_protocol_files_comments():
+    question = demo_mention("question")
+    run("reply", str(question["id"]), "--demo", "--yes", "--text", "Hi @oatlover@mastodon.social! Oat milk in every Café Aroma shop {always}. Thanks!")
+    ran = run("protocol", "add-template", "--from", str(question["id"]), "--name", "oat-milk", "--demo", "--json")
+    assert ran.exit_code == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    assert result["text"] == "Hi {author}! Oat milk in every {brand} shop {{always}}. Thanks!"
+    written = Path(result["file"]).read_text(encoding="utf-8")
+    assert written.startswith("# Café Aroma's own response protocol")
+    assert "[templates.oat-milk]" in written
+    dry = json.loads(run("reply", str(question["id"]), "--demo", "--again", "--template", "oat-milk", "--dry-run", "--json").stdout)
+    assert dry["text"] == "Hi @oatlover@mastodon.social! Oat milk in every Café Aroma shop {always}. Thanks!"
