@@ -169,7 +169,7 @@ def test_escalation_by_email_writes_a_ready_to_send_message(cmday_home: Path):
     body = message.get_content()
     assert "call them" in body and body.count("https://demo.cmday.invalid/") >= 2  # the whole crisis, with links
     state = json.loads(run("inbox", "--demo", "--json", "--state", "escalated").stdout)["mentions"]
-    assert [m["id"] for m in state] == [crisis["id"]]
+    assert crisis["id"] in [m["id"] for m in state]
 
 
 def test_escalation_by_webhook_posts_escaped_text(workspace: Path, cmday_home: Path, platform_server, monkeypatch, protocol):

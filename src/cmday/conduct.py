@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from cmday.models import Project
-from cmday.protocol import ConductRule, Protocol, fold, word_matcher
+from cmday.protocol import ConductRule, PhraseMatcher, Protocol, fold
 from cmday.textsafe import count_graphemes
 
 # Characters a post may hold; Bluesky counts graphemes. Mastodon's is the instance default
@@ -30,7 +30,7 @@ def text_length(text: str, platform: str) -> int:
 def taboo_hits(text: str, project: Project) -> list[str]:
     """The project's taboo topics a text touches, matched as whole words without case or accents."""
     folded = fold(text)
-    return [topic for topic in project.knowledge.taboo_topics if (m := word_matcher([topic])) and m.search(folded)]
+    return [topic for topic in project.knowledge.taboo_topics if PhraseMatcher([topic]).search(folded)]
 
 
 def lint(
@@ -65,12 +65,11 @@ def _check(
     author: str, replies_today: int,
 ) -> str | None:
     if rule.check == "require_words":
-        matcher = word_matcher(rule.words)
-        return rule.message if matcher is not None and not matcher.search(folded) else None
+        matcher = PhraseMatcher(rule.words)
+        return rule.message if matcher and not matcher.search(folded) else None
     if rule.check == "forbid_words":
-        matcher = word_matcher(rule.words)
-        found = matcher.search(folded) if matcher else None
-        return f"{rule.message} ({found.group(0)})" if found else None
+        found = PhraseMatcher(rule.words).search(folded)
+        return f"{rule.message} ({found})" if found else None
     if rule.check == "shouting":
         letters = [c for c in text if c.isalpha()]
         capitals = sum(1 for c in letters if c.isupper())

@@ -89,10 +89,14 @@ class ProtocolFile(Strict):
     values: dict[str, str] = {}
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """Lowercase without accents, so `Intoxicación` and `intoxicacion` read the same."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    if text.isascii():
+        return text.casefold()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
 @dataclass
@@ -101,9 +105,9 @@ class Category:
     rule: CategoryRule
 
     @cached_property
-    def matcher(self) -> re.Pattern[str] | None:
-        """Compiled on first use: views that only read the state never pay for it."""
-        return word_matcher(self.rule.words, self.rule.patterns)
+    def matcher(self) -> PhraseMatcher:
+        """Built on first use: views that only read the state never pay for it."""
+        return PhraseMatcher(self.rule.words, self.rule.patterns)
 
 
 @dataclass
@@ -118,6 +122,10 @@ class Protocol:
 
     def category(self, name: str) -> Category | None:
         return next((c for c in self.categories if c.name == name), None)
+
+    @cached_property
+    def longest_phrase(self) -> int:
+        return max((c.matcher.longest for c in self.categories), default=1)
 
     def templates_for(self, category: str, language: str) -> dict[str, Template]:
         """Templates that fit a category, in the language asked for (or written for any language)."""
@@ -134,11 +142,53 @@ class Protocol:
         return list(chosen.values())
 
 
-def word_matcher(words: list[str], patterns: list[str] = ()) -> re.Pattern[str] | None:
-    """One compiled regex for a list of words (whole words, folded) and raw patterns."""
-    alternatives = [r"(?<!\w)" + re.escape(fold(w)) + r"(?!\w)" for w in words if w.strip()]
-    alternatives += list(patterns)
-    return re.compile("|".join(alternatives)) if alternatives else None
+_TOKEN = re.compile(r"\w+")
+
+
+def phrase_key(text: str) -> str:
+    """A word or phrase as matching sees it: folded words joined by single spaces (`Doesn't  WORK` -> `doesn t work`)."""
+    return " ".join(_TOKEN.findall(fold(text)))
+
+
+class PhraseMatcher:
+    """Whole words and phrases, without case or accents, plus optional regular expressions.
+
+    The text is cut into words once and its runs of up to N words are looked up in a set, so
+    hundreds of rules cost about as much as one (a regex alternation would try each in turn).
+    """
+
+    def __init__(self, words: list[str], patterns: list[str] | tuple[str, ...] = ()) -> None:
+        self.phrases = frozenset(key for key in map(phrase_key, words) if key)
+        self.longest = max((key.count(" ") + 1 for key in self.phrases), default=0)
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+    def __bool__(self) -> bool:
+        return bool(self.phrases) or self.pattern is not None
+
+    def search(self, folded: str, grams: set[str] | None = None) -> str | None:
+        """The earliest phrase (or pattern match) in already-folded text, or None.
+
+        `grams` are the text's runs of words (`runs_of_words`), computed once when several
+        matchers look at the same text.
+        """
+        if self.phrases:
+            found = self.phrases.intersection(grams if grams is not None else runs_of_words(folded, self.longest))
+            if found:
+                return min(found, key=lambda phrase: (folded.find(phrase.split(" ")[0]), -len(phrase)))
+        if self.pattern is not None:
+            match = self.pattern.search(folded)
+            if match:
+                return match.group(0)
+        return None
+
+
+def runs_of_words(folded: str, longest: int) -> set[str]:
+    """Every run of 1 to `longest` consecutive words of the text, as phrase keys."""
+    tokens = _TOKEN.findall(folded)
+    runs = set(tokens)
+    for size in range(2, longest + 1):
+        runs.update(" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+    return runs
 
 
 def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protocol:

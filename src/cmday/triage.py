@@ -8,18 +8,17 @@ from datetime import datetime, timedelta
 
 from cmday.mention import Mention, StoredMention
 from cmday.models import Project
-from cmday.protocol import Protocol, fold, word_matcher
+from cmday.protocol import PhraseMatcher, Protocol, fold, runs_of_words
 
 _STOPWORDS = {
     "es": set("el la los las de del que y en un una por para con no es se lo al como pero mas muy ya me mi te tu su nos gracias hola".split()),
     "en": set("the a an of and to in is it for on with this that you your my we our not but are was be have thanks hi".split()),
 }
-_WORD = re.compile(r"[^\W\d_]+")
 
 
-def detect_language(text: str) -> str | None:
+def detect_language(text: str, folded: str | None = None) -> str | None:
     """English or Spanish by their commonest words; None when the text does not say."""
-    words = _WORD.findall(fold(text))
+    words = re.findall(r"[^\W\d_]+", folded if folded is not None else fold(text))
     scores = {language: sum(1 for w in words if w in stop) for language, stop in _STOPWORDS.items()}
     best = max(scores, key=scores.get)
     others = [v for k, v in scores.items() if k != best]
@@ -42,24 +41,25 @@ class Explanation:
 @dataclass
 class Triage:
     protocol: Protocol
-    urgent_words: re.Pattern[str] | None
+    urgent_words: PhraseMatcher
     project_language: str | None = None
 
     @classmethod
     def for_project(cls, project: Project, protocol: Protocol) -> Triage:
-        return cls(protocol=protocol, urgent_words=word_matcher(project.listen.urgent), project_language=project.project.language)
+        return cls(protocol=protocol, urgent_words=PhraseMatcher(project.listen.urgent), project_language=project.project.language)
 
     def explain(self, text: str, kind: str = "mention") -> Explanation:
         folded = fold(text)
+        grams = runs_of_words(folded, max(self.protocol.longest_phrase, self.urgent_words.longest))
         chosen = self.protocol.category("mention") or self.protocol.categories[-1]
         matched, how = "", "default"
         for category in self.protocol.categories:
-            found = category.matcher.search(folded) if category.matcher else None
+            found = category.matcher.search(folded, grams)
             if found:
-                chosen, matched = category, found.group(0)
-                how = "word" if any(fold(w) == matched for w in category.rule.words) else "pattern"
+                chosen, matched = category, found
+                how = "word" if found in category.matcher.phrases else "pattern"
                 break
-        urgent_hit = self.urgent_words.search(folded) if self.urgent_words else None
+        urgent_hit = self.urgent_words.search(folded, grams)
         priority = chosen.rule.priority
         if kind == "dm" and chosen.name != "spam":
             priority = min(priority, 3)  # a direct message is someone waiting for us
@@ -67,10 +67,10 @@ class Triage:
             category=chosen.name,
             rule=how,
             matched=matched,
-            urgent_word=urgent_hit.group(0) if urgent_hit else "",
+            urgent_word=urgent_hit or "",
             priority=priority,
             sla_minutes=chosen.rule.sla_minutes,
-            language=detect_language(text),
+            language=detect_language(text, folded),
         )
 
     def apply(self, mention: Mention) -> Mention:
