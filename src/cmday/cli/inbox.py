@@ -89,6 +89,7 @@ def inbox(
     state: Annotated[str, typer.Option("--state", help=_("open, answered, escalated, snoozed, ignored or all."))] = "open",
     platform: Annotated[str | None, typer.Option("--platform", help=_("Only this platform."), show_default=False)] = None,
     since: Annotated[str | None, typer.Option("--since", help=_("Only what came in since: 2026-11-20, 2026-11-20T08:00, 12h, 3d."), show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help=_("Show at most this many (default 50 on screen, all in --json; 0 for all)."), show_default=False)] = None,
 ) -> None:
     from cmday.cli import output, render
     from cmday.errors import UsageError
@@ -103,17 +104,22 @@ def inbox(
         since_at = parse_moment(since, session.now) if since else None
         states = None if state == "all" else (state,)
         listed = []
+        shown = limit if limit is not None else (None if options.json else 50)
         for project in projects:
             mentions = session.store.mentions(project.slug, states=states, now=session.now, since=since_at, platform=platform)
             listed.append((project, mentions))
         if options.json:
-            output.print_json({"mentions": [_mention_json(m) for _p, ms in listed for m in ms]})
+            everything = [m for _p, ms in listed for m in ms]
+            output.print_json({"mentions": [_mention_json(m) for m in (everything[:shown] if shown else everything)]})
             return
         for project, mentions in listed:
             header = session.day(project).header()
             render.section(output.out, f"{project.name} · {state}", len(mentions))
             if mentions:
-                output.out.print(render.mention_table([MentionLine.of(m, session.now) for m in mentions], header, output.out.width))
+                visible = mentions[:shown] if shown else mentions
+                output.out.print(render.mention_table([MentionLine.of(m, session.now) for m in visible], header, output.out.width))
+                if len(visible) < len(mentions):
+                    output.out.print(_("… and {count} more (--limit 0 shows all)").format(count=len(mentions) - len(visible)), style="dim")
             else:
                 output.out.print(_("Nothing here."), style="green")
     finally:

@@ -1,0 +1,94 @@
+"""Sweep speed: eight sources at once against one slow server, storing 50,000 mentions, listing a big inbox.
+
+Run: .venv/bin/python benches/sweep.py   (prints figures; not a timed test)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cmday.mention import Mention  # noqa: E402
+from cmday.models import Project  # noqa: E402
+from cmday.protocol import load_protocol  # noqa: E402
+from cmday.store import Store  # noqa: E402
+from cmday.sync import fetch_project  # noqa: E402
+from cmday.workspace import Workspace  # noqa: E402
+from cmday.models import WorkspaceConfig  # noqa: E402
+from tests.support.platform_server import PlatformServer, Reply  # noqa: E402
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>alerts {n}</title><id>tag:bench,{n}</id><updated>2026-11-22T08:00:00Z</updated>
+{entries}</feed>"""
+ENTRY = "<entry><id>tag:bench,{n}-{i}</id><title>Acme news {i}</title><link href=\"https://news.example/{n}/{i}\"/><updated>2026-11-22T07:{m:02d}:00Z</updated><content type=\"html\">story {i}</content></entry>"
+
+
+def sweep_seconds(server: PlatformServer, sources: int, folder: Path) -> float:
+    project = Project.model_validate({
+        "project": {"name": "Bench", "slug": "bench"},
+        "sources": [{"id": f"feed-{n}", "platform": "rss", "url": f"{server.url}/feeds/{n}"} for n in range(sources)],
+    })
+    workspace = Workspace(root=folder, config=WorkspaceConfig())
+    store = Store(folder / f"sweep-{sources}-{time.perf_counter_ns()}.sqlite3")
+    start = time.perf_counter()
+    report = fetch_project(store, workspace, project, load_protocol())
+    elapsed = time.perf_counter() - start
+    assert not report.errors, report.errors
+    store.close()
+    return elapsed
+
+
+def main() -> None:
+    server = PlatformServer().start()
+    try:
+        for n in range(8):
+            entries = "".join(ENTRY.format(n=n, i=i, m=i % 60) for i in range(20))
+            server.route("GET", f"/feeds/{n}", Reply(200, FEED.format(n=n, entries=entries), {"Content-Type": "application/atom+xml"}, delay=0.3))
+        with tempfile.TemporaryDirectory() as folder:
+            single = statistics.median(sweep_seconds(server, 1, Path(folder)) for _ in range(5))
+            eight = statistics.median(sweep_seconds(server, 8, Path(folder)) for _ in range(5))
+        print(f"one source (server answers after 300 ms): median {single * 1000:.0f} ms")
+        print(f"eight sources at once:                    median {eight * 1000:.0f} ms  (ratio {eight / single:.2f}x, target <= 1.5x)")
+    finally:
+        server.stop()
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "store.sqlite3")
+        now = datetime.now(UTC)
+        mentions = [Mention("mastodon", str(i), "mention", f"mention {i} about acme", now - timedelta(seconds=i)) for i in range(50_000)]
+        start = time.perf_counter()
+        for chunk in range(0, len(mentions), 500):
+            store.save_batch("bench", "m", "mastodon", mentions[chunk : chunk + 500], str(chunk), now)
+        elapsed = time.perf_counter() - start
+        print(f"storing 50,000 mentions in batches of 500: {50_000 / elapsed:,.0f} mentions/s")
+        more = [Mention("bluesky", str(i), "mention", f"more {i}", now - timedelta(seconds=i)) for i in range(50_000)]
+        for chunk in range(0, len(more), 500):
+            store.save_batch("bench", "b", "bluesky", more[chunk : chunk + 500], None, now)
+        with store.transaction() as db:
+            db.execute("UPDATE mentions SET state = 'answered' WHERE id % 50 != 0")
+        store.close()
+        ws = Path(folder) / "ws"
+        (ws / "projects").mkdir(parents=True)
+        (ws / "cmday.toml").write_text("", encoding="utf-8")
+        (ws / "projects" / "bench.toml").write_text('[project]\nname = "Bench"\n', encoding="utf-8")
+        env = {**os.environ, "CMDAY_HOME": folder}
+        os.replace(Path(folder) / "store.sqlite3", Path(folder) / "state.sqlite3")
+        cmday = str(Path(sys.executable).parent / "cmday")
+        runs = []
+        for _ in range(9):
+            start = time.perf_counter()
+            subprocess.run([cmday, "inbox", "--workspace", str(ws)], env=env, stdout=subprocess.DEVNULL, check=True)
+            runs.append(time.perf_counter() - start)
+        print(f"cmday inbox on 100,000 mentions (2,000 open): median {statistics.median(runs) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
