@@ -160,6 +160,13 @@ def format_day(day: date, *, language: str | None = None) -> str:
     return format_date(day, _DAY_PATTERNS[locale], locale=locale)
 
 
+def format_short_day(day: date, *, language: str | None = None) -> str:
+    """A day in a table or a heading: "lun 23 nov", "Mon 23 Nov"."""
+    from babel.dates import format_date
+
+    return format_date(day, "EEE d MMM", locale=_babel_locale(language))
+
+
 def format_time(moment: datetime | time, *, language: str | None = None) -> str:
     """A time of day on the 24-hour clock, in the moment's own time zone: "09:30"."""
     from babel.dates import format_time as babel_format_time

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -24,7 +25,10 @@ COMMAND_GROUPS = (
     "checklist",
     "respond",
     "inbox",
+    "calendar",
     "sources",
+    "kpi",
+    "report",
     "workspace",
     "demo",
 )
@@ -42,6 +46,16 @@ def build_app() -> typer.Typer:
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
+    @app.callback()
+    def root(
+        lang: Annotated[str | None, typer.Option("--lang", help=_("Language: en or es."), show_default=False)] = None,
+    ) -> None:
+        """Also accepted before the command (`cmday --lang es morning`): it then counts for the command too."""
+        if lang:
+            import os
+
+            os.environ["CMDAY_LANG"] = lang
+
     for name in COMMAND_GROUPS:
         importlib.import_module(f"cmday.cli.{name}").register(app)
     return app

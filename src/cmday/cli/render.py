@@ -43,12 +43,32 @@ def age(minutes: int) -> str:
 
 
 def local(moment: datetime, header: Header, with_day: bool = False) -> str:
+    """A moment in the project's time zone: the time alone today, with the day otherwise, in the user's language."""
     from zoneinfo import ZoneInfo
+
+    from cmday.i18n import format_short_day
 
     shown = moment.astimezone(ZoneInfo(header.timezone))
     if with_day or shown.date() != header.day:
-        return shown.strftime("%a %d %b %H:%M")
-    return shown.strftime("%H:%M")
+        return f"{format_short_day(shown.date())} {shown:%H:%M}"
+    return f"{shown:%H:%M}"
+
+
+CATEGORY_LABELS = {
+    "crisis": lambda: _("crisis"),
+    "complaint": lambda: _("complaint"),
+    "question": lambda: _("question"),
+    "request": lambda: _("request"),
+    "praise": lambda: _("praise"),
+    "mention": lambda: _("mention"),
+    "spam": lambda: _("spam"),
+}
+
+
+def category_label(name: str) -> str:
+    """Shipped categories in the user's language; a project's own categories as the protocol names them."""
+    label = CATEGORY_LABELS.get(name)
+    return label() if label else one_line(name)
 
 
 def title(console: Console, header: Header, routine_label: str) -> None:
@@ -108,7 +128,7 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
         flag = "!" if mention.urgent else ("+" if mention.past_sla else "")
         style = "red" if mention.urgent else ("yellow" if mention.past_sla else "")
         what = Text(one_line(mention.text), style="")
-        what = Text.assemble((f"{mention.category} ", "dim"), what)
+        what = Text.assemble((f"{category_label(mention.category)} ", "dim"), what)
         table.add_row(
             Text(f"{flag}{mention.id}", style=style),
             Text(age(mention.age_minutes), style=style),
@@ -182,7 +202,7 @@ def morning(console: Console, view: MorningView) -> None:
     section(console, _("Since the last close ({since})").format(since=local(view.since, header, with_day=True)))
     console.print(Text.assemble((_("came in: "), "dim"), str(view.incoming_total)))
     console.print(Text.assemble((_("by platform: "), "dim"), counts(view.incoming_by_platform)))
-    console.print(Text.assemble((_("by category: "), "dim"), counts(view.incoming_by_category)))
+    console.print(Text.assemble((_("by category: "), "dim"), counts({category_label(k): v for k, v in view.incoming_by_category.items()})))
     section(console, _("Today's calendar"), len(view.today))
     if view.today:
         console.print(posts_table(view.today, header, console.width))

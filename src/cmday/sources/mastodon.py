@@ -1,0 +1,574 @@
+"""The Mastodon adapter: an account's mentions and DMs, its activity counts, and hashtag and keyword listening."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from html.parser import HTMLParser
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from cmday.errors import SourceError
+from cmday.i18n import _
+from cmday.mention import Mention
+from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
+
+MAX_PAGES = 10  # per stream and run: a first run on a busy account stays bounded
+SEARCH_PAGES = 3
+MENTIONS_PER_PAGE = 40  # notifications: default 40, max 80
+ACTIVITY_PER_PAGE = 80
+STATUSES_PER_PAGE = 40  # tag timelines and search: max 40
+FIRST_RUN_ACTIVITY = timedelta(hours=24)
+ACTIVITY_TYPES = {"favourite": "favourites", "reblog": "boosts", "follow": "follows"}
+# What an instance answers when it will not serve a listening stream: bad query, token without the
+# scope, tag feeds or search switched off, full-text search down.
+REFUSED = (400, 401, 403, 404, 422, 503)
+
+
+# --- The platform's own shapes -------------------------------------------------------------------
+
+
+def _platform_id(value: Any) -> str:
+    # Ids are strings, many above 2**53; 2017-era servers sent JSON integers, which json keeps exact.
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ValueError("an id must be a non-empty string")
+    return str(value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _timestamp_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("a timestamp must be ISO 8601 text")
+    return value
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("timestamp out of range") from None
+
+
+PlatformId = Annotated[str, BeforeValidator(_platform_id)]
+OptionalText = Annotated[str | None, BeforeValidator(_text_or_none)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_utc)]
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Account(Entity):
+    """https://docs.joinmastodon.org/entities/Account/"""
+
+    acct: Annotated[str, Field(min_length=1)]
+    username: OptionalText = None
+    display_name: OptionalText = None
+    url: OptionalText = None
+
+
+class Status(Entity):
+    """https://docs.joinmastodon.org/entities/Status/"""
+
+    id: PlatformId
+    uri: str
+    url: OptionalText = None
+    created_at: Timestamp
+    account: Account
+    content: str
+    visibility: str
+    spoiler_text: OptionalText = None
+    in_reply_to_id: PlatformId | None = None
+    language: OptionalText = None
+
+
+class Notification(Entity):
+    """https://docs.joinmastodon.org/entities/Notification/"""
+
+    id: PlatformId
+    type: str
+    created_at: Timestamp
+    status: dict[str, Any] | None = None  # validated as a Status only where it is used
+
+
+class Search(Entity):
+    """https://docs.joinmastodon.org/entities/Search/"""
+
+    statuses: list[Any]
+
+
+# --- Status HTML as plain text -------------------------------------------------------------------
+
+_BLOCKS = {"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6"}
+_HIDDEN = {"script", "style", "template"}
+_TAG = re.compile(r"<[^>]*>?")
+
+
+@dataclass
+class _Link:
+    href: str
+    classes: set[str]
+    parts: list[str] = field(default_factory=list)
+    shortened: bool = False
+
+    def text(self) -> str:
+        shown = "".join(self.parts)
+        visible = shown.strip()
+        href = self.href if self.href.startswith(("https://", "http://")) else ""
+        if not href or self.classes & {"mention", "hashtag"} or visible.startswith(("@", "#")):
+            return shown
+        # Mastodon hides most of a long URL in `invisible` spans; the href is the whole of it.
+        bare = visible.rstrip("/")
+        if self.shortened or not visible or bare in (href.rstrip("/"), href.split("://", 1)[1].rstrip("/")):
+            return href
+        return f"{shown} ({href})"
+
+
+class _PlainText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.link: _Link | None = None
+        self.hidden = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        classes = set(values.get("class", "").split())
+        if tag in _HIDDEN:
+            self.hidden += 1
+        elif tag == "br":
+            self._emit("\n")
+        elif tag == "a" and self.link is None:
+            self.link = _Link(values.get("href", ""), classes)
+        elif tag == "span" and self.link is not None and classes & {"invisible", "ellipsis"}:
+            self.link.shortened = True
+        elif tag in _BLOCKS:
+            self._break(tag)
+            if tag == "li":
+                self.out.append("• ")
+        if tag == "pre":
+            self.pre += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.hidden = max(self.hidden - 1, 0)
+        elif tag == "a":
+            self._flush_link()
+        elif tag in _BLOCKS:
+            self._break(tag)
+        if tag == "pre":
+            self.pre = max(self.pre - 1, 0)
+
+    def handle_data(self, data: str) -> None:
+        if self.hidden:
+            return
+        if not self.pre:
+            data = data.replace("\r", " ").replace("\n", " ")  # source newlines are spaces in HTML
+        self._emit(data)
+
+    def _emit(self, text: str) -> None:
+        (self.link.parts if self.link is not None else self.out).append(text)
+
+    def _break(self, tag: str) -> None:
+        """Paragraphs apart by a blank line, list items and other blocks by a line break."""
+        self._flush_link()
+        wanted = 2 if tag in ("p", "blockquote", "pre") else 1
+        tail = "".join(self.out[-3:])
+        have = len(tail) - len(tail.rstrip("\n"))
+        if have < wanted:
+            self.out.append("\n" * (wanted - have))
+
+    def _flush_link(self) -> None:
+        if self.link is not None:
+            link, self.link = self.link, None
+            self.out.append(link.text())
+
+    def text(self) -> str:
+        self._flush_link()
+        return "".join(self.out)
+
+
+def html_to_text(content: str) -> str:
+    """A status's HTML as the plain text people read: line breaks kept, links in full, no markup."""
+    parser = _PlainText()
+    try:
+        parser.feed(content)
+        parser.close()
+        text = parser.text()
+    except AssertionError:  # _markupbase still asserts on a few malformed declarations
+        text = html.unescape(_TAG.sub(" ", content))
+    lines = "\n".join(line.rstrip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", lines).strip()
+
+
+# --- Payloads to mentions ------------------------------------------------------------------------
+
+
+def mentions_from_notifications(payload: Any, instance_host: str) -> tuple[list[Mention], int]:
+    """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable."""
+    mentions: list[Mention] = []
+    skipped = 0
+    for item in _items(payload, instance_host):
+        try:
+            notification = Notification.model_validate(item)
+            if notification.type != "mention" or notification.status is None:
+                continue  # a deleted or no longer visible post leaves its notification without a status
+            status = Status.model_validate(notification.status)
+        except ValidationError:
+            skipped += 1
+            continue
+        mentions.append(_mention(status, _kind(status), item, instance_host))
+    return mentions, skipped
+
+
+def mentions_from_statuses(payload: Any, instance_host: str) -> tuple[list[Mention], int]:
+    """Statuses found by listening (hashtag timeline, search) as `search` mentions, and how many were unusable."""
+    mentions: list[Mention] = []
+    skipped = 0
+    for item in _items(payload, instance_host):
+        try:
+            status = Status.model_validate(item)
+        except ValidationError:
+            skipped += 1
+            continue
+        mentions.append(_mention(status, "search", item, instance_host))
+    return mentions, skipped
+
+
+def activity_counts(payload: Any, instance_host: str, since: datetime | None = None) -> dict[str, int]:
+    """Favourites, boosts and follows on one page of notifications (those from `since` on, when given)."""
+    counts = dict.fromkeys(ACTIVITY_TYPES.values(), 0)
+    for item in _items(payload, instance_host):
+        try:
+            notification = Notification.model_validate(item)
+        except ValidationError:
+            continue
+        key = ACTIVITY_TYPES.get(notification.type)
+        if key and (since is None or notification.created_at >= since):
+            counts[key] += 1
+    return counts
+
+
+def search_statuses(payload: Any, instance_host: str) -> list[Any]:
+    try:
+        return Search.model_validate(payload).statuses
+    except ValidationError:
+        raise _unreadable(instance_host) from None
+
+
+def _items(payload: Any, instance_host: str) -> list[Any]:
+    if not isinstance(payload, list):
+        raise _unreadable(instance_host)
+    return payload
+
+
+def _unreadable(instance_host: str) -> SourceError:
+    return SourceError(_("{host} answered a page that is not the list of posts asked for").format(host=instance_host))
+
+
+def _kind(status: Status) -> str:
+    if status.visibility == "direct":
+        return "dm"
+    return "reply" if status.in_reply_to_id else "mention"
+
+
+def _mention(status: Status, kind: str, raw: dict[str, Any], instance_host: str) -> Mention:
+    body = html_to_text(status.content)
+    warning = (status.spoiler_text or "").strip()
+    account = status.account
+    acct = account.acct.lstrip("@")
+    return Mention(
+        platform="mastodon",
+        platform_id=status.id,
+        kind=kind,
+        text=f"CW: {warning}\n\n{body}".strip() if warning else body,
+        created_at=status.created_at,
+        author_handle=f"@{acct}" if "@" in acct or not instance_host else f"@{acct}@{instance_host}",
+        author_name=account.display_name or account.username or acct,
+        author_url=account.url or "",
+        url=status.url or status.uri,
+        language=status.language,
+        in_reply_to=status.in_reply_to_id,
+        raw=raw,
+    )
+
+
+# --- Cursor and paging ---------------------------------------------------------------------------
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    # Numeric order without int(): ids are opaque strings of digits, longer means newer.
+    return len(value), value
+
+
+def _ids(items: list[Any]) -> list[str]:
+    found = []
+    for item in items:
+        if isinstance(item, dict):
+            try:
+                found.append(_platform_id(item.get("id")))
+            except ValueError:
+                pass
+    return found
+
+
+_LINK = re.compile(r"<([^>]*)>([^<]*)")
+_REL_NEXT = re.compile(r"""rel\s*=\s*"?[^";,]*\bnext\b""")
+
+
+def _link_max_id(link_header: str) -> str | None:
+    """`max_id` of the Link header's rel="next": only the id is used, so the token never follows a link elsewhere."""
+    for target, attributes in _LINK.findall(link_header):
+        if _REL_NEXT.search(attributes):
+            values = parse_qs(urlsplit(target).query).get("max_id")
+            return values[0] if values else None
+    return None
+
+
+@dataclass
+class Cursor:
+    """Where each stream stopped: the newest notification or status id already stored, per stream."""
+
+    notifications: str | None = None
+    activity: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    search: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, text: str | None) -> Cursor:
+        """A cursor this adapter wrote; anything else (none, damaged) starts afresh: storing dedupes."""
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+
+        def one(value: Any) -> str | None:
+            return value if isinstance(value, str) and value else None
+
+        def many(value: Any) -> dict[str, str]:
+            return {k: v for k, v in value.items() if one(v)} if isinstance(value, dict) else {}
+
+        return cls(
+            one(data.get("notifications")), one(data.get("activity")), many(data.get("tags")), many(data.get("search"))
+        )
+
+    def text(self) -> str:
+        data: dict[str, Any] = {"notifications": self.notifications, "activity": self.activity}
+        data = {k: v for k, v in data.items() if v}
+        if self.tags:
+            data["tags"] = self.tags
+        if self.search:
+            data["search"] = self.search
+        return json.dumps(data, sort_keys=True)
+
+
+def _newer(current: str | None, candidate: str | None) -> str | None:
+    if candidate is None or (current is not None and _id_key(candidate) <= _id_key(current)):
+        return current
+    return candidate
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    ids: list[str]
+    older: str | None  # max_id for the next, older page
+
+
+class _Refused(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+# --- The adapter ---------------------------------------------------------------------------------
+
+
+class MastodonAdapter:
+    """Fetches one Mastodon account through the client API, stream by stream, each with its own place in the cursor.
+
+    Streams, in order: mention notifications (kind `dm` for direct posts, `reply` or `mention`), counts of
+    favourites, boosts and follows, one hashtag timeline per `hashtags` entry, one statuses search per
+    `search` entry (both kind `search`).
+
+    A first run reads newest-first, following the Link header's rel="next", and moves the stream's cursor only
+    with its last page: giving up the older pages after a broken run would lose them. Later runs read oldest-first
+    with `min_id`, so every page's batch moves the cursor just past what it holds; past MAX_PAGES the next run
+    carries on. Listening streams begin with the newest page only (listening starts now, not with a tag's past).
+    Search has no Link header and `min_id` only filters it, so it reads newest-first down to the cursor, at most
+    SEARCH_PAGES pages; hits beyond that in one interval are given up.
+
+    When notifications fail, the source fails. An instance refusing a listening stream (400, 401, 403, 404,
+    422, or 503 after retries: search or tag feeds switched off, a token without the scope, full-text search
+    down) only skips that stream, with a note and a `hashtags_refused`/`search_refused` count; an instance
+    without full-text search answers empty results, which look like no hits. Transport faults (timeouts, 5xx,
+    broken bodies) stop the source as usual, and what was already stored stays stored.
+    """
+
+    uses_network = True
+
+    def __init__(self, source: Any, context: FetchContext) -> None:
+        self.source = source
+        self.context = context
+        self.base = source.instance.rstrip("/")
+        self.host = urlsplit(self.base).hostname or ""
+        self.headers: dict[str, str] = {}
+
+    async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
+        self.headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+        state = Cursor.load(cursor)
+        streams = [self._mentions(state), self._activity(state)]
+        streams += [self._hashtag(state, tag) for tag in _unique(t.strip().lstrip("#") for t in self.source.hashtags)]
+        streams += [self._search(state, query) for query in _unique(q.strip() for q in self.source.search)]
+        for stream in streams:
+            async for batch in stream:
+                yield batch
+
+    def _token(self) -> str:
+        env = self.source.token_env
+        token = (self.context.secret(env) or "").strip()
+        if not token:
+            if env:
+                message = _("Mastodon source {source} has no access token: set {env} or run `cmday auth {source}`")
+            else:
+                message = _("Mastodon source {source} has no access token: run `cmday auth {source}`")
+            raise AuthenticationFailed(message.format(source=self.source.id, env=env))
+        if not re.fullmatch(r"[\x21-\x7e]+", token):
+            # Checked here: an HTTP library's complaint about a header value would quote the token.
+            raise AuthenticationFailed(
+                _("the access token of Mastodon source {source} holds characters a token cannot have").format(
+                    source=self.source.id
+                ),
+                hint=_("set it again, or run `cmday auth {source}`").format(source=self.source.id),
+            )
+        return token
+
+    async def _mentions(self, state: Cursor) -> AsyncIterator[Batch]:
+        params = [("types[]", "mention"), ("limit", MENTIONS_PER_PAGE)]
+        pages = self._timeline("/api/v1/notifications", params, state.notifications, MENTIONS_PER_PAGE, MAX_PAGES)
+        async for page, newest in pages:
+            mentions, skipped = mentions_from_notifications(page.items, self.host)
+            state.notifications = _newer(state.notifications, newest)
+            yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {})
+
+    async def _activity(self, state: Cursor) -> AsyncIterator[Batch]:
+        params: list[tuple[str, Any]] = [("types[]", kind) for kind in ACTIVITY_TYPES] + [("limit", ACTIVITY_PER_PAGE)]
+        first = state.activity is None
+        counted_from = self.context.now - FIRST_RUN_ACTIVITY if first else None
+        pages = self._timeline(
+            "/api/v1/notifications", params, state.activity, ACTIVITY_PER_PAGE, 1 if first else MAX_PAGES
+        )
+        async for page, newest in pages:
+            counts = activity_counts(page.items, self.host, counted_from)
+            state.activity = _newer(state.activity, newest)
+            yield Batch([], state.text(), counts)
+
+    def _hashtag(self, state: Cursor, tag: str) -> AsyncIterator[Batch]:
+        since = state.tags.get(tag.casefold())
+        path = "/api/v1/timelines/tag/" + quote(tag, safe="")
+        params = [("limit", STATUSES_PER_PAGE)]
+        pages = self._timeline(path, params, since, STATUSES_PER_PAGE, MAX_PAGES if since else 1, optional=True)
+        refused = _("{host} refused the hashtag timeline #{tag} ({status}); it was skipped")
+        note = partial(refused.format, host=self.host, tag=tag)
+        return self._listen(state, state.tags, tag.casefold(), pages, "hashtags_refused", note)
+
+    def _search(self, state: Cursor, query: str) -> AsyncIterator[Batch]:
+        since = state.search.get(query)
+        params: list[tuple[str, Any]] = [("q", query), ("type", "statuses"), ("limit", STATUSES_PER_PAGE)]
+        if since:
+            params.append(("min_id", since))
+        pages = self._newest_first(
+            "/api/v2/search", params, STATUSES_PER_PAGE, SEARCH_PAGES if since else 1, search_statuses, optional=True
+        )
+        refused = _("{host} refused the search for “{query}” ({status}); it was skipped")
+        note = partial(refused.format, host=self.host, query=query)
+        return self._listen(state, state.search, query, pages, "search_refused", note)
+
+    async def _listen(
+        self, state: Cursor, places: dict[str, str], key: str, pages: AsyncIterator[tuple[Page, str | None]],
+        counter: str, note: Callable[..., str],
+    ) -> AsyncIterator[Batch]:
+        try:
+            async for page, newest in pages:
+                mentions, skipped = mentions_from_statuses(page.items, self.host)
+                moved = _newer(places.get(key), newest)
+                if moved:
+                    places[key] = moved
+                yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {})
+        except _Refused as refusal:
+            yield Batch([], state.text(), {counter: 1}, [note(status=refusal.status)])
+
+    def _timeline(
+        self, path: str, params: list[tuple[str, Any]], since: str | None, per_page: int, max_pages: int,
+        optional: bool = False,
+    ) -> AsyncIterator[tuple[Page, str | None]]:
+        if since is None:
+            return self._newest_first(path, params, per_page, max_pages, _items, optional)
+        return self._oldest_first(path, params, since, per_page, max_pages, optional)
+
+    async def _newest_first(
+        self, path: str, params: list[tuple[str, Any]], per_page: int, max_pages: int,
+        unwrap: Callable[[Any, str], list[Any]], optional: bool,
+    ) -> AsyncIterator[tuple[Page, str | None]]:
+        """Pages from the newest back, each with None for the cursor except the last, which carries the newest id."""
+        newest: str | None = None
+        query = params
+        for number in range(max_pages):
+            page = await self._page(path, query, unwrap, optional)
+            for found in page.ids:
+                newest = _newer(newest, found)
+            full = len(page.items) >= per_page
+            older = page.older or (min(page.ids, key=_id_key) if full and page.ids else None)
+            stalled = older is not None and any(k == "max_id" and _id_key(older) >= _id_key(v) for k, v in query)
+            last = not full or older is None or stalled or number == max_pages - 1
+            yield page, (newest if last else None)
+            if last:
+                return
+            query = [*params, ("max_id", older)]
+
+    async def _oldest_first(
+        self, path: str, params: list[tuple[str, Any]], since: str, per_page: int, max_pages: int, optional: bool
+    ) -> AsyncIterator[tuple[Page, str | None]]:
+        """Pages just newer than `since`, oldest first, each with the newest id it holds as its cursor."""
+        floor = since
+        for _number in range(max_pages):
+            page = await self._page(path, [*params, ("min_id", floor)], _items, optional)
+            newest = _newer(floor, max(page.ids, key=_id_key, default=None))
+            if newest == floor:
+                return  # nothing newer, or a server ignoring min_id
+            yield page, newest
+            if len(page.items) < per_page:
+                return
+            floor = newest
+
+    async def _page(
+        self, path: str, params: list[tuple[str, Any]], unwrap: Callable[[Any, str], list[Any]], optional: bool
+    ) -> Page:
+        expect = (200, *REFUSED) if optional else (200,)
+        response = await self.context.http.request(
+            "GET", self.base + path, params=params, headers=self.headers, expect=expect
+        )
+        if response.status != 200:
+            raise _Refused(response.status)
+        items = unwrap(response.json(), self.host)
+        return Page(items, _ids(items), _link_max_id(response.headers.get("link", "")))
+
+
+def _unique(values: Any) -> list[str]:
+    seen: dict[str, str] = {}
+    for value in values:
+        if value and value.casefold() not in seen:
+            seen[value.casefold()] = value
+    return list(seen.values())
