@@ -113,7 +113,7 @@ def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
         return not facts.failing_sources, _("failing: {sources}").format(sources=", ".join(facts.failing_sources))
     if check == "swept_recently":
         if facts.last_sweep is None:
-            return False, _("never swept")
+            return False, _("not every source has answered a sweep yet")
         hours = (facts.now - facts.last_sweep).total_seconds() / 3600
         return hours <= facts.sweep_hours, _("last sweep {hours:.0f} h ago").format(hours=hours)
     if check == "nothing_past_sla":

@@ -167,10 +167,18 @@ Source = Annotated[
 SOURCE_PLATFORMS = ("mastodon", "bluesky", "rss", "file", "demo")
 
 
+POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")
+PostStatus = Literal["idea", "draft", "ready", "scheduled", "published"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Count = Annotated[int, Field(ge=0)]
+PerPlatform = Union[Count, dict[str, Count]]  # one number for every platform, or {mastodon = 2, bluesky = 3}
+
+
 class Post(Strict):
     """One entry of the publication calendar."""
 
-    at: datetime
+    at: datetime  # local time in the project's time zone, or with an offset
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")] | None = None  # else a hash is the key
     source: str | None = None
     platform: str | None = None
     text: str = ""
@@ -178,7 +186,7 @@ class Post(Strict):
     media: list[str] = []
     campaign: str = ""
     owner: str = ""
-    status: Literal["idea", "draft", "ready", "scheduled", "published"] = "draft"
+    status: PostStatus = "draft"
 
     @field_validator("at", mode="before")
     @classmethod
@@ -186,6 +194,16 @@ class Post(Strict):
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime.combine(value, time(0))
         return value
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _one_file_is_a_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("link", mode="before")
+    @classmethod
+    def _blank_link_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _names_a_channel(self) -> Post:
@@ -195,8 +213,62 @@ class Post(Strict):
 
 
 class Calendar(Strict):
+    """`[calendar]`: where the posts live besides `[[posts]]`, and what the checks expect of them."""
+
     platforms: list[str] | None = None
+    file: str | None = None  # a CSV beside the projects (relative to the workspace), kept in a spreadsheet
     horizon_days: Annotated[int, Field(ge=1, le=365)] = 14
+    ideal_horizon_days: Annotated[int, Field(ge=1, le=365)] = 28
+    weekdays: list[Weekday] | None = None  # the days the brand publishes; None: every day
+    min_per_day: PerPlatform = 1
+    max_per_day: PerPlatform = 3
+    min_gap_minutes: PerPlatform = 60
+    text_limits: dict[str, Annotated[int, Field(gt=0)]] = {}  # e.g. {mastodon = 1000} for an instance's own limit
+
+    @field_validator("platforms")
+    @classmethod
+    def _lowercase_platforms(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [p.strip().lower() for p in value]
+
+    def per_platform(self, setting: str, platform: str) -> int:
+        value = getattr(self, setting)
+        if isinstance(value, dict):
+            return value.get(platform, _CALENDAR_DEFAULTS[setting])
+        return value
+
+
+_CALENDAR_DEFAULTS = {"min_per_day": 1, "max_per_day": 3, "min_gap_minutes": 60}
+
+
+class Utm(Strict):
+    """`[utm]`: the brand's own web domains, the defaults and the naming rules of its UTM tags."""
+
+    domains: list[str] = []
+    medium: str = "social"
+    lowercase: bool = True
+    no_spaces: bool = True
+    campaigns: list[str] = []  # the allowed campaign names; empty: any name that follows the rules
+
+    @field_validator("domains")
+    @classmethod
+    def _bare_hosts(cls, value: list[str]) -> list[str]:
+        hosts = []
+        for domain in value:
+            host = urlsplit(domain if "//" in domain else f"//{domain}").hostname or ""
+            if not host:
+                raise ValueError(f"{domain!r} is not a domain name such as 'acme.example'")
+            hosts.append(host.lower().removeprefix("www."))
+        return hosts
+
+
+class Report(Strict):
+    """`[report]`: the monthly client report's recommendations, and how response times are counted."""
+
+    # A Markdown file relative to the workspace (`{month}` becomes 2026-11), or the recommendations themselves.
+    recommendations: str | None = None
+    # Count response times in working minutes only; None: yes when [routine] sets workday_start or workday_end.
+    business_hours: bool | None = None
+    business_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
 
 
 class Project(Strict):
@@ -208,8 +280,10 @@ class Project(Strict):
     listen: Listen = Listen()
     routine: Routine = Routine()
     calendar: Calendar = Calendar()
+    utm: Utm = Utm()
     sources: list[Source] = []
     posts: list[Post] = []
+    report: Report = Report()
 
     @model_validator(mode="after")
     def _references_hold(self) -> Project:

@@ -220,7 +220,7 @@ class Day:
 
     def posts_on(self, day: date) -> list[PostLine]:
         return [
-            PostLine(p.at, p.platform, p.status, p.post.text, p.post.link, self._problem(p, p.at))
+            PostLine(p.local, p.platform, p.status, p.post.text, p.post.link, self._problem(p, p.at))
             for p in self.plan.on(day)
         ]
 

@@ -90,7 +90,7 @@ def section(console: Console, label: str, count: int | None = None) -> None:
 
 def crisis_panel(console: Console, crisis: CrisisBanner, header: Header) -> None:
     reason = (
-        _("crisis words in {count} open mentions").format(count=len(crisis.mentions))
+        _("open mentions with crisis words: {count}").format(count=len(crisis.mentions))
         if crisis.reason == "words"
         else _("a spike of {count} complaints").format(count=len(crisis.mentions))
     )

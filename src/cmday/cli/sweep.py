@@ -25,13 +25,32 @@ def sweep(session: Session, projects: list[Project], only_source: str | None = N
         if only_source is not None and project.source(only_source) is None:
             continue
         if live:
-            with output.err.status(_("{project}: fetching…").format(project=project.name)) as status:
-
-                def progress(source_id: str, event: str, status=status, project=project) -> None:
-                    if event == "start":
-                        status.update(_("{project}: fetching {source}…").format(project=project.name, source=source_id))
-
-                reports.append(fetch_project(session.store, session.workspace, project, session.protocol(project), only_source, progress))
+            reports.append(_with_progress(session, project, only_source, fetch_project))
         else:
             reports.append(fetch_project(session.store, session.workspace, project, session.protocol(project), only_source))
+    if not quiet:
+        for report in reports:
+            for result in report.results:
+                for note in result.notes:
+                    output.message(_("{project}/{source}: {note}").format(project=report.project, source=result.source_id, note=note), style="yellow")
     return reports
+
+
+def _with_progress(session: Session, project: Project, only_source: str | None, fetch_project) -> FetchReport:
+    """One line per source while the sweep runs: waiting, fetching, done or failed."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    sources = [s for s in project.sources if s.enabled and (only_source is None or s.id == only_source)]
+    columns = (SpinnerColumn(finished_text=" "), TextColumn("{task.description}"))
+    with Progress(*columns, console=output.err, transient=True) as progress:
+        tasks = {s.id: progress.add_task(_("{project}/{source}: waiting").format(project=project.slug, source=s.id), total=1) for s in sources}
+        labels = {"start": _("fetching…"), "done": _("done"), "failed": _("failed")}
+
+        def update(source_id: str, event: str) -> None:
+            progress.update(
+                tasks[source_id],
+                description=f"{project.slug}/{source_id}: {labels[event]}",
+                completed=1 if event in ("done", "failed") else 0,
+            )
+
+        return fetch_project(session.store, session.workspace, project, session.protocol(project), only_source, update)

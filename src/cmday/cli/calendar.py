@@ -1,0 +1,653 @@
+"""`cmday calendar` (agenda, add, check, due, import, export), `cmday utm` and `cmday publish`."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import typer
+
+from cmday.cli.common import COMMON_NAMES, Options, _common_parameters, boundary, command
+from cmday.i18n import _
+
+MARKS = {"error": ("✘", "bold red"), "warning": ("⚠", "yellow"), "info": ("·", "dim")}
+OVERDUE_ROWS = 10
+
+
+def short_label(code: str) -> str:
+    """A problem's code as the agenda marks it, in few words."""
+    labels = {
+        "past": _("past"),
+        "dst-gap": _("no such time"),
+        "dst-ambiguous": _("time twice"),
+        "not-ready": _("not ready"),
+        "media-missing": _("no media file"),
+        "link-broken": _("link broken"),
+        "empty": _("empty"),
+        "too-long": _("too long"),
+        "taboo": _("taboo"),
+        "utm-missing": _("no UTM"),
+        "utm-naming": _("UTM naming"),
+        "utm-mismatch": _("UTM mismatch"),
+        "too-close": _("too close"),
+        "duplicate": _("duplicate"),
+    }
+    return labels.get(code, code)
+
+
+def register(app: typer.Typer) -> None:
+    calendar_app = typer.Typer(
+        name="calendar",
+        no_args_is_help=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    agenda_help = _("The publication calendar: the coming days, one line per post, with gaps and problems marked.")
+    _group_callback(calendar_app, agenda_help)(agenda)
+    command(calendar_app, "add", help=_("Add a post (flags, or questions on a terminal), written back keeping the file's comments."))(add)
+    command(calendar_app, "check", help=_("Check the calendar: horizon, tomorrow, saturation, links, text, times. Exit 10 on errors."))(check)
+    command(calendar_app, "due", help=_("List ready or scheduled posts whose time has come and that are not published."))(due)
+    command(calendar_app, "import", help=_("Add the posts of a CSV or iCalendar file to the project's calendar."))(import_posts)
+    command(calendar_app, "export", help=_("Write the calendar as CSV or iCalendar (Google Calendar, Outlook, Thunderbird)."))(export)
+    app.add_typer(calendar_app, name="calendar", help=agenda_help)
+    command(app, "utm", help=_("Build a UTM-tagged link, keeping the URL's own query and fragment."))(utm)
+    command(app, "publish", help=_("Publish a ready post now through its source, never twice."))(publish)
+
+
+def _group_callback(app: typer.Typer, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like `command`, for the group itself: `cmday calendar` alone shows the agenda; its options reach the subcommands."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(function)
+        hints = typing.get_type_hints(function, include_extras=True)
+        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "options"]
+        context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+
+        def run(ctx: typer.Context, **arguments: Any) -> Any:
+            global _group_options
+            options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
+            _group_options = options if ctx.invoked_subcommand is not None else None
+            if _group_options is not None:
+                return None
+            return boundary(options, lambda: function(options, **arguments))
+
+        run.__signature__ = signature.replace(parameters=[context, *own, *_common_parameters()])  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
+        run.__doc__ = help
+        app.callback(invoke_without_command=True, help=help)(run)
+        return function
+
+    return register
+
+
+# The options given to `cmday calendar` before a subcommand's name (typer vendors click in some versions,
+# so the click context is not reached for; one command runs per process, and the group sets this each time).
+_group_options: Options | None = None
+
+
+def _inherited(options: Options) -> Options:
+    """`cmday calendar --project acme check`: options given before the subcommand count too."""
+    parent = _group_options
+    if parent is None:
+        return options
+    return Options(**{name: getattr(options, name) or getattr(parent, name) for name in COMMON_NAMES})
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+# -- the agenda ----------------------------------------------------------------------------------------
+
+DaysOption = Annotated[
+    int | None,
+    typer.Option("--days", "-d", min=1, max=365, help=_("How many days ahead (default: the project's horizon, 14)."), show_default=False),
+]
+
+
+def agenda(options: Options, days: DaysOption = None) -> None:
+    from cmday import calendar
+    from cmday.cli import output
+    from cmday.session import Session
+
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        views = []
+        for project in session.workspace.select(options.project):
+            day = session.day(project)
+            views.append((day.header(), calendar.agenda(day.plan, session.now, days)))
+        if options.json:
+            output.print_json({"projects": [view for _header, view in views]})
+            return
+        for header, view in views:
+            _print_agenda(output.out, header, view)
+    finally:
+        session.close()
+
+
+def _print_agenda(console: Any, header: Any, view: Any) -> None:
+    from rich.text import Text
+
+    from cmday.cli import render
+
+    render.title(console, header, _("calendar"))
+    if view.overdue:
+        render.section(console, _("Overdue, not published"), len(view.overdue))
+        console.print(_posts_table(view.overdue[-OVERDUE_ROWS:], console.width, with_day=True))
+        if len(view.overdue) > OVERDUE_ROWS:
+            console.print(Text(_("… and {count} older: set their status, or move them").format(count=len(view.overdue) - OVERDUE_ROWS), style="dim"))
+    for run in _runs(view.agenda, view.today):
+        entry = run[0]
+        console.print()
+        offset = (entry.day - view.today).days
+        note = _("today") if offset == 0 else _("tomorrow") if offset == 1 else ""
+        label = entry.day.strftime("%a %d %b") + (f" – {run[-1].day.strftime('%a %d %b')}" if len(run) > 1 else "")
+        console.print(Text.assemble((label, "bold cyan"), (f"  {note}" if note else "", "dim")))
+        if entry.posts:
+            console.print(_posts_table(entry.posts, console.width))
+        if entry.gaps:
+            console.print(Text(_("  – nothing planned on: {platforms}").format(platforms=", ".join(entry.gaps)), style="yellow"))
+        elif not entry.posts:
+            console.print(Text(_("  – nothing planned"), style="dim"))
+        for problem in entry.problems:
+            mark, style = MARKS[problem.severity]
+            console.print(Text.assemble(("  ", ""), (f"{mark} ", style), _day_message(problem)))
+    counts = view.counts
+    render.footer(
+        console,
+        _("{errors} errors · {warnings} warnings · {notes} info  —  details: `cmday calendar check`").format(
+            errors=counts["error"], warnings=counts["warning"], notes=counts["info"]
+        ),
+    )
+
+
+def _runs(days: list, today: Any) -> list[list]:
+    """Days in order, consecutive empty days with the same gaps folded into one (from the day after tomorrow on)."""
+    runs: list[list] = []
+    for entry in days:
+        empty = not entry.posts and not entry.problems and (entry.day - today).days >= 2
+        previous = runs[-1] if runs else None
+        if empty and previous and not previous[0].posts and not previous[0].problems \
+                and (previous[0].day - today).days >= 2 and previous[0].gaps == entry.gaps:
+            previous.append(entry)
+        else:
+            runs.append([entry])
+    return runs
+
+
+def _day_message(problem: Any) -> str:
+    from cmday.textsafe import one_line
+
+    # the day is already the heading: drop it from the message's start
+    return one_line(problem.message.split(": ", 1)[-1] if problem.code == "too-many" else problem.message)
+
+
+def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    from cmday.textsafe import one_line
+
+    table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, max_width=10, overflow="ellipsis")
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, style="dim")
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    for post in posts:
+        local = post.at.astimezone(post.at.tzinfo)
+        when = local.strftime("%a %d %b %H:%M") if with_day else local.strftime("%H:%M")
+        status_style = "green" if post.status in ("ready", "scheduled", "published") else "yellow"
+        text = Text(one_line(post.text) or "—")
+        if post.problems:
+            code = post.problems[0]
+            mark, style = MARKS[post.severity or "warning"]
+            more = f" +{len(post.problems) - 1}" if len(post.problems) > 1 else ""
+            text = Text.assemble((f"{mark} {short_label(code)}{more} ", style), text)
+        table.add_row(f"  {when}", one_line(post.platform), Text(post.status, style=status_style), post.key, text)
+    return table
+
+
+
+# -- check and due ------------------------------------------------------------------------------------
+
+
+def check(
+    options: Options,
+    days: DaysOption = None,
+    links: Annotated[bool, typer.Option("--links", help=_("Also check that links answer (a HEAD request each)."))] = False,
+) -> None:
+    from cmday import calendar
+    from cmday.cli import output, render
+    from cmday.errors import ExitCode
+    from cmday.session import Session
+
+    options = _inherited(options)
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        results = []
+        for project in session.workspace.select(options.project):
+            day = session.day(project)
+            answers, skipped = None, None
+            if links and options.offline:
+                skipped = _("links not checked: --offline")
+            elif links:
+                answers = calendar.verify_links(calendar.links_to_check(day.plan, session.now, days))
+            problems = calendar.check_plan(day.plan, session.now, days, answers, skipped)
+            results.append((day.header(), project, problems))
+        if options.json:
+            output.print_json({"projects": [{"project": p.slug, "problems": problems} for _h, p, problems in results]})
+        else:
+            for header, _project, problems in results:
+                render.title(output.out, header, _("calendar check"))
+                _print_problems(output.out, problems)
+        if any(p.severity == "error" for _h, _p, problems in results for p in problems):
+            raise typer.Exit(int(ExitCode.ATTENTION))
+    finally:
+        session.close()
+
+
+def _print_problems(console: Any, problems: list) -> None:
+    from rich.text import Text
+
+    from cmday.textsafe import one_line
+
+    if not problems:
+        console.print(Text(_("Nothing to fix: the calendar is in order."), style="green"))
+        return
+    gaps: dict[str, list] = {}
+    for problem in problems:
+        if problem.code == "gap":
+            gaps.setdefault(problem.platform, []).append(problem.day)
+    for severity in MARKS:
+        mark, style = MARKS[severity]
+        for problem in problems:
+            if problem.severity != severity or problem.code == "gap":
+                continue
+            key = f"  [{problem.post_key}]" if problem.post_key else ""
+            console.print(Text.assemble((f"{mark} ", style), one_line(problem.message), (key, "dim")))
+        if severity == "warning":
+            for platform, days in gaps.items():
+                shown = ", ".join(day.strftime("%a %d") for day in days[:8]) + (" …" if len(days) > 8 else "")
+                console.print(Text.assemble((f"{mark} ", style), _("{platform}: nothing planned on {count} days: {days}").format(
+                    platform=platform, count=len(days), days=shown)))
+    counts = {severity: sum(1 for p in problems if p.severity == severity) for severity in MARKS}
+    console.print()
+    console.print(Text(_("{errors} errors · {warnings} warnings · {notes} info").format(
+        errors=counts["error"], warnings=counts["warning"], notes=counts["info"]), style="dim"))
+
+
+def due(options: Options) -> None:
+    from rich.text import Text
+
+    from cmday import calendar
+    from cmday.cli import output
+    from cmday.session import Session
+
+    options = _inherited(options)
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        found = []
+        for project in session.workspace.select(options.project):
+            for planned in calendar.due(session.day(project).plan, session.now):
+                found.append((project, planned))
+        if options.json:
+            output.print_json({"due": [_due_json(project, planned) for project, planned in found]})
+            return
+        if not found:
+            output.out.print(Text(_("Nothing is due."), style="green"))
+            return
+        for project, planned in found:
+            extra = _(" (last try failed: {error})").format(error=planned.publication_error) if planned.publication == "failed" else ""
+            output.out.print(Text.assemble(
+                (f"{project.slug} ", "dim"), (planned.key, "bold"), f"  {planned.local.strftime('%a %d %b %H:%M')}  {planned.platform}  ",
+                output.safe(planned.post.text.split("\n")[0][:60]), (extra, "red"),
+            ))
+        output.message(_("publish one with `cmday publish KEY`"), style="dim")
+    finally:
+        session.close()
+
+
+def _due_json(project: Any, planned: Any) -> dict:
+    return {
+        "project": project.slug,
+        "key": planned.key,
+        "at": planned.at,
+        "platform": planned.platform,
+        "source": planned.post.source,
+        "status": planned.status,
+        "text": planned.post.text,
+        "link": planned.post.link,
+        "media": planned.post.media,
+        "publication": planned.publication,
+        "error": planned.publication_error,
+    }
+
+
+# -- add, import, export ------------------------------------------------------------------------------------
+
+
+def add(
+    options: Options,
+    at: Annotated[str | None, typer.Option("--at", help=_("When, local time: 2026-11-25T10:00 or 25/11/2026 10:00."), show_default=False)] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help=_("The platform: mastodon, bluesky, instagram..."), show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", "-s", help=_("Or the source id (account) it goes out from."), show_default=False)] = None,
+    text: Annotated[str | None, typer.Option("--text", "-t", help=_("The post's text."), show_default=False)] = None,
+    link: Annotated[str | None, typer.Option("--link", help=_("A link to go with it."), show_default=False)] = None,
+    media: Annotated[list[str] | None, typer.Option("--media", help=_("A media file, relative to the workspace (repeat for more)."), show_default=False)] = None,
+    campaign: Annotated[str, typer.Option("--campaign", help=_("Its campaign."))] = "",
+    owner: Annotated[str, typer.Option("--owner", help=_("Who prepares it."))] = "",
+    status: Annotated[str, typer.Option("--status", help=_("idea, draft, ready, scheduled or published."))] = "draft",
+    post_id: Annotated[str | None, typer.Option("--id", help=_("Its key, instead of a hash (keeps it across edits)."), show_default=False)] = None,
+    tag: Annotated[bool, typer.Option("--utm", help=_("Tag the link with UTM (source = platform, campaign = --campaign)."))] = False,
+) -> None:
+    from pydantic import ValidationError
+
+    from cmday import calendar
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.models import Post
+    from cmday.session import Session
+
+    options = _inherited(options)
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        project = session.workspace.default_project(options.project)
+        if at is None and text is None and _interactive():
+            at, platform, text, link, status = _ask_post(project, platform, source)
+        if at is None:
+            raise UsageError(_("--at is required (there is no terminal to ask on)"), hint=_("e.g. --at 2026-11-25T10:00"))
+        try:
+            when = calendar.parse_when(at)
+            status = calendar.parse_status(status)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        if source and project.source(source) is None:
+            known = ", ".join(s.id for s in project.sources) or _("none")
+            raise UsageError(_("no source {source!r} in {project}; sources: {known}").format(source=source, project=project.slug, known=known))
+        data = {"at": when, "id": post_id, "source": source, "platform": platform.lower() if platform else None,
+                "text": text or "", "link": link, "media": media or [], "campaign": campaign, "owner": owner, "status": status}
+        try:
+            post = Post.model_validate({k: v for k, v in data.items() if v is not None})
+        except ValidationError as error:
+            first = error.errors()[0]
+            name = ".".join(str(s) for s in first["loc"]) or "post"
+            raise UsageError(_("{field}: {what}").format(field=name, what=str(first["msg"]).removeprefix("Value error, "))) from None
+        if tag and post.link:
+            if not post.campaign:
+                raise UsageError(_("--utm needs --campaign"))
+            tagged = calendar.build_utm(post.link, project.post_platform(post), post.campaign, rules=project.utm)
+            post = post.model_copy(update={"link": tagged.url})
+        plan = calendar.load_plan(session.workspace, project, session.store, missing_csv_ok=True)
+        key = calendar.post_key(post, project.post_platform(post))
+        if any(p.key == key for p in plan.posts):
+            raise UsageError(_("that post is already in the calendar (key {key})").format(key=key))
+        written = calendar.add_posts(session.workspace, project, [post])
+        shown = calendar._shown(written, session.workspace.root)
+        fresh = calendar.load_plan(session.workspace, _reloaded(session, project.slug), session.store)
+        planned = next((p for p in fresh.posts if p.key == key), None)
+        if planned is None:  # written, yet read back differently: say where, never pretend
+            raise UsageError(_("the post was written to {file} but reads back differently; check the new row").format(file=shown))
+        ahead = (planned.local.date() - session.now.astimezone(fresh.zone).date()).days
+        problems = [p for p in calendar.check_plan(fresh, session.now, max(ahead, 1)) if p.post_key == key]
+        if options.json:
+            output.print_json({"added": calendar.agenda_post(planned, problems), "file": shown, "problems": problems})
+            return
+        output.message(_("added {key}: {when} {platform} ({status}) to {file}").format(
+            key=key, when=planned.local.strftime("%a %d %b %H:%M"), platform=planned.platform, status=planned.status, file=shown))
+        for problem in problems:
+            mark, _style = MARKS[problem.severity]
+            output.message(f"{mark} {problem.message}", style="yellow")
+    finally:
+        session.close()
+
+
+def _reloaded(session: Any, slug: str) -> Any:
+    from cmday.workspace import load_workspace
+
+    return load_workspace(session.workspace.root).projects[slug]
+
+
+def _ask_post(project: Any, platform: str | None, source: str | None) -> tuple[str, str | None, str, str | None, str]:
+    """The questions `cmday calendar add` asks on a terminal when given no flags."""
+    from cmday import calendar
+
+    def valid_when(value: str) -> str:
+        try:
+            calendar.parse_when(value)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+        return value
+
+    at = typer.prompt(_("When (local time, 2026-11-25T10:00 or 25/11/2026 10:00)"), value_proc=valid_when)
+    if not source:
+        platforms = project.publishing_platforms()
+        platform = typer.prompt(_("Platform"), default=platform or (platforms[0] if platforms else "mastodon"))
+    text = typer.prompt(_("Text"))
+    link = typer.prompt(_("Link (empty for none)"), default="", show_default=False) or None
+    status = typer.prompt(_("Status (idea, draft, ready, scheduled)"), default="draft")
+    return at, platform, text, link, status
+
+
+def import_posts(
+    options: Options,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=_("A .csv or .ics file."))],
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help=_("csv or ics (default: by the file's extension)."), show_default=False)] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help=_("The platform of rows or events that name none."), show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be added; write nothing."))] = False,
+) -> None:
+    from cmday import calendar
+    from cmday.cli import output
+    from cmday.session import Session
+
+    options = _inherited(options)
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        project = session.workspace.default_project(options.project)
+        plan = session.day(project).plan
+        posts = calendar.read_posts_file(file, project, plan.zone, fmt, platform.lower() if platform else None)
+        known = {p.key for p in plan.posts}
+        new = []
+        for post in posts:
+            key = calendar.post_key(post, project.post_platform(post))
+            if key not in known:
+                known.add(key)
+                new.append((key, post))
+        skipped = len(posts) - len(new)
+        written = None
+        if new and not dry_run:
+            written = calendar._shown(calendar.add_posts(session.workspace, project, [p for _k, p in new]), session.workspace.root)
+        if options.json:
+            output.print_json({"added": [k for k, _p in new], "already_there": skipped, "file": written, "dry_run": dry_run})
+            return
+        target = written or project.calendar.file or plan.project_file
+        if dry_run:
+            for key, post in new:
+                output.message(f"+ {key}  {post.at.isoformat(timespec='minutes')}  {project.post_platform(post)}  {post.text[:50]}")
+            output.message(_("dry run: {count} posts would be added to {file} ({skipped} already there)").format(count=len(new), file=target, skipped=skipped))
+        else:
+            output.message(_("{count} posts added to {file} ({skipped} already there)").format(count=len(new), file=target, skipped=skipped))
+    finally:
+        session.close()
+
+
+def export(
+    options: Options,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_("csv or ics."))] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of stdout."), show_default=False)] = None,
+    delimiter: Annotated[str, typer.Option("--delimiter", help=_("CSV separator: , or ; (Excel in Spanish opens ; directly)."))] = ",",
+) -> None:
+    from cmday import calendar
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.session import Session
+
+    options = _inherited(options)
+    if fmt not in ("csv", "ics"):
+        raise UsageError(_("unknown format {fmt!r}; use csv or ics").format(fmt=fmt))
+    if delimiter not in (",", ";", "\\t", "\t"):
+        raise UsageError(_("the delimiter must be , or ; or \\t"))
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        project = session.workspace.default_project(options.project)
+        plan = session.day(project).plan
+        if fmt == "ics":
+            data = calendar.export_ics(plan, session.now)
+        else:
+            text = calendar.export_csv(plan, "\t" if delimiter in ("\\t", "\t") else delimiter)
+            data = ("\ufeff" + text if out is not None else text).encode("utf-8")  # the BOM tells Excel it is UTF-8
+        if out is None:
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+            return
+        try:
+            calendar._write_atomically(out, data)
+        except OSError as error:
+            raise UsageError(_("cannot write {file}: {reason}").format(file=out, reason=error.strerror)) from None
+        output.message(_("{count} posts written to {file}").format(count=len(plan.posts), file=out))
+    finally:
+        session.close()
+
+
+# -- utm ------------------------------------------------------------------------------------------------
+
+
+def utm(
+    options: Options,
+    url: Annotated[str, typer.Argument(metavar="URL", help=_("The page to link to."))],
+    source: Annotated[str, typer.Option("--source", "-s", help=_("utm_source: where the link is posted (mastodon, bluesky, newsletter...)."))],
+    campaign: Annotated[str, typer.Option("--campaign", "-c", help=_("utm_campaign: the campaign's name."))],
+    medium: Annotated[str | None, typer.Option("--medium", "-m", help=_("utm_medium (default: the project's [utm] medium, else social)."), show_default=False)] = None,
+    content: Annotated[str | None, typer.Option("--content", help=_("utm_content: tells apart links in one campaign."), show_default=False)] = None,
+    term: Annotated[str | None, typer.Option("--term", help=_("utm_term: the keyword, for paid search."), show_default=False)] = None,
+) -> None:
+    from cmday import calendar
+    from cmday.cli import output
+    from cmday.models import Utm
+
+    project = _utm_project(options, url)
+    rules = project.utm if project is not None else Utm()
+    tagged = calendar.build_utm(url, source, campaign, medium, content, term, rules)
+    own = calendar.own_domain(url, rules)
+    if options.json:
+        output.print_json({
+            "url": tagged.url,
+            "project": project.slug if project else None,
+            "own_domain": own,
+            "changes": [{"tag": tag, "given": given, "written": written} for tag, given, written in tagged.changes],
+        })
+        return
+    for tag, given, written in tagged.changes:
+        output.message(_("{tag}: {given!r} written as {written!r} (naming rules)").format(tag=tag, given=given, written=written), style="dim")
+    if rules.domains and not own:
+        output.message(_("note: this link is not to the brand's own domains ({domains})").format(domains=", ".join(rules.domains)), style="dim")
+    output.out.print(tagged.url, soft_wrap=True)
+
+
+def _utm_project(options: Options, url: str) -> Any:
+    """The project whose `[utm]` rules apply: --project, the one owning the URL's domain, the default; or none."""
+    from cmday import calendar
+    from cmday.errors import ConfigError
+    from cmday.session import Session
+    from cmday.workspace import find_workspace
+
+    if options.workspace is None and not options.demo and options.project is None:
+        try:
+            find_workspace(None)
+        except ConfigError:
+            return None  # no workspace here: the link is built with the default rules
+    session = Session(options.workspace, options.demo, options.lang)
+    workspace = session.workspace
+    if options.project:
+        return workspace.select(options.project)[0]
+    owners = [p for p in workspace.projects.values() if calendar.own_domain(url, p.utm)]
+    if len(owners) == 1:
+        return owners[0]
+    slug = workspace.config.default_project
+    if slug:
+        return workspace.projects[slug]
+    return next(iter(workspace.projects.values())) if len(workspace.projects) == 1 else None
+
+
+# -- publish --------------------------------------------------------------------------------------------
+
+
+def publish(
+    options: Options,
+    post: Annotated[str, typer.Argument(metavar="POST", help=_("The post's key (as `cmday calendar` shows it), or its start."))],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be sent; send nothing."))] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=_("Publish without asking (needed without a terminal)."))] = False,
+    retry: Annotated[bool, typer.Option("--retry", help=_("Try again a publication that started and never finished (check the account first)."))] = False,
+) -> None:
+    from rich.text import Text
+
+    from cmday import calendar
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.session import Session
+
+    if options.offline and not dry_run:
+        raise UsageError(_("publish and --offline contradict each other"), hint=_("drop --offline, or use --dry-run"))
+    session = Session(options.workspace, options.demo, options.lang)
+    try:
+        found = []
+        for project in session.workspace.select(options.project):
+            plan = session.day(project).plan
+            planned = plan.find(post)
+            if planned is not None:
+                found.append((plan, planned))
+        if not found:
+            raise UsageError(_("no post {key!r} in the calendar").format(key=post), hint=_("`cmday calendar` shows each post's key"))
+        if len(found) > 1:
+            raise UsageError(
+                _("post {key!r} is in several projects: {projects}").format(key=post, projects=", ".join(p.project.slug for p, _x in found)),
+                hint=_("pass --project"),
+            )
+        plan, planned = found[0]
+        publishing, source = calendar.prepare_publication(plan, planned, session.now, session.store, retry)
+        preview = {
+            "project": publishing.project, "key": publishing.key, "platform": publishing.platform, "source": publishing.source,
+            "text": publishing.text, "link": publishing.link, "media": [str(m) for m in publishing.media], "at": publishing.at,
+        }
+        if dry_run:
+            if options.json:
+                output.print_json({"dry_run": True, "post": preview, "sent": None})
+            else:
+                _print_preview(output.out, publishing)
+                output.message(_("dry run: nothing was sent"))
+            return
+        if not yes:
+            if not _interactive():
+                raise UsageError(_("nothing sent: confirm with --yes (there is no terminal to ask on)"))
+            _print_preview(output.out, publishing)
+            if not typer.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
+                output.message(_("nothing sent"))
+                return
+        sent = calendar.publish(session.workspace, plan, publishing, source, session.store, session.now)
+        if options.json:
+            output.print_json({"dry_run": False, "post": preview, "sent": {"remote_id": sent.remote_id, "url": sent.url}})
+        else:
+            output.message(_("published {key} on {platform}").format(key=publishing.key, platform=publishing.platform), style="green")
+            output.out.print(Text(sent.url or ""), soft_wrap=True)
+    finally:
+        session.close()
+
+
+def _print_preview(console: Any, publishing: Any) -> None:
+    from rich.text import Text
+
+    from cmday.cli.output import safe
+
+    planned_for = publishing.at.strftime("%a %d %b %H:%M")
+    console.print(Text.assemble(
+        (f"{publishing.key} ", "bold"), (f"{publishing.platform} · {publishing.source} · ", "dim"),
+        (_("planned for {when}").format(when=planned_for), "dim"),
+    ))
+    console.print(safe(publishing.text))
+    if publishing.link:
+        console.print(Text.assemble((_("link: "), "dim"), safe(publishing.link)))
+    for path in publishing.media:
+        console.print(Text.assemble((_("media: "), "dim"), safe(str(path))))

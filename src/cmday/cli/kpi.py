@@ -1,0 +1,241 @@
+"""`cmday kpi`, `kpi set`, `kpi export`: the weekly sheet of indicators."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import typer
+
+from cmday.cli.common import COMMON_NAMES, Options, _common_parameters, boundary, command
+from cmday.i18n import _
+
+WeekOption = Annotated[
+    str | None, typer.Option("--week", help=_("An ISO week, such as 2026-W47 (default: this week)."), show_default=False)
+]
+MonthOption = Annotated[str | None, typer.Option("--month", help=_("A month, such as 2026-11."), show_default=False)]
+
+
+def register(app: typer.Typer) -> None:
+    kpi_app = typer.Typer(help=_("Indicators: this week or month against the previous one and the objectives."))
+    _default(kpi_app, help=_("Indicators: this week or month against the previous one and the objectives."))(show)
+    command(kpi_app, "set", help=_("Enter a figure no API gives, such as followers.instagram 12840."))(set_value)
+    command(kpi_app, "export", help=_("Write the indicators of several periods as CSV, one row per indicator and period."))(export)
+    app.add_typer(kpi_app, name="kpi")
+
+
+def _default(group: typer.Typer, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run `function(options, ...)` when the group is called without a subcommand (`cmday kpi --week ...`)."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(function)
+        hints = typing.get_type_hints(function, include_extras=True)
+        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "options"]
+        context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+
+        @functools.wraps(function)
+        def run(ctx: typer.Context, **arguments: Any) -> Any:
+            if ctx.invoked_subcommand is not None:
+                return None
+            options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
+            return boundary(options, lambda: function(options, **arguments))
+
+        run.__signature__ = signature.replace(parameters=[context, *own, *_common_parameters()])  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
+        del run.__wrapped__
+        group.callback(invoke_without_command=True, help=help)(run)
+        return function
+
+    return register
+
+
+def _open(options: Options):
+    from cmday.session import Session
+
+    session = Session(options.workspace, options.demo, options.lang)
+    project = session.workspace.default_project(options.project)
+    return session, project, session.workspace.project_zone(project)
+
+
+def show(options: Options, week: WeekOption = None, month: MonthOption = None) -> None:
+    from cmday.cli import output
+    from cmday.indicators import choose_period, compute
+
+    session, project, zone = _open(options)
+    try:
+        period = choose_period(week, month, session.now.astimezone(zone).date())
+        figures = compute(project, session.store, zone, period, session.now)
+        if options.json:
+            output.print_json(figures.as_json())
+        else:
+            render(output.out, figures, session.language)
+    finally:
+        session.close()
+
+
+def render(console, figures, language: str) -> None:
+    """The indicators as a table: this period, the previous one, the change, the objective, the trend."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from cmday.indicators import sparkline
+    from cmday.report import Words
+    from cmday.textsafe import one_line
+
+    words = Words(language, figures.timezone)
+    period = figures.period
+    title = _("week {period}") if period.kind == "week" else _("month {period}")
+    console.print()
+    console.print(
+        Text.assemble(
+            (one_line(figures.name), "bold"),
+            ("  ·  " + title.format(period=period.label), ""),
+            (f"  ({words.short_day(period.start)} – {words.short_day(period.last_day)} {period.last_day.year})", "dim"),
+        )
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column(_("Indicator"), overflow="fold")
+    table.add_column(words.short_period(period), justify="right", no_wrap=True)
+    table.add_column(words.short_period(figures.previous_period), justify="right", no_wrap=True, style="dim")
+    table.add_column(_("Change"), justify="right", no_wrap=True)
+    table.add_column(_("Target"), justify="right", no_wrap=True)
+    table.add_column(_("Trend"), no_wrap=True)
+    for indicator in figures.indicators:
+        good = None
+        if indicator.trend in ("up", "down") and indicator.better:
+            good = indicator.trend == indicator.better
+        change_style = "" if good is None else "green" if good else "red"
+        target = Text("")
+        if indicator.target is not None:
+            mark, style = ("✔", "green") if indicator.met else ("✘", "red") if indicator.met is False else ("", "")
+            target = Text.assemble(words.number(indicator.target, indicator.unit) + " ", (mark, style))
+        table.add_row(
+            Text(one_line(indicator.label, 40)),
+            Text(words.number(indicator.value, indicator.unit), style="bold"),
+            Text(words.number(indicator.previous, indicator.unit)),
+            Text(words.change(indicator), style=change_style),
+            target,
+            Text(sparkline(indicator.series, indicator.unit), style="cyan"),
+        )
+    console.print(table)
+    details = figures.details
+    for label, counts in ((_("By platform"), details.by_platform), (_("By category"), details.by_category)):
+        if counts:
+            shown = " · ".join(f"{one_line(name, 20)} {words.number(count)}" for name, count in counts.items())
+            console.print(Text.assemble((label + ": ", "dim"), shown), soft_wrap=False)
+    if details.people:
+        console.print()
+        console.print(Text(_("People worth engaging"), style="bold cyan"))
+        for person in details.people[:5]:
+            waiting = " · " + _("{count} unanswered").format(count=person.unanswered) if person.unanswered else ""
+            console.print(
+                Text.assemble(
+                    "  ", one_line(person.author, 36), ("  " + one_line(person.platform, 20), "dim"),
+                    "  " + _("{count} mentions").format(count=person.mentions), (waiting, "yellow"),
+                )
+            )
+    if figures.business_hours is not None:
+        console.print(Text(_("Response times count working hours only ({hours}).").format(hours=words.hours(figures.business_hours)), style="dim"))
+
+
+def set_value(
+    options: Options,
+    key: Annotated[str, typer.Argument(metavar="KEY", help=_("What the figure is: family.name, such as followers.instagram."))],
+    value: Annotated[str, typer.Argument(metavar="VALUE", help=_("The figure, such as 12840 or 3.5."))],
+    on: Annotated[
+        str | None, typer.Option("--date", help=_("The day it was taken, such as 2026-11-20 (default: today)."), show_default=False)
+    ] = None,
+) -> None:
+    from datetime import date
+
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.indicators import check_snapshot_key
+
+    checked = check_snapshot_key(key)
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise UsageError(
+            _("{value!r} is not a number; write it without thousands separators, such as 12840 or 3.5").format(value=value)
+        ) from None
+    session, project, zone = _open(options)
+    try:
+        today = session.now.astimezone(zone).date()
+        try:
+            day = date.fromisoformat(on.strip()) if on else today
+        except ValueError:
+            raise UsageError(_("--date {value!r} is not a date; use YYYY-MM-DD, such as 2026-11-20").format(value=on)) from None
+        if day > today:
+            raise UsageError(_("--date {day} is in the future; a figure is entered for a day that has come").format(day=day.isoformat()))
+        session.store.set_kpi(project.slug, checked, day.isoformat(), number, "manual", session.now)
+        shown = int(number) if number.is_integer() else number
+        if options.json:
+            output.print_json({"project": project.slug, "key": checked, "day": day.isoformat(), "value": shown, "origin": "manual"})
+        else:
+            output.message(_("{project}: {key} = {value} on {day}").format(project=project.slug, key=checked, value=shown, day=day.isoformat()))
+    finally:
+        session.close()
+
+
+def export(
+    options: Options,
+    format: Annotated[str, typer.Option("--format", help=_("The file format: csv."))] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of standard output."), show_default=False)] = None,
+    week: WeekOption = None,
+    month: MonthOption = None,
+    periods: Annotated[
+        int | None, typer.Option("--periods", min=2, max=104, help=_("How many periods, ending with the chosen one (default: 8 weeks or 6 months)."), show_default=False)
+    ] = None,
+) -> None:
+    import csv
+    import io
+    import sys
+
+    from cmday.cli import output
+    from cmday.errors import UsageError
+    from cmday.indicators import choose_period, compute
+
+    if format.lower() != "csv":
+        raise UsageError(_("unknown format {format!r}; use csv").format(format=format))
+    session, project, zone = _open(options)
+    try:
+        period = choose_period(week, month, session.now.astimezone(zone).date())
+        figures = compute(project, session.store, zone, period, session.now, history=periods)
+        rows = [
+            {
+                "project": project.slug,
+                "period": shown.label,
+                "start": shown.start.isoformat(),
+                "end": shown.last_day.isoformat(),
+                "key": indicator.key,
+                "label": indicator.label,
+                "value": indicator.series[index],
+                "target": indicator.target,
+                "unit": indicator.unit,
+            }
+            for index, shown in enumerate(figures.periods)
+            for indicator in figures.indicators
+        ]
+        if options.json and out is None:
+            output.print_json({"rows": rows})
+            return
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["project"], lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        if out is None:
+            sys.stdout.write(buffer.getvalue())
+            return
+        try:
+            out.write_text(buffer.getvalue(), encoding="utf-8")
+        except OSError as error:
+            raise UsageError(_("cannot write {path}: {reason}").format(path=out, reason=error.strerror)) from None
+        output.message(_("{count} rows written to {path}").format(count=len(rows), path=out))
+    finally:
+        session.close()

@@ -1,0 +1,825 @@
+"""The monthly client report: one computation (cmday.indicators), rendered as Markdown or self-contained HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cmday.errors import ConfigError
+from cmday.i18n import _, active_language, set_language
+from cmday.indicators import ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, sparkline
+from cmday.models import Project
+from cmday.store import Store
+from cmday.textsafe import clean, one_line
+
+TEMPLATES = Path(__file__).parent / "templates"
+QUOTE_LIMIT = 280  # characters of a mention quoted in the report
+ESCALATIONS_SHOWN = 15
+
+
+@dataclass
+class Recommendations:
+    text: str | None  # the CM's Markdown
+    source: str | None  # the file it came from (relative to the workspace); None when written inline
+    missing: str | None  # the file the project names, when it does not exist yet
+
+
+@dataclass
+class ObjectiveLine:
+    kpi: str
+    label: str
+    period: str
+    target: float
+    value: float | None
+    unit: str
+    met: bool | None
+    description: str
+
+
+@dataclass
+class MonthlyReport:
+    """Everything the report says, computed before it is written in any format."""
+
+    indicators: Indicators
+    language: str
+    project_name: str
+    client: str
+    owner: str
+    objectives: list[ObjectiveLine]
+    recommendations: Recommendations
+    generated_at: datetime
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Write in the project's language, then give the process its own back."""
+    before = active_language()
+    set_language(language)
+    try:
+        yield
+    finally:
+        set_language(before)
+
+
+def load_recommendations(project: Project, root: Path, period: Period) -> Recommendations:
+    """`[report] recommendations`: a Markdown file relative to the workspace (`{month}` becomes 2026-11), or the text."""
+    setting = (project.report.recommendations or "").strip()
+    if not setting:
+        return Recommendations(None, None, None)
+    if "\n" not in setting and re.search(r"\.(md|markdown|txt)$", setting, re.IGNORECASE):
+        relative = setting.replace("{month}", period.label)
+        path = root / relative
+        if not path.is_file():
+            return Recommendations(None, None, relative)
+        try:
+            return Recommendations(path.read_text(encoding="utf-8-sig"), relative, None)
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(
+                _("{file}: the report's recommendations cannot be read ({reason})").format(file=relative, reason=error),
+                hint=_("save the file as UTF-8 text"),
+            ) from None
+    return Recommendations(setting, None, None)
+
+
+def build(
+    project: Project, store: Store, zone: ZoneInfo, period: Period, now: datetime, root: Path, language: str, owner: str = ""
+) -> MonthlyReport:
+    """The report's content for one month; call it inside `speaking(language)` so labels are in that language."""
+    figures = compute(project, store, zone, period, now)
+    objectives = []
+    for objective in project.objectives:
+        indicator = figures.get(objective.kpi)
+        value = None
+        if indicator is not None and (objective.period == period.kind or objective.kpi not in ADDITIVE):
+            value = indicator.value
+        met = None
+        if value is not None:
+            met = value <= objective.target if indicator.better == "down" else value >= objective.target
+        objectives.append(
+            ObjectiveLine(
+                kpi=objective.kpi,
+                label=indicator.label if indicator else objective.kpi,
+                period=objective.period,
+                target=objective.target,
+                value=value,
+                unit=indicator.unit if indicator else "count",
+                met=met,
+                description=objective.description,
+            )
+        )
+    return MonthlyReport(
+        indicators=figures,
+        language=language,
+        project_name=project.name,
+        client=project.project.client,
+        owner=owner,
+        objectives=objectives,
+        recommendations=load_recommendations(project, root, period),
+        generated_at=now,
+    )
+
+
+# -- words and numbers in the report's language ---------------------------------------------------
+
+
+class Words:
+    """Numbers, dates and recurring phrases in one language (Babel for the numbers and dates)."""
+
+    def __init__(self, language: str, timezone: str) -> None:
+        self.language = language
+        self.zone = ZoneInfo(timezone)
+
+    @classmethod
+    def of(cls, report: MonthlyReport) -> Words:
+        return cls(report.language, report.indicators.timezone)
+
+    def number(self, value: float | None, unit: str = "count") -> str:
+        from cmday.i18n import format_number, format_percent
+
+        if value is None:
+            return "–"
+        if unit == "ratio":
+            return format_percent(value, language=self.language)
+        if unit == "minutes":
+            return _("{minutes} min").format(minutes=format_number(round(value, 1), language=self.language))
+        return format_number(value, language=self.language)
+
+    def change(self, indicator: Indicator) -> str:
+        from cmday.i18n import format_number
+
+        if indicator.value is None or indicator.previous is None:
+            return "–"
+        difference = indicator.value - indicator.previous
+        arrow = ARROWS[indicator.trend or "flat"]
+        if indicator.unit == "ratio":
+            points = round(difference * 100, 1)
+            shown = _("{points} pts").format(points=format_number(abs(points), language=self.language))
+        elif indicator.unit == "minutes":
+            shown = self.number(abs(round(difference, 1)), "minutes")
+        else:
+            shown = format_number(abs(round(difference, 2)), language=self.language)
+        sign = "+" if difference > 0 else "−" if difference < 0 else "±"
+        return f"{arrow} {sign}{shown}"
+
+    def month(self, period: Period, title: bool = False) -> str:
+        """"noviembre de 2026" in a sentence, "Noviembre de 2026" as a title."""
+        from babel.dates import format_skeleton
+
+        text = format_skeleton("yMMMM", period.start, locale=self.language)
+        return text[:1].upper() + text[1:] if title else text
+
+    def short_period(self, period: Period) -> str:
+        from babel.dates import format_date
+
+        if period.kind == "week":
+            return f"W{period.start.isocalendar()[1]:02d}"
+        return format_date(period.start, "LLL", locale=self.language)
+
+    def short_day(self, day: date) -> str:
+        from babel.dates import format_date
+
+        return format_date(day, "d MMM", locale=self.language)
+
+    def day(self, day: date) -> str:
+        from babel.dates import format_date
+
+        return format_date(day, "long", locale=self.language)
+
+    def moment(self, moment: datetime) -> str:
+        from babel.dates import format_date
+
+        from cmday.i18n import format_time
+
+        local = moment.astimezone(self.zone)
+        return f"{format_date(local.date(), 'd MMM', locale=self.language)} {format_time(local, language=self.language)}"
+
+    def hours(self, hours: BusinessHours) -> str:
+        """Working hours as people write them: "09:00–18:00, lun, mar, mié, jue, vie"."""
+        from babel.dates import get_day_names
+
+        from cmday.indicators import WEEKDAYS
+
+        names = get_day_names("abbreviated", locale=self.language)
+        days = ", ".join(names[WEEKDAYS.index(day)] for day in hours.days)
+        return f"{hours.start:%H:%M}–{hours.end:%H:%M}, {days}"
+
+    def met(self, met: bool | None) -> str:
+        if met is None:
+            return _("no figure")
+        return _("met") if met else _("not met")
+
+    def event(self, event: str) -> str:
+        return {
+            "arrived": _("came in"),
+            "escalated": _("escalated"),
+            "answered": _("answered"),
+            "ignored": _("set aside"),
+            "snoozed": _("snoozed"),
+            "published": _("published"),
+        }.get(event, event)
+
+    def state(self, note: MentionNote) -> str:
+        if note.answered_at is not None and note.response_minutes is not None:
+            text = _("answered in {time}").format(time=self.number(note.response_minutes, "minutes"))
+            return text + (" · " + _("late") if note.late else "")
+        if note.escalated:
+            return _("escalated")
+        if note.state == "ignored":
+            return _("set aside")
+        return _("still open") + (" · " + _("late") if note.late else "")
+
+    def category(self, name: str) -> str:
+        """The shipped protocol's categories in the client's words; a project's own ones as they are named."""
+        return {
+            "crisis": _("crisis"),
+            "complaint": _("complaints"),
+            "question": _("questions"),
+            "request": _("requests"),
+            "praise": _("praise"),
+            "mention": _("mentions"),
+            "spam": _("spam"),
+        }.get(name, name)
+
+    def kind(self, name: str) -> str:
+        return {
+            "mention": _("mentions"),
+            "reply": _("replies"),
+            "quote": _("quotes"),
+            "dm": _("direct messages"),
+            "search": _("search hits"),
+            "alert": _("alerts"),
+            "import": _("imported"),
+        }.get(name, name)
+
+    def bucket(self, name: str) -> str:
+        return {
+            "under_15_min": _("under 15 min"),
+            "15_to_60_min": _("15 to 60 min"),
+            "1_to_4_h": _("1 to 4 hours"),
+            "4_to_24_h": _("4 to 24 hours"),
+            "over_24_h": _("over 24 hours"),
+        }.get(name, name)
+
+
+def summary_lines(report: MonthlyReport, words: Words) -> list[str]:
+    """The summary a busy client reads: a sentence per fact, numbers as the indicators give them."""
+    figures = report.indicators
+    lines = []
+
+    def value(key: str) -> Indicator:
+        found = figures.get(key)
+        assert found is not None
+        return found
+
+    came = value("mentions_in")
+    line = _("{count} mentions came in").format(count=words.number(came.value))
+    if came.previous is not None:
+        line += " " + _("({change} against {previous})").format(change=words.change(came), previous=words.month(figures.previous_period))
+    lines.append(line + ".")
+    share, median, p90 = value("answered_share"), value("response_time_median_minutes"), value("response_time_p90_minutes")
+    if share.value is not None:
+        lines.append(
+            _("{share} of those needing an answer were answered; half of them within {median}, nine in ten within {p90}.").format(
+                share=words.number(share.value, "ratio"),
+                median=words.number(median.value, "minutes"),
+                p90=words.number(p90.value, "minutes"),
+            )
+        )
+    late = value("sla_breaches")
+    if late.value:
+        lines.append(_("{count} were answered after their response time, or are still waiting past it.").format(count=words.number(late.value)))
+    crises, escalations = value("crises"), value("escalations")
+    if crises.value:
+        lines.append(_("Crises: {crises}; escalations: {escalations}.").format(crises=words.number(crises.value), escalations=words.number(escalations.value)))
+    else:
+        lines.append(_("No crisis this month; escalations: {escalations}.").format(escalations=words.number(escalations.value)))
+    lines.append(
+        _("{published} posts published, {planned} planned in the calendar.").format(
+            published=words.number(value("posts_published").value), planned=words.number(value("posts_planned").value)
+        )
+    )
+    met = [o for o in report.objectives if o.met is not None]
+    if met:
+        lines.append(_("Objectives met: {met} of {total}.").format(met=sum(1 for o in met if o.met), total=len(met)))
+    return lines
+
+
+def _quote(text: str) -> str:
+    return one_line(text, QUOTE_LIMIT)
+
+
+# -- Markdown -------------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # what can start emphasis, code, links or cells mid-line
+
+
+def md(text: str | None) -> str:
+    """Untrusted text for Markdown: one line, Markdown and HTML neutralised."""
+    flat = one_line(text)
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def _cell(text: str) -> str:
+    """Our own words in a table cell: only a pipe would break it (snapshot keys come from the state)."""
+    return one_line(text).replace("|", "\\|")
+
+
+def render_markdown(report: MonthlyReport) -> str:
+    words = Words.of(report)
+    figures = report.indicators
+    details = figures.details
+    period = figures.period
+    out: list[str] = []
+    add = out.append
+
+    add(f"# {md(report.project_name)} · {_('Monthly report')} · {words.month(period, title=True)}")
+    add("")
+    facts = []
+    if report.client:
+        facts.append(_("Client: {client}").format(client=md(report.client)))
+    facts.append(_("Period: {start} to {end}").format(start=words.day(period.start), end=words.day(period.last_day)))
+    facts.append(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date())) + (f" · {md(report.owner)}" if report.owner else ""))
+    add(" · ".join(facts))
+    add("")
+    add(f"## {_('Summary')}")
+    add("")
+    for line in summary_lines(report, words):
+        add(f"- {line}")
+    add("")
+
+    add(f"## {_('Objectives')}")
+    add("")
+    if report.objectives:
+        add(f"| {_('Objective')} | {_('Target')} | {_('Result')} | |")
+        add("|---|---:|---:|---|")
+        for objective in report.objectives:
+            mark = "✔" if objective.met else "✘" if objective.met is False else "·"
+            add(f"| {_cell(objective.label)} | {words.number(objective.target, objective.unit)} | {words.number(objective.value, objective.unit)} | {mark} {words.met(objective.met)} |")
+    else:
+        add(_("The project sets no objectives yet ([[objectives]] in its file)."))
+    add("")
+
+    add(f"## {_('Indicators')}")
+    add("")
+    add(f"| {_('Indicator')} | {words.month(period, title=True)} | {words.month(figures.previous_period, title=True)} | {_('Change')} | {_('Target')} | {_('Last {count} months').format(count=len(figures.periods))} |")
+    add("|---|---:|---:|---:|---:|---|")
+    for indicator in figures.indicators:
+        add(
+            f"| {_cell(indicator.label)} | {words.number(indicator.value, indicator.unit)} | {words.number(indicator.previous, indicator.unit)} | "
+            f"{words.change(indicator)} | {words.number(indicator.target, indicator.unit) if indicator.target is not None else ''} | `{sparkline(indicator.series, indicator.unit)}` |"
+        )
+    add("")
+
+    add(f"## {_('What came in')}")
+    add("")
+    for title, counts in _breakdowns(details, words):
+        if counts:
+            add(f"**{title}:** " + " · ".join(f"{md(name)} {words.number(count)}" for name, count in counts.items()))
+            add("")
+
+    add(f"## {_('Response times')}")
+    add("")
+    add(_response_intro(report, words))
+    add("")
+    if details.response_by_platform:
+        add(f"| {_('Platform')} | {_('Answered')} | {_('Median')} | {_('90th pct.')} |")
+        add("|---|---:|---:|---:|")
+        for platform, row in details.response_by_platform.items():
+            add(f"| {md(platform)} | {words.number(row['answered'])} | {words.number(row['median_minutes'], 'minutes')} | {words.number(row['p90_minutes'], 'minutes')} |")
+        add("")
+        add(" · ".join(f"{words.bucket(name)}: {words.number(count)}" for name, count in details.response_buckets.items()))
+        add("")
+
+    add(f"## {_('Best posts')}")
+    add("")
+    if details.posts:
+        for index, post in enumerate(details.posts, 1):
+            text = md(_quote(post.text)) if post.text else f"`{md(post.key)}`"
+            engagement = ""
+            if post.engagement:
+                engagement = " · " + ", ".join(f"{md(metric)} {words.number(value)}" for metric, value in post.engagement.items())
+            link = f" · <{post.url}>" if post.url and _is_web(post.url) else ""
+            add(f"{index}. {words.moment(post.at)} · {md(post.platform)}: {text}{engagement}{link}")
+    else:
+        add(_("No posts were published this month."))
+    if details.posts_missed:
+        add("")
+        add(_("{count} planned posts were not published.").format(count=words.number(details.posts_missed)))
+    add("")
+
+    add(f"## {_('Notable mentions')}")
+    add("")
+    for title, notes, empty in (
+        (_("Praise"), details.praise, _("No praise this month.")),
+        (_("Complaints"), details.complaints, _("No complaints this month.")),
+    ):
+        add(f"### {title}")
+        add("")
+        if not notes:
+            add(empty)
+        for note in notes:
+            add(f"- «{md(_quote(note.text))}» · {md(note.author)} ({md(note.platform)}, {words.moment(note.created_at)}) · {words.state(note)}" + _md_reactions(note, words))
+        add("")
+
+    add(f"## {_('Crises and how they were handled')}")
+    add("")
+    if not details.crises:
+        add(_("No crisis this month."))
+        add("")
+    for episode in details.crises:
+        add(f"### {_crisis_title(episode, words)}")
+        add("")
+        add(_crisis_facts(episode, words))
+        add("")
+        for event in episode.timeline:
+            add(f"- {words.moment(event.at)} · {words.event(event.event)}" + (f" · {md(event.detail)}" if event.detail else ""))
+        add("")
+
+    add(f"## {_('Escalations')}")
+    add("")
+    if not details.escalations:
+        add(_("Nothing was escalated this month."))
+    for escalation in details.escalations[:ESCALATIONS_SHOWN]:
+        about = f" · «{md(_quote(escalation.mention.text))}»" if escalation.mention else ""
+        add(f"- {words.moment(escalation.at)} · {md(escalation.target)} ({md(escalation.channel)}){about}")
+    if len(details.escalations) > ESCALATIONS_SHOWN:
+        add("- " + _("and {count} more").format(count=words.number(len(details.escalations) - ESCALATIONS_SHOWN)))
+    add("")
+
+    add(f"## {_('People worth engaging')}")
+    add("")
+    if details.people:
+        add(f"| {_('Who')} | {_('Platform')} | {_('Mentions')} | {_('Unanswered')} |")
+        add("|---|---|---:|---:|")
+        for person in details.people:
+            add(f"| {md(person.author)} | {md(person.platform)} | {words.number(person.mentions)} | {words.number(person.unanswered)} |")
+    else:
+        add(_("Nobody wrote more than once this month."))
+    add("")
+
+    add(f"## {_('Recommendations')}")
+    add("")
+    add(report.recommendations.text.strip() if report.recommendations.text else _missing_recommendations(report))
+    add("")
+    add("---")
+    add(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))
+    return "\n".join(out) + "\n"
+
+
+def _breakdowns(details, words: Words) -> list[tuple[str, dict[str, int]]]:
+    """What came in by platform, category and kind, named in the report's language."""
+    def named(counts: dict[str, int], name) -> dict[str, int]:
+        renamed: dict[str, int] = {}
+        for key, count in counts.items():
+            renamed[name(key)] = renamed.get(name(key), 0) + count
+        return renamed
+
+    return [
+        (_("By platform"), details.by_platform),
+        (_("By category"), named(details.by_category, words.category)),
+        (_("By kind"), named(details.by_kind, words.kind)),
+    ]
+
+
+def _md_reactions(note: MentionNote, words: Words) -> str:
+    return " · " + _("{count} reactions").format(count=words.number(note.reactions)) if note.reactions else ""
+
+
+def _response_intro(report: MonthlyReport, words: Words) -> str:
+    figures = report.indicators
+    median = figures.get("response_time_median_minutes")
+    p90 = figures.get("response_time_p90_minutes")
+    hours = figures.business_hours
+    line = _("Median {median}, 90th percentile {p90}, over {answered} answered of {answerable} needing an answer.").format(
+        median=words.number(median.value if median else None, "minutes"),
+        p90=words.number(p90.value if p90 else None, "minutes"),
+        answered=words.number(figures.details.answered),
+        answerable=words.number(figures.details.answerable),
+    )
+    if hours is not None:
+        line += " " + _("Counted in working hours only ({hours}).").format(hours=words.hours(hours))
+    return line
+
+
+def _crisis_title(episode, words: Words) -> str:
+    first, last = episode.days[0], episode.days[-1]
+    if first == last:
+        return _("Crisis on {day}").format(day=words.day(first))
+    return _("Crisis from {start} to {end}").format(start=words.day(first), end=words.day(last))
+
+
+def _crisis_facts(episode, words: Words) -> str:
+    line = _("{count} mentions; {answered} answered, {escalated} escalated.").format(
+        count=words.number(len(episode.mentions)), answered=words.number(episode.answered), escalated=words.number(episode.escalated)
+    )
+    if episode.first_response_minutes is not None:
+        line += " " + _("First answer after {time}.").format(time=words.number(episode.first_response_minutes, "minutes"))
+    return line
+
+
+def _missing_recommendations(report: MonthlyReport) -> str:
+    missing = report.recommendations.missing
+    if missing:
+        return _("No recommendations were written for this month: {file} does not exist yet.").format(file=missing)
+    return _("No recommendations were written for this month ([report] recommendations is not set in the project).")
+
+
+def _is_web(url: str) -> bool:
+    return url.startswith(("https://", "http://"))
+
+
+# -- HTML -------------------------------------------------------------------------------------------------
+
+
+def e(text: object) -> str:
+    """Anything shown in HTML, escaped (mention text and author names came from a network)."""
+    return html.escape(clean(str(text)), quote=True)
+
+
+def _data(value: float | None) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def svg_columns(series: list[float | None], labels: list[str], unit: str, words: Words, title: str) -> str:
+    """A small column chart of a trend, the current period darker: inline SVG, nothing fetched."""
+    width, height, top, bottom = 300, 110, 16, 18
+    slot = width / max(len(series), 1)
+    known = [v for v in series if v is not None]
+    ceiling = 1.0 if unit == "ratio" else max(known + [0]) or 1
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{e(title)}">']
+    parts.append(f'<line x1="0" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" class="axis"/>')
+    for index, (value, label) in enumerate(zip(series, labels)):
+        x = index * slot
+        current = " current" if index == len(series) - 1 else ""
+        if value is not None:
+            bar = max((value / ceiling) * (height - top - bottom), 0 if value == 0 else 1.5)
+            y = height - bottom - bar
+            parts.append(f'<rect class="bar{current}" x="{x + slot * 0.2:.1f}" y="{y:.1f}" width="{slot * 0.6:.1f}" height="{bar:.1f}" rx="2"/>')
+            parts.append(f'<text class="figure" x="{x + slot / 2:.1f}" y="{y - 3:.1f}">{e(_short(value, unit, words))}</text>')
+        parts.append(f'<text class="tick{current}" x="{x + slot / 2:.1f}" y="{height - 5}">{e(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_line(series: list[float | None], labels: list[str], unit: str, words: Words, title: str) -> str:
+    """A small line chart for a running figure (followers): scaled to its own range, so growth shows."""
+    width, height, top, bottom, side = 300, 110, 16, 18, 14
+    slot = (width - 2 * side) / max(len(series) - 1, 1)
+    known = [v for v in series if v is not None]
+    low, high = (min(known), max(known)) if known else (0, 1)
+    span = (high - low) or 1
+    parts = [f'<svg class="chart line" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{e(title)}">']
+    parts.append(f'<line x1="0" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" class="axis"/>')
+    points = []
+    for index, (value, label) in enumerate(zip(series, labels)):
+        x = side + index * slot
+        current = " current" if index == len(series) - 1 else ""
+        parts.append(f'<text class="tick{current}" x="{x:.1f}" y="{height - 5}">{e(label)}</text>')
+        if value is None:
+            continue
+        y = height - bottom - 6 - (value - low) / span * (height - top - bottom - 12)
+        points.append((x, y, value, current))
+    if len(points) > 1:
+        parts.append('<polyline class="trend" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y, _v, _c in points) + '"/>')
+    for x, y, value, current in points:
+        parts.append(f'<circle class="dot{current}" cx="{x:.1f}" cy="{y:.1f}" r="3"/>')
+        parts.append(f'<text class="figure" x="{x:.1f}" y="{y - 6:.1f}">{e(_short(value, unit, words))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_rows(counts: dict[str, int], words: Words, title: str) -> str:
+    """Horizontal bars for a breakdown (platforms, categories)."""
+    rows = list(counts.items())
+    width, row, label_width = 360, 20, 110
+    height = row * len(rows) + 4
+    ceiling = max([c for _n, c in rows] + [1])
+    parts = [f'<svg class="chart rows" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{e(title)}">']
+    for index, (name, count) in enumerate(rows):
+        y = index * row + 2
+        bar = (count / ceiling) * (width - label_width - 50)
+        parts.append(f'<text class="name" x="{label_width - 6}" y="{y + 13}">{e(one_line(name, 18))}</text>')
+        parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{max(bar, 1.5):.1f}" height="{row - 7}" rx="2"/>')
+        parts.append(f'<text class="count" x="{label_width + bar + 5:.1f}" y="{y + 13}">{e(words.number(count))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _short(value: float, unit: str, words: Words) -> str:
+    from cmday.i18n import format_number, format_percent
+
+    if unit == "ratio":
+        return format_percent(value, language=words.language)
+    if unit == "minutes":
+        return format_number(round(value), language=words.language)
+    if abs(value) >= 10_000:
+        return format_number(round(value / 1000, 1), language=words.language) + "k"
+    return format_number(value, language=words.language)
+
+
+def render_html(report: MonthlyReport) -> str:
+    words = Words.of(report)
+    figures = report.indicators
+    details = figures.details
+    period = figures.period
+    labels = [words.short_period(p) for p in figures.periods]
+    title = f"{report.project_name} · {_('Monthly report')} · {words.month(period, title=True)}"
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    out: list[str] = []
+    add = out.append
+
+    add("<!DOCTYPE html>")
+    add(f'<html lang="{e(report.language)}">')
+    add("<head>")
+    add('<meta charset="utf-8">')
+    add('<meta name="viewport" content="width=device-width, initial-scale=1">')
+    add('<meta name="generator" content="cmday">')
+    add(f"<title>{e(title)}</title>")
+    add(f"<style>\n{css}</style>")
+    add("</head>")
+    add("<body>")
+    add('<header class="cover">')
+    add(f'<p class="kicker">{e(_("Monthly report"))}</p>')
+    add(f"<h1>{e(report.project_name)}</h1>")
+    add(f'<p class="period" data-period="{e(period.label)}">{e(words.month(period, title=True))}</p>')
+    facts = []
+    if report.client:
+        facts.append(e(_("Client: {client}").format(client=report.client)))
+    facts.append(e(_("Period: {start} to {end}").format(start=words.day(period.start), end=words.day(period.last_day))))
+    facts.append(e(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date()))) + (f" · {e(report.owner)}" if report.owner else ""))
+    add(f'<p class="facts">{" · ".join(facts)}</p>')
+    add("</header>")
+
+    add('<section id="summary">')
+    add(f"<h2>{e(_('Summary'))}</h2>")
+    add("<ul>" + "".join(f"<li>{e(line)}</li>" for line in summary_lines(report, words)) + "</ul>")
+    add("</section>")
+
+    add('<section id="objectives">')
+    add(f"<h2>{e(_('Objectives'))}</h2>")
+    if report.objectives:
+        add(f'<table><thead><tr><th>{e(_("Objective"))}</th><th class="num">{e(_("Target"))}</th><th class="num">{e(_("Result"))}</th><th></th></tr></thead><tbody>')
+        for objective in report.objectives:
+            status = "met" if objective.met else "missed" if objective.met is False else "unknown"
+            mark = "✔" if objective.met else "✘" if objective.met is False else "·"
+            description = f'<div class="note">{e(objective.description)}</div>' if objective.description else ""
+            add(
+                f'<tr class="{status}"><td>{e(objective.label)}{description}</td>'
+                f'<td class="num" data-objective="{e(objective.kpi)}" data-target="{_data(objective.target)}">{e(words.number(objective.target, objective.unit))}</td>'
+                f'<td class="num" data-objective-value="{e(objective.kpi)}" data-value="{_data(objective.value)}">{e(words.number(objective.value, objective.unit))}</td>'
+                f'<td class="status">{mark} {e(words.met(objective.met))}</td></tr>'
+            )
+        add("</tbody></table>")
+    else:
+        add(f"<p>{e(_('The project sets no objectives yet ([[objectives]] in its file).'))}</p>")
+    add("</section>")
+
+    add('<section id="indicators">')
+    add(f"<h2>{e(_('Indicators'))}</h2>")
+    add(f'<p class="note">{e(_("This month against {previous}, and the last {count} months.").format(previous=words.month(figures.previous_period), count=len(figures.periods)))}</p>')
+    add('<div class="cards">')
+    for indicator in figures.indicators:
+        status = "" if indicator.met is None else " met" if indicator.met else " missed"
+        add(f'<div class="card{status}" data-card="{e(indicator.key)}">')
+        add(f'<div class="label">{e(indicator.label)}</div>')
+        add(f'<div class="value" data-kpi="{e(indicator.key)}" data-value="{_data(indicator.value)}" data-unit="{e(indicator.unit)}">{e(words.number(indicator.value, indicator.unit))}</div>')
+        add(
+            f'<div class="versus"><span data-previous="{e(indicator.key)}" data-value="{_data(indicator.previous)}">'
+            f'{e(_("previous: {value}").format(value=words.number(indicator.previous, indicator.unit)))}</span>'
+            f' <span class="change trend-{e(indicator.trend or "none")}">{e(words.change(indicator))}</span></div>'
+        )
+        if indicator.target is not None:
+            add(f'<div class="target" data-target="{e(indicator.key)}" data-value="{_data(indicator.target)}">{e(_("target: {value}").format(value=words.number(indicator.target, indicator.unit)))} · {e(words.met(indicator.met))}</div>')
+        chart = svg_columns if indicator.key in COMPUTED_KEYS else svg_line  # snapshots are running totals
+        add(chart(indicator.series, labels, indicator.unit, words, indicator.label))
+        add("</div>")
+    add("</div>")
+    add("</section>")
+
+    add('<section id="incoming">')
+    add(f"<h2>{e(_('What came in'))}</h2>")
+    add('<div class="columns">')
+    for title_text, counts in _breakdowns(details, words):
+        if counts:
+            add(f'<figure><figcaption>{e(title_text)}</figcaption>{svg_rows(counts, words, title_text)}</figure>')
+    add("</div>")
+    add("</section>")
+
+    add('<section id="response">')
+    add(f"<h2>{e(_('Response times'))}</h2>")
+    add(f"<p>{e(_response_intro(report, words))}</p>")
+    if details.response_by_platform:
+        add(f'<table><thead><tr><th>{e(_("Platform"))}</th><th class="num">{e(_("Answered"))}</th><th class="num">{e(_("Median"))}</th><th class="num">{e(_("90th pct."))}</th></tr></thead><tbody>')
+        for platform, row in details.response_by_platform.items():
+            add(f'<tr><td>{e(platform)}</td><td class="num">{e(words.number(row["answered"]))}</td><td class="num">{e(words.number(row["median_minutes"], "minutes"))}</td><td class="num">{e(words.number(row["p90_minutes"], "minutes"))}</td></tr>')
+        add("</tbody></table>")
+        buckets = {words.bucket(name): count for name, count in details.response_buckets.items()}
+        add(f'<figure><figcaption>{e(_("How long answers took"))}</figcaption>{svg_rows(buckets, words, _("How long answers took"))}</figure>')
+    add("</section>")
+
+    add('<section id="posts">')
+    add(f"<h2>{e(_('Best posts'))}</h2>")
+    if details.posts:
+        add("<ol class=\"posts\">")
+        for post in details.posts:
+            text = e(_quote(post.text)) if post.text else f"<code>{e(post.key)}</code>"
+            link = f' <a href="{e(post.url)}">{e(_("open"))}</a>' if post.url and _is_web(post.url) else ""
+            engagement = ""
+            if post.engagement:
+                engagement = '<div class="note">' + " · ".join(f"{e(metric)} {e(words.number(value))}" for metric, value in post.engagement.items()) + "</div>"
+            add(f'<li><span class="when">{e(words.moment(post.at))} · {e(post.platform)}</span> {text}{link}{engagement}</li>')
+        add("</ol>")
+    else:
+        add(f"<p>{e(_('No posts were published this month.'))}</p>")
+    if details.posts_missed:
+        add(f'<p class="note">{e(_("{count} planned posts were not published.").format(count=words.number(details.posts_missed)))}</p>')
+    add("</section>")
+
+    add('<section id="mentions">')
+    add(f"<h2>{e(_('Notable mentions'))}</h2>")
+    add('<div class="columns">')
+    for title_text, notes, empty, css_class in (
+        (_("Praise"), details.praise, _("No praise this month."), "praise"),
+        (_("Complaints"), details.complaints, _("No complaints this month."), "complaint"),
+    ):
+        add(f'<div class="{css_class}"><h3>{e(title_text)}</h3>')
+        if not notes:
+            add(f"<p>{e(empty)}</p>")
+        for note in notes:
+            reactions = f' · {e(_("{count} reactions").format(count=words.number(note.reactions)))}' if note.reactions else ""
+            add(
+                f'<blockquote><p>{e(_quote(note.text))}</p><footer>{e(note.author)} · {e(note.platform)} · '
+                f"{e(words.moment(note.created_at))} · {e(words.state(note))}{reactions}</footer></blockquote>"
+            )
+        add("</div>")
+    add("</div>")
+    add("</section>")
+
+    add('<section id="crises">')
+    add(f"<h2>{e(_('Crises and how they were handled'))}</h2>")
+    if not details.crises:
+        add(f"<p>{e(_('No crisis this month.'))}</p>")
+    for episode in details.crises:
+        add('<div class="crisis">')
+        add(f"<h3>{e(_crisis_title(episode, words))}</h3>")
+        add(f"<p>{e(_crisis_facts(episode, words))}</p>")
+        add('<ol class="timeline">')
+        for event in episode.timeline:
+            detail = f" · {e(one_line(event.detail, 120))}" if event.detail else ""
+            add(f'<li class="event-{e(event.event)}"><span class="when">{e(words.moment(event.at))}</span> {e(words.event(event.event))}{detail}</li>')
+        add("</ol>")
+        add("</div>")
+    add("</section>")
+
+    add('<section id="escalations">')
+    add(f"<h2>{e(_('Escalations'))}</h2>")
+    if not details.escalations:
+        add(f"<p>{e(_('Nothing was escalated this month.'))}</p>")
+    else:
+        add("<ul>")
+        for escalation in details.escalations[:ESCALATIONS_SHOWN]:
+            about = f" · «{e(_quote(escalation.mention.text))}»" if escalation.mention else ""
+            add(f'<li><span class="when">{e(words.moment(escalation.at))}</span> {e(escalation.target)} ({e(escalation.channel)}){about}</li>')
+        if len(details.escalations) > ESCALATIONS_SHOWN:
+            add(f"<li>{e(_('and {count} more').format(count=words.number(len(details.escalations) - ESCALATIONS_SHOWN)))}</li>")
+        add("</ul>")
+    add("</section>")
+
+    add('<section id="people">')
+    add(f"<h2>{e(_('People worth engaging'))}</h2>")
+    if details.people:
+        add(f'<table><thead><tr><th>{e(_("Who"))}</th><th>{e(_("Platform"))}</th><th class="num">{e(_("Mentions"))}</th><th class="num">{e(_("Unanswered"))}</th></tr></thead><tbody>')
+        for person in details.people:
+            add(f'<tr><td>{e(person.author)}</td><td>{e(person.platform)}</td><td class="num">{e(words.number(person.mentions))}</td><td class="num">{e(words.number(person.unanswered))}</td></tr>')
+        add("</tbody></table>")
+    else:
+        add(f"<p>{e(_('Nobody wrote more than once this month.'))}</p>")
+    add("</section>")
+
+    add('<section id="recommendations">')
+    add(f"<h2>{e(_('Recommendations'))}</h2>")
+    if report.recommendations.text:
+        add(f'<div class="recommendations">{markdown_to_html(report.recommendations.text)}</div>')
+    else:
+        add(f'<p class="missing">{e(_missing_recommendations(report))}</p>')
+    add("</section>")
+
+    add(f'<footer class="colophon">{e(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))}</footer>')
+    add("</body>")
+    add("</html>")
+    return "\n".join(out) + "\n"
+
+
+def markdown_to_html(text: str) -> str:
+    """The CM's recommendations as HTML: no raw HTML and no images, so nothing is fetched when the client opens it."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": False}).disable("image")
+    return parser.render(text)
