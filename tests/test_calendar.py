@@ -483,7 +483,7 @@ def test_close_shows_csv_posts_and_flags_a_ready_post_with_missing_media(tmp_pat
     (root / "calendar.csv").write_text("fecha;red;texto;estado\n25/11/2026 12:00;mastodon;desde la hoja;listo\n", encoding="utf-8-sig")
     with time_machine.travel(NOW, tick=False):
         close = view(root, "close")
-    assert [(p["text"], p["problem"]) for p in close["tomorrow"]] == [("from toml", "not-ready"), ("desde la hoja", "")]
+    assert [(p["text"], p["problem"]) for p in close["tomorrow"]] == [("from toml", "media-missing"), ("desde la hoja", "")]
     assert close["tomorrow_missing"] == []
 
 

@@ -267,7 +267,7 @@ def test_import_dry_run_writes_nothing(ws: Path, tmp_path: Path):
 def test_check_exits_10_on_errors_and_0_when_in_order(ws: Path):
     ran = cmday(ws, "calendar", "check")
     assert ran.exit_code == 0, ran.stdout  # tomorrow is ready; only warnings (gaps) and notes
-    assert "mastodon: nothing planned on 2 days: Thu 26, Fri 27" in ran.stdout
+    assert "mastodon: nothing planned on 2 days: Thu 26 Nov, Fri 27 Nov" in ran.stdout
     add_post(ws, "--at", "2026-11-25T10:00", "--platform", "mastodon", "--text", "still a draft")
     ran = cmday(ws, "calendar", "check", "--json")
     assert ran.exit_code == 10
@@ -447,3 +447,74 @@ def test_add_keeps_a_windows_1252_sheet_in_its_encoding(ws: Path):
     ]
     ran = cmday(ws, "calendar", "add", "--at", "2026-11-27T10:00", "--platform", "mastodon", "--text", "café ☕")
     assert ran.exit_code == 2 and "plan.csv is saved as cp1252, which cannot hold '☕'" in ran.stderr
+
+
+# -- publishing through the real adapters, against the local test server ----------------------------------------
+
+
+def _with_sources(ws: Path, server_url: str) -> None:
+    project = ws / "projects" / "acme.toml"
+    text = project.read_text(encoding="utf-8").replace('instance = "https://mastodon.example"', f'instance = "{server_url}"')
+    text = text.replace("[calendar]\nplatforms = [\"mastodon\"]", '[calendar]\nplatforms = ["mastodon", "bluesky"]')
+    text += f'\n[[sources]]\nid = "bsky"\nplatform = "bluesky"\nservice = "{server_url}"\nhandle = "acme.bsky.social"\npassword_env = "ACME_BSKY_PASSWORD"\n'
+    project.write_text(text, encoding="utf-8")
+
+
+def test_publishing_to_mastodon_sends_one_status_with_the_idempotency_key(ws: Path, platform_server, monkeypatch: pytest.MonkeyPatch):
+    from tests.support.platform_server import Reply
+
+    monkeypatch.setenv("ACME_MASTODON_TOKEN", "token-123")
+    _with_sources(ws, platform_server.url)
+    platform_server.route("POST", "/api/v1/statuses", Reply(200, {
+        "id": "110", "uri": f"{platform_server.url}/users/acme/statuses/110", "url": f"{platform_server.url}/@acme/110",
+    }))
+    key = add_post(ws, "--at", "2026-11-25T09:30", "--source", "masto", "--text", "Black Friday ☕", "--status", "ready",
+                   "--link", "https://acme.example/bf?utm_source=mastodon&utm_medium=social&utm_campaign=launch")
+    ran = cmday(ws, "publish", key, "--yes", at=AT_NINE)
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.stdout.strip() == f"{platform_server.url}/@acme/110"
+    [sent] = [r for r in platform_server.requests if r.path == "/api/v1/statuses"]
+    assert sent.json() == {"status": "Black Friday ☕\n\nhttps://acme.example/bf?utm_source=mastodon&utm_medium=social&utm_campaign=launch"}
+    headers = {k.lower(): v for k, v in sent.headers.items()}
+    assert headers["idempotency-key"] == key and headers["authorization"] == "Bearer token-123"
+    again = cmday(ws, "publish", key, "--yes", at=AT_NINE)
+    assert again.exit_code == 2 and "already published" in again.stderr
+    assert len([r for r in platform_server.requests if r.path == "/api/v1/statuses"]) == 1
+    [post] = [p for d in as_json(ws, "calendar", at=AT_NINE)["projects"][0]["agenda"] for p in d["posts"] if p["key"] == key]
+    assert post["status"] == "published" and post["url"] == f"{platform_server.url}/@acme/110"
+
+
+def test_publishing_to_bluesky_posts_a_record_with_a_link_card(ws: Path, platform_server, monkeypatch: pytest.MonkeyPatch):
+    from tests.support.platform_server import Reply
+
+    monkeypatch.setenv("ACME_BSKY_PASSWORD", "app-password")
+    _with_sources(ws, platform_server.url)
+    platform_server.route("POST", "/xrpc/com.atproto.server.createSession", Reply(200, {
+        "accessJwt": "access-1", "refreshJwt": "refresh-1", "did": "did:plc:acme", "handle": "acme.bsky.social",
+    }))
+    platform_server.route("POST", "/xrpc/com.atproto.repo.createRecord",
+                          lambda request: Reply(200, {"uri": f"at://did:plc:acme/app.bsky.feed.post/{request.json()['rkey']}", "cid": "bafy"}))
+    key = add_post(ws, "--at", "2026-11-25T10:00", "--source", "bsky", "--text", "Taller de latte art 🇪🇸", "--status", "scheduled",
+                   "--link", "https://acme.example/taller")
+    ran = cmday(ws, "publish", key, "--yes", "--json", at=AT_NINE)
+    assert ran.exit_code == 0, ran.stderr
+    answer = json.loads(ran.stdout)
+    assert answer["sent"]["url"].startswith("https://bsky.app/profile/acme.bsky.social/post/")
+    [created] = [r for r in platform_server.requests if r.path.endswith("createRecord")]
+    record = created.json()["record"]
+    assert record["text"] == "Taller de latte art 🇪🇸\n\nhttps://acme.example/taller"
+    assert record["embed"]["external"]["uri"] == "https://acme.example/taller"
+    assert any(f["features"][0]["uri"] == "https://acme.example/taller" for f in record["facets"])
+    assert cmday(ws, "publish", key, "--yes", at=AT_NINE).exit_code == 2
+    assert len([r for r in platform_server.requests if r.path.endswith("createRecord")]) == 1
+
+
+def test_a_refused_token_is_recorded_as_a_failed_publication(ws: Path, platform_server, monkeypatch: pytest.MonkeyPatch):
+    from tests.support.platform_server import Reply
+
+    monkeypatch.setenv("ACME_MASTODON_TOKEN", "expired")
+    _with_sources(ws, platform_server.url)
+    platform_server.route("POST", "/api/v1/statuses", Reply(401, {"error": "The access token is invalid"}))
+    ran = cmday(ws, "publish", the_key(ws), "--yes", at=AT_NINE)
+    assert ran.exit_code == 5 and "refused the credentials" in ran.stderr and "expired" not in ran.stderr
+    assert as_json(ws, "calendar", "due", at=AT_NINE)["due"][0]["publication"] == "failed"

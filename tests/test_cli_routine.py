@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from cmday.errors import ExitCode
 from tests.cli_runner import run

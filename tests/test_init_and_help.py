@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from cmday.cli.app import build_app
-from cmday.models import Project
 from cmday.workspace import load_workspace
 from tests.cli_runner import run
 

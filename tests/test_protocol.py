@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import time_machine
 
 from cmday.conduct import lint
 from cmday.errors import ConfigError, ExitCode

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 
 from cmday.errors import ExitCode
 from cmday.store import Store

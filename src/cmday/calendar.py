@@ -889,7 +889,19 @@ def local_time_problem(at: datetime, zone: ZoneInfo) -> str | None:
 
 
 def _when(moment: datetime) -> str:
-    return moment.strftime("%a %d %b %H:%M")
+    return f"{_day(moment.date())} {_clock(moment)}"
+
+
+def _day(day: date) -> str:
+    from cmday.i18n import format_short_day
+
+    return format_short_day(day)
+
+
+def _clock(moment: datetime) -> str:
+    from cmday.i18n import format_time
+
+    return format_time(moment)
 
 
 def _span(delta: timedelta) -> str:
@@ -991,13 +1003,13 @@ def _post_problems(plan: Plan, planned: PlannedPost, now: datetime, soon: dateti
         if kind == "gap":
             found.append(problem("error", "dst-gap", _(
                 "{time} does not exist in {zone} that day: the clocks jump forward an hour; as written it would go out at {actual}"
-            ).format(time=post.at.strftime("%H:%M"), zone=plan.zone.key, actual=local.strftime("%H:%M %Z"))))
+            ).format(time=_clock(post.at), zone=plan.zone.key, actual=f"{_clock(local)} {local.strftime('%Z')}")))
         elif kind == "ambiguous":
             found.append(problem("warning", "dst-ambiguous", _(
                 "{time} happens twice in {zone} that day: the clocks go back an hour; cmday takes the first one ({offset}); "
                 "write the offset to choose, e.g. {example}"
             ).format(
-                time=post.at.strftime("%H:%M"), zone=plan.zone.key, offset=_offset(local),
+                time=_clock(post.at), zone=plan.zone.key, offset=_offset(local),
                 example=post.at.replace(tzinfo=None).isoformat() + _offset(post.at.replace(tzinfo=plan.zone, fold=1)),
             )))
     if planned.at >= now and planned.at - now < NOT_READY_WINDOW and planned.status in UNREADY_STATUSES:
@@ -1085,7 +1097,7 @@ def _tomorrow(plan: Plan, tomorrow: date) -> list[Problem]:
         ready = sum(1 for p in posts if p.platform == platform and p.status in READY_STATUSES)
         if ready < wanted:
             found.append(Problem("error", "tomorrow-missing", _("tomorrow ({day}) {platform} has {ready} ready post(s) of the {wanted} it needs").format(
-                day=tomorrow.strftime("%a %d %b"), platform=platform, ready=ready, wanted=wanted), None, tomorrow, platform))
+                day=_day(tomorrow), platform=platform, ready=ready, wanted=wanted), None, tomorrow, platform))
     return found
 
 
@@ -1099,7 +1111,7 @@ def _saturation(plan: Plan, today: date, until: datetime) -> list[Problem]:
         most = plan.project.calendar.per_platform("max_per_day", platform)
         if most and len(posts) > most:  # 0: no limit
             found.append(Problem("warning", "too-many", _("{day} {platform}: {count} posts, more than the {most} a day the project allows").format(
-                day=day.strftime("%a %d %b"), platform=platform, count=len(posts), most=most), None, day, platform))
+                day=_day(day), platform=platform, count=len(posts), most=most), None, day, platform))
     by_platform: dict[str, list[PlannedPost]] = defaultdict(list)
     for planned in counted:
         by_platform[planned.platform].append(planned)
@@ -1110,7 +1122,7 @@ def _saturation(plan: Plan, today: date, until: datetime) -> list[Problem]:
             if after.at - before.at < gap and after.key != before.key:
                 found.append(Problem("warning", "too-close", _("{time} {platform}: {minutes} min after the post at {before}; the project wants {gap} min between posts").format(
                     time=_when(after.local), platform=platform, minutes=int((after.at - before.at).total_seconds() // 60),
-                    before=before.local.strftime("%H:%M"), gap=int(gap.total_seconds() // 60)), after.key, after.local.date(), platform))
+                    before=_clock(before.local), gap=int(gap.total_seconds() // 60)), after.key, after.local.date(), platform))
     return found
 
 
@@ -1131,7 +1143,7 @@ def _horizon(plan: Plan, today: date, horizon: int) -> list[Problem]:
     for platform, days in empty_days(plan, today, horizon).items():
         for day in days:
             found.append(Problem("warning", "gap", _("{day} {platform}: nothing planned").format(
-                day=day.strftime("%a %d %b"), platform=platform), None, day, platform))
+                day=_day(day), platform=platform), None, day, platform))
     ideal = plan.project.calendar.ideal_horizon_days
     furthest = max((p.local.date() for p in plan.posts), default=None)
     covered = (furthest - today).days if furthest else 0

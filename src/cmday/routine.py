@@ -225,16 +225,15 @@ class Day:
         ]
 
     def _problem(self, post: calendar.PlannedPost, at: datetime) -> str:
-        """One flag the dashboards show: `past`, or `not-ready` for a draft due soon or a post the checks fault."""
+        """The one flag a dashboard shows for a post: `past`, `not-ready`, or the code of the calendar check it fails."""
         if post.status == "published":
             return ""
         if at < self.now:
             return "past"
         if post.status in calendar.UNREADY_STATUSES and at - self.now < calendar.NOT_READY_WINDOW:
             return "not-ready"
-        if any(p.severity == "error" and p.code != "past" for p in self.post_problems.get(post.key, [])):
-            return "not-ready"  # media missing, too long, taboo, a time that does not exist: not ready to go
-        return ""
+        errors = [p.code for p in self.post_problems.get(post.key, []) if p.severity == "error" and p.code != "past"]
+        return errors[0] if errors else ""
 
     def missing_platforms(self, day: date) -> list[str]:
         """Active platforms with fewer ready posts on `day` than their `min_per_day` (none on days off)."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
-import typing
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import typer
 
-from cmday.cli.common import COMMON_NAMES, Options, _common_parameters, boundary, command
-from cmday.i18n import _
+from cmday.cli.common import Options, command, group_default
+from cmday.i18n import _, format_short_day, format_time
 
 MARKS = {"error": ("✘", "bold red"), "warning": ("⚠", "yellow"), "info": ("·", "dim")}
 OVERDUE_ROWS = 10
@@ -38,6 +36,10 @@ def short_label(code: str) -> str:
     return labels.get(code, code)
 
 
+def _when(moment: Any) -> str:
+    return f"{format_short_day(moment.date())} {format_time(moment)}"
+
+
 def register(app: typer.Typer) -> None:
     calendar_app = typer.Typer(
         name="calendar",
@@ -46,7 +48,7 @@ def register(app: typer.Typer) -> None:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     agenda_help = _("The publication calendar: the coming days, one line per post, with gaps and problems marked.")
-    _group_callback(calendar_app, agenda_help)(agenda)
+    group_default(calendar_app, agenda_help)(agenda)
     command(calendar_app, "add", help=_("Add a post (flags, or questions on a terminal), written back keeping the file's comments."))(add)
     command(calendar_app, "check", help=_("Check the calendar: horizon, tomorrow, saturation, links, text, times. Exit 10 on errors."))(check)
     command(calendar_app, "due", help=_("List ready or scheduled posts whose time has come and that are not published."))(due)
@@ -55,45 +57,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(calendar_app, name="calendar", help=agenda_help)
     command(app, "utm", help=_("Build a UTM-tagged link, keeping the URL's own query and fragment."))(utm)
     command(app, "publish", help=_("Publish a ready post now through its source, never twice."))(publish)
-
-
-def _group_callback(app: typer.Typer, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Like `command`, for the group itself: `cmday calendar` alone shows the agenda; its options reach the subcommands."""
-
-    def register(function: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(function)
-        hints = typing.get_type_hints(function, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "options"]
-        context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
-
-        def run(ctx: typer.Context, **arguments: Any) -> Any:
-            global _group_options
-            options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
-            _group_options = options if ctx.invoked_subcommand is not None else None
-            if _group_options is not None:
-                return None
-            return boundary(options, lambda: function(options, **arguments))
-
-        run.__signature__ = signature.replace(parameters=[context, *own, *_common_parameters()])  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
-        run.__doc__ = help
-        app.callback(invoke_without_command=True, help=help)(run)
-        return function
-
-    return register
-
-
-# The options given to `cmday calendar` before a subcommand's name (typer vendors click in some versions,
-# so the click context is not reached for; one command runs per process, and the group sets this each time).
-_group_options: Options | None = None
-
-
-def _inherited(options: Options) -> Options:
-    """`cmday calendar --project acme check`: options given before the subcommand count too."""
-    parent = _group_options
-    if parent is None:
-        return options
-    return Options(**{name: getattr(options, name) or getattr(parent, name) for name in COMMON_NAMES})
 
 
 def _interactive() -> bool:
@@ -144,7 +107,7 @@ def _print_agenda(console: Any, header: Any, view: Any) -> None:
         console.print()
         offset = (entry.day - view.today).days
         note = _("today") if offset == 0 else _("tomorrow") if offset == 1 else ""
-        label = entry.day.strftime("%a %d %b") + (f" – {run[-1].day.strftime('%a %d %b')}" if len(run) > 1 else "")
+        label = format_short_day(entry.day) + (f" – {format_short_day(run[-1].day)}" if len(run) > 1 else "")
         console.print(Text.assemble((label, "bold cyan"), (f"  {note}" if note else "", "dim")))
         if entry.posts:
             console.print(_posts_table(entry.posts, console.width))
@@ -199,7 +162,7 @@ def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     for post in posts:
         local = post.at.astimezone(post.at.tzinfo)
-        when = local.strftime("%a %d %b %H:%M") if with_day else local.strftime("%H:%M")
+        when = f"{format_short_day(local.date())} {format_time(local)}" if with_day else format_time(local)
         status_style = "green" if post.status in ("ready", "scheduled", "published") else "yellow"
         text = Text(one_line(post.text) or "—")
         if post.problems:
@@ -225,7 +188,6 @@ def check(
     from cmday.errors import ExitCode
     from cmday.session import Session
 
-    options = _inherited(options)
     session = Session(options.workspace, options.demo, options.lang)
     try:
         results = []
@@ -271,7 +233,7 @@ def _print_problems(console: Any, problems: list) -> None:
             console.print(Text.assemble((f"{mark} ", style), one_line(problem.message), (key, "dim")))
         if severity == "warning":
             for platform, days in gaps.items():
-                shown = ", ".join(day.strftime("%a %d") for day in days[:8]) + (" …" if len(days) > 8 else "")
+                shown = ", ".join(format_short_day(day) for day in days[:6]) + (" …" if len(days) > 6 else "")
                 console.print(Text.assemble((f"{mark} ", style), _("{platform}: nothing planned on {count} days: {days}").format(
                     platform=platform, count=len(days), days=shown)))
     counts = {severity: sum(1 for p in problems if p.severity == severity) for severity in MARKS}
@@ -287,7 +249,6 @@ def due(options: Options) -> None:
     from cmday.cli import output
     from cmday.session import Session
 
-    options = _inherited(options)
     session = Session(options.workspace, options.demo, options.lang)
     try:
         found = []
@@ -303,7 +264,7 @@ def due(options: Options) -> None:
         for project, planned in found:
             extra = _(" (last try failed: {error})").format(error=planned.publication_error) if planned.publication == "failed" else ""
             output.out.print(Text.assemble(
-                (f"{project.slug} ", "dim"), (planned.key, "bold"), f"  {planned.local.strftime('%a %d %b %H:%M')}  {planned.platform}  ",
+                (f"{project.slug} ", "dim"), (planned.key, "bold"), f"  {_when(planned.local)}  {planned.platform}  ",
                 output.safe(planned.post.text.split("\n")[0][:60]), (extra, "red"),
             ))
         output.message(_("publish one with `cmday publish KEY`"), style="dim")
@@ -352,7 +313,6 @@ def add(
     from cmday.models import Post
     from cmday.session import Session
 
-    options = _inherited(options)
     session = Session(options.workspace, options.demo, options.lang)
     try:
         project = session.workspace.default_project(options.project)
@@ -397,7 +357,7 @@ def add(
             output.print_json({"added": calendar.agenda_post(planned, problems), "file": shown, "problems": problems})
             return
         output.message(_("added {key}: {when} {platform} ({status}) to {file}").format(
-            key=key, when=planned.local.strftime("%a %d %b %H:%M"), platform=planned.platform, status=planned.status, file=shown))
+            key=key, when=_when(planned.local), platform=planned.platform, status=planned.status, file=shown))
         for problem in problems:
             mark, _style = MARKS[problem.severity]
             output.message(f"{mark} {problem.message}", style="yellow")
@@ -443,7 +403,6 @@ def import_posts(
     from cmday.cli import output
     from cmday.session import Session
 
-    options = _inherited(options)
     session = Session(options.workspace, options.demo, options.lang)
     try:
         project = session.workspace.default_project(options.project)
@@ -485,7 +444,6 @@ def export(
     from cmday.errors import UsageError
     from cmday.session import Session
 
-    options = _inherited(options)
     if fmt not in ("csv", "ics"):
         raise UsageError(_("unknown format {fmt!r}; use csv or ics").format(fmt=fmt))
     if delimiter not in (",", ";", "\\t", "\t"):
@@ -641,7 +599,7 @@ def _print_preview(console: Any, publishing: Any) -> None:
 
     from cmday.cli.output import safe
 
-    planned_for = publishing.at.strftime("%a %d %b %H:%M")
+    planned_for = _when(publishing.at)
     console.print(Text.assemble(
         (f"{publishing.key} ", "bold"), (f"{publishing.platform} · {publishing.source} · ", "dim"),
         (_("planned for {when}").format(when=planned_for), "dim"),

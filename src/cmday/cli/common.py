@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import os
 import typing
@@ -51,22 +50,61 @@ def command(app: typer.Typer, name: str, help: str, **settings: Any) -> Callable
     """Register `function(options, ...)` as a command that also takes the common options."""
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(function)
-        hints = typing.get_type_hints(function, include_extras=True)  # resolved in the command's own module
-        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "options"]
-
-        @functools.wraps(function)
         def run(**arguments: Any) -> Any:
-            options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
+            options = _with_group_options(Options(**{key: arguments.pop(key) for key in COMMON_NAMES}))
             return boundary(options, lambda: function(options, **arguments))
 
-        run.__signature__ = signature.replace(parameters=own + _common_parameters())  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
-        del run.__wrapped__
+        _take_signature(run, function)
         app.command(name, help=help, **settings)(run)
         return function
 
     return register
+
+
+def group_default(group: typer.Typer, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`function(options, ...)` runs when a group is called alone (`cmday kpi --week 2026-W47`).
+
+    The common options given before a subcommand's name reach the subcommand too
+    (`cmday calendar --project acme check`).
+    """
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        def run(ctx: typer.Context, **arguments: Any) -> Any:
+            global _group_options
+            options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
+            if ctx.invoked_subcommand is not None:
+                _group_options = options
+                return None
+            return boundary(options, lambda: function(options, **arguments))
+
+        context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+        _take_signature(run, function, leading=[context])
+        group.callback(invoke_without_command=True, help=help)(run)
+        return function
+
+    return register
+
+
+# The options a group was given before its subcommand's name; one command runs per process.
+_group_options: Options | None = None
+
+
+def _with_group_options(options: Options) -> Options:
+    parent = _group_options
+    if parent is None:
+        return options
+    return Options(**{name: getattr(options, name) or getattr(parent, name) for name in COMMON_NAMES})
+
+
+def _take_signature(run: Callable[..., Any], function: Callable[..., Any], leading: list[inspect.Parameter] = ()) -> None:
+    """Give `run` the command's own parameters, resolved in its module, followed by the common options."""
+    signature = inspect.signature(function)
+    hints = typing.get_type_hints(function, include_extras=True)
+    own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "options"]
+    run.__signature__ = signature.replace(parameters=[*leading, *own, *_common_parameters()])  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
+    run.__doc__ = function.__doc__
+    run.__name__ = function.__name__
 
 
 def boundary(options: Options, action: Callable[[], Any]) -> Any:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
-import typing
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated
 
 import typer
 
-from cmday.cli.common import COMMON_NAMES, Options, _common_parameters, boundary, command
+from cmday.cli.common import Options, command, group_default
 from cmday.i18n import _
 
 WeekOption = Annotated[
@@ -21,35 +18,10 @@ MonthOption = Annotated[str | None, typer.Option("--month", help=_("A month, suc
 
 def register(app: typer.Typer) -> None:
     kpi_app = typer.Typer(help=_("Indicators: this week or month against the previous one and the objectives."))
-    _default(kpi_app, help=_("Indicators: this week or month against the previous one and the objectives."))(show)
+    group_default(kpi_app, help=_("Indicators: this week or month against the previous one and the objectives."))(show)
     command(kpi_app, "set", help=_("Enter a figure no API gives, such as followers.instagram 12840."))(set_value)
     command(kpi_app, "export", help=_("Write the indicators of several periods as CSV, one row per indicator and period."))(export)
     app.add_typer(kpi_app, name="kpi")
-
-
-def _default(group: typer.Typer, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Run `function(options, ...)` when the group is called without a subcommand (`cmday kpi --week ...`)."""
-
-    def register(function: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(function)
-        hints = typing.get_type_hints(function, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != "options"]
-        context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
-
-        @functools.wraps(function)
-        def run(ctx: typer.Context, **arguments: Any) -> Any:
-            if ctx.invoked_subcommand is not None:
-                return None
-            options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
-            return boundary(options, lambda: function(options, **arguments))
-
-        run.__signature__ = signature.replace(parameters=[context, *own, *_common_parameters()])  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]
-        del run.__wrapped__
-        group.callback(invoke_without_command=True, help=help)(run)
-        return function
-
-    return register
 
 
 def _open(options: Options):

@@ -145,12 +145,13 @@ def posts_table(posts: list[PostLine], header: Header, width: int) -> Table:
     table.add_column(no_wrap=True, max_width=12, overflow="ellipsis")
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-    problems = {"past": _("past, not published"), "not-ready": _("not ready")}
+    from cmday.cli.calendar import short_label
+
     for post in posts:
         status_style = "green" if post.status in ("ready", "scheduled", "published") else "yellow"
         text = Text(one_line(post.text))
         if post.problem:
-            text = Text.assemble((f"⚠ {problems[post.problem]} ", "bold yellow"), text)
+            text = Text.assemble((f"⚠ {short_label(post.problem)} ", "bold yellow"), text)
         table.add_row(local(post.at, header), one_line(post.platform), Text(post.status, style=status_style), text)
     return table
 
