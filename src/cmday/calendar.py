@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from cmday.clock import day_bounds
 from cmday.errors import CmdayError, ConfigError, SourceError, UsageError
 from cmday.i18n import _
 from cmday.models import POST_STATUSES, Post, Project, Utm
@@ -153,12 +154,6 @@ class Plan:
     def publishes_on(self, day: date) -> bool:
         weekdays = self.project.calendar.weekdays
         return weekdays is None or WEEKDAYS[day.weekday()] in weekdays
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    from cmday.clock import day_bounds as bounds
-
-    return bounds(day, zone)
 
 
 def post_instant(at: datetime, zone: ZoneInfo) -> datetime:

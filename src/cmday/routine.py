@@ -9,6 +9,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from cmday import calendar
+from cmday.clock import day_bounds
 from cmday import checklists as checklist_module
 from cmday.checklists import ChecklistEntry, Facts
 from cmday.mention import StoredMention
@@ -288,12 +289,6 @@ def post_time(post: Post, zone: ZoneInfo) -> datetime:
     return calendar.post_instant(post.at, zone)
 
 
-def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    from cmday.clock import day_bounds
-
-    return day_bounds(day, zone)
-
-
 def morning(day: Day) -> MorningView:
     since = day.store.last_run(day.slug, "close") or day.now - DEFAULT_LOOKBACK
     open_mentions = day.open_mentions
@@ -358,7 +353,7 @@ def attention_lines(view: CheckView) -> list[str]:
 
 
 def close(day: Day) -> CloseView:
-    start, _end = _bounds(day.today, day.zone)
+    start, _end = day_bounds(day.today, day.zone)
     tomorrow = day.today + timedelta(days=1)
     came_in = sum(day.store.count_by(day.slug, "platform", start, day.now + timedelta(seconds=1)).values())
     response = day.store.response_minutes(day.slug, start, day.now + timedelta(seconds=1))

@@ -1,14 +1,17 @@
-"""The Bluesky adapter: an AT Protocol session, the account's notifications and its keyword searches, as mentions."""
+"""The Bluesky adapter: an AT Protocol session, the account's notifications and keyword searches as mentions, and posting."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WrapValidator
 from pydantic.alias_generators import to_camel
@@ -17,12 +20,24 @@ from cmday.errors import SourceError
 from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.models import BlueskySource
-from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
+from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent
 
 CREATE_SESSION = "com.atproto.server.createSession"
 REFRESH_SESSION = "com.atproto.server.refreshSession"
 LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
 SEARCH_POSTS = "app.bsky.feed.searchPosts"
+CREATE_RECORD = "com.atproto.repo.createRecord"
+GET_RECORD = "com.atproto.repo.getRecord"
+GET_POSTS = "app.bsky.feed.getPosts"
+GET_PROFILE = "app.bsky.actor.getProfile"
+RESOLVE_HANDLE = "com.atproto.identity.resolveHandle"
+POST = "app.bsky.feed.post"
+EXTERNAL = "app.bsky.embed.external"
+MENTION = "app.bsky.richtext.facet#mention"
+TAG = "app.bsky.richtext.facet#tag"
+TEXT_LIMIT = 300  # graphemes (app.bsky.feed.post: maxGraphemes)
+MAX_RESOLVED_HANDLES = 10  # other accounts a post may mention by handle, each one call to resolve
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
 
 PAGE_SIZE = 50
 MAX_PAGES = 10
@@ -36,6 +51,12 @@ LINK = "app.bsky.richtext.facet#link"
 POST_URI = re.compile(r"^at://([^/]+)/app\.bsky\.feed\.post/([^/?#]+)$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# What the official app recognises in a post's text: @handles (a domain name), http(s) links, #tags.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HANDLE_IN_TEXT = re.compile(rf"(?<![\w@/.])@({_LABEL}(?:\.{_LABEL})+)", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"(?<![\w/])https?://[^\s<>\"]+", re.IGNORECASE)
+_TAG_IN_TEXT = re.compile(r"(?:^|(?<=\s))[#\uff03]([^\s\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2]+)")
+_TRAILING = ".,;:!?\"'»”’"
 
 
 # -- the platform's own shapes ------------------------------------------------------------
@@ -302,6 +323,153 @@ def _mention(kind: str, view: Notification | PostView, record: PostRecord, raw: 
     )
 
 
+# -- writing posts ----------------------------------------------------------------------------
+
+
+class FullRef(Lexicon):
+    """com.atproto.repo.strongRef with both parts, as a reply must carry them."""
+
+    uri: Annotated[str, Field(min_length=1)]
+    cid: Annotated[str, Field(min_length=1)]
+
+
+class FullReplyRef(Lexicon):
+    """app.bsky.feed.post#replyRef, read only for its root."""
+
+    root: FullRef
+
+
+class ParentRecord(Lexicon):
+    """The parts of the answered post's record a reply needs: its own thread root and its languages."""
+
+    reply: Annotated[FullReplyRef | None, Lenient] = None
+    langs: Annotated[list[str] | None, Lenient] = None
+
+
+class ParentPost(Lexicon):
+    """A notification or a post view (app.bsky.feed.defs#postView): both carry uri, cid, author and record."""
+
+    uri: Annotated[str, Field(min_length=1)]
+    cid: Annotated[str, Field(min_length=1)]
+    author: Author
+    record: ParentRecord
+
+
+class CreatedRecord(Lexicon):
+    """com.atproto.repo.createRecord#output."""
+
+    uri: str
+    cid: str = ""
+
+
+class StoredRecord(Lexicon):
+    """com.atproto.repo.getRecord#output: the record a key holds."""
+
+    uri: str
+    value: dict[str, Any]
+
+
+class Profile(Lexicon):
+    """app.bsky.actor.defs#profileViewDetailed: the account and its counts."""
+
+    did: str
+    handle: str
+    followers_count: int = 0
+    follows_count: int = 0
+    posts_count: int = 0
+
+
+def record_key(idempotency_key: str) -> str:
+    """A record key in TID syntax derived from the idempotency key: the same key always names the same record.
+
+    TID: 64 bits, the top one 0, as 13 base32-sortable characters. Its timestamp part here is a hash,
+    not a time: nothing reads a post's time from its key (`createdAt` says it).
+    """
+    number = int.from_bytes(hashlib.sha256(idempotency_key.encode("utf-8")).digest()[:8], "big") >> 1
+    characters = []
+    for _position in range(13):
+        characters.append(TID_ALPHABET[number & 31])
+        number >>= 5
+    return "".join(reversed(characters))
+
+
+def addressed(text: str, handle: str) -> str:
+    """The text with `@handle ` in front unless it already mentions that handle."""
+    if handle and not any(m.group(1).lower() == handle.lower() for m in _HANDLE_IN_TEXT.finditer(text)):
+        return f"@{handle} {text}"
+    return text
+
+
+def with_link(text: str, link: str | None) -> str:
+    """The text and the link a paragraph apart, as the calendar counts its length; nothing added when it is there."""
+    if not link or link in text:
+        return text
+    return f"{text}\n\n{link}" if text else link
+
+
+def handles_in(text: str) -> list[str]:
+    """The @handles the text mentions, lowercased, in order, once each."""
+    return list(dict.fromkeys(m.group(1).lower() for m in _HANDLE_IN_TEXT.finditer(text)))
+
+
+def facets_for(text: str, dids: dict[str, str]) -> list[dict[str, Any]]:
+    """Mention facets for the @handles whose DID is known (`dids`, by lowercased handle), link and tag facets.
+
+    Offsets are UTF-8 bytes, end exclusive, as app.bsky.richtext.facet#byteSlice says: an emoji before a
+    link moves it four bytes, an accent two.
+    """
+
+    def facet(start: int, end: int, feature: dict[str, str]) -> dict[str, Any]:
+        index = {"byteStart": len(text[:start].encode("utf-8")), "byteEnd": len(text[:end].encode("utf-8"))}
+        return {"index": index, "features": [feature]}
+
+    facets: list[tuple[int, dict[str, Any]]] = []
+    taken: list[tuple[int, int]] = []
+    for match in _URL_IN_TEXT.finditer(text):
+        end = match.start() + len(_trimmed_url(match.group(0)))
+        uri = text[match.start() : end]
+        if urlsplit(uri).hostname:
+            taken.append((match.start(), end))
+            facets.append((match.start(), facet(match.start(), end, {"$type": LINK, "uri": uri})))
+    for match in _HANDLE_IN_TEXT.finditer(text):
+        did = dids.get(match.group(1).lower())
+        if did and not _overlaps(match.start(), match.end(), taken):
+            taken.append((match.start(), match.end()))
+            facets.append((match.start(), facet(match.start(), match.end(), {"$type": MENTION, "did": did})))
+    for match in _TAG_IN_TEXT.finditer(text):
+        tag = match.group(1).rstrip(_TRAILING + ")]}")
+        end = match.start(1) + len(tag)
+        if _is_tag(tag) and not _overlaps(match.start(), end, taken):
+            facets.append((match.start(), facet(match.start(), end, {"$type": TAG, "tag": tag})))
+    return [facet for _start, facet in sorted(facets, key=lambda pair: pair[0])]
+
+
+def _trimmed_url(url: str) -> str:
+    """A URL without the sentence punctuation after it; a closing bracket stays when the URL opened it."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING:
+            url = url[:-1]
+        elif last in ")]}" and url.count({")": "(", "]": "[", "}": "{"}[last]) < url.count(last):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _is_tag(tag: str) -> bool:
+    # As the official app: at most 64 characters, and not only digits and punctuation (#1 is not a tag).
+    return 0 < len(tag) <= 64 and any(not (c.isdigit() or unicodedata.category(c).startswith("P")) for c in tag)
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < taken_end and taken_start < end for taken_start, taken_end in spans)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 # -- the cursor -------------------------------------------------------------------------------
 
 
@@ -381,27 +549,180 @@ class BlueskyAdapter:
                 return
             page_cursor = page.cursor
 
+    # -- sending: replies, posts, the account itself --
+
+    async def text_limit(self) -> int:
+        return TEXT_LIMIT
+
+    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
+        """A post in the thread of the mention: parent = the mention's post, root = that thread's root.
+
+        The author's @handle is put in front when the text does not hold it, with a mention facet on it.
+        """
+        parent = await self._parent(target)
+        parent_ref = {"uri": parent.uri, "cid": parent.cid}
+        root = parent.record.reply.root.model_dump() if parent.record.reply else parent_ref
+        handle = parent.author.handle if parent.author.handle not in ("", "handle.invalid") else ""
+        text = addressed(text, handle)
+        known = {handle.lower(): parent.author.did} if handle else {}
+        record = self._record(text, known | await self._resolve(handles_in(text), known))
+        if parent.record.langs:
+            record["langs"] = parent.record.langs[:1]
+        record["reply"] = {"root": root, "parent": parent_ref}
+        return await self._create_post(record, idempotency_key)
+
+    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
+        """A post with link, mention and tag facets and, when there is a link, a link card (no thumbnail)."""
+        if media:
+            raise SourceError(
+                _("Bluesky source {source}: publishing media is not supported yet (cmday cannot upload files); "
+                  "publish the post without media or attach them by hand").format(source=self.source.id)
+            )
+        text = with_link(text, link)
+        record = self._record(text, await self._resolve(handles_in(text), {}))
+        if link:
+            card = {"uri": link, "title": _card_title(text, link), "description": ""}
+            record["embed"] = {"$type": EXTERNAL, "external": card}
+        return await self._create_post(record, idempotency_key)
+
+    async def verify(self) -> str:
+        """The account's handle as `@handle`, read from its profile: fails when the login does not work."""
+        return "@" + (await self._profile()).handle
+
+    async def account_metrics(self) -> dict[str, float]:
+        profile = await self._profile()
+        return {
+            "followers": float(profile.followers_count),
+            "following": float(profile.follows_count),
+            "posts": float(profile.posts_count),
+        }
+
+    async def _profile(self) -> Profile:
+        session = await self._session()
+        payload = await self._call(GET_PROFILE, {"actor": session.did})
+        try:
+            return Profile.model_validate(payload)
+        except ValidationError:
+            raise SourceError(_("{nsid} answered without a profile cmday can read").format(nsid=GET_PROFILE)) from None
+
+    async def _parent(self, target: ReplyTarget) -> ParentPost:
+        """The answered post from the stored notification or post view; fetched again when that lacks a part."""
+        raw = target.raw if isinstance(target.raw, dict) else {}
+        try:
+            parent = ParentPost.model_validate(raw)
+            stored_reply = raw["record"].get("reply") if isinstance(raw.get("record"), dict) else None
+            if parent.uri == target.platform_id and (stored_reply is None or parent.record.reply is not None):
+                return parent
+        except ValidationError:
+            pass
+        payload = await self._call(GET_POSTS, {"uris": target.platform_id})
+        posts = payload.get("posts") if isinstance(payload, dict) else None
+        for item in posts if isinstance(posts, list) else []:
+            try:
+                return ParentPost.model_validate(item)
+            except ValidationError:
+                continue
+        raise SourceError(
+            _("the Bluesky post to answer ({uri}) is gone or cannot be read; it may have been deleted").format(
+                uri=target.platform_id
+            )
+        )
+
+    async def _resolve(self, handles: list[str], known: dict[str, str]) -> dict[str, str]:
+        """DIDs of the other @handles in a text; a handle that does not resolve just gets no mention facet."""
+        found: dict[str, str] = {}
+        for handle in [h for h in handles if h not in known][:MAX_RESOLVED_HANDLES]:
+            try:
+                response = await self._xrpc("GET", RESOLVE_HANDLE, params={"handle": handle}, expect=(404,))
+                did = response.json().get("did") if response.status == 200 else None
+            except (SourceError, AttributeError):
+                continue
+            if isinstance(did, str) and did.startswith("did:"):
+                found[handle] = did
+        return found
+
+    def _record(self, text: str, dids: dict[str, str]) -> dict[str, Any]:
+        record: dict[str, Any] = {"$type": POST, "text": text, "createdAt": _utc_text(self.context.now)}
+        facets = facets_for(text, dids)
+        if facets:
+            record["facets"] = facets
+        return record
+
+    async def _create_post(self, record: dict[str, Any], idempotency_key: str) -> Sent:
+        """createRecord under a key derived from the idempotency key, so the same send never makes two posts.
+
+        A key already taken answers an error (a 500 on today's PDS); when the post under it has our text,
+        an earlier attempt did go through, and that post is the answer.
+        """
+        session = await self._session()
+        rkey = record_key(idempotency_key)
+        body = {"repo": session.did, "collection": POST, "rkey": rkey, "record": record}
+        response = await self._xrpc("POST", CREATE_RECORD, body=body, expect=(409, 500, 502, 503, 504))
+        web = f"https://bsky.app/profile/{quote(session.handle or session.did, safe=':.')}/post/{rkey}"
+        if response.status == 200:
+            try:
+                return Sent(CreatedRecord.model_validate(response.json()).uri, web)
+            except (ValidationError, SourceError):
+                return Sent(f"at://{session.did}/{POST}/{rkey}", web)
+        existing = await self._stored_post(session.did, rkey)
+        if existing is None:
+            raise SourceError(
+                _("Bluesky refused {nsid}: {detail}").format(nsid=CREATE_RECORD, detail=_xrpc_message(response))
+            )
+        if existing.value.get("text") != record["text"]:
+            raise SourceError(
+                _("Bluesky already holds a different post under record key {rkey} ({uri}); nothing was sent").format(
+                    rkey=rkey, uri=existing.uri
+                )
+            )
+        return Sent(existing.uri, web)
+
+    async def _stored_post(self, did: str, rkey: str) -> StoredRecord | None:
+        try:
+            response = await self._xrpc(
+                "GET", GET_RECORD, params={"repo": did, "collection": POST, "rkey": rkey}, expect=(404,)
+            )
+            if response.status != 200:
+                return None
+            return StoredRecord.model_validate(response.json())
+        except (SourceError, ValidationError):
+            return None  # cannot tell: the send's own error is the one to report
+
     # -- XRPC and the session --
 
     async def _call(self, nsid: str, params: dict[str, Any]) -> Any:
-        response = await self._get(nsid, params)
-        if _needs_new_session(response):
-            await self._renew()
-            response = await self._get(nsid, params)
-            if _needs_new_session(response):
-                raise self._log_in_again()
+        response = await self._xrpc("GET", nsid, params=params)
         if response.status != 200:
             raise SourceError(_("Bluesky refused {nsid}: {detail}").format(nsid=nsid, detail=_xrpc_message(response)))
         return response.json()
 
-    async def _get(self, nsid: str, params: dict[str, Any]) -> Any:
+    async def _xrpc(
+        self, method: str, nsid: str, *, params: dict[str, Any] | None = None, body: Any = None,
+        expect: tuple[int, ...] = (),
+    ) -> Any:
+        """One call with the session's token; an expired or refused token is renewed once and the call repeated.
+
+        Answers 200, 400 and what `expect` adds come back to the caller; others are the HTTP layer's errors.
+        """
+        response = await self._once(method, nsid, params, body, expect)
+        if _needs_new_session(response):
+            await self._renew()
+            response = await self._once(method, nsid, params, body, expect)
+            if _needs_new_session(response):
+                raise self._log_in_again()
+        return response
+
+    async def _once(
+        self, method: str, nsid: str, params: dict[str, Any] | None, body: Any, expect: tuple[int, ...]
+    ) -> Any:
         session = await self._session()
         return await self.context.http.request(
-            "GET",
+            method,
             self.base + nsid,
             params=params,
             headers={"Authorization": f"Bearer {session.access_jwt}"},
-            expect=(200, 400, 401),
+            json_body=body,
+            expect=(200, 400, 401, *expect),
         )
 
     async def _session(self) -> Session:
@@ -471,6 +792,13 @@ class BlueskyAdapter:
                 env=self.source.password_env, source=self.source.id
             )
         return _("run `cmday auth {source}` with an app password").format(source=self.source.id)
+
+
+def _card_title(text: str, link: str) -> str:
+    """The link card's title without fetching the page: the link's host, else the text's first line."""
+    host = (urlsplit(link).hostname or "").removeprefix("www.")
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (host or first_line or link)[:300]
 
 
 def _needs_new_session(response: Any) -> bool:

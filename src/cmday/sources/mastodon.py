@@ -1,7 +1,8 @@
-"""The Mastodon adapter: an account's mentions and DMs, its activity counts, and hashtag and keyword listening."""
+"""The Mastodon adapter: an account's mentions and DMs, its activity counts, hashtag and keyword listening, and replies and posts."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -18,7 +20,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from cmday.errors import SourceError
 from cmday.i18n import _
 from cmday.mention import Mention
-from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
+from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent
 
 MAX_PAGES = 10  # per stream and run: a first run on a busy account stays bounded
 SEARCH_PAGES = 3
@@ -30,6 +32,9 @@ ACTIVITY_TYPES = {"favourite": "favourites", "reblog": "boosts", "follow": "foll
 # What an instance answers when it will not serve a listening stream: bad query, token without the
 # scope, tag feeds or search switched off, full-text search down.
 REFUSED = (400, 401, 403, 404, 422, 503)
+DEFAULT_TEXT_LIMIT = 500  # Mastodon's own default, for instances that do not say theirs
+# From the most public to the most private: a reply never goes further than what it answers.
+VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
 # --- The platform's own shapes -------------------------------------------------------------------
@@ -105,6 +110,23 @@ class Search(Entity):
     """https://docs.joinmastodon.org/entities/Search/"""
 
     statuses: list[Any]
+
+
+class PostedStatus(Entity):
+    """https://docs.joinmastodon.org/entities/Status/: what POST /api/v1/statuses answers, as far as a sender needs it."""
+
+    id: PlatformId
+    uri: str
+    url: OptionalText = None
+
+
+class CredentialAccount(Entity):
+    """https://docs.joinmastodon.org/entities/Account/#CredentialAccount: the token's own account and its counts."""
+
+    acct: Annotated[str, Field(min_length=1)]
+    followers_count: int = 0
+    following_count: int = 0
+    statuses_count: int = 0
 
 
 # --- Status HTML as plain text -------------------------------------------------------------------
@@ -425,9 +447,10 @@ class MastodonAdapter:
         self.base = source.instance.rstrip("/")
         self.host = urlsplit(self.base).hostname or ""
         self.headers: dict[str, str] = {}
+        self._text_limit: int | None = None
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
-        self.headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+        self.headers = self._authorized()
         state = Cursor.load(cursor)
         streams = [self._mentions(state), self._activity(state)]
         streams += [self._hashtag(state, tag) for tag in _unique(t.strip().lstrip("#") for t in self.source.hashtags)]
@@ -435,6 +458,9 @@ class MastodonAdapter:
         for stream in streams:
             async for batch in stream:
                 yield batch
+
+    def _authorized(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
 
     def _token(self) -> str:
         env = self.source.token_env
@@ -564,6 +590,168 @@ class MastodonAdapter:
             raise _Refused(response.status)
         items = unwrap(response.json(), self.host)
         return Page(items, _ids(items), _link_max_id(response.headers.get("link", "")))
+
+
+    # -- sending: replies, posts, the account itself ----------------------------------------------
+
+    async def text_limit(self) -> int:
+        """The instance's own limit (`configuration.statuses.max_characters`), else Mastodon's default 500.
+
+        Instances older than 4.0 have no /api/v2/instance: their v1 answer carries the same field (3.4+)
+        or, on Pleroma and Akkoma, `max_toot_chars`.
+        """
+        if self._text_limit is None:
+            self._text_limit = await self._instance_limit() or DEFAULT_TEXT_LIMIT
+        return self._text_limit
+
+    async def _instance_limit(self) -> int | None:
+        for path in ("/api/v2/instance", "/api/v1/instance"):
+            try:
+                response = await self.context.http.request(
+                    "GET", self.base + path, headers={"Accept": "application/json"}, expect=(200, 404, 410)
+                )
+                if response.status != 200:
+                    continue
+                payload = response.json()
+            except SourceError:
+                return None  # unreachable or unreadable: the default is a safe guess, not a reason to stop
+            limit = _max_characters(payload)
+            if limit is not None:
+                return limit
+        return None
+
+    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
+        """A reply to the status `target.platform_id`, addressed to its author, never more public than it."""
+        headers = self._authorized()
+        original = await self._original(target, headers)
+        acct = original.account.acct.lstrip("@")
+        status: dict[str, Any] = {
+            "status": addressed(text, acct, self.host),
+            "in_reply_to_id": original.id,
+            "visibility": reply_visibility(original.visibility),
+        }
+        if original.language:
+            status["language"] = original.language
+        return await self._post_status(status, idempotency_key, headers)
+
+    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
+        """A new status with the account's default visibility; the link is added when the text does not hold it."""
+        if media:
+            raise SourceError(
+                _("Mastodon source {source}: publishing media is not supported yet (cmday cannot upload files); "
+                  "publish the post without media or attach them by hand").format(source=self.source.id)
+            )
+        headers = self._authorized()
+        return await self._post_status({"status": with_link(text, link)}, idempotency_key, headers)
+
+    async def verify(self) -> str:
+        """The token's account as `@user@instance`: a cheap call that fails when the token does not work."""
+        account = await self._credentials()
+        acct = account.acct.lstrip("@")
+        return f"@{acct}" if "@" in acct or not self.host else f"@{acct}@{self.host}"
+
+    async def account_metrics(self) -> dict[str, float]:
+        account = await self._credentials()
+        return {
+            "followers": float(account.followers_count),
+            "following": float(account.following_count),
+            "posts": float(account.statuses_count),
+        }
+
+    async def _credentials(self) -> CredentialAccount:
+        response = await self.context.http.request(
+            "GET", self.base + "/api/v1/accounts/verify_credentials", headers=self._authorized()
+        )
+        try:
+            return CredentialAccount.model_validate(response.json())
+        except ValidationError:
+            raise SourceError(
+                _("{host} answered verify_credentials without an account cmday can read").format(host=self.host)
+            ) from None
+
+    async def _original(self, target: ReplyTarget, headers: dict[str, str]) -> Status:
+        """The status answered, from the stored payload (a notification or a status), else fetched again."""
+        stored = target.raw.get("status") if isinstance(target.raw, dict) and "type" in target.raw else target.raw
+        try:
+            status = Status.model_validate(stored)
+            if status.id == target.platform_id:
+                return status
+        except ValidationError:
+            pass
+        path = "/api/v1/statuses/" + quote(target.platform_id, safe="")
+        response = await self.context.http.request("GET", self.base + path, headers=headers)
+        try:
+            return Status.model_validate(response.json())
+        except ValidationError:
+            raise SourceError(
+                _("{host} answered status {id} in a shape cmday cannot read").format(host=self.host, id=target.platform_id)
+            ) from None
+
+    async def _post_status(self, status: dict[str, Any], idempotency_key: str, headers: dict[str, str]) -> Sent:
+        # Mastodon keeps the key an hour: a repeat (ours after a lost answer, or the HTTP layer's on a
+        # 502-504) answers the status the first request created instead of posting a second one.
+        headers = {**headers, "Idempotency-Key": header_key(idempotency_key)}
+        response = await self.context.http.request(
+            "POST", self.base + "/api/v1/statuses", headers=headers, json_body=status
+        )
+        try:
+            posted = PostedStatus.model_validate(response.json())
+        except ValidationError:
+            raise SourceError(
+                _("{host} accepted the post but answered without its id; check the account before sending again").format(
+                    host=self.host
+                )
+            ) from None
+        return Sent(posted.id, posted.url or posted.uri)
+
+
+def _max_characters(payload: Any) -> int | None:
+    candidates: list[Any] = []
+    if isinstance(payload, dict):
+        configuration = payload.get("configuration")
+        statuses = configuration.get("statuses") if isinstance(configuration, dict) else None
+        if isinstance(statuses, dict):
+            candidates.append(statuses.get("max_characters"))
+        candidates.append(payload.get("max_toot_chars"))
+    for value in candidates:
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def reply_visibility(original: str) -> str:
+    """The original's own visibility (a DM stays a DM); one cmday does not know is answered followers-only."""
+    return original if original in VISIBILITIES else "private"
+
+
+def addressed(text: str, acct: str, instance_host: str) -> str:
+    """The text with `@acct ` in front unless it already mentions that account.
+
+    A local account (`acct` without a domain) may be written `@user` or `@user@instance`; a remote one
+    only in full, since `@user` alone would be someone else on this instance.
+    """
+    user, _at, domain = acct.partition("@")
+    if domain:
+        pattern = "@" + re.escape(user) + "@" + re.escape(domain)
+    else:
+        pattern = "@" + re.escape(user) + (f"(?:@{re.escape(instance_host)})?" if instance_host else "")
+    if re.search(r"(?<![\w@/])" + pattern + r"(?![\w@]|[.-]\w)", text, re.IGNORECASE):
+        return text
+    return f"@{acct} {text}"
+
+
+def with_link(text: str, link: str | None) -> str:
+    """The text and the link a paragraph apart, as the calendar counts its length; nothing added when it is there."""
+    if not link or link in text:
+        return text
+    return f"{text}\n\n{link}" if text else link
+
+
+def header_key(key: str) -> str:
+    """The idempotency key as a header value: printable ASCII as it is, anything else as its hash."""
+    if re.fullmatch(r"[\x21-\x7e]{1,128}", key):
+        return key
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _unique(values: Any) -> list[str]:
