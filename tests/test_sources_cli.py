@@ -64,3 +64,23 @@ def test_auth_without_a_terminal_or_stdin_flag_asks_for_stdin(workspace: Path):
     with_sources(workspace)
     ran = run("auth", "acme-mastodon", "--workspace", str(workspace))
     assert ran.exit_code == ExitCode.USAGE and "--stdin" in ran.stderr
+
+
+def test_sources_check_makes_an_authenticated_call(workspace: Path, platform_server, monkeypatch):
+    from tests.support.platform_server import Reply
+
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(
+        project.read_text(encoding="utf-8")
+        + f'\n[[sources]]\nid = "good"\nplatform = "mastodon"\ninstance = "{platform_server.url}"\ntoken_env = "GOOD_TOKEN"\n',
+        encoding="utf-8",
+    )
+    account = {"id": "1", "username": "acme", "acct": "acme", "display_name": "Acme", "followers_count": 1,
+               "following_count": 1, "statuses_count": 1}
+    platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(200, account), Reply(401, {"error": "The access token is invalid"}))
+    monkeypatch.setenv("GOOD_TOKEN", "tok-123")
+    first = {r["source"]: r for r in json.loads(run("sources", "--check", "--workspace", str(workspace), "--json").stdout)["sources"]}
+    assert first["good"]["credentials_work"] is True and first["good"]["account"].startswith("@acme@")
+    second = {r["source"]: r for r in json.loads(run("sources", "--check", "--workspace", str(workspace), "--json").stdout)["sources"]}
+    assert second["good"]["credentials_work"] is False and "access token is invalid" in second["good"]["account"]
+    assert "tok-123" not in json.dumps(second)

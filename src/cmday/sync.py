@@ -113,6 +113,8 @@ async def fetch_project_async(
                             for key, value in batch.counts.items():
                                 result.counts[key] = result.counts.get(key, 0) + value
                             result.notes.extend(batch.notes)
+                        if hasattr(adapter, "account_metrics"):
+                            await _snapshot_account(store, project, source, adapter, started, workspace, result)
                 except TimeoutError:
                     result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
                 except AuthenticationFailed as error:
@@ -134,6 +136,24 @@ async def fetch_project_async(
     return FetchReport(project=project.slug, started=started, results=list(results))
 
 
+async def _snapshot_account(store: Store, project: Project, source, adapter, now: datetime, workspace: Workspace, result: SourceResult) -> None:
+    """The account's own figures (followers...) as today's dated snapshot, so indicators have a trend.
+
+    Keyed `followers.mastodon` when the project has one source of that platform, else
+    `followers.<source id>`. A failure here is a note, never a failed fetch: the mentions are in.
+    """
+    try:
+        metrics = await adapter.account_metrics()
+    except CmdayError as error:
+        result.notes.append(_("account figures not read: {reason}").format(reason=one_line(error.message, 120)))
+        return
+    same_platform = sum(1 for s in project.sources if s.platform == source.platform)
+    account = source.platform if same_platform == 1 else source.id
+    day = now.astimezone(workspace.project_zone(project)).date().isoformat()
+    for name, value in metrics.items():
+        store.set_kpi(project.slug, f"{name}.{account}", day, float(value), "api", now)
+
+
 def _http_client(sources: list, http_options: dict) -> contextlib.AbstractAsyncContextManager:
     """The shared HTTP client, started only when some source goes to the network (httpx is slow to import)."""
     if not any(getattr(adapter_class(s.platform), "uses_network", True) for s in sources):
@@ -141,3 +161,31 @@ def _http_client(sources: list, http_options: dict) -> contextlib.AbstractAsyncC
     from cmday.http import HttpClient
 
     return HttpClient(**http_options)
+
+
+def verify_sources(workspace: Workspace, project: Project, store: Store) -> dict[str, tuple[bool, str]]:
+    """A cheap authenticated call per source that can make one: (works, the account's handle or the error)."""
+    return asyncio.run(_verify_sources(workspace, project, store))
+
+
+async def _verify_sources(workspace: Workspace, project: Project, store: Store) -> dict[str, tuple[bool, str]]:
+    sources = [s for s in project.sources if s.enabled and hasattr(adapter_class(s.platform), "verify")]
+    if not sources:
+        return {}
+    async with _http_client(sources, {}) as http:
+
+        async def check(source) -> tuple[str, tuple[bool, str]]:
+            context = FetchContext(
+                http=http,
+                secret=lambda env_name, _id=source.id: read_secret(project.slug, _id, env_name),
+                workspace_root=workspace.root,
+                now=clock.now(),
+                project_slug=project.slug,
+                state={"demo_anchor": store.meta("demo_anchor")},
+            )
+            try:
+                return source.id, (True, await adapter_class(source.platform)(source, context).verify())
+            except CmdayError as error:
+                return source.id, (False, one_line(error.message))
+
+        return dict(await asyncio.gather(*(check(s) for s in sources)))

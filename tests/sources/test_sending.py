@@ -784,3 +784,29 @@ def test_reply_send_to_bluesky_answers_in_the_thread_and_only_once(bluesky, bsky
     with pytest.raises(UsageError, match="already sent"):
         send(store, workspace, project, draft, http_options={"timeout": 5})
     store.close()
+
+
+def test_a_sweep_stores_the_accounts_figures_as_todays_snapshot(platform_server: PlatformServer, tmp_path: Path, monkeypatch):
+    """The followers a platform reports become dated indicator values, so trends need no platform history."""
+    from cmday.models import Project, WorkspaceConfig
+    from cmday.protocol import load_protocol
+    from cmday.store import Store
+    from cmday.sync import fetch_project
+    from cmday.workspace import Workspace
+
+    # GET /api/v1/accounts/verify_credentials: a CredentialAccount, as documented.
+    account = {"id": "14715", "username": "acme", "acct": "acme", "display_name": "Acme Coffee",
+               "followers_count": 1234, "following_count": 56, "statuses_count": 789, "source": {"privacy": "public"}}
+    platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(200, account))
+    platform_server.route("GET", "/api/v1/notifications", Reply(200, []))
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    project = Project.model_validate({
+        "project": {"name": "Acme", "slug": "acme", "timezone": "Europe/Madrid"},
+        "sources": [{"id": "m", "platform": "mastodon", "instance": platform_server.url, "token_env": "ACME_TOKEN"}],
+    })
+    store = Store(tmp_path / "s.sqlite3")
+    report = fetch_project(store, Workspace(root=tmp_path, config=WorkspaceConfig()), project, load_protocol())
+    assert not report.errors, report.errors
+    values = {v.key: v.value for v in store.kpi_values("acme")}
+    assert values["followers.mastodon"] == 1234 and values["posts.mastodon"] == 789
+    assert {v.origin for v in store.kpi_values("acme")} == {"api"}

@@ -16,7 +16,10 @@ def register(app: typer.Typer) -> None:
     command(app, "auth", help=_("Store a source's token or app password (mode 0600), instead of an environment variable."))(auth)
 
 
-def sources(options: Options) -> None:
+def sources(
+    options: Options,
+    check: Annotated[bool, typer.Option("--check", help=_("Also make a cheap authenticated call to see whether each source's credentials work."))] = False,
+) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -30,6 +33,11 @@ def sources(options: Options) -> None:
         rows = []
         for project in session.workspace.select(options.project):
             health = session.store.source_health(project.slug)
+            verified = {}
+            if check and not options.offline:
+                from cmday.sync import verify_sources
+
+                verified = verify_sources(session.workspace, project, session.store)
             for source in project.sources:
                 state = health.get(source.id)
                 rows.append(
@@ -47,29 +55,39 @@ def sources(options: Options) -> None:
                         "last_error": state.last_error if state else None,
                         "needs_auth": bool(state and state.needs_auth),
                         "mentions": state.mentions if state else 0,
+                        "credentials_work": verified[source.id][0] if source.id in verified else None,
+                        "account": verified[source.id][1] if source.id in verified else None,
                     }
                 )
         if options.json:
             output.print_json({"sources": rows})
             return
-        table = Table(box=None, header_style="dim", pad_edge=False)
-        for heading in (_("project"), _("source"), _("platform"), _("credentials"), _("last success"), _("mentions"), _("state")):
-            table.add_column(heading, no_wrap=True, overflow="ellipsis")
+        several = len({row["project"] for row in rows}) > 1
+        table = Table(box=None, header_style="dim", pad_edge=False, expand=True)
+        table.add_column(_("source"), no_wrap=True)
+        table.add_column(_("platform"), no_wrap=True)
+        table.add_column(_("secret"), no_wrap=True)
+        table.add_column(_("last success"), no_wrap=True)
+        table.add_column(_("mentions"), no_wrap=True, justify="right")
+        table.add_column(_("state"), ratio=1, overflow="fold")
         for row in rows:
             if not row["enabled"]:
                 state = Text(_("disabled"), style="dim")
+            elif row["credentials_work"] is False:
+                state = Text(_("credentials refused: {error}").format(error=one_line(row["account"], 120)), style="bold red")
             elif row["needs_auth"]:
                 state = Text(_("log in again: cmday auth {source}").format(source=row["source"]), style="bold red")
             elif row["last_error"]:
-                state = Text(one_line(row["last_error"], 60), style="red")
+                state = Text(one_line(row["last_error"], 160), style="red")
+            elif row["credentials_work"]:
+                state = Text(_("ok, logged in as {account}").format(account=one_line(row["account"], 60)), style="green")
             elif row["last_success"]:
                 state = Text(_("ok"), style="green")
             else:
                 state = Text(_("never fetched"), style="yellow")
-            table.add_row(
-                row["project"], row["source"], row["platform"], row["credentials"],
-                (row["last_success"] or "—")[:16].replace("T", " "), str(row["mentions"]), state,
-            )
+            name = f"{row['project']}/{row['source']}" if several else row["source"]
+            last = row["last_success"][5:16].replace("T", " ") if row["last_success"] else "—"
+            table.add_row(name, row["platform"], row["credentials"], last, str(row["mentions"]), state)
         output.out.print(table)
     finally:
         session.close()
