@@ -260,3 +260,15 @@ def test_an_explicit_language_wins_over_the_active_one() -> None:
     assert format_number(12840, language="es") == "12.840"
     assert format_percent(0.5, language="es") == "50\u00a0%"
     assert format_day(MONDAY, language="es") == "lunes 23 de noviembre"
+
+
+def test_the_english_short_day_is_exactly_babels():
+    from datetime import date, timedelta
+
+    from babel.dates import format_date
+
+    from cmday.i18n import format_short_day
+
+    for offset in range(0, 400, 7):
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        assert format_short_day(day, language="en") == format_date(day, "EEE d MMM", locale="en")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
 
@@ -42,14 +42,13 @@ class ChecklistFile(Strict):
     drop: list[str] = []
 
 
-@dataclass
-class Facts:
-    """What the automatic items are judged on, gathered once per view from the state and the calendar."""
+class Facts(Protocol):
+    """What the automatic items are judged on. `routine.Day` provides them, each computed only when an item asks."""
 
     urgent_open: int
     past_sla: int
     open_total: int
-    crisis: bool
+    crisis_now: bool
     failing_sources: list[str]
     last_sweep: datetime | None
     sweep_hours: float
@@ -108,7 +107,7 @@ def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
     if check == "no_urgent_open":
         return facts.urgent_open == 0, _("{count} urgent open").format(count=facts.urgent_open)
     if check == "no_crisis":
-        return not facts.crisis, _("crisis under way")
+        return not facts.crisis_now, _("crisis under way")
     if check == "sources_healthy":
         return not facts.failing_sources, _("failing: {sources}").format(sources=", ".join(facts.failing_sources))
     if check == "swept_recently":

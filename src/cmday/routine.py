@@ -6,18 +6,21 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from cmday import calendar
-from cmday.clock import day_bounds
 from cmday import checklists as checklist_module
-from cmday.checklists import ChecklistEntry, Facts
+from cmday.checklists import ChecklistEntry
+from cmday.clock import day_bounds
 from cmday.mention import StoredMention
 from cmday.models import Post, Project
 from cmday.protocol import Protocol
 from cmday.store import Store
 from cmday.triage import detect_crisis
 from cmday.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cmday import calendar
 
 READY_STATUSES = ("ready", "scheduled", "published")
 DEFAULT_LOOKBACK = timedelta(hours=24)
@@ -198,6 +201,7 @@ class Day:
                 problems.append(SourceProblem(source.id, source.platform, state.last_error, state.needs_auth))
         return problems
 
+    @property
     def last_sweep(self) -> datetime | None:
         """When every enabled source last succeeded: the oldest of their last successes."""
         successes = [
@@ -208,11 +212,15 @@ class Day:
     @cached_property
     def plan(self) -> calendar.Plan:
         """The project's calendar: `[[posts]]` and its CSV, with what the state says was published."""
+        from cmday import calendar  # the calendar's loading and checks: only for views that show it
+
         return calendar.load_plan(self.workspace, self.project, self.store)
 
     @cached_property
     def post_problems(self) -> dict[str, list[calendar.Problem]]:
         """The calendar checks' problems (links not fetched: dashboards work offline), by post key."""
+        from cmday import calendar
+
         found: dict[str, list[calendar.Problem]] = {}
         for problem in calendar.check_plan(self.plan, self.now):
             if problem.post_key:
@@ -231,7 +239,9 @@ class Day:
             return ""
         if at < self.now:
             return "past"
-        if post.status in calendar.UNREADY_STATUSES and at - self.now < calendar.NOT_READY_WINDOW:
+        from cmday.calendar import NOT_READY_WINDOW, UNREADY_STATUSES
+
+        if post.status in UNREADY_STATUSES and at - self.now < NOT_READY_WINDOW:
             return "not-ready"
         errors = [p.code for p in self.post_problems.get(post.key, []) if p.severity == "error" and p.code != "past"]
         return errors[0] if errors else ""
@@ -248,11 +258,14 @@ class Day:
             < self.project.calendar.per_platform("min_per_day", platform)
         ]
 
+    @property
     def horizon_empty_days(self) -> int:
         """Publishing days of the horizon with nothing planned on some active platform (on any, without platforms)."""
         days = self.project.calendar.horizon_days
         if self.project.publishing_platforms():
-            empty = calendar.empty_days(self.plan, self.today, days)
+            from cmday.calendar import empty_days
+
+            empty = empty_days(self.plan, self.today, days)
             return len({day for missing in empty.values() for day in missing})
         planned = {p.local.date() for p in self.plan.posts}
         return sum(
@@ -261,32 +274,55 @@ class Day:
             if self.plan.publishes_on(day := self.today + timedelta(days=offset)) and day not in planned
         )
 
-    def facts(self) -> Facts:
-        open_mentions = self.open_mentions
-        return Facts(
-            urgent_open=sum(1 for m in open_mentions if m.urgent),
-            past_sla=sum(1 for m in open_mentions if m.past_sla(self.now)),
-            open_total=len(open_mentions),
-            crisis=self.crisis is not None,
-            failing_sources=[p.source for p in self.source_problems],
-            last_sweep=self.last_sweep(),
-            sweep_hours=self.project.routine.sweep_hours,
-            now=self.now,
-            today_missing=self.missing_platforms(self.today),
-            tomorrow_missing=self.missing_platforms(self.today + timedelta(days=1)),
-            horizon_empty_days=self.horizon_empty_days(),
-            horizon_days=self.project.calendar.horizon_days,
-        )
+    # -- what the checklists' automatic items are judged on (checklists.Facts), each computed on demand
+
+    @property
+    def urgent_open(self) -> int:
+        return sum(1 for m in self.open_mentions if m.urgent)
+
+    @property
+    def past_sla(self) -> int:
+        return sum(1 for m in self.open_mentions if m.past_sla(self.now))
+
+    @property
+    def open_total(self) -> int:
+        return len(self.open_mentions)
+
+    @property
+    def crisis_now(self) -> bool:
+        return self.crisis is not None
+
+    @property
+    def failing_sources(self) -> list[str]:
+        return [p.source for p in self.source_problems]
+
+    @property
+    def sweep_hours(self) -> float:
+        return self.project.routine.sweep_hours
+
+    @property
+    def today_missing(self) -> list[str]:
+        return self.missing_platforms(self.today)
+
+    @property
+    def tomorrow_missing(self) -> list[str]:
+        return self.missing_platforms(self.today + timedelta(days=1))
+
+    @property
+    def horizon_days(self) -> int:
+        return self.project.calendar.horizon_days
 
     def checklist(self, routine: str) -> list[ChecklistEntry]:
         items = checklist_module.load_checklist(routine, self.language, self.workspace.root)
         marks = self.store.checklist_marks(self.slug, self.today.isoformat(), routine)
-        return checklist_module.entries(items, self.today, marks, self.facts())
+        return checklist_module.entries(items, self.today, marks, self)
 
 
 def post_time(post: Post, zone: ZoneInfo) -> datetime:
     """A post's instant: times without an offset are the project's local time."""
-    return calendar.post_instant(post.at, zone)
+    from cmday.calendar import post_instant
+
+    return post_instant(post.at, zone)
 
 
 def morning(day: Day) -> MorningView:
