@@ -131,3 +131,29 @@ def test_add_template_from_a_sent_reply_keeps_the_protocol_files_comments():
     assert "[templates.oat-milk]" in written
     dry = json.loads(run("reply", str(question["id"]), "--demo", "--again", "--template", "oat-milk", "--dry-run", "--json").stdout)
     assert dry["text"] == "Hi @oatlover@mastodon.social! Oat milk in every Café Aroma shop {always}. Thanks!"
+
+
+def test_the_instances_own_length_limit_is_checked_before_sending(workspace: Path, cmday_home: Path, platform_server, monkeypatch):
+    from cmday.mention import Mention
+    from tests.support.platform_server import Reply
+
+    # GET /api/v2/instance: an Instance whose configuration allows 40 characters per status
+    platform_server.route("GET", "/api/v2/instance", Reply(200, {"domain": "m.example", "configuration": {"statuses": {"max_characters": 40}}}))
+    monkeypatch.setenv("ACME_TOKEN", "tok")
+    project_file = workspace / "projects" / "acme.toml"
+    project_file.write_text(
+        project_file.read_text(encoding="utf-8")
+        + f'\n[[sources]]\nid = "m"\nplatform = "mastodon"\ninstance = "{platform_server.url}"\ntoken_env = "ACME_TOKEN"\n',
+        encoding="utf-8",
+    )
+    store = Store(cmday_home / "state.sqlite3")
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "where are you?", at, category="question")], None, at)
+    mention_id = store.mentions("acme")[0].id
+    store.close()
+    text = "We are in Malasaña, next to the market. Thanks!"  # 48 characters: fine for 500, not for 40
+    ran = run("reply", str(mention_id), "--workspace", str(workspace), "--text", text, "--dry-run", "--json")
+    assert ran.exit_code == ExitCode.USAGE
+    findings = json.loads(ran.stdout)["findings"]
+    assert findings[0]["rule"] == "length" and "of 40" in findings[0]["message"]
+    assert not platform_server.requests_to("/api/v1/statuses")

@@ -121,7 +121,9 @@ def send(store: Store, workspace: Workspace, project: Project, draft: Draft, res
     raw = store.raw_payload(mention.id)
     target = ReplyTarget(mention.platform_id, mention.author_handle, mention.kind, json.loads(raw) if raw else None)
     try:
-        sent = asyncio.run(_send(source, workspace, project, store, target, draft, http_options or {}))
+        sent = asyncio.run(
+            _with_adapter(source, workspace, project, store, http_options or {}, lambda a: a.reply(target, draft.text, draft.idempotency_key))
+        )
     except CmdayError as error:
         store.finish_draft(draft.id, "failed", clock.now(), error=error.message)
         raise
@@ -132,7 +134,19 @@ def send(store: Store, workspace: Workspace, project: Project, draft: Draft, res
     return sent
 
 
-async def _send(source, workspace: Workspace, project: Project, store: Store, target: ReplyTarget, draft: Draft, http_options: dict) -> Sent:
+def platform_limit(store: Store, workspace: Workspace, project: Project, mention: StoredMention) -> int | None:
+    """The length limit the platform itself states (a Mastodon instance's own), else the known default."""
+    source = project.source(mention.source_id)
+    default = PLATFORM_LIMITS.get(mention.platform)
+    if source is None or not hasattr(adapter_class(source.platform), "text_limit"):
+        return default
+    try:
+        return asyncio.run(_with_adapter(source, workspace, project, store, {"timeout": 10.0}, lambda a: a.text_limit()))
+    except CmdayError:
+        return default
+
+
+async def _with_adapter(source, workspace: Workspace, project: Project, store: Store, http_options: dict, call):
     from cmday.http import HttpClient
     from cmday.secrets import read_secret
 
@@ -145,5 +159,4 @@ async def _send(source, workspace: Workspace, project: Project, store: Store, ta
             project_slug=project.slug,
             state={"demo_anchor": store.meta("demo_anchor")},
         )
-        adapter = adapter_class(source.platform)(source, context)
-        return await adapter.reply(target, draft.text, draft.idempotency_key)
+        return await call(adapter_class(source.platform)(source, context))

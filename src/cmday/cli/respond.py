@@ -83,6 +83,8 @@ def reply(
             if not (interactive and typer.confirm(_("#{id} is already answered. Reply again?").format(id=mention.id), default=False)):
                 raise UsageError(_("#{id} is already answered").format(id=mention.id), hint=_("add --again to reply once more"))
         plan = core.plan(mention, project, protocol, session.workspace, session.language)
+        if plan.can_send and not options.offline:
+            plan.limit = core.platform_limit(session.store, session.workspace, project, mention)
         if not options.json:
             out = output.out
             out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), "  ", (clean(mention.author_handle or mention.author_name), "cyan")))
