@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from cmday.errors import ExitCode
 from tests.cli_runner import run
@@ -155,3 +156,27 @@ def test_cron_check_and_a_person_at_the_same_time(tmp_path: Path, cmday_home: Pa
     assert len(keys) == len(set(keys))
     demo_ids = [k for k in keys if k[1].startswith("demo-")]
     assert 0 < len(demo_ids) <= 14
+
+
+HEADINGS = {
+    "en": {"morning": "Urgent first", "check": "New since", "close": "Tomorrow"},
+    "es": {"morning": "Primero, lo urgente", "check": "Nuevo desde", "close": "Mañana"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("routine", ["morning", "check", "close"])
+def test_the_routine_in_both_languages(lang: str, routine: str):
+    ran = run(routine, "--demo", "--lang", lang)
+    assert ran.exit_code == 0, ran.stderr
+    assert HEADINGS[lang][routine] in ran.stdout
+    assert max(len(line) for line in ran.stdout.splitlines()) <= 80
+    data = json.loads(run(routine, "--demo", "--lang", lang, "--json").stdout)
+    assert data["routine"] == routine  # JSON keys and values stay the same in every language
+
+
+@pytest.mark.parametrize("lang,line", [("en", "cafe-aroma: crisis (2 mentions)"), ("es", "cafe-aroma: crisis (2 menciones)")])
+def test_check_quiet_in_both_languages(lang: str, line: str):
+    ran = run("check", "--demo", "--quiet", "--lang", lang)
+    assert ran.exit_code == ExitCode.ATTENTION
+    assert ran.stdout.splitlines()[0] == line
