@@ -180,3 +180,23 @@ def test_check_quiet_in_both_languages(lang: str, line: str):
     ran = run("check", "--demo", "--quiet", "--lang", lang)
     assert ran.exit_code == ExitCode.ATTENTION
     assert ran.stdout.splitlines()[0] == line
+
+
+def test_show_gives_the_thread_above_a_reply(workspace: Path, cmday_home: Path):
+    from datetime import UTC, datetime
+
+    from cmday.mention import Mention
+    from cmday.store import Store
+
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    store = Store(cmday_home / "state.sqlite3")
+    store.save_batch("acme", "m", "mastodon", [
+        Mention("mastodon", "100", "mention", "Is the terrace open?", at, author_handle="@ana@m.example"),
+        Mention("mastodon", "101", "reply", "Asking for Sunday [b]brunch[/b]", at, author_handle="@ana@m.example", in_reply_to="100"),
+    ], None, at)
+    reply_id = next(m.id for m in store.mentions("acme") if m.platform_id == "101")
+    store.close()
+    shown = run("show", str(reply_id), "--workspace", str(workspace))
+    assert shown.stdout.index("Is the terrace open?") < shown.stdout.index("[b]brunch[/b]")
+    data = json.loads(run("show", str(reply_id), "--workspace", str(workspace), "--json").stdout)
+    assert [m["text"] for m in data["thread"]] == ["Is the terrace open?"]

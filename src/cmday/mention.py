@@ -64,6 +64,7 @@ class StoredMention:
     state_reason: str
     snooze_until: datetime | None
     answered_at: datetime | None
+    in_reply_to: str | None = None
 
     def age_minutes(self, now: datetime) -> int:
         return max(int((now - self.created_at).total_seconds() // 60), 0)

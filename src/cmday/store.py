@@ -139,7 +139,7 @@ MIGRATIONS: list[tuple[str, str]] = [
 _MENTION_COLUMNS = (
     "id, project, source_id, platform, platform_id, kind, author_handle, author_name, author_url, text, url,"
     " created_at, fetched_at, language, category, priority, urgent, sla_due, matched, state, state_at,"
-    " state_reason, snooze_until, answered_at"
+    " state_reason, snooze_until, answered_at, in_reply_to"
 )
 
 
@@ -467,6 +467,21 @@ class Store:
     def mention(self, mention_id: int) -> StoredMention | None:
         rows = self._read(f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
         return _stored(rows[0]) if rows else None
+
+    def thread_above(self, mention: StoredMention, depth: int = 5) -> list[StoredMention]:
+        """The mentions this one answers, as far as they are stored, oldest first."""
+        chain: list[StoredMention] = []
+        current = mention
+        while current.in_reply_to and len(chain) < depth:
+            rows = self._read(
+                f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE project = ? AND platform_id = ? LIMIT 1",
+                (current.project, current.in_reply_to),
+            )
+            if not rows:
+                break
+            current = _stored(rows[0])
+            chain.append(current)
+        return list(reversed(chain))
 
     def raw_payload(self, mention_id: int) -> str | None:
         rows = self._read("SELECT raw FROM mentions WHERE id = ?", (mention_id,))
@@ -808,4 +823,5 @@ def _stored(row: sqlite3.Row | tuple) -> StoredMention:
         state_reason=row[21],
         snooze_until=_time(row[22]),
         answered_at=_time(row[23]),
+        in_reply_to=row[24],
     )

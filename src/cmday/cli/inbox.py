@@ -161,9 +161,15 @@ def show(
     try:
         mention = _find(session, mention_id)
         if options.json:
-            output.print_json({"mentions": [_mention_json(mention)]})
+            thread = [_mention_json(m) for m in session.store.thread_above(mention)]
+            output.print_json({"mentions": [_mention_json(mention)], "thread": thread})
             return
         out = output.out
+        above = session.store.thread_above(mention)
+        for parent in above:
+            out.print(Text.assemble(("  ↳ " if parent is not above[0] else "", "dim"), (clean(parent.author_handle or parent.author_name) + ": ", "dim cyan"), (clean(parent.text), "dim")))
+        if above:
+            out.print()
         out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
         out.print(Text.assemble((_("from: "), "dim"), clean(mention.author_name), " ", (clean(mention.author_handle), "cyan")))
         zone = session.workspace.project_zone(session.workspace.projects[mention.project])
