@@ -19,7 +19,7 @@ PUBLISHING_PLATFORMS = ("mastodon", "bluesky")
 class Strict(BaseModel):
     """Every file model: unknown keys are errors, so a typo never silently does nothing."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 def check_timezone(value: str) -> str:
