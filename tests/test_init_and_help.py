@@ -128,3 +128,31 @@ def test_every_command_has_help_and_the_common_options(path, command):
         assert option in ran.stdout, (path, option)
     for parameter in command.params:
         assert getattr(parameter, "help", None) or parameter.param_type_name == "argument", (path, parameter.name)
+
+
+def test_each_group_registers_exactly_the_commands_app_py_lists():
+    import importlib
+
+    import typer
+    import typer.main
+
+    from cmday.cli.app import COMMAND_GROUPS
+
+    for group, commands in COMMAND_GROUPS.items():
+        app = typer.Typer()
+
+        @app.callback()
+        def root() -> None:
+            """A group, so that one command is not promoted to the whole app."""
+
+        importlib.import_module(f"cmday.cli.{group}").register(app)
+        assert set(typer.main.get_command(app).commands) == set(commands), group
+
+
+def test_a_command_runs_with_only_its_group_built():
+    ran = run("where", "--json")
+    assert ran.exit_code == 0
+    from cmday.cli.app import _command_in
+
+    assert _command_in(["--lang", "es", "morning", "--demo"]) == "morning"
+    assert _command_in(["--help"]) is None

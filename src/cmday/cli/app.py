@@ -19,22 +19,36 @@ def _language_from_argv(argv: list[str]) -> str | None:
     return None
 
 
-# Every command group, in the order `cmday --help` lists them; each module has `register(app)`.
-COMMAND_GROUPS = (
-    "routine",
-    "checklist",
-    "respond",
-    "inbox",
-    "calendar",
-    "sources",
-    "kpi",
-    "report",
-    "workspace",
-    "demo",
-)
+# Every command group, in the order `cmday --help` lists them, with the commands its `register(app)`
+# adds: running one command builds only its group (building all of them costs ~40 ms a run).
+# tests/test_init_and_help.py checks these names against what each module registers.
+COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
+    "routine": ("morning", "check", "close"),
+    "checklist": ("checklist", "done", "skip", "undo"),
+    "respond": ("reply", "escalate", "lint", "triage", "protocol"),
+    "inbox": ("fetch", "inbox", "show", "mark"),
+    "calendar": ("calendar", "utm", "publish"),
+    "sources": ("sources", "auth"),
+    "kpi": ("kpi",),
+    "report": ("report",),
+    "workspace": ("init", "where"),
+    "demo": ("demo",),
+}
 
 
-def build_app() -> typer.Typer:
+def _command_in(argv: list[str]) -> str | None:
+    """The command a command line names: the first word that is not a root option or its value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--lang":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_app(command: str | None = None) -> typer.Typer:
+    """The app with every command group, or only the group of `command` when it names a known one."""
     import importlib
 
     app = typer.Typer(
@@ -56,12 +70,13 @@ def build_app() -> typer.Typer:
 
             os.environ["CMDAY_LANG"] = lang
 
-    for name in COMMAND_GROUPS:
-        importlib.import_module(f"cmday.cli.{name}").register(app)
+    groups = [group for group, commands in COMMAND_GROUPS.items() if command in commands] or list(COMMAND_GROUPS)
+    for group in groups:
+        importlib.import_module(f"cmday.cli.{group}").register(app)
     return app
 
 
 def main() -> None:
     # Help texts are translated when commands are built, so the language is chosen first.
     set_language(resolve_language(_language_from_argv(sys.argv[1:]), None))
-    build_app()(prog_name="cmday")
+    build_app(_command_in(sys.argv[1:]))(prog_name="cmday")
