@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cmday.i18n import set_language
 from tests.support.platform_server import PlatformServer
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -23,6 +24,7 @@ def cmday_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    set_language("en")  # a test that ran in Spanish must not leave the next one speaking it
     return home
 
 

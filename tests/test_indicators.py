@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmday.errors import UsageError
+from cmday.calendar import post_key
+from cmday.models import Post
 from cmday.indicators import (
     BusinessHours,
     WorkingClock,
@@ -158,7 +160,8 @@ def build_state(path: Path) -> Store:
         store.set_state(ids[pid], "answered", at)
     store.set_state(ids["m8"], "ignored", local(19, 15, 5), reason="spam")
     store.set_state(ids["m13"], "ignored", local(26, 9), reason="not about us")
-    key = f"{local(20, 10).astimezone(UTC):%Y%m%dT%H%MZ}-mastodon"
+    # the key `cmday publish` stores for the first [[posts]] entry, as the calendar computes it
+    key = post_key(Post(at=datetime(2026, 10, 20, 10, 0), platform="mastodon", text="Autumn blend is here", status="published"), "mastodon")
     store.claim_publication("acme", key, local(20, 10))
     store.finish_publication("acme", key, "published", local(20, 10), url="https://social.example/@acme/1")
     store.claim_publication("acme", "adhoc-statement-mastodon", local(21, 21, 30))

@@ -180,8 +180,9 @@ def _post_days(today):
 
 def _past_posts_toml(today) -> str:
     lines = ["", "# Past posts: the demo's history, for `cmday kpi --demo` and `cmday report --demo`."]
-    for day, platform, text in _post_days(today):
-        lines += ["", "[[posts]]", f"at = {day.isoformat()}T10:30:00", f'platform = "{platform}"', f'text = "{text}"', 'status = "published"']
+    for number, (day, platform, text) in enumerate(_post_days(today)):
+        lines += ["", "[[posts]]", f'id = "{_past_post_id(number)}"', f"at = {day.isoformat()}T10:30:00",
+                  f'platform = "{platform}"', f'text = "{text}"', 'status = "published"']
     return "\n".join(lines) + "\n"
 
 
@@ -196,7 +197,6 @@ def _save(store: Store, mentions: list[Mention], fetched: datetime) -> dict[str,
 
 def seed_indicators(store: Store, now: datetime) -> None:
     """Months of older days, escalations, two crises, published posts with their reactions, follower counts."""
-    from cmday.indicators import post_key
 
     rng = random.Random(20261123)
     today = clock.local_day(now, ZONE)
@@ -229,7 +229,7 @@ def seed_indicators(store: Store, now: datetime) -> None:
             store.add_escalation(recent.id, "manager", "email", "refund or replacement?", recent.created_at + timedelta(minutes=2), True, "")
             store.set_state(recent.id, "answered", recent.answered_at or recent.created_at)
     _seed_crises(store, today)
-    _seed_posts(store, today, rng, post_key)
+    _seed_posts(store, today, rng)
     _seed_followers(store, today, rng)
 
 
@@ -260,11 +260,16 @@ def _seed_crises(store: Store, today) -> None:
             store.set_state(ids[mention.platform_id], "answered", answered)
 
 
-def _seed_posts(store: Store, today, rng: random.Random, post_key) -> None:
+def _past_post_id(number: int) -> str:
+    """The id the demo's past posts carry in the project file, and so their key in the state's publications."""
+    return f"past-{number:03d}"
+
+
+def _seed_posts(store: Store, today, rng: random.Random) -> None:
     """Published posts: Mastodon and Bluesky ones through cmday, with the reactions fetched a day later."""
     for number, (day, platform, text) in enumerate(_post_days(today)):
         at = datetime.combine(day, time(10, 30), tzinfo=ZONE)
-        key = post_key(at, platform)
+        key = _past_post_id(number)
         if platform == "instagram":  # published by hand; the CM notes the likes
             store.set_kpi(PROJECT, f"post.{key}.likes", (day + timedelta(days=1)).isoformat(), rng.randint(40, 260), "manual", at)
             continue

@@ -9,7 +9,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cmday.clock import day_bounds
@@ -415,24 +415,14 @@ class Indicators:
 # -- computing -------------------------------------------------------------------------------
 
 
-def post_key(at: datetime, platform: str) -> str:
-    """A calendar post's key in the state's publications: its UTC minute and platform."""
-    return f"{at.astimezone(UTC):%Y%m%dT%H%MZ}-{platform}"
-
-
 def planned_posts(project: Project, zone: ZoneInfo) -> list[tuple[str, datetime, str, Post]]:
-    """(key, instant, platform, post) for every calendar post.
-
-    The calendar is read as the routine reads it (cmday.routine.post_time); point this at the
-    calendar module once posts can live elsewhere than `[[posts]]`.
-    """
-    from cmday.routine import post_time
+    """(key, instant, platform, post) for every `[[posts]]` entry, keyed as the calendar and `cmday publish` key them."""
+    from cmday.calendar import post_instant, post_key
 
     found = []
     for post in project.posts:
-        at = post_time(post, zone)
         platform = project.post_platform(post)
-        found.append((post_key(at, platform), at, platform, post))
+        found.append((post_key(post, platform), post_instant(post.at, zone), platform, post))
     return found
 
 

@@ -83,6 +83,8 @@ class Sender(Protocol):
 
     async def account_metrics(self) -> dict[str, float]: ...  # followers and the like, for indicator snapshots
 
+    async def post_metrics(self, remote_ids: list[str]) -> dict[str, dict[str, float]]: ...  # reactions to own posts
+
 
 class AuthenticationFailed(SourceError):
     """The platform refused the credentials: the source needs `cmday auth` or a new token."""

@@ -40,6 +40,7 @@ MAX_RESOLVED_HANDLES = 10  # other accounts a post may mention by handle, each o
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
 
 PAGE_SIZE = 50
+POSTS_PER_CALL = 25  # app.bsky.feed.getPosts: uris maxLength 25
 MAX_PAGES = 10
 # A keyword read for the first time would otherwise pour months of strangers' posts into the inbox.
 FIRST_SEARCH_PAGES = 1
@@ -192,6 +193,22 @@ class SearchPage(Lexicon):
     cursor: Annotated[str | None, Lenient] = None
 
 
+class PostsPage(Lexicon):
+    """app.bsky.feed.getPosts#output; its items are checked one by one."""
+
+    posts: list[Any]
+
+
+class PostCounts(Lexicon):
+    """app.bsky.feed.defs#postView: what a post got, as far as indicators need it (a count left out is 0)."""
+
+    uri: str
+    like_count: Annotated[int, Field(ge=0)] = 0
+    repost_count: Annotated[int, Field(ge=0)] = 0
+    reply_count: Annotated[int, Field(ge=0)] = 0
+    quote_count: Annotated[int, Field(ge=0)] = 0
+
+
 # -- reading pages into mentions --------------------------------------------------------------
 
 
@@ -260,7 +277,7 @@ class Page:
         self.counts[key] = self.counts.get(key, 0) + 1
 
 
-def _listing(model: type[NotificationPage] | type[SearchPage], payload: Any, nsid: str) -> Any:
+def _listing(model: type[NotificationPage | SearchPage | PostsPage], payload: Any, nsid: str) -> Any:
     try:
         return model.model_validate(payload)
     except ValidationError:
@@ -285,6 +302,28 @@ def read_notifications(payload: Any, since: datetime | None) -> Page:
         elif notification.reason in COUNTED:
             page.count(COUNTED[notification.reason])
     return page
+
+
+def read_post_counts(payload: Any) -> dict[str, dict[str, float]]:
+    """Likes, reposts, replies and quotes of each post a getPosts answer holds, by post URI.
+
+    Named as the indicators name every platform's reactions (favourites, boosts, replies), quotes apart.
+    A post the answer leaves out (deleted, blocked) or carries unreadable is just not there.
+    """
+    listing = _listing(PostsPage, payload, GET_POSTS)
+    counts: dict[str, dict[str, float]] = {}
+    for item in listing.posts:
+        try:
+            post = PostCounts.model_validate(item)
+        except ValidationError:
+            continue
+        counts[post.uri] = {
+            "favourites": float(post.like_count),
+            "boosts": float(post.repost_count),
+            "replies": float(post.reply_count),
+            "quotes": float(post.quote_count),
+        }
+    return counts
 
 
 def read_search(payload: Any, since: datetime | None, own: set[str]) -> Page:
@@ -596,6 +635,16 @@ class BlueskyAdapter:
             "following": float(profile.follows_count),
             "posts": float(profile.posts_count),
         }
+
+    async def post_metrics(self, remote_ids: list[str]) -> dict[str, dict[str, float]]:
+        """Reactions to the account's own posts, by post URI: app.bsky.feed.getPosts, 25 URIs a call."""
+        wanted = list(dict.fromkeys(uri for uri in remote_ids if uri))
+        counts: dict[str, dict[str, float]] = {}
+        for start in range(0, len(wanted), POSTS_PER_CALL):
+            chunk = wanted[start : start + POSTS_PER_CALL]
+            found = read_post_counts(await self._call(GET_POSTS, {"uris": chunk}))
+            counts.update({uri: found[uri] for uri in chunk if uri in found})
+        return counts
 
     async def _profile(self) -> Profile:
         session = await self._session()

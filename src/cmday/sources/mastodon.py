@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import json
@@ -32,6 +33,7 @@ ACTIVITY_TYPES = {"favourite": "favourites", "reblog": "boosts", "follow": "foll
 # What an instance answers when it will not serve a listening stream: bad query, token without the
 # scope, tag feeds or search switched off, full-text search down.
 REFUSED = (400, 401, 403, 404, 422, 503)
+STATUS_READS_AT_ONCE = 4  # post_metrics reads one status per request: a few at a time, not a burst
 DEFAULT_TEXT_LIMIT = 500  # Mastodon's own default, for instances that do not say theirs
 # From the most public to the most private: a reply never goes further than what it answers.
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -118,6 +120,15 @@ class PostedStatus(Entity):
     id: PlatformId
     uri: str
     url: OptionalText = None
+
+
+class StatusCounts(Entity):
+    """https://docs.joinmastodon.org/entities/Status/: what a status got, as far as indicators need it."""
+
+    id: PlatformId
+    favourites_count: Annotated[int, Field(ge=0)]
+    reblogs_count: Annotated[int, Field(ge=0)]
+    replies_count: Annotated[int, Field(ge=0)]
 
 
 class CredentialAccount(Entity):
@@ -656,6 +667,45 @@ class MastodonAdapter:
             "followers": float(account.followers_count),
             "following": float(account.following_count),
             "posts": float(account.statuses_count),
+        }
+
+    async def post_metrics(self, remote_ids: list[str]) -> dict[str, dict[str, float]]:
+        """Favourites, boosts and replies of the account's own statuses, by status id (GET /api/v1/statuses/:id).
+
+        A status the instance no longer has (404: deleted, or no longer visible to the token) is left out.
+        """
+        headers = self._authorized()
+        at_once = asyncio.Semaphore(STATUS_READS_AT_ONCE)
+
+        async def read(status_id: str) -> StatusCounts | None:
+            async with at_once:
+                path = "/api/v1/statuses/" + quote(status_id, safe="")
+                response = await self.context.http.request(
+                    "GET", self.base + path, headers=headers, expect=(200, 404)
+                )
+            if response.status == 404:
+                return None
+            try:
+                return StatusCounts.model_validate(response.json())
+            except ValidationError:
+                raise SourceError(
+                    _("{host} answered status {id} in a shape cmday cannot read").format(host=self.host, id=status_id)
+                ) from None
+
+        wanted = list(dict.fromkeys(i for i in remote_ids if i))
+        try:
+            async with asyncio.TaskGroup() as group:  # the first failure stops the other reads
+                reads = [group.create_task(read(status_id)) for status_id in wanted]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return {
+            status_id: {
+                "favourites": float(status.favourites_count),
+                "boosts": float(status.reblogs_count),
+                "replies": float(status.replies_count),
+            }
+            for status_id, task in zip(wanted, reads, strict=True)
+            if (status := task.result()) is not None
         }
 
     async def _credentials(self) -> CredentialAccount:
