@@ -6,9 +6,7 @@ Bluesky getPosts answer (../shared/fixtures/bluesky/responses), served by a real
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,17 +18,17 @@ import pytest
 from cmday import clock
 from cmday.calendar import load_plan
 from cmday.errors import SourceError
-from cmday.http import HttpClient
 from cmday.indicators import compute, parse_period
 from cmday.models import BlueskySource, MastodonSource
 from cmday.protocol import load_protocol
-from cmday.sources.base import AuthenticationFailed, FetchContext
+from cmday.sources.base import AuthenticationFailed
 from cmday.sources.bluesky import BlueskyAdapter
 from cmday.sources.mastodon import MastodonAdapter
 from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import load_workspace
 from tests.cli_runner import run
+from tests.support.adapters import header, run_adapter
 from tests.support.platform_server import PlatformServer, Reply, Request
 
 NOW = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
@@ -51,27 +49,8 @@ BSKY_GET_POSTS = f"{BSKY}/bskyr_f_getposts__00__GET_xrpc_app_bsky_feed_getPosts_
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def load(shared_fixtures: Path) -> Callable[[str], Any]:
-    def read(name: str) -> Any:
-        return json.loads((shared_fixtures / name).read_text(encoding="utf-8"))
-
-    return read
-
-
-def header(request: Request, name: str) -> str | None:
-    return next((v for k, v in request.headers.items() if k.lower() == name.lower()), None)
-
-
 def with_adapter(adapter_type: type, source: Any, secret: str | None, action: Callable[[Any], Any]) -> Any:
-    async def go() -> Any:
-        async with HttpClient(timeout=5) as http:
-            context = FetchContext(
-                http=http, secret=lambda _name: secret, workspace_root=Path("."), now=NOW, project_slug="acme"
-            )
-            return await action(adapter_type(source, context))
-
-    return asyncio.run(go())
+    return run_adapter(adapter_type, source, secret, action, NOW)
 
 
 def on_mastodon(server: PlatformServer, ids: list[str], token: str | None = TOKEN) -> Any:

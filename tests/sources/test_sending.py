@@ -31,6 +31,7 @@ from cmday.sources.bluesky import BlueskyAdapter, facets_for, read_notifications
 from cmday.sources.mastodon import MastodonAdapter, addressed, mentions_from_notifications
 from cmday.store import Store
 from cmday.workspace import Workspace
+from tests.support.adapters import header, run_adapter
 from tests.support.platform_server import PlatformServer, Reply, Request
 
 NOW = datetime(2026, 4, 12, 7, 0, tzinfo=UTC)
@@ -65,29 +66,8 @@ REPLY_TO_A_REPLY = "at://did:plc:lprqqpoyjspuma25n5gofocf/app.bsky.feed.post/3lm
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def load(shared_fixtures: Path) -> Callable[[str], Any]:
-    def read(name: str) -> Any:
-        return json.loads((shared_fixtures / name).read_text(encoding="utf-8"))
-
-    return read
-
-
-def header(request: Request, name: str) -> str | None:
-    return next((v for k, v in request.headers.items() if k.lower() == name.lower()), None)
-
-
 def with_adapter(adapter_type: type, source: Any, secret: str | None, action: Callable[[Any], Any]) -> Any:
-    """Run `action(adapter)` with a fresh HTTP client, as reply.send and calendar.publish do."""
-
-    async def go() -> Any:
-        async with HttpClient(timeout=5) as http:
-            context = FetchContext(
-                http=http, secret=lambda _name: secret, workspace_root=Path("."), now=NOW, project_slug="acme"
-            )
-            return await action(adapter_type(source, context))
-
-    return asyncio.run(go())
+    return run_adapter(adapter_type, source, secret, action, NOW)
 
 
 def mastodon_source(url: str) -> MastodonSource:
