@@ -160,12 +160,13 @@ def show(
     session = Session(options.workspace, options.demo, options.lang)
     try:
         mention = _find(session, mention_id)
+        fetched = None if options.offline else _platform_thread(session, mention)
+        above = fetched if fetched is not None else session.store.thread_above(mention)
         if options.json:
-            thread = [_mention_json(m) for m in session.store.thread_above(mention)]
+            thread = [_mention_json(m) for m in above] if fetched is None else [_context_json(m, mention) for m in above]
             output.print_json({"mentions": [_mention_json(mention)], "thread": thread})
             return
         out = output.out
-        above = session.store.thread_above(mention)
         for parent in above:
             out.print(Text.assemble(("  ↳ " if parent is not above[0] else "", "dim"), (clean(parent.author_handle or parent.author_name) + ": ", "dim cyan"), (clean(parent.text), "dim")))
         if above:
@@ -184,6 +185,49 @@ def show(
             out.print(Text.assemble((_("reason: "), "dim"), clean(mention.state_reason)))
     finally:
         session.close()
+
+
+def _platform_thread(session, mention):
+    """The posts above the mention as its platform shows them now, or None: no such call, or it failed (said on stderr)."""
+    import asyncio
+
+    from cmday.cli import output
+    from cmday.errors import CmdayError
+    from cmday.reply import _with_adapter
+    from cmday.sources import adapter_class
+
+    project = session.workspace.projects[mention.project]
+    source = project.source(mention.source_id)
+    if source is None or not hasattr(adapter_class(source.platform), "thread"):
+        return None
+    try:
+        return asyncio.run(
+            _with_adapter(source, session.workspace, project, session.store, {"timeout": 10}, lambda a: a.thread(mention.platform_id))
+        )
+    except CmdayError as error:
+        output.message(_("could not read the thread from {platform}, showing what is stored: {reason}").format(platform=mention.platform, reason=error.message), style="dim")
+        return None
+
+
+def _context_json(post, mention) -> dict:
+    """A post of the thread read from the platform, shaped as _mention_json: not stored, so no id and no state."""
+    return {
+        "id": None,
+        "project": mention.project,
+        "source": mention.source_id,
+        "platform": post.platform,
+        "platform_id": post.platform_id,
+        "kind": post.kind,
+        "author": {"handle": post.author_handle, "display_name": post.author_name, "url": post.author_url},
+        "text": post.text,
+        "url": post.url,
+        "created_at": post.created_at.isoformat(),
+        "state": None,
+        "category": None,
+        "priority": None,
+        "urgent": False,
+        "sla_due": None,
+    }
 
 
 def _find(session, mention_id: int):

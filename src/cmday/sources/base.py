@@ -85,6 +85,8 @@ class Sender(Protocol):
 
     async def post_metrics(self, remote_ids: list[str]) -> dict[str, dict[str, float]]: ...  # reactions to own posts
 
+    async def thread(self, platform_id: str) -> list[Mention]: ...  # the posts above one, oldest first, at most 10
+
 
 class AuthenticationFailed(SourceError):
     """The platform refused the credentials: the source needs `cmday auth` or a new token."""

@@ -29,6 +29,9 @@ SEARCH_POSTS = "app.bsky.feed.searchPosts"
 CREATE_RECORD = "com.atproto.repo.createRecord"
 GET_RECORD = "com.atproto.repo.getRecord"
 GET_POSTS = "app.bsky.feed.getPosts"
+GET_POST_THREAD = "app.bsky.feed.getPostThread"
+THREAD_VIEW = "app.bsky.feed.defs#threadViewPost"
+THREAD_DEPTH = 10  # parents shown above a mention: the nearest ones, enough to follow a conversation
 GET_PROFILE = "app.bsky.actor.getProfile"
 RESOLVE_HANDLE = "com.atproto.identity.resolveHandle"
 POST = "app.bsky.feed.post"
@@ -362,6 +365,32 @@ def _mention(kind: str, view: Notification | PostView, record: PostRecord, raw: 
     )
 
 
+def read_thread_parents(payload: Any) -> list[Mention]:
+    """The posts above the one a getPostThread answer is about, oldest first.
+
+    The `parent` chain holds threadViewPosts up to the root; a notFoundPost (deleted) or blockedPost ends
+    it, and so does a parent cmday cannot read: what lies above it would hang in the air.
+    """
+    thread = payload.get("thread") if isinstance(payload, dict) else None
+    if not isinstance(thread, dict):
+        raise SourceError(_("{nsid} answered without a thread cmday can read").format(nsid=GET_POST_THREAD))
+    parents: list[Mention] = []
+    node = thread.get("parent") if _is_thread_view(thread) else None
+    while _is_thread_view(node) and len(parents) < THREAD_DEPTH:
+        try:
+            post = PostView.model_validate(node["post"])
+        except ValidationError:
+            break
+        parents.append(_mention("reply" if post.record.reply else "mention", post, post.record, node["post"]))
+        node = node.get("parent")
+    return parents[::-1]
+
+
+def _is_thread_view(node: Any) -> bool:
+    # `$type` tells the union's members apart; a view without it but with a post is read as one too.
+    return isinstance(node, dict) and node.get("$type", THREAD_VIEW) == THREAD_VIEW and isinstance(node.get("post"), dict)
+
+
 # -- writing posts ----------------------------------------------------------------------------
 
 
@@ -645,6 +674,11 @@ class BlueskyAdapter:
             found = read_post_counts(await self._call(GET_POSTS, {"uris": chunk}))
             counts.update({uri: found[uri] for uri in chunk if uri in found})
         return counts
+
+    async def thread(self, platform_id: str) -> list[Mention]:
+        """The posts above `platform_id` (an at:// URI), oldest first, the nearest THREAD_DEPTH: getPostThread."""
+        params = {"uri": platform_id, "depth": 0, "parentHeight": THREAD_DEPTH}
+        return read_thread_parents(await self._call(GET_POST_THREAD, params))
 
     async def _profile(self) -> Profile:
         session = await self._session()

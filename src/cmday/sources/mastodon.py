@@ -34,6 +34,7 @@ ACTIVITY_TYPES = {"favourite": "favourites", "reblog": "boosts", "follow": "foll
 # scope, tag feeds or search switched off, full-text search down.
 REFUSED = (400, 401, 403, 404, 422, 503)
 STATUS_READS_AT_ONCE = 4  # post_metrics reads one status per request: a few at a time, not a burst
+THREAD_DEPTH = 10  # parents shown above a mention: the nearest ones, enough to follow a conversation
 DEFAULT_TEXT_LIMIT = 500  # Mastodon's own default, for instances that do not say theirs
 # From the most public to the most private: a reply never goes further than what it answers.
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -112,6 +113,12 @@ class Search(Entity):
     """https://docs.joinmastodon.org/entities/Search/"""
 
     statuses: list[Any]
+
+
+class Context(Entity):
+    """https://docs.joinmastodon.org/entities/Context/: a status's parents, oldest first; its items are checked one by one."""
+
+    ancestors: list[Any]
 
 
 class PostedStatus(Entity):
@@ -601,6 +608,32 @@ class MastodonAdapter:
             raise _Refused(response.status)
         items = unwrap(response.json(), self.host)
         return Page(items, _ids(items), _link_max_id(response.headers.get("link", "")))
+
+    # -- thread context ---------------------------------------------------------------------------
+
+    async def thread(self, platform_id: str) -> list[Mention]:
+        """The statuses above `platform_id` (GET /api/v1/statuses/:id/context), oldest first, the nearest THREAD_DEPTH.
+
+        An ancestor the instance sends in a shape cmday cannot read is left out rather than failing the rest.
+        """
+        path = "/api/v1/statuses/" + quote(platform_id, safe="") + "/context"
+        response = await self.context.http.request("GET", self.base + path, headers=self._authorized())
+        try:
+            ancestors = Context.model_validate(response.json()).ancestors
+        except ValidationError:
+            raise SourceError(
+                _("{host} answered the context of status {id} in a shape cmday cannot read").format(
+                    host=self.host, id=platform_id
+                )
+            ) from None
+        mentions: list[Mention] = []
+        for item in ancestors[-THREAD_DEPTH:]:
+            try:
+                status = Status.model_validate(item)
+            except ValidationError:
+                continue
+            mentions.append(_mention(status, "reply" if status.in_reply_to_id else "mention", item, self.host))
+        return mentions
 
 
     # -- sending: replies, posts, the account itself ----------------------------------------------
