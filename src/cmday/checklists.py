@@ -51,6 +51,7 @@ class Facts(Protocol):
     crisis_now: bool
     failing_sources: list[str]
     last_sweep: datetime | None
+    source_count: int
     sweep_hours: float
     now: datetime
     today_missing: list[str]
@@ -111,6 +112,8 @@ def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
     if check == "sources_healthy":
         return not facts.failing_sources, _("failing: {sources}").format(sources=", ".join(facts.failing_sources))
     if check == "swept_recently":
+        if facts.source_count == 0:
+            return False, _("the project has no [[sources]] yet")
         if facts.last_sweep is None:
             return False, _("not every source has answered a sweep yet")
         hours = (facts.now - facts.last_sweep).total_seconds() / 3600

@@ -297,6 +297,10 @@ class Day:
         return [p.source for p in self.source_problems]
 
     @property
+    def source_count(self) -> int:
+        return sum(1 for s in self.project.sources if s.enabled)
+
+    @property
     def sweep_hours(self) -> float:
         return self.project.routine.sweep_hours
 
