@@ -186,13 +186,12 @@ def load_plan(workspace: Workspace, project: Project, store: Store | None = None
         plan.posts.append(_planned(post, project, zone, f"{project_file} posts[{index}]"))
     if project.calendar.file:
         plan.csv_path = root / project.calendar.file
-        if not plan.csv_path.is_file() and missing_csv_ok:
-            pass
-        elif not plan.csv_path.is_file():
-            raise ConfigError(
-                _("{file}: calendar.file: {csv} not found").format(file=project_file, csv=project.calendar.file),
-                hint=_("create it (`cmday calendar add` starts one) or fix the path: it is relative to the workspace"),
-            )
+        if not plan.csv_path.is_file():
+            if not missing_csv_ok:  # `calendar add` may create the sheet it names
+                raise ConfigError(
+                    _("{file}: calendar.file: {csv} not found").format(file=project_file, csv=project.calendar.file),
+                    hint=_("create it (`cmday calendar add` starts one) or fix the path: it is relative to the workspace"),
+                )
         else:
             shown = _shown(plan.csv_path, root)
             rows, plan.csv_format = read_csv_posts(plan.csv_path.read_bytes(), shown, project)
