@@ -17,6 +17,7 @@ from cmday.store import Store
 from cmday.triage import Triage, detect_crisis, detect_language
 from tests.cli_runner import run
 from tests.support.platform_server import Reply
+from tests.support.workspaces import use_protocol
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -87,10 +88,7 @@ def test_a_spike_of_complaints_inside_the_window_is_a_crisis(tmp_path: Path, pro
 
 
 def test_project_protocol_errors_name_file_and_field(workspace: Path):
-    (workspace / "protocols").mkdir()
-    (workspace / "protocols" / "acme.toml").write_text('[categories.complaint]\nsla_minute = 30\n', encoding="utf-8")
-    project_file = workspace / "projects" / "acme.toml"
-    project_file.write_text(project_file.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nprotocol = "protocols/acme.toml"'), encoding="utf-8")
+    use_protocol(workspace, '[categories.complaint]\nsla_minute = 30\n')
     ran = run("check", "--workspace", str(workspace), "--offline")
     assert ran.exit_code == ExitCode.CONFIG
     assert "protocols/acme.toml: categories.complaint.sla_minute: unknown key 'sla_minute'; did you mean 'sla_minutes'?" in ran.stderr
@@ -142,10 +140,7 @@ def test_retriage_after_a_protocol_edit_changes_open_mentions_only(workspace: Pa
     answered = store.mentions("acme")[0]
     store.set_state(answered.id, "answered", NOW)
     store.close()
-    (workspace / "protocols").mkdir()
-    (workspace / "protocols" / "acme.toml").write_text('[categories.complaint]\nwords = ["soggy"]\n', encoding="utf-8")
-    project_file = workspace / "projects" / "acme.toml"
-    project_file.write_text(project_file.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nprotocol = "protocols/acme.toml"'), encoding="utf-8")
+    use_protocol(workspace, '[categories.complaint]\nwords = ["soggy"]\n')
     ran = run("triage", "--workspace", str(workspace), "--json")
     assert json.loads(ran.stdout)["reclassified"] == {"acme": 1}
     store = Store(cmday_home / "state.sqlite3")
@@ -174,10 +169,7 @@ def test_escalation_by_email_writes_a_ready_to_send_message(cmday_home: Path):
 def test_escalation_by_webhook_posts_escaped_text(workspace: Path, cmday_home: Path, platform_server, monkeypatch, protocol):
     platform_server.route("POST", "/hooks/abc", Reply(200, "ok"))
     monkeypatch.setenv("ACME_SLACK", platform_server.url + "/hooks/abc")
-    (workspace / "protocols").mkdir()
-    (workspace / "protocols" / "acme.toml").write_text('[escalation.contacts.team]\nwebhook_env = "ACME_SLACK"\n', encoding="utf-8")
-    project_file = workspace / "projects" / "acme.toml"
-    project_file.write_text(project_file.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nprotocol = "protocols/acme.toml"'), encoding="utf-8")
+    use_protocol(workspace, '[escalation.contacts.team]\nwebhook_env = "ACME_SLACK"\n')
     store = Store(cmday_home / "state.sqlite3")
     store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "<!channel> terrible", NOW)], None, NOW)
     mention_id = store.mentions("acme")[0].id
@@ -189,10 +181,7 @@ def test_escalation_by_webhook_posts_escaped_text(workspace: Path, cmday_home: P
 
 
 def test_escalation_webhook_variable_missing_is_a_clear_error(workspace: Path, cmday_home: Path):
-    (workspace / "protocols").mkdir()
-    (workspace / "protocols" / "acme.toml").write_text('[escalation.contacts.team]\nwebhook_env = "NOT_SET_HOOK"\n', encoding="utf-8")
-    project_file = workspace / "projects" / "acme.toml"
-    project_file.write_text(project_file.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nprotocol = "protocols/acme.toml"'), encoding="utf-8")
+    use_protocol(workspace, '[escalation.contacts.team]\nwebhook_env = "NOT_SET_HOOK"\n')
     store = Store(cmday_home / "state.sqlite3")
     store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "hi", NOW)], None, NOW)
     mention_id = store.mentions("acme")[0].id

@@ -10,6 +10,7 @@ from pathlib import Path
 from cmday.errors import ExitCode
 from cmday.store import Store
 from tests.cli_runner import run
+from tests.support.workspaces import use_protocol
 
 
 def demo_mention(category: str) -> dict:
@@ -66,14 +67,10 @@ def test_a_failing_conduct_check_blocks_and_keeps_the_draft():
 def test_missing_placeholder_values_are_named(workspace: Path, cmday_home: Path):
     from cmday.mention import Mention
 
-    (workspace / "protocols").mkdir()
-    (workspace / "protocols" / "acme.toml").write_text(
-        '[templates.promo]\ncategory = "question"\ntext = "Hi {author}, use code {discount_code}!"\n', encoding="utf-8"
-    )
+    use_protocol(workspace, '[templates.promo]\ncategory = "question"\ntext = "Hi {author}, use code {discount_code}!"\n')
     project_file = workspace / "projects" / "acme.toml"
     project_file.write_text(
-        project_file.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nprotocol = "protocols/acme.toml"')
-        + '\n[[sources]]\nid = "alerts"\nplatform = "rss"\nurl = "https://e.example/f"\n',
+        project_file.read_text(encoding="utf-8") + '\n[[sources]]\nid = "alerts"\nplatform = "rss"\nurl = "https://e.example/f"\n',
         encoding="utf-8",
     )
     store = Store(cmday_home / "state.sqlite3")
