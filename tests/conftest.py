@@ -10,7 +10,7 @@ import pytest
 from cmday.i18n import set_language
 from tests.support.platform_server import PlatformServer
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+RECORDED_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -38,10 +38,11 @@ def platform_server() -> Iterator[PlatformServer]:
 
 
 @pytest.fixture
-def shared_fixtures() -> Path:
-    if not SHARED_FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is not beside this checkout")
-    return SHARED_FIXTURES
+def recorded_fixtures() -> Path:
+    """The recorded platform payloads in tests/fixtures (origin and licence in its README): never skipped."""
+    if not (RECORDED_FIXTURES / "README.md").is_file():
+        pytest.fail(f"{RECORDED_FIXTURES} is missing: the recorded payloads are part of the repository")
+    return RECORDED_FIXTURES
 
 
 BASIC_PROJECT = """

@@ -11,10 +11,10 @@ import pytest
 
 
 @pytest.fixture
-def load(shared_fixtures: Path) -> Callable[[str], Any]:
-    """A recorded payload from ../shared/fixtures, by its path there."""
+def load(recorded_fixtures: Path) -> Callable[[str], Any]:
+    """A recorded payload from tests/fixtures, by its path there."""
 
     def read(name: str) -> Any:
-        return json.loads((shared_fixtures / name).read_text(encoding="utf-8"))
+        return json.loads((recorded_fixtures / name).read_text(encoding="utf-8"))
 
     return read

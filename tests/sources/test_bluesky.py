@@ -117,9 +117,9 @@ def assert_password_hidden(error: BaseException) -> None:
 
 
 @pytest.fixture
-def load(shared_fixtures: Path):
+def load(recorded_fixtures: Path):
     def read(name: str) -> Any:
-        return json.loads((shared_fixtures / name).read_text(encoding="utf-8"))
+        return json.loads((recorded_fixtures / name).read_text(encoding="utf-8"))
 
     return read
 

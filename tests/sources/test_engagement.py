@@ -1,7 +1,7 @@
 """Reactions to the brand's own posts: read by the Mastodon and Bluesky adapters, stored by a sweep, then shown.
 
-Payloads are the documented Mastodon Status (../shared/fixtures/mastodon/docs_examples) and the recorded
-Bluesky getPosts answer (../shared/fixtures/bluesky/responses), served by a real local HTTP server.
+Payloads are the documented Mastodon Status (tests/fixtures/mastodon/docs_examples) and the recorded
+Bluesky getPosts answer (tests/fixtures/bluesky/responses), served by a real local HTTP server.
 """
 
 from __future__ import annotations

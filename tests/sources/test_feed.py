@@ -41,8 +41,8 @@ def header(request: Request, name: str) -> str | None:
 
 
 @pytest.fixture
-def google_alerts(shared_fixtures: Path) -> bytes:
-    return (shared_fixtures / "rss/google_alerts/feedjira_google_alerts_atom.xml").read_bytes()
+def google_alerts(recorded_fixtures: Path) -> bytes:
+    return (recorded_fixtures / "rss/google_alerts/feedjira_google_alerts_atom.xml").read_bytes()
 
 
 def test_google_alerts_feed_becomes_clean_alerts(platform_server, google_alerts):
@@ -109,8 +109,8 @@ def test_a_server_without_validators_hands_over_only_unseen_entries(platform_ser
     assert header(platform_server.requests[-1], "If-None-Match") is None
 
 
-def test_a_plain_rss_feed_is_rss_with_authors_or_hosts(platform_server, shared_fixtures):
-    body = (shared_fixtures / "rss/real_world_feedjira/HuffPostCanada.xml").read_bytes()
+def test_a_plain_rss_feed_is_rss_with_authors_or_hosts(platform_server, recorded_fixtures):
+    body = (recorded_fixtures / "rss/real_world_feedjira/HuffPostCanada.xml").read_bytes()
     platform_server.route("GET", "/feed", Reply(200, body, headers=RSS))
 
     [batch] = fetch(platform_server.url + "/feed")
@@ -136,8 +136,8 @@ def test_a_plain_rss_feed_is_rss_with_authors_or_hosts(platform_server, shared_f
         ("rss/real_world_feedjira/youtube_atom.xml", 15),
     ],
 )
-def test_ill_formed_feeds_keep_what_parsed_with_a_warning(platform_server, shared_fixtures, fixture, entries):
-    platform_server.route("GET", "/feed", Reply(200, (shared_fixtures / fixture).read_bytes(), headers=RSS))
+def test_ill_formed_feeds_keep_what_parsed_with_a_warning(platform_server, recorded_fixtures, fixture, entries):
+    platform_server.route("GET", "/feed", Reply(200, (recorded_fixtures / fixture).read_bytes(), headers=RSS))
 
     [batch] = fetch(platform_server.url + "/feed")
 
@@ -146,8 +146,8 @@ def test_ill_formed_feeds_keep_what_parsed_with_a_warning(platform_server, share
     assert all(m.text and m.platform_id for m in batch.mentions)
 
 
-def test_an_entry_with_only_a_link_uses_it_as_text_and_id(shared_fixtures):
-    body = (shared_fixtures / "rss/feedparser/illformed/rss_item_link_corrupted_ampersands.xml").read_bytes()
+def test_an_entry_with_only_a_link_uses_it_as_text_and_id(recorded_fixtures):
+    body = (recorded_fixtures / "rss/feedparser/illformed/rss_item_link_corrupted_ampersands.xml").read_bytes()
 
     [mention] = parse_feed(body, url="http://127.0.0.1/feed", now=NOW).mentions
 
@@ -166,8 +166,8 @@ def test_an_entry_without_id_or_link_gets_a_stable_hash():
     assert len(ids) == 1 and ids.pop().startswith("h:")
 
 
-def test_an_empty_document_is_not_a_feed(platform_server, shared_fixtures):
-    body = (shared_fixtures / "rss/feedparser/illformed/rss_empty_document.xml").read_bytes()
+def test_an_empty_document_is_not_a_feed(platform_server, recorded_fixtures):
+    body = (recorded_fixtures / "rss/feedparser/illformed/rss_empty_document.xml").read_bytes()
     platform_server.route("GET", "/feed", Reply(200, body, headers=RSS))
 
     with pytest.raises(SourceError, match="not an RSS or Atom feed"):

@@ -35,7 +35,7 @@ from tests.support.platform_server import PlatformServer, Reply, Request
 NOW = datetime(2026, 4, 12, 7, 0, tzinfo=UTC)
 TOKEN = "s3cr3t-token-value"
 NOTIFICATIONS = "/api/v1/notifications"
-# Recorded by Mastodon.py against real servers (see ../shared/fixtures/SOURCES.md).
+# Recorded by Mastodon.py against real servers (see tests/fixtures/SOURCES.md).
 GROUPED = "mpy_entity_partialaccountwithavatar_icosahedron__00__GET_api_v2_notifications__200.json"
 NOTIFICATIONS_PAGE = "mpy_hist_0959c06c_entity_notification_mastodon_social__00__GET_api_v1_notifications__200.json"
 STATUS = "mpy_entity_status_mastodon_social__00__GET_api_v1_statuses_110446223051565765__200.json"
@@ -47,12 +47,12 @@ TAG_PAGE = (
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def recorded(shared: Path, name: str) -> Any:
-    return json.loads((shared / "mastodon" / "responses" / name).read_text(encoding="utf-8"))
+def recorded(fixtures: Path, name: str) -> Any:
+    return json.loads((fixtures / "mastodon" / "responses" / name).read_text(encoding="utf-8"))
 
 
-def documented(shared: Path, name: str) -> Any:
-    return json.loads((shared / "mastodon" / "docs_examples" / name).read_text(encoding="utf-8"))
+def documented(fixtures: Path, name: str) -> Any:
+    return json.loads((fixtures / "mastodon" / "docs_examples" / name).read_text(encoding="utf-8"))
 
 
 def v1_from_grouped(grouped: dict[str, Any]) -> list[dict[str, Any]]:
@@ -154,9 +154,9 @@ def cursor_of(batches: list[Batch]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def template(shared_fixtures: Path) -> dict[str, Any]:
+def template(recorded_fixtures: Path) -> dict[str, Any]:
     """A real public status from mastodon.social, to build timelines of any length from."""
-    return recorded(shared_fixtures, STATUS)
+    return recorded(recorded_fixtures, STATUS)
 
 
 @pytest.fixture
@@ -201,8 +201,8 @@ def test_status_html_becomes_plain_text_with_links_and_mentions(content: str, te
     assert html_to_text(content) == text
 
 
-def test_real_statuses_lose_all_markup(shared_fixtures: Path) -> None:
-    grouped = recorded(shared_fixtures, GROUPED)
+def test_real_statuses_lose_all_markup(recorded_fixtures: Path) -> None:
+    grouped = recorded(recorded_fixtures, GROUPED)
     texts = {s["id"]: html_to_text(s["content"]) for s in grouped["statuses"]}
     assert all("<" not in t and "class=" not in t and "&amp;" not in t for t in texts.values())
     assert texts["116388536126309513"] == (
@@ -217,9 +217,9 @@ def test_real_statuses_lose_all_markup(shared_fixtures: Path) -> None:
 
 
 def test_mention_notifications_become_mentions_dms_and_replies(
-    platform_server: PlatformServer, shared_fixtures: Path
+    platform_server: PlatformServer, recorded_fixtures: Path
 ) -> None:
-    page = recorded(shared_fixtures, NOTIFICATIONS_PAGE)
+    page = recorded(recorded_fixtures, NOTIFICATIONS_PAGE)
     link = '<https://mastodon.social/api/v1/notifications?max_id=239727694>; rel="next"'
     platform_server.route(
         "GET", NOTIFICATIONS, lambda r: Reply(200, [] if "max_id" in r.query else page, {"Link": link})
@@ -248,9 +248,9 @@ def test_mention_notifications_become_mentions_dms_and_replies(
 
 
 def test_replies_from_a_real_server_and_the_bearer_token(
-    platform_server: PlatformServer, shared_fixtures: Path
+    platform_server: PlatformServer, recorded_fixtures: Path
 ) -> None:
-    grouped = recorded(shared_fixtures, GROUPED)
+    grouped = recorded(recorded_fixtures, GROUPED)
     platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, v1_from_grouped(grouped)))
 
     mentions = {m.platform_id: m for m in mentions_of(fetched(source(platform_server)))}
@@ -266,8 +266,8 @@ def test_replies_from_a_real_server_and_the_bearer_token(
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_direct_reply_is_a_dm(platform_server: PlatformServer, shared_fixtures: Path) -> None:
-    page = recorded(shared_fixtures, "mpy_hist_e336a386_test_notifications__01__GET_api_v1_notifications__200.json")
+def test_direct_reply_is_a_dm(platform_server: PlatformServer, recorded_fixtures: Path) -> None:
+    page = recorded(recorded_fixtures, "mpy_hist_e336a386_test_notifications__01__GET_api_v1_notifications__200.json")
     platform_server.route("GET", NOTIFICATIONS, lambda r: Reply(200, [] if "max_id" in r.query else page))
 
     found = mentions_of(fetched(source(platform_server)))
@@ -379,8 +379,8 @@ def test_unusable_items_are_skipped_and_counted(platform_server: PlatformServer,
     assert sum(b.counts.get("skipped", 0) for b in batches) == 3
 
 
-def test_legacy_integer_ids_are_kept_exact(shared_fixtures: Path) -> None:
-    legacy = json.loads((shared_fixtures / "mastodon" / "legacy_2017_mastodon4j" / "tag.json").read_text())
+def test_legacy_integer_ids_are_kept_exact(recorded_fixtures: Path) -> None:
+    legacy = json.loads((recorded_fixtures / "mastodon" / "legacy_2017_mastodon4j" / "tag.json").read_text())
     mentions, skipped = mentions_from_statuses(legacy, "mstdn.jp")
     assert mentions and skipped == 0
     assert mentions[0].platform_id == "714859" and mentions[0].in_reply_to == "675923"
@@ -389,8 +389,8 @@ def test_legacy_integer_ids_are_kept_exact(shared_fixtures: Path) -> None:
 # --- activity counts -----------------------------------------------------------------------------
 
 
-def test_favourites_boosts_and_follows_are_counted(platform_server: PlatformServer, shared_fixtures: Path) -> None:
-    grouped = recorded(shared_fixtures, GROUPED)
+def test_favourites_boosts_and_follows_are_counted(platform_server: PlatformServer, recorded_fixtures: Path) -> None:
+    grouped = recorded(recorded_fixtures, GROUPED)
     platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, v1_from_grouped(grouped)))
 
     batches = fetched(source(platform_server))
@@ -403,8 +403,8 @@ def test_favourites_boosts_and_follows_are_counted(platform_server: PlatformServ
     assert cursor_of(batches)["activity"] == "2291921"
 
 
-def test_first_run_counts_only_the_last_day(shared_fixtures: Path) -> None:
-    grouped = recorded(shared_fixtures, GROUPED)
+def test_first_run_counts_only_the_last_day(recorded_fixtures: Path) -> None:
+    grouped = recorded(recorded_fixtures, GROUPED)
     notifications = v1_from_grouped(grouped)
     assert activity_counts(notifications, "x", since=datetime(2026, 4, 11, 18, 0, tzinfo=UTC)) == {
         "favourites": 7, "boosts": 0, "follows": 0,
@@ -415,8 +415,8 @@ def test_first_run_counts_only_the_last_day(shared_fixtures: Path) -> None:
 # --- listening: hashtags and search --------------------------------------------------------------
 
 
-def test_hashtag_timeline_is_listened_to(platform_server: PlatformServer, shared_fixtures: Path) -> None:
-    pages = [recorded(shared_fixtures, TAG_PAGE.format(n=n)) for n in (31, 32, 33)]
+def test_hashtag_timeline_is_listened_to(platform_server: PlatformServer, recorded_fixtures: Path) -> None:
+    pages = [recorded(recorded_fixtures, TAG_PAGE.format(n=n)) for n in (31, 32, 33)]
     tag = "/api/v1/timelines/tag/acmecoffee"
     platform_server.route("GET", NOTIFICATIONS, Reply(200, []))
     platform_server.route("GET", tag, fake_list(platform_server, [s for page in pages for s in page]))
@@ -435,8 +435,8 @@ def test_hashtag_timeline_is_listened_to(platform_server: PlatformServer, shared
     assert platform_server.requests_to(tag)[0].query["min_id"] == ["117020582251615632"]
 
 
-def test_hashtag_names_are_quoted_into_the_path(quiet: PlatformServer, shared_fixtures: Path) -> None:
-    page = recorded(shared_fixtures, "mpy_test_hashtag_tl__02__GET_api_v1_timelines_tag_hoot__200.json")
+def test_hashtag_names_are_quoted_into_the_path(quiet: PlatformServer, recorded_fixtures: Path) -> None:
+    page = recorded(recorded_fixtures, "mpy_test_hashtag_tl__02__GET_api_v1_timelines_tag_hoot__200.json")
     quiet.route("GET", "/api/v1/timelines/tag/caf%C3%A9", Reply(200, page))
 
     found = mentions_of(fetched(source(quiet, hashtags=["café"])))
@@ -444,8 +444,8 @@ def test_hashtag_names_are_quoted_into_the_path(quiet: PlatformServer, shared_fi
     assert [(m.platform_id, m.text) for m in found] == [("117020593741189701", "#hoot (hashtag toot)")]
 
 
-def test_keyword_search_is_listened_to(platform_server: PlatformServer, shared_fixtures: Path) -> None:
-    results = recorded(shared_fixtures, "mpy_entity_searchv2_mastodon_social__02__GET_api_v2_search__200.json")
+def test_keyword_search_is_listened_to(platform_server: PlatformServer, recorded_fixtures: Path) -> None:
+    results = recorded(recorded_fixtures, "mpy_entity_searchv2_mastodon_social__02__GET_api_v2_search__200.json")
     platform_server.route("GET", NOTIFICATIONS, Reply(200, []))
     platform_server.route("GET", "/api/v2/search", Reply(200, results))
 
@@ -479,11 +479,11 @@ def test_a_status_seen_by_notification_and_hashtag_has_one_id(platform_server: P
 
 @pytest.mark.parametrize("status", [401, 403, 422, 503])
 def test_an_instance_refusing_search_does_not_fail_the_source(
-    platform_server: PlatformServer, shared_fixtures: Path, template: dict, status: int
+    platform_server: PlatformServer, recorded_fixtures: Path, template: dict, status: int
 ) -> None:
     notification = mention_notification(template, "5", "116000000000000005")
     platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, [notification]))
-    refusal = documented(shared_fixtures, "search__v2__401-unauthorized__03.json")
+    refusal = documented(recorded_fixtures, "search__v2__401-unauthorized__03.json")
     platform_server.route("GET", "/api/v2/search", Reply(status, refusal))
     platform_server.route("GET", "/api/v1/timelines/tag/acme", Reply(422, {"error": "Hashtag feeds are disabled"}))
 
@@ -567,8 +567,8 @@ def test_faults_become_one_line_source_errors(
     assert TOKEN not in error.message and TOKEN not in (error.hint or "")
 
 
-def test_rate_limit_is_waited_out(platform_server: PlatformServer, shared_fixtures: Path, template: dict) -> None:
-    body = documented(shared_fixtures, "accounts__create__429-rate-limited__01.json")
+def test_rate_limit_is_waited_out(platform_server: PlatformServer, recorded_fixtures: Path, template: dict) -> None:
+    body = documented(recorded_fixtures, "accounts__create__429-rate-limited__01.json")
     too_many = Reply(429, body, {"Retry-After": "1"})
     page = [mention_notification(template, "3", "116000000000000003")]
     platform_server.route("GET", NOTIFICATIONS, too_many, Reply(200, page), Reply(200, []))

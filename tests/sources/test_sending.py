@@ -1,6 +1,6 @@
 """Replying and publishing through the Mastodon and Bluesky adapters, against a real local HTTP server.
 
-The stored mentions are recorded payloads (../shared/fixtures); what the platforms answer to a send is
+The stored mentions are recorded payloads (tests/fixtures); what the platforms answer to a send is
 built from their documentation where no recording exists, and each such case says so. The server
 emulates the two never-twice mechanisms: Mastodon's `Idempotency-Key` (the same key answers the
 status it first created) and the AT Protocol's record keys (a key already taken is refused).
@@ -41,7 +41,7 @@ KEY = "5f0c3a9e6b7d4e21a8c9b0d1e2f3a4b5"  # what reply.new_draft makes: uuid4().
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 
 STATUSES = "/api/v1/statuses"
-# Recorded by Mastodon.py against mastodon.social: public mentions and DMs (see ../shared/fixtures/SOURCES.md).
+# Recorded by Mastodon.py against mastodon.social: public mentions and DMs (see tests/fixtures/SOURCES.md).
 NOTIFICATIONS_PAGE = "mastodon/responses/mpy_hist_0959c06c_entity_notification_mastodon_social__00__GET_api_v1_notifications__200.json"
 STATUS_FILE = "mastodon/responses/mpy_entity_status_mastodon_social__00__GET_api_v1_statuses_110446223051565765__200.json"
 REVOKED_FILE = "mastodon/responses/mpy_pre_4_4_0_test_zzz_revoke__04__POST_api_v1_statuses__401.json"

@@ -1,6 +1,6 @@
 """A mention's thread as the platform shows it: the adapters' `thread` and `cmday show`, against a real local server.
 
-Mastodon: no recorded or documented Context answer exists in ../shared/fixtures, so the Context here is built
+Mastodon: no recorded or documented Context answer exists in tests/fixtures, so the Context here is built
 from the documented Status example (docs_examples) and a status recorded from mastodon.social, in the shape
 https://docs.joinmastodon.org/entities/Context/ gives (`ancestors` oldest first, `descendants`).
 Bluesky: the recorded getPostThread answers (bsky.social) have no parents, so the parent chains are the
