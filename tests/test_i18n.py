@@ -272,3 +272,16 @@ def test_the_english_short_day_is_exactly_babels():
     for offset in range(0, 400, 7):
         day = date(2026, 1, 1) + timedelta(days=offset)
         assert format_short_day(day, language="en") == format_date(day, "EEE d MMM", locale="en")
+
+
+@pytest.mark.parametrize(("language", "one", "many"), [
+    ("en", "Acme: crisis (1 mention)", "Acme: crisis (2 mentions)"),
+    ("es", "Acme: crisis (1 mención)", "Acme: crisis (2 menciones)"),
+])
+def test_counts_agree_in_number(language: str, one: str, many: str) -> None:
+    from cmday.i18n import ngettext
+
+    set_language(language)
+    def crisis(count: int) -> str:
+        return ngettext("{project}: crisis ({count} mention)", "{project}: crisis ({count} mentions)", count).format(project="Acme", count=count)
+    assert (crisis(1), crisis(2)) == (one, many)

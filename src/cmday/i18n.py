@@ -25,6 +25,11 @@ def _(message: str) -> str:
     return _translation.gettext(message)
 
 
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The form of a counted message that agrees with `count` in the active language (gettext plural forms)."""
+    return _translation.ngettext(singular, plural, count)
+
+
 def active_language() -> str:
     return _language
 

@@ -374,12 +374,12 @@ def check(day: Day) -> CheckView:
 
 def attention_lines(view: CheckView) -> list[str]:
     """What a cron job should wake the CM for: crisis, failing sources, urgent, late or new open mentions."""
-    from cmday.i18n import _
+    from cmday.i18n import _, ngettext
     from cmday.textsafe import one_line
 
     lines = []
     if view.crisis:
-        lines.append(_("{project}: crisis ({count} mentions)").format(project=view.header.project, count=len(view.crisis.mentions)))
+        lines.append(ngettext("{project}: crisis ({count} mention)", "{project}: crisis ({count} mentions)", len(view.crisis.mentions)).format(project=view.header.project, count=len(view.crisis.mentions)))
     for problem in view.source_problems:
         lines.append(_("{project}: source {source} failing: {error}").format(project=view.header.project, source=problem.source, error=one_line(problem.error, 80)))
     new_ids = {m.id for m in view.new}
