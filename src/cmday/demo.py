@@ -86,17 +86,22 @@ def _write_workspace(workspace: Path, now: datetime) -> None:
     (staging / "projects").mkdir(parents=True)
     shutil.copy(source / "cmday.toml", staging / "cmday.toml")
     shutil.copytree(source / "protocols", staging / "protocols")
+    shutil.copytree(source / "media", staging / "media")  # the images the demo's posts carry
     if (source / "reports").is_dir():  # the CM's recommendations for the monthly report
         shutil.copytree(source / "reports", staging / "reports")
     local_now = now.astimezone(ZONE).replace(second=0, microsecond=0, tzinfo=None)
     local_now -= timedelta(minutes=local_now.minute % 5)
     today = local_now.date()
     template = (source / "projects" / "cafe-aroma.toml.template").read_text(encoding="utf-8")
+    published, upcoming = _post_slots(local_now)
+    morning = next(slot for slot in upcoming if slot.time() == POST_SLOTS[0])
+    upcoming.remove(morning)
     text = template.format(
-        two_hours_ago=(local_now - timedelta(hours=2)).isoformat(),
-        in_two_hours=(local_now + timedelta(hours=2)).isoformat(),
-        in_six_hours=(local_now + timedelta(hours=6)).isoformat(),
-        tomorrow=(today + timedelta(days=1)).isoformat(),
+        published=published.isoformat(),
+        ready_1=upcoming[0].isoformat(),
+        ready_2=upcoming[1].isoformat(),
+        morning=morning.isoformat(),
+        draft=upcoming[2].isoformat(),
         day3=(today + timedelta(days=3)).isoformat(),
         day5=(today + timedelta(days=5)).isoformat(),
         placeholders="{placeholders}",
@@ -106,6 +111,19 @@ def _write_workspace(workspace: Path, now: datetime) -> None:
     if workspace.exists():
         shutil.rmtree(workspace)
     staging.rename(workspace)
+
+
+# The demo brand posts at these local times, as a CM plans a working day.
+POST_SLOTS = (time(9, 30), time(13, 0), time(17, 30))
+
+
+def _post_slots(local_now: datetime) -> tuple[datetime, list[datetime]]:
+    """The working-hours slot the last post went out at, and the next slots in the coming week, whatever the hour now."""
+    today = local_now.date()
+    slots = [datetime.combine(today + timedelta(days=offset), at) for offset in range(-1, 7) for at in POST_SLOTS]
+    published = max(slot for slot in slots if slot <= local_now - timedelta(minutes=30))
+    upcoming = [slot for slot in slots if slot >= local_now + timedelta(minutes=30)]
+    return published, upcoming
 
 
 def seed_history(store: Store, now: datetime) -> None:
