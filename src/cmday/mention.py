@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-KINDS = ("mention", "reply", "quote", "dm", "search", "alert", "import")
+KINDS = ("mention", "reply", "quote", "dm", "search", "alert", "import", "email")
 STATES = ("open", "answered", "escalated", "snoozed", "ignored", "linked")
 # `linked`: the same post already came in by another route (a notification and a search hit).
 

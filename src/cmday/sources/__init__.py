@@ -16,6 +16,7 @@ ADAPTERS: dict[str, str] = {
     "bluesky": "cmday.sources.bluesky:BlueskyAdapter",
     "rss": "cmday.sources.feed:FeedAdapter",
     "file": "cmday.sources.fileimport:FileAdapter",
+    "email": "cmday.sources.email:EmailAdapter",
 }
 
 
