@@ -255,6 +255,7 @@ class Words:
             "search": _("search hits"),
             "alert": _("alerts"),
             "import": _("imported"),
+            "email": _("emails"),
         }.get(name, name)
 
     def bucket(self, name: str) -> str:

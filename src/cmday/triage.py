@@ -61,8 +61,8 @@ class Triage:
                 break
         urgent_hit = self.urgent_words.search(folded, grams)
         priority = chosen.rule.priority
-        if kind == "dm" and chosen.name != "spam":
-            priority = min(priority, 3)  # a direct message is someone waiting for us
+        if kind in ("dm", "email") and chosen.name != "spam":
+            priority = min(priority, 3)  # a direct message or an email is someone waiting for us
         return Explanation(
             category=chosen.name,
             rule=how,

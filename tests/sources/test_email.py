@@ -264,6 +264,7 @@ def test_a_reply_is_threaded_and_kept_in_sent(dovecot, mailbox, smtp):
     assert message["Subject"] == "Re: Where is my order?"
     assert message["From"] == "Acme Coffee <info@acme.example>"
     assert message["Message-ID"] == sent.remote_id == message_id("key-1", "info@acme.example")
+    assert sent.url == "mid:" + sent.remote_id.strip("<>")
     assert message.get_content().strip() == "Hi Ana, it ships today."
     # The copy in Sent, read and without cmday's marks.
     [line] = flags(dovecot, mailbox, "Sent")
@@ -339,3 +340,65 @@ def test_folder_names_are_quoted_in_modified_utf7():
     assert quoted_folder('a"b') == '"a\\"b"'
 
 
+
+
+def test_a_silent_mail_server_costs_the_sweep_only_its_time_limit(dovecot):
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts the connection (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        source = EmailSource(id="info", platform="email", host="127.0.0.1", port=silent.getsockname()[1],
+                             username="cm", password_env="ACME_MAIL", ca_file=str(dovecot.cert))
+
+        async def sweep_beside_another(adapter):
+            async def other_source():
+                await asyncio.sleep(0.2)
+                return "stored"
+
+            async def limited():
+                async with asyncio.timeout(1.5):  # what sync gives each source
+                    return [b async for b in adapter.fetch(None)]
+
+            return await asyncio.gather(limited(), other_source(), return_exceptions=True)
+
+        started = time.monotonic()
+        mail_result, other = drive(source, sweep_beside_another)
+        took = time.monotonic() - started
+
+    assert isinstance(mail_result, TimeoutError)
+    assert other == "stored"
+    assert took < 5, f"the sweep waited {took:.1f} s for a thread stuck on the silent server"
+
+
+def test_the_cm_fetches_and_answers_an_email_from_the_command_line(dovecot, mailbox, smtp, workspace: Path, monkeypatch):
+    dovecot.deliver(mailbox, mail("¿Tenéis leche de avena?", "Hola, ¿tenéis leche de avena en Chamberí?"))
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + f"""
+[[sources]]
+id = "info"
+platform = "email"
+label = "Acme Coffee"
+host = "127.0.0.1"
+port = {dovecot.port}
+username = "{mailbox}"
+address = "info@acme.example"
+password_env = "ACME_MAIL"
+ca_file = "{dovecot.cert}"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp.port}
+""", encoding="utf-8")
+    monkeypatch.setenv("ACME_MAIL", PASSWORD)
+
+    assert run("fetch", "--workspace", str(workspace)).exit_code == 0
+    [question] = _mentions(json.loads(run("inbox", "--workspace", str(workspace), "--json").stdout))
+    assert question["kind"] == "email" and question["author"]["handle"] == "ana@example.org"
+    ran = run("reply", str(question["id"]), "--workspace", str(workspace), "--yes", "--text", "¡Sí, en todas! Gracias por preguntar.")
+
+    assert ran.exit_code == 0, ran.stdout + ran.stderr
+    [received] = smtp.received
+    assert received.message["Subject"] == "Re: ¿Tenéis leche de avena?"
+    assert received.message["In-Reply-To"] == "<order-1234@example.org>"
+    assert smtp.logins == [mailbox]  # smtp_username defaults to the IMAP username, with the same password
+    assert _mentions(json.loads(run("inbox", "--workspace", str(workspace), "--json").stdout)) == []

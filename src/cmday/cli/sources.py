@@ -113,12 +113,12 @@ def auth(
         if len(found) > 1:
             raise UsageError(_("several projects have a source {source!r}").format(source=source_id), hint=_("say which with --project"))
         project, source = found[0]
-        if source.platform not in ("mastodon", "bluesky"):
+        if source.platform not in ("mastodon", "bluesky", "email"):
             raise UsageError(_("source {source!r} ({platform}) needs no secret").format(source=source_id, platform=source.platform))
         if from_stdin:
             secret = sys.stdin.readline().strip()
         elif sys.stdin.isatty():
-            label = _("access token") if source.platform == "mastodon" else _("app password")
+            label = {"mastodon": _("access token"), "email": _("mail password")}.get(source.platform, _("app password"))
             secret = typer.prompt(_("{label} for {source}").format(label=label, source=source_id), hide_input=True).strip()
         else:
             raise UsageError(_("no terminal to ask on"), hint=_("pipe the secret with --stdin"))

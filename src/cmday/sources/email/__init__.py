@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import imaplib
+import threading
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +54,7 @@ class EmailAdapter:
                 ]
                 yield Batch(mentions, imap.MailCursor(uidvalidity, highest).dump(), notes=notes)
         finally:
-            await asyncio.to_thread(imap.close, session)
+            _leave(session)
 
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
         """An answer to the message `target`, sent once: a copy already in Sent under the draft's Message-ID is the answer."""
@@ -79,7 +80,7 @@ class EmailAdapter:
         try:
             await self._blocking(imap.examine, session, self.source.folder)
         finally:
-            await asyncio.to_thread(imap.close, session)
+            _leave(session)
         return self.source.username
 
     def _send_once(self, message) -> Sent:
@@ -121,9 +122,27 @@ class EmailAdapter:
             imap.close(session)
 
     async def _blocking(self, call, *args):
-        """imaplib and smtplib block: in a thread, so a slow mail server never holds up the other sources."""
+        """imaplib and smtplib block: in a thread, so a slow mail server never holds up the other sources.
+
+        A daemon thread of its own rather than asyncio's executor: the sweep's end would wait for an
+        executor thread stuck on a silent server, and a daemon thread is left to its socket timeout.
+        """
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+
+        def work() -> None:
+            try:
+                outcome = (call(*args), None)
+            except BaseException as error:  # handed to the awaiting coroutine, which raises it there
+                outcome = (None, error)
+            try:
+                loop.call_soon_threadsafe(_settle, answer, *outcome)
+            except RuntimeError:  # the sweep is over and its loop closed: nobody waits for this any more
+                pass
+
+        threading.Thread(target=work, name=f"cmday-email-{self.source.id}", daemon=True).start()
         async with asyncio.timeout(SESSION_TIMEOUT_SECONDS):
-            return await asyncio.to_thread(call, *args)
+            return await answer
 
     def _password(self) -> str:
         password = self.context.secret(self.source.password_env)
@@ -138,3 +157,17 @@ class EmailAdapter:
     def _tls(self):
         ca_file = self.source.ca_file
         return imap.tls_context(None if ca_file is None else (self.context.workspace_root / Path(ca_file)))
+
+
+def _settle(answer: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if answer.done():  # the sweep gave up on it meanwhile
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(result)
+
+
+def _leave(session: imaplib.IMAP4) -> None:
+    """Log out without waiting: a server slow to say goodbye costs the sweep nothing."""
+    threading.Thread(target=imap.close, args=(session,), daemon=True).start()

@@ -221,4 +221,5 @@ def _refused(code: int, said: bytes) -> SourceError:
 
 
 def sent_result(wanted_id: str) -> Sent:
-    return Sent(remote_id=wanted_id, url="")
+    """A mail has no web page: its address is the `mid:` URL of its Message-ID (RFC 2392)."""
+    return Sent(remote_id=wanted_id, url="mid:" + wanted_id.strip("<>"))
