@@ -16,6 +16,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cmday.models import EmailSource
 from cmday.sources.base import Batch, FetchContext, ReplyTarget
@@ -402,3 +404,44 @@ smtp_port = {smtp.port}
     assert received.message["In-Reply-To"] == "<order-1234@example.org>"
     assert smtp.logins == [mailbox]  # smtp_username defaults to the IMAP username, with the same password
     assert _mentions(json.loads(run("inbox", "--workspace", str(workspace), "--json").stdout)) == []
+
+
+INJECTED = (
+    b"From: =?utf-8?q?Ana=0D=0ABcc:_all@victims.example?= <ana@example.org>\r\n"
+    b"To: info@acme.example\r\n"
+    b"Subject: =?utf-8?q?Refund=0D=0ABcc:_all@victims.example=0D=0A=0D=0Afree_money?=\r\n"
+    b"Message-ID: <inject@example.org>\r\n\r\n"
+    b"Give me my money back\r\n"
+)
+
+
+def test_an_answer_to_a_header_injection_goes_to_the_sender_alone(dovecot, mailbox, smtp):
+    target = target_of(dovecot, mailbox, INJECTED)
+
+    drive(source_for(dovecot, mailbox, smtp), lambda adapter: adapter.reply(target, "We are sorry: the refund is on its way.", "key-4"))
+
+    [received] = smtp.received
+    assert received.recipients == ["ana@example.org"]
+    headers = received.data.split(b"\r\n\r\n", 1)[0]
+    assert not [line for line in headers.split(b"\r\n") if line.lower().startswith(b"bcc")]
+    assert received.message["Subject"] == "Re: Refund Bcc: all@victims.example free money"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.lists(st.sampled_from([b"From: ", b"Subject: ", b"Content-Type: multipart/mixed; boundary=b", b"=?utf-8?b?", b"?=",
+                                     b"\r\n", b"\x1b[2J", b"\x00", b"<a@b>", b"Message-ID: ", b"Date: ", b"\xff\xfe", b"Reply-To: ",
+                                     b"Content-Transfer-Encoding: base64\r\n", b";charset=bogus"]), max_size=20).map(b"".join),
+    body=st.binary(max_size=300),
+)
+def test_any_bytes_make_a_mention_with_nothing_a_terminal_would_obey(header, body):
+    from cmday.sources.email.entities import FetchedMessage, to_mention
+    from cmday.textsafe import clean
+
+    mention = to_mention(FetchedMessage(uid=7, header=header + b"\r\n\r\n", body=body, size=len(header) + len(body) + 4),
+                         "INBOX", 1, NOW)
+
+    assert mention.kind == "email" and mention.platform_id
+    for text in (mention.text, mention.author_name, mention.author_handle, mention.raw["subject"], mention.raw["text"]):
+        assert clean(text) == text
+    assert "\n" not in mention.author_name and "\n" not in mention.raw["subject"]
