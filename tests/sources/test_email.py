@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -445,3 +448,37 @@ def test_any_bytes_make_a_mention_with_nothing_a_terminal_would_obey(header, bod
     for text in (mention.text, mention.author_name, mention.author_handle, mention.raw["subject"], mention.raw["text"]):
         assert clean(text) == text
     assert "\n" not in mention.author_name and "\n" not in mention.raw["subject"]
+
+
+SEND_IN_ANOTHER_PROCESS = """
+import asyncio, json, sys
+from pathlib import Path
+from cmday.models import EmailSource
+from cmday.sources.base import FetchContext, ReplyTarget
+from cmday.sources.email import EmailAdapter
+
+source = EmailSource.model_validate_json(sys.argv[1])
+target = ReplyTarget(**json.loads(sys.argv[2]))
+context = FetchContext(http=None, secret=lambda _name: sys.argv[3], workspace_root=Path("/"), now=__import__("datetime").datetime.now(__import__("datetime").UTC), project_slug="acme")
+asyncio.run(EmailAdapter(source, context).reply(target, "It ships today.", "key-5"))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_sender_killed_after_data_never_sends_twice(dovecot, mailbox, smtp):
+    target = target_of(dovecot, mailbox, mail())
+    source = source_for(dovecot, mailbox, smtp)
+    sender = subprocess.Popen(
+        [sys.executable, "-c", SEND_IN_ANOTHER_PROCESS, source.model_dump_json(), json.dumps(target.__dict__), PASSWORD],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    smtp.on_data = lambda: os.kill(sender.pid, signal.SIGKILL)  # the message is in; its sender dies before the answer
+
+    assert sender.wait(timeout=60) == -signal.SIGKILL, sender.stderr.read().decode()
+    smtp.on_data = None
+    assert len(smtp.received) == 1
+
+    again = drive(source, lambda adapter: adapter.reply(target, "It ships today.", "key-5"))
+
+    assert len(smtp.received) == 1
+    assert again.remote_id == message_id("key-5", "info@acme.example")

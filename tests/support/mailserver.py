@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -215,6 +216,7 @@ class SmtpReceiver:
     key: Path
     received: list[Received] = field(default_factory=list)
     drop_after_data: int = 0
+    on_data: Callable[[], None] | None = None  # run once the message is stored, before any answer (a SIGKILL there)
     logins: list[str] = field(default_factory=list)
     port: int = 0
 
@@ -229,6 +231,8 @@ class SmtpReceiver:
         class Handler:
             async def handle_DATA(self, server, session, envelope):
                 receiver.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)))
+                if receiver.on_data is not None:
+                    receiver.on_data()
                 if receiver.drop_after_data > 0:
                     receiver.drop_after_data -= 1
                     server.transport.abort()  # stored, and the answer never goes out: the client cannot know
