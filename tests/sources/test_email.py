@@ -482,3 +482,20 @@ def test_a_sender_killed_after_data_never_sends_twice(dovecot, mailbox, smtp):
 
     assert len(smtp.received) == 1
     assert again.remote_id == message_id("key-5", "info@acme.example")
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # it is TLS, from the first byte
+def test_starttls_on_imap_and_implicit_tls_on_smtp_work_as_well(dovecot, mailbox, tls_files):
+    dovecot.deliver(mailbox, mail())
+    cert, key = tls_files
+    receiver = SmtpReceiver(cert, key, implicit_tls=True).start()
+    try:
+        source = source_for(dovecot, mailbox, receiver).model_copy(
+            update={"port": dovecot.starttls_port, "security": "starttls", "smtp_security": "tls"})
+        [mention] = [m for batch in sweep(source, None) for m in batch.mentions]
+        target = ReplyTarget(mention.platform_id, mention.author_handle, mention.kind, mention.raw)
+        drive(source, lambda adapter: adapter.reply(target, "It ships today.", "key-6"))
+    finally:
+        receiver.stop()
+    assert mention.platform_id == "<order-1234@example.org>"
+    assert [r.message["In-Reply-To"] for r in receiver.received] == ["<order-1234@example.org>"]

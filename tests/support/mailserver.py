@@ -61,6 +61,7 @@ class Dovecot:
             return AuthResult(success=good)
 
         self.port = free_port()
+        self.starttls_port = free_port()
         self.users = itertools.count(1)
         self.passwd = folder / "passwd"
         if os.geteuid() == 0:
@@ -119,7 +120,7 @@ namespace inbox {{
 service imap-login {{
   chroot =
   inet_listener imap {{
-    port = 0
+    port = {self.starttls_port}
   }}
   inet_listener imaps {{
     port = {self.port}
@@ -219,6 +220,7 @@ class SmtpReceiver:
     on_data: Callable[[], None] | None = None  # run once the message is stored, before any answer (a SIGKILL there)
     logins: list[str] = field(default_factory=list)
     port: int = 0
+    implicit_tls: bool = False  # TLS from the first byte (port 465's way) instead of STARTTLS
 
     def start(self) -> SmtpReceiver:
         from aiosmtpd.controller import Controller
@@ -246,10 +248,11 @@ class SmtpReceiver:
             return AuthResult(success=good)
 
         self.port = free_port()
+        # aiosmtpd does not count implicit TLS as TLS for AUTH; it is, from the first byte.
+        tls = {"ssl_context": context, "auth_require_tls": False} if self.implicit_tls else {"tls_context": context, "require_starttls": True}
         self.controller = Controller(
-            Handler(), hostname="127.0.0.1", port=self.port, tls_context=context, require_starttls=True,
-            authenticator=authenticator, auth_required=True,
-            ready_timeout=10,
+            Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticator, auth_required=True,
+            ready_timeout=10, **tls,
         )
         # The controller checks it is up by connecting itself; with STARTTLS required that is still fine.
         self.controller.start()

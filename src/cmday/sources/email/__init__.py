@@ -16,6 +16,7 @@ from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyT
 from cmday.sources.email import fetch as imap
 from cmday.sources.email import send as smtp
 from cmday.sources.email.entities import to_mention
+from cmday.textsafe import one_line
 
 # A whole session (connect, search, one batch) never waits longer than this, whatever the server does.
 SESSION_TIMEOUT_SECONDS = 60.0
@@ -104,10 +105,6 @@ class EmailAdapter:
             elif kept:
                 smtp.append_copy(session, folder, message, pending=False)  # a server without keywords: the copy after
             return smtp.sent_result(wanted)
-        except (OSError, imaplib.IMAP4.error) as error:
-            raise SourceError(
-                _("the mail server {host} broke off: {reason}").format(host=self.source.host, reason=str(error) or type(error).__name__)
-            ) from None
         finally:
             imap.close(session)
 
@@ -133,6 +130,9 @@ class EmailAdapter:
         def work() -> None:
             try:
                 outcome = (call(*args), None)
+            except (OSError, imaplib.IMAP4.error) as error:  # a connection cut or a server gone odd mid-session
+                outcome = (None, SourceError(_("the mail server {host} broke off: {reason}").format(
+                    host=self.source.host, reason=one_line(str(error) or type(error).__name__, 160))))
             except BaseException as error:  # handed to the awaiting coroutine, which raises it there
                 outcome = (None, error)
             try:
