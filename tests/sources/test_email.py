@@ -499,3 +499,16 @@ def test_starttls_on_imap_and_implicit_tls_on_smtp_work_as_well(dovecot, mailbox
         receiver.stop()
     assert mention.platform_id == "<order-1234@example.org>"
     assert [r.message["In-Reply-To"] for r in receiver.received] == ["<order-1234@example.org>"]
+
+
+@pytest.mark.parametrize("below", [
+    "El lun, 1 dic 2026 a las 10:02, Acme <info@acme.example> escribió:\n> Tu pedido sale hoy",
+    "-----Mensaje original-----\nDe: Acme\nEnviado: lunes",
+    "________________________________\nFrom: Acme <info@acme.example>\nSent: Monday",
+    "-- \nAna Ruiz\nCalle Mayor 1",
+    "Enviado desde mi iPhone",
+])
+def test_what_the_customer_wrote_is_shown_without_what_they_answer_or_sign(below):
+    from cmday.sources.email.entities import trimmed
+
+    assert trimmed(f"Sigue sin llegar.\nGracias\n\n{below}") == "Sigue sin llegar.\nGracias"

@@ -111,7 +111,7 @@ def connect(source: Any, password: str, context: ssl.SSLContext) -> imaplib.IMAP
     try:
         session.login(source.username, password)
     except imaplib.IMAP4.error:
-        _close(session)
+        close(session)
         raise AuthenticationFailed(
             _("the mail server {host} refused the login of {user}").format(host=source.host, user=source.username),
             hint=_("check `username` and the password in ${env} (or `cmday auth {source}`)").format(
@@ -135,13 +135,13 @@ def examine(session: imaplib.IMAP4, folder: str) -> int:
 
 def new_uids(session: imaplib.IMAP4, cursor: MailCursor, uidvalidity: int, now: datetime) -> list[int]:
     """The UIDs to read, oldest first: above the cursor, or the recent ones when the folder is new to cmday."""
-    if cursor.uidvalidity == uidvalidity:
-        status, data = session.uid("SEARCH", f"UID {cursor.uid + 1}:*")
-        uids = _numbers(data)
-        return sorted(uid for uid in uids if uid > cursor.uid)  # "N:*" always holds the last message, even below N
-    status, data = session.uid("SEARCH", f"SINCE {_imap_date(now - timedelta(days=FIRST_SWEEP_DAYS))}")
+    known = cursor.uidvalidity == uidvalidity
+    criteria = f"UID {cursor.uid + 1}:*" if known else f"SINCE {_imap_date(now - timedelta(days=FIRST_SWEEP_DAYS))}"
+    status, data = session.uid("SEARCH", criteria)
     if status != "OK":
         raise SourceError(_("the mail server refused to search {what}").format(what=_said(data)))
+    if known:
+        return sorted(uid for uid in _numbers(data) if uid > cursor.uid)  # "N:*" always holds the last message, even below N
     return sorted(_numbers(data))[-FIRST_SWEEP_MESSAGES:]
 
 
@@ -190,15 +190,11 @@ def fetch_messages(session: imaplib.IMAP4, uids: list[int]) -> list[FetchedMessa
     return fetched
 
 
-def _close(session: imaplib.IMAP4) -> None:
+def close(session: imaplib.IMAP4) -> None:
     try:
         session.logout()
     except (OSError, imaplib.IMAP4.error):
         pass
-
-
-def close(session: imaplib.IMAP4) -> None:
-    _close(session)
 
 
 def _numbers(data: list) -> list[int]:
