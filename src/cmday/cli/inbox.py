@@ -100,7 +100,8 @@ def inbox(
         raise UsageError(_("unknown state {state!r}; use one of: {states}").format(state=state, states=", ".join(INBOX_STATES)))
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project)
+        projects = session.workspace.select(options.project, skip_broken=True)
+        broken = list(session.workspace.broken.values()) if options.project is None else []
         since_at = parse_moment(since, session.now) if since else None
         states = None if state == "all" else (state,)
         listed = []
@@ -110,7 +111,11 @@ def inbox(
             listed.append((project, mentions))
         if options.json:
             everything = [m for _p, ms in listed for m in ms]
-            output.print_json({"mentions": [_mention_json(m) for m in (everything[:shown] if shown else everything)]})
+            output.print_json({
+                "mentions": [_mention_json(m) for m in (everything[:shown] if shown else everything)],
+                "broken": [{"project": b.slug, "file": b.file, "error": b.error.message, "hint": b.error.hint} for b in broken],
+            })
+            _exit_if_broken(broken)
             return
         for project, mentions in listed:
             header = session.day(project).header()
@@ -122,8 +127,24 @@ def inbox(
                     output.out.print(_("… and {count} more (--limit 0 shows all)").format(count=len(mentions) - len(visible)), style="dim")
             else:
                 output.out.print(_("Nothing here."), style="green")
+        for project in broken:
+            from cmday.routine import BrokenView, FileProblem
+
+            render.broken(output.out, BrokenView(project.slug, project.file, FileProblem.of("project", project.error)))
     finally:
         session.close()
+    _exit_if_broken(broken)
+
+
+def _exit_if_broken(broken: list) -> None:
+    """Exit 3 after listing the projects that load: a project file could not be read."""
+    if broken:
+        from cmday.cli import output
+        from cmday.errors import ExitCode
+
+        for project in broken:
+            output.error(project.error.message, project.error.hint)
+        raise typer.Exit(int(ExitCode.CONFIG))
 
 
 def parse_moment(value: str, now: datetime, direction: int = -1) -> datetime:
