@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 READY_STATUSES = ("ready", "scheduled", "published")
 DEFAULT_LOOKBACK = timedelta(hours=24)
+FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little; beyond this a date ahead of now is wrong
 
 
 @dataclass
@@ -43,6 +44,7 @@ class MentionLine:
     past_sla: bool
     sla_due: datetime | None
     state: str
+    dated_in_future: bool = False  # a clock or an export gone wrong: flagged, never shown as "0m" old
 
     @classmethod
     def of(cls, mention: StoredMention, now: datetime) -> MentionLine:
@@ -61,6 +63,7 @@ class MentionLine:
             past_sla=mention.past_sla(now),
             sla_due=mention.sla_due,
             state=mention.state,
+            dated_in_future=mention.created_at > now + FUTURE_SLACK,
         )
 
 

@@ -133,7 +133,7 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
         what = Text.assemble((f"{category_label(mention.category)} ", "dim"), what)
         table.add_row(
             Text(f"{flag}{mention.id}", style=style),
-            Text(age(mention.age_minutes), style=style),
+            Text(_("future?"), style="bold yellow") if mention.dated_in_future else Text(age(mention.age_minutes), style=style),
             Text(one_line(mention.platform)),
             Text(one_line(mention.author)),
             what,

@@ -87,9 +87,21 @@ def _questionnaire(answers):
     answers.what_people_say = ask(_("What do people say about the brand?"), "")
     kpi = ask(_("Main objective's KPI (e.g. followers.instagram; empty to skip)"), "")
     if kpi:
-        target = typer.prompt(_("Target for {kpi}").format(kpi=kpi), type=float)
-        answers.objectives = [(kpi, target)]
+        answers.objectives = [(kpi, _ask_number(_("Target for {kpi}").format(kpi=kpi)))]
     return answers
+
+
+def _ask_number(question: str) -> float:
+    """A number as the CM writes it in the session's language (`3.000` is three thousand in Spanish), asked again until it reads one way."""
+    from cmday.errors import UsageError
+    from cmday.typed import read_number
+
+    while True:
+        typed = typer.prompt(question)
+        try:
+            return float(read_number(typed))
+        except UsageError as error:
+            typer.echo(error.message + (f" ({error.hint})" if error.hint else ""), err=True)
 
 
 def where(options: Options) -> None:
