@@ -113,6 +113,6 @@ def test_days_for_kpi_dates():
 
 def test_a_typo_gets_the_nearest_known_name():
     with pytest.raises(UsageError) as refused:
-        choose("instagam", ["instagram", "mastodon"], "platform", "--platform")
+        choose("instagam", ["instagram", "mastodon"], "{where}: unknown platform {value!r}; known: {known}", "--platform")
     assert "instagram, mastodon" in refused.value.message
     assert "'instagram'" in refused.value.hint

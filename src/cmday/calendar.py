@@ -378,6 +378,14 @@ def _row_post(cells: dict[str, str], form: CsvFormat, shown: str, line: int, pro
             data[name] = cells[name]
     if cells.get("platform"):
         data["platform"] = cells["platform"].lower()
+        if project is not None:
+            from cmday.typed import known_platforms, nearest
+
+            known = known_platforms([project])
+            if data["platform"] not in known:
+                suggestion = nearest(data["platform"], known)
+                raise fail("platform", _("unknown platform {value!r}; known: {known}").format(value=cells["platform"], known=", ".join(known))
+                           + (" — " + _("did you mean {suggestion!r}?").format(suggestion=suggestion) if suggestion else ""))
     if cells.get("media"):
         data["media"] = [m for m in _MEDIA_SEPARATOR.split(cells["media"]) if m]
     if cells.get("status"):

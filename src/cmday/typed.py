@@ -208,10 +208,11 @@ def nearest(word: str, known: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
-def choose(word: str, known: Iterable[str], what: str, where: str) -> str:
+def choose(word: str, known: Iterable[str], unknown: str, where: str) -> str:
     """`word` when it is one of `known`, else an error listing them with the nearest suggested.
 
-    `what` names the kind (platform, contact, language) and `where` the option or cell it came from.
+    `unknown` is the translated message (`{where}: unknown platform {value!r}; known: {known}`),
+    `where` the option or cell it came from.
     """
     names = sorted(set(known))
     if word in names:
@@ -219,8 +220,27 @@ def choose(word: str, known: Iterable[str], what: str, where: str) -> str:
     if word.lower() in names:
         return word.lower()
     suggestion = nearest(word, names)
-    message = _("{where}: unknown {what} {value!r}; known: {known}").format(
-        where=where, what=what, value=word, known=", ".join(names) or _("none")
-    )
+    message = unknown.format(where=where, value=word, known=", ".join(names) or _("none"))
     hint = _("did you mean {suggestion!r}?").format(suggestion=suggestion) if suggestion else None
     raise UsageError(message, hint=hint)
+
+
+# The networks cmday knows by name: those it reads or publishes on, and those whose exports it imports.
+SHIPPED_PLATFORMS = ("mastodon", "bluesky", "rss", "instagram", "facebook", "tiktok", "linkedin", "x", "threads", "youtube", "pinterest")
+
+
+def known_platforms(projects: Iterable[object]) -> list[str]:
+    """The shipped platforms plus each project's own: its sources' platforms and networks and `calendar.platforms`."""
+    known = set(SHIPPED_PLATFORMS)
+    for project in projects:
+        for source in getattr(project, "sources", []):
+            known.add(source.platform)
+            if getattr(source, "network", ""):
+                known.add(source.network.lower())
+        known.update(getattr(getattr(project, "calendar", None), "platforms", None) or [])
+    return sorted(known - {"file"})
+
+
+def choose_platform(word: str, projects: Iterable[object], where: str) -> str:
+    """A platform name as typed, or an error naming the known ones with the nearest suggested."""
+    return choose(word.strip().lower(), known_platforms(projects), _("{where}: unknown platform {value!r}; known: {known}"), where)

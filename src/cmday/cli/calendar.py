@@ -330,6 +330,10 @@ def add(
             status = calendar.parse_status(status)
         except ValueError as error:
             raise UsageError(str(error)) from None
+        if platform:
+            from cmday.typed import choose_platform
+
+            platform = choose_platform(platform, [project], "--platform")
         if source and project.source(source) is None:
             known = ", ".join(s.id for s in project.sources) or _("none")
             raise UsageError(_("no source {source!r} in {project}; sources: {known}").format(source=source, project=project.slug, known=known))
@@ -592,7 +596,9 @@ def publish(
             if not _interactive():
                 raise UsageError(_("nothing sent: confirm with --yes (there is no terminal to ask on)"))
             _print_preview(output.out, publishing)
-            if not typer.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
+            from cmday.cli import prompts
+
+            if not prompts.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
                 output.message(_("nothing sent"))
                 return
         sent = calendar.publish(session.workspace, plan, publishing, source, session.store, session.now)

@@ -102,6 +102,10 @@ def inbox(
     try:
         projects = session.workspace.select(options.project, skip_broken=True)
         broken = list(session.workspace.broken.values()) if options.project is None else []
+        if platform is not None:
+            from cmday.typed import choose_platform
+
+            platform = choose_platform(platform, projects, "--platform")
         since_at = read_option_moment(since, "--since", session) if since else None
         states = None if state == "all" else (state,)
         listed = []

@@ -133,6 +133,7 @@ def set_value(
     session, project, zone = _open(options)
     try:
         # the figure as typed in the session's language: `12.840` is twelve thousand in Spanish
+        _check_account(checked, project)
         number = float(read_number(value, session.language, what=repr(value)))
         today = session.now.astimezone(zone).date()
         day = read_day(on, "--date", today) if on else today
@@ -146,6 +147,18 @@ def set_value(
             output.message(_("{project}: {key} = {value} on {day}").format(project=project.slug, key=checked, value=shown, day=day.isoformat()))
     finally:
         session.close()
+
+
+# The families whose second part names a network (followers.instagram): a typo there would start a new series.
+ACCOUNT_FAMILIES = ("followers", "following", "posts", "reach", "impressions", "engagement")
+
+
+def _check_account(key: str, project) -> None:
+    from cmday.typed import choose_platform
+
+    family, _dot, account = key.partition(".")
+    if family in ACCOUNT_FAMILIES and "." not in account and account not in {s.id for s in project.sources}:
+        choose_platform(account, [project], key)
 
 
 def export(
