@@ -145,3 +145,12 @@ def test_a_broken_protocol_file_keeps_the_crisis_banner_from_the_default_protoco
     quiet = cmday(workspace, "check", "--quiet", "--lang", lang)
     assert quiet.exit_code == ExitCode.CONFIG
     assert "protocols/acme.toml:1:" in quiet.stdout
+
+
+def test_fetch_fetches_the_projects_that_load_and_names_the_broken_file(workspace: Path):
+    break_other_brand(workspace)
+    with time_machine.travel(NOW, tick=False):
+        ran = run("fetch", "--workspace", str(workspace), "--json")
+    assert ran.exit_code == ExitCode.CONFIG
+    assert json.loads(ran.stdout)["errors"] == []
+    assert "projects/forn.toml: project.tokn" in ran.stderr

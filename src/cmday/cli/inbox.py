@@ -32,7 +32,8 @@ def fetch(
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project)
+        projects = session.workspace.select(options.project, skip_broken=True)
+        broken = list(session.workspace.broken.values()) if options.project is None else []
         if source is not None and not any(p.source(source) for p in projects):
             known = ", ".join(s.id for p in projects for s in p.sources) or _("none")
             raise UsageError(_("no source {source!r}; sources: {known}").format(source=source, known=known))
@@ -62,6 +63,7 @@ def fetch(
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:
         session.close()
+    _exit_if_broken(broken)  # the other projects were fetched; the broken one's file is named on stderr
 
 
 def _mention_json(mention) -> dict:
