@@ -154,3 +154,15 @@ def test_fetch_fetches_the_projects_that_load_and_names_the_broken_file(workspac
     assert ran.exit_code == ExitCode.CONFIG
     assert json.loads(ran.stdout)["errors"] == []
     assert "projects/forn.toml: project.tokn" in ran.stderr
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "the checklist could not be read"), ("es", "no se pudo leer la checklist")])
+def test_a_broken_checklist_file_breaks_only_the_checklist(workspace: Path, cmday_home: Path, lang: str, said: str):
+    add_mention(cmday_home, "u1", "I want a refund now", category="complaint", urgent=True)
+    (workspace / "checklists").mkdir()
+    (workspace / "checklists" / "morning.toml").write_text('drop = ["emial"]\n', encoding="utf-8")
+    ran = cmday(workspace, "morning", "--lang", lang)
+    assert ran.exit_code == ExitCode.CONFIG
+    assert said in " ".join(ran.stdout.split())
+    assert "checklists/morning.toml" in ran.stderr
+    assert "I want a refund now" in ran.stdout

@@ -116,3 +116,13 @@ def test_a_typo_gets_the_nearest_known_name():
         choose("instagam", ["instagram", "mastodon"], "{where}: unknown platform {value!r}; known: {known}", "--platform")
     assert "instagram, mastodon" in refused.value.message
     assert "'instagram'" in refused.value.hint
+
+
+@given(st.one_of(st.text(max_size=30), st.from_regex(r"\A\d{1,15}\s?[mhdw]\Z"), st.from_regex(r"\A\d{1,4}-\d\d-\d\d\Z")), st.booleans())
+def test_anything_typed_for_a_date_option_is_a_moment_or_an_error_naming_the_option(typed: str, future: bool):
+    try:
+        read = read_moment(typed, "--until", NOW, MADRID, future=future)
+    except UsageError as refused:
+        assert refused.message.startswith("--until ")
+    else:
+        assert read.at.tzinfo is not None

@@ -104,6 +104,18 @@ class Moment:
 
 
 def read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: bool = False) -> Moment:
+    """`_read_moment`, refusing what lies too far away to be meant (`3000000d`, year 1): it could not even be stored."""
+    try:
+        moment = _read_moment(text, option, now, zone, future)
+        moment.at.astimezone(ZoneInfo("UTC"))
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or not 1900 <= moment.at.year <= 2999:
+        raise _not_a_moment(option, " ".join(text.strip().split()), _("too far from today"))
+    return moment
+
+
+def _read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: bool = False) -> Moment:
     """A date or time as typed for `option`: ISO (`2026-11-25`, `2026-11-25T10:00`), `25/11/2026`,
     `25/11/2026 10:00`, `10:00`, a span (`90m`, `2h`, `3d`, `1w`) or `tomorrow 9:00` / `mañana 9:00`.
 
@@ -163,9 +175,12 @@ def read_day(text: str, option: str, today: date) -> date:
     folded = typed.lower()
     if folded in _DAY_WORDS:
         return today + timedelta(days=_DAY_WORDS[folded])
-    span = re.fullmatch(r"(\d+)\s*d", folded)
+    span = re.fullmatch(r"(\d{1,6})\s*d", folded)
     if span:
-        return today - timedelta(days=int(span[1]))
+        try:
+            return today - timedelta(days=int(span[1]))
+        except OverflowError:
+            pass
     found = _DMY.fullmatch(typed)
     try:
         if found and not found[4]:
