@@ -176,7 +176,7 @@ def test_add_asks_on_a_terminal(ws: Path, monkeypatch: pytest.MonkeyPatch):
     answers = "mañana\n27/11/2026 11:15\n\nPregunta del viernes\nhttps://acme.example/q\nready\n"
     ran = cmday(ws, "calendar", "add", input=answers)
     assert ran.exit_code == 0, ran.stderr
-    assert "'mañana' is not a date and time" in ran.stdout  # asked again
+    assert "When 'mañana' is not a date or time (say the time too" in ran.stdout  # asked again
     written = (ws / "projects" / "acme.toml").read_text(encoding="utf-8")
     assert "at = 2026-11-27T11:15:00" in written and 'text = "Pregunta del viernes"' in written
     assert 'platform = "mastodon"' in written.split("Pregunta del viernes")[0].rsplit("[[posts]]", 1)[1]

@@ -91,7 +91,7 @@ def test_kpi_set_defaults_to_today_and_speaks_json(acme: str):
         (["set", "followers", "12"], "unknown kpi key format"),
         (["set", "mentions_in", "12"], "computed"),
         (["set", "followers.instagram", "12.840,5"], "not a number"),
-        (["set", "followers.instagram", "12", "--date", "20/11/2026"], "not a date"),
+        (["set", "followers.instagram", "12", "--date", "32/11/2026"], "not a day"),
         (["set", "followers.instagram", "12", "--date", "2026-12-01"], "future"),
         (["--week", "2026-47"], "not a week"),
         (["--month", "2026-13"], "not a month"),

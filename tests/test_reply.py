@@ -118,7 +118,9 @@ def test_the_store_gate_lets_a_draft_go_once(tmp_path: Path):
 
 def test_add_template_from_a_sent_reply_keeps_the_protocol_files_comments():
     question = demo_mention("question")
-    run("reply", str(question["id"]), "--demo", "--yes", "--text", "Hi @oatlover@mastodon.social! Oat milk in every Café Aroma shop {always}. Thanks!")
+    # --text fills placeholders as a template does: a literal brace is written twice
+    sent = run("reply", str(question["id"]), "--demo", "--yes", "--text", "Hi @oatlover@mastodon.social! Oat milk in every Café Aroma shop {{always}}. Thanks!")
+    assert sent.exit_code == 0, sent.stderr
     ran = run("protocol", "add-template", "--from", str(question["id"]), "--name", "oat-milk", "--demo", "--json")
     assert ran.exit_code == 0, ran.stderr
     result = json.loads(ran.stdout)

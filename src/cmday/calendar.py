@@ -351,26 +351,41 @@ def _row_post(cells: dict[str, str], form: CsvFormat, shown: str, line: int, pro
     def fail(name: str, what: str) -> ConfigError:
         column = form.columns.get(name)
         label = form.header[column].strip() if column is not None and column < len(form.header) else name
-        return ConfigError(_("{file}:{line}: {field}: {what}").format(file=shown, line=line, field=label or name, what=what))
+        return ConfigError(
+            _("{file}:{line}: {field}: {what}").format(file=shown, line=line, field=label or name, what=what),
+            hint=_("fix that cell in the sheet and run the command again"),
+        )
 
     data: dict[str, Any] = {}
+    # each cell read on its own, so an error names the column that holds it (`Hora`, not `Fecha`)
+    reading = "at"
     try:
         if cells.get("at"):
             data["at"] = parse_when(cells["at"])
             form.day_first = form.day_first or bool(_DMY.fullmatch(cells["at"]))
         elif cells.get("date"):
+            reading = "date"
             moment = parse_when(cells["date"])
             form.day_first = form.day_first or bool(_DMY.fullmatch(cells["date"]))
+            reading = "time"
             data["at"] = datetime.combine(moment.date(), parse_clock(cells["time"])) if cells.get("time") else moment
         else:
             raise fail("at", _("no date"))
     except ValueError as error:
-        raise fail("date" if "at" not in cells else "at", str(error)) from None
+        raise fail(reading, str(error)) from None
     for name in ("id", "source", "text", "link", "campaign", "owner"):
         if cells.get(name):
             data[name] = cells[name]
     if cells.get("platform"):
         data["platform"] = cells["platform"].lower()
+        if project is not None:
+            from cmday.typed import known_platforms, nearest
+
+            known = known_platforms([project])
+            if data["platform"] not in known:
+                suggestion = nearest(data["platform"], known)
+                raise fail("platform", _("unknown platform {value!r}; known: {known}").format(value=cells["platform"], known=", ".join(known))
+                           + (" — " + _("did you mean {suggestion!r}?").format(suggestion=suggestion) if suggestion else ""))
     if cells.get("media"):
         data["media"] = [m for m in _MEDIA_SEPARATOR.split(cells["media"]) if m]
     if cells.get("status"):

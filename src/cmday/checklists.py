@@ -145,7 +145,10 @@ def entries(items: list[ChecklistItem], day: date, marks: dict, facts: Facts) ->
         if mark is not None:
             result.append(ChecklistEntry(item.id, item.text, item.auto is not None, mark.status, note=mark.note))
         elif item.auto:
-            holds, reason = evaluate(item.auto, facts)
+            try:
+                holds, reason = evaluate(item.auto, facts)
+            except ConfigError:  # the calendar it is judged on could not be read: the view says why
+                holds, reason = False, _("the calendar could not be read")
             result.append(ChecklistEntry(item.id, item.text, True, "ok" if holds else "failing", "" if holds else reason))
         else:
             result.append(ChecklistEntry(item.id, item.text, False, "open"))

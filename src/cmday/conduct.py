@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from cmday.i18n import _
 from cmday.models import Project
 from cmday.protocol import ConductRule, PhraseMatcher, Protocol, fold
 from cmday.textsafe import count_graphemes
@@ -95,3 +96,23 @@ def _check(
     if rule.check == "saturation":
         return rule.message.format(count=replies_today, author=author) if replies_today >= rule.max_per_day else None
     raise ValueError(rule.check)
+
+
+def placeholder_findings(text: str, known: list[str]) -> list[Finding]:
+    """Placeholders left in a draft: a known one is filled when replying (a warning), any other has no value (an error)."""
+    import string
+
+    try:
+        names = sorted({name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name})
+    except ValueError:
+        return [Finding("placeholder", "error", _("a brace opens no placeholder; a literal brace is written twice: {{ or }}"))]
+    findings = []
+    unknown = [n for n in names if n not in known]
+    filled = [n for n in names if n in known]
+    if unknown:
+        findings.append(Finding("placeholder", "error", _("no value for {placeholders}: it would be sent as written").format(
+            placeholders=", ".join("{" + n + "}" for n in unknown))))
+    if filled:
+        findings.append(Finding("placeholder", "warning", _("unfilled {placeholders}: filled in when it is sent as a reply").format(
+            placeholders=", ".join("{" + n + "}" for n in filled))))
+    return findings

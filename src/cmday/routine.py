@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from cmday import checklists as checklist_module
 from cmday.checklists import ChecklistEntry
 from cmday.clock import day_bounds
+from cmday.errors import ConfigError
 from cmday.mention import StoredMention
 from cmday.models import Post, Project
 from cmday.protocol import Protocol
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 READY_STATUSES = ("ready", "scheduled", "published")
 DEFAULT_LOOKBACK = timedelta(hours=24)
+FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little; beyond this a date ahead of now is wrong
 
 
 @dataclass
@@ -42,6 +44,7 @@ class MentionLine:
     past_sla: bool
     sla_due: datetime | None
     state: str
+    dated_in_future: bool = False  # a clock or an export gone wrong: flagged, never shown as "0m" old
 
     @classmethod
     def of(cls, mention: StoredMention, now: datetime) -> MentionLine:
@@ -60,6 +63,7 @@ class MentionLine:
             past_sla=mention.past_sla(now),
             sla_due=mention.sla_due,
             state=mention.state,
+            dated_in_future=mention.created_at > now + FUTURE_SLACK,
         )
 
 
@@ -89,6 +93,29 @@ class CrisisBanner:
 
 
 @dataclass
+class FileProblem:
+    """A file that could not be read, shown in place of what it holds: the one-line error and what to do."""
+
+    part: str  # project, protocol, calendar, checklist
+    error: str
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, part: str, error: ConfigError) -> FileProblem:
+        return cls(part, error.message, error.hint)
+
+
+@dataclass
+class BrokenView:
+    """A project whose file does not load: its banner takes the place of its dashboard."""
+
+    project: str
+    file: str
+    problem: FileProblem
+    routine: str = ""
+
+
+@dataclass
 class Header:
     project: str
     name: str
@@ -109,6 +136,7 @@ class MorningView:
     today: list[PostLine]
     checklist: list[ChecklistEntry]
     source_problems: list[SourceProblem]
+    file_problems: list[FileProblem] = field(default_factory=list)
     routine: str = "morning"
 
 
@@ -121,6 +149,7 @@ class CheckView:
     older_open: list[MentionLine]
     checklist: list[ChecklistEntry]
     source_problems: list[SourceProblem]
+    file_problems: list[FileProblem] = field(default_factory=list)
     attention: list[str] = field(default_factory=list)
     routine: str = "check"
 
@@ -142,6 +171,7 @@ class CloseView:
     summary: DaySummary
     checklist: list[ChecklistEntry]
     source_problems: list[SourceProblem]
+    file_problems: list[FileProblem] = field(default_factory=list)
     routine: str = "close"
 
 
@@ -155,7 +185,16 @@ class ChecklistView:
 class Day:
     """One project on one day: the state, the calendar and the clock, read once for a view."""
 
-    def __init__(self, workspace: Workspace, project: Project, store: Store, protocol: Protocol, now: datetime, language: str) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        project: Project,
+        store: Store,
+        protocol: Protocol,
+        now: datetime,
+        language: str,
+        file_problems: list[FileProblem] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.project = project
         self.store = store
@@ -164,7 +203,11 @@ class Day:
         self.language = project.project.language or language
         self.zone: ZoneInfo = workspace.project_zone(project)
         self.today = now.astimezone(self.zone).date()
-        
+        # what could not be read (the project's protocol, its calendar, a checklist), the views saying so;
+        # None: a command about one part (`cmday checklist`) stops on its error instead
+        self.file_problems: list[FileProblem] | None = file_problems
+        self._calendar_error: ConfigError | None = None
+
     @property
     def slug(self) -> str:
         return self.project.slug
@@ -214,7 +257,29 @@ class Day:
         """The project's calendar: `[[posts]]` and its CSV, with what the state says was published."""
         from cmday import calendar  # the calendar's loading and checks: only for views that show it
 
-        return calendar.load_plan(self.workspace, self.project, self.store)
+        if self._calendar_error is not None:
+            raise self._calendar_error
+        try:
+            return calendar.load_plan(self.workspace, self.project, self.store)
+        except ConfigError as error:
+            # said once in the view, whichever part asked first (a checklist item, today's posts)
+            self._calendar_error = error
+            if self.file_problems is not None:
+                self.file_problems.append(FileProblem.of("calendar", error))
+            raise
+
+    @property
+    def calendar_problem(self) -> ConfigError | None:
+        """Why the calendar could not be read, for the views that show it in its place."""
+        try:
+            self.plan
+        except ConfigError as error:
+            return error
+        return None
+
+    def posts_or_nothing(self, day: date) -> list[PostLine]:
+        """The day's posts, or none when the calendar could not be read (the view says why)."""
+        return [] if self.calendar_problem else self.posts_on(day)
 
     @cached_property
     def post_problems(self) -> dict[str, list[calendar.Problem]]:
@@ -317,7 +382,13 @@ class Day:
         return self.project.calendar.horizon_days
 
     def checklist(self, routine: str) -> list[ChecklistEntry]:
-        items = checklist_module.load_checklist(routine, self.language, self.workspace.root)
+        try:
+            items = checklist_module.load_checklist(routine, self.language, self.workspace.root)
+        except ConfigError as error:
+            if self.file_problems is None:
+                raise
+            self.file_problems.append(FileProblem.of("checklist", error))
+            return []
         marks = self.store.checklist_marks(self.slug, self.today.isoformat(), routine)
         return checklist_module.entries(items, self.today, marks, self)
 
@@ -342,9 +413,10 @@ def morning(day: Day) -> MorningView:
         incoming_total=sum(by_platform.values()),
         incoming_by_platform=by_platform,
         incoming_by_category=day.store.count_by(day.slug, "category", since, day.now + timedelta(seconds=1)),
-        today=day.posts_on(day.today),
+        today=day.posts_or_nothing(day.today),
         checklist=day.checklist("morning"),
         source_problems=day.source_problems,
+        file_problems=day.file_problems or [],
     )
 
 
@@ -367,6 +439,7 @@ def check(day: Day) -> CheckView:
         older_open=day.lines([m for m in open_mentions if m.id not in new_ids]),
         checklist=day.checklist("check"),
         source_problems=problems,
+        file_problems=day.file_problems or [],
     )
     view.attention = attention_lines(view)
     return view
@@ -377,7 +450,10 @@ def attention_lines(view: CheckView) -> list[str]:
     from cmday.i18n import _, ngettext
     from cmday.textsafe import one_line
 
-    lines = []
+    lines = [
+        _("{project}: cannot read its {part}: {error}").format(project=view.header.project, part=part_label(p.part), error=p.error)
+        for p in view.file_problems
+    ]
     if view.crisis:
         lines.append(ngettext("{project}: crisis ({count} mention)", "{project}: crisis ({count} mentions)", len(view.crisis.mentions)).format(project=view.header.project, count=len(view.crisis.mentions)))
     for problem in view.source_problems:
@@ -392,6 +468,19 @@ def attention_lines(view: CheckView) -> list[str]:
     return lines
 
 
+def broken_attention(broken: BrokenView) -> str:
+    """The `check --quiet` line for a project whose file does not load."""
+    from cmday.i18n import _
+
+    return _("{project}: not shown: {error}").format(project=broken.project, error=broken.problem.error)
+
+
+def part_label(part: str) -> str:
+    from cmday.i18n import _
+
+    return {"protocol": _("protocol"), "calendar": _("calendar"), "checklist": _("checklist"), "project": _("project file")}.get(part, part)
+
+
 def close(day: Day) -> CloseView:
     start, _end = day_bounds(day.today, day.zone)
     tomorrow = day.today + timedelta(days=1)
@@ -400,8 +489,8 @@ def close(day: Day) -> CloseView:
     open_mentions = day.open_mentions
     return CloseView(
         header=day.header(),
-        tomorrow=day.posts_on(tomorrow),
-        tomorrow_missing=day.missing_platforms(tomorrow),
+        tomorrow=day.posts_or_nothing(tomorrow),
+        tomorrow_missing=[] if day.calendar_problem else day.missing_platforms(tomorrow),
         open_overnight=day.lines(open_mentions),
         summary=DaySummary(
             came_in=came_in,
@@ -411,6 +500,7 @@ def close(day: Day) -> CloseView:
         ),
         checklist=day.checklist("close"),
         source_problems=day.source_problems,
+        file_problems=day.file_problems or [],
     )
 
 

@@ -11,7 +11,8 @@ from cmday import clock
 from cmday.i18n import resolve_language, set_language
 from cmday.models import Project
 from cmday.protocol import Protocol, load_protocol
-from cmday.routine import Day
+from cmday.errors import ConfigError
+from cmday.routine import Day, FileProblem
 from cmday.store import Store
 from cmday.workspace import Workspace, find_workspace, load_workspace
 
@@ -75,8 +76,18 @@ class Session:
             self._protocols[project.slug] = load_protocol(own, self.workspace.root)
         return self._protocols[project.slug]
 
-    def day(self, project: Project) -> Day:
-        return Day(self.workspace, project, self.store, self.protocol(project), self.now, self.language)
+    def day(self, project: Project, keep_going: bool = False) -> Day:
+        """One project's day; with `keep_going` a protocol file that fails to load gives way to the
+        default protocol (crisis banner and urgent list still work) and the view says why."""
+        if not keep_going:
+            return Day(self.workspace, project, self.store, self.protocol(project), self.now, self.language)
+        problems: list[FileProblem] = []
+        try:
+            protocol = self.protocol(project)
+        except ConfigError as error:
+            problems.append(FileProblem.of("protocol", error))
+            protocol = self._protocols[project.slug] = load_protocol(None, self.workspace.root)
+        return Day(self.workspace, project, self.store, protocol, self.now, self.language, problems)
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -23,18 +23,37 @@ PROJECTS_DIR = "projects"
 
 
 @dataclass
+class BrokenProject:
+    """A project file that could not be loaded: the routine shows its error in place of its dashboard."""
+
+    slug: str  # the file's name: the slug the project most likely has
+    file: str
+    error: ConfigError
+
+
+@dataclass
 class Workspace:
     root: Path
     config: WorkspaceConfig
     projects: dict[str, Project] = field(default_factory=dict)
     project_files: dict[str, Path] = field(default_factory=dict)
+    broken: dict[str, BrokenProject] = field(default_factory=dict)
 
     def project_zone(self, project: Project) -> ZoneInfo:
         return ZoneInfo(project.project.timezone or self.config.timezone)
 
-    def select(self, slug: str | None) -> list[Project]:
-        """The projects a command works on: the one asked for, or all of them."""
+    def select(self, slug: str | None, skip_broken: bool = False) -> list[Project]:
+        """The projects a command works on: the one asked for, or all of them.
+
+        A broken project file stops the command with its error, unless `skip_broken` (the routine
+        views and the inbox show the others and the error in its place); asked for by name, it
+        always does.
+        """
+        if slug in self.broken:
+            raise self.broken[slug].error
         if slug is None:
+            if self.broken and not skip_broken:
+                raise next(iter(self.broken.values())).error
             return list(self.projects.values())
         if slug not in self.projects:
             known = ", ".join(self.projects) or _("none")
@@ -49,8 +68,10 @@ class Workspace:
         chosen = slug or self.config.default_project
         if chosen:
             return self.select(chosen)[0]
-        if len(self.projects) == 1:
+        if len(self.projects) == 1 and not self.broken:
             return next(iter(self.projects.values()))
+        if not self.projects and self.broken:
+            raise next(iter(self.broken.values())).error
         raise UsageError(
             _("this command works on one project and the workspace has {count}").format(count=len(self.projects)),
             hint=_("pass --project with one of: {known}").format(known=", ".join(self.projects)),
@@ -98,23 +119,20 @@ def _must_be_workspace(path: Path, named_by: str) -> Path:
 
 
 def load_workspace(root: Path) -> Workspace:
+    """cmday.toml and every project file; a project file that fails is kept in `broken`, never hiding the others."""
     config = parse_file(root / CONFIG_FILE, WorkspaceConfig, root)
     workspace = Workspace(root=root, config=config)
     folder = root / PROJECTS_DIR
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-        project = parse_file(path, Project, root)
-        if project.project.slug is None:
-            project.project.slug = path.stem.lower()
-        if project.slug in workspace.projects:
-            raise ConfigError(
-                _("{file}: project slug {slug!r} is also used by {other}").format(
-                    file=_shown(path, root), slug=project.slug, other=_shown(workspace.project_files[project.slug], root)
-                ),
-                hint=_("give each project its own [project] slug"),
-            )
+        try:
+            project = _load_project(path, root, workspace)
+        except ConfigError as error:
+            workspace.broken[path.stem.lower()] = BrokenProject(path.stem.lower(), _shown(path, root), error)
+            continue
         workspace.projects[project.slug] = project
         workspace.project_files[project.slug] = path
-    if config.default_project and config.default_project not in workspace.projects:
+    known = {*workspace.projects, *workspace.broken}
+    if config.default_project and config.default_project not in known:
         raise ConfigError(
             _("{file}: default_project {slug!r} has no file in projects/").format(
                 file=CONFIG_FILE, slug=config.default_project
@@ -122,6 +140,20 @@ def load_workspace(root: Path) -> Workspace:
             hint=_("create projects/{slug}.toml or change default_project").format(slug=config.default_project),
         )
     return workspace
+
+
+def _load_project(path: Path, root: Path, workspace: Workspace) -> Project:
+    project = parse_file(path, Project, root)
+    if project.project.slug is None:
+        project.project.slug = path.stem.lower()
+    if project.slug in workspace.projects:
+        raise ConfigError(
+            _("{file}: project slug {slug!r} is also used by {other}").format(
+                file=_shown(path, root), slug=project.slug, other=_shown(workspace.project_files[project.slug], root)
+            ),
+            hint=_("give each project its own [project] slug"),
+        )
+    return project
 
 
 Model = typing.TypeVar("Model", bound=BaseModel)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
-
 import typer
 
 from cmday.i18n import _, resolve_language, set_language
@@ -36,11 +34,15 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Root options that take a value: the word after them is not the command's name.
+_VALUED = ("--lang", "--workspace", "-w", "--project", "-p")
+
+
 def _command_in(argv: list[str]) -> str | None:
     """The command a command line names: the first word that is not a root option or its value."""
     words = iter(argv)
     for word in words:
-        if word == "--lang":
+        if word in _VALUED:
             next(words, None)
         elif not word.startswith("-"):
             return word
@@ -50,25 +52,27 @@ def _command_in(argv: list[str]) -> str | None:
 def build_app(command: str | None = None) -> typer.Typer:
     """The app with every command group, or only the group of `command` when it names a known one."""
     import importlib
+    import inspect
+
+    from cmday.cli import common
 
     app = typer.Typer(
         name="cmday",
         help=_("The community manager's daily routine: `cmday morning`, `cmday check` every few hours, `cmday close`."),
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion / --show-completion (README: Shell completion)
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    @app.callback()
-    def root(
-        lang: Annotated[str | None, typer.Option("--lang", help=_("Language: en or es."), show_default=False)] = None,
-    ) -> None:
-        """Also accepted before the command (`cmday --lang es morning`): it then counts for the command too."""
-        if lang:
-            import os
+    def root(**given) -> None:
+        """The common options are also accepted before the command (`cmday --demo morning`): they count for it too."""
+        common.root_options(**given)
 
-            os.environ["CMDAY_LANG"] = lang
+    common_parameters = common.common_options()
+    root.__signature__ = inspect.Signature(common_parameters)  # type: ignore[attr-defined]
+    root.__annotations__ = {p.name: p.annotation for p in common_parameters}
+    app.callback()(root)
 
     groups = [group for group, commands in COMMAND_GROUPS.items() if command in commands] or list(COMMAND_GROUPS)
     for group in groups:
@@ -79,4 +83,10 @@ def build_app(command: str | None = None) -> typer.Typer:
 def main() -> None:
     # Help texts are translated when commands are built, so the language is chosen first.
     set_language(resolve_language(_language_from_argv(sys.argv[1:]), None))
-    build_app(_command_in(sys.argv[1:]))(prog_name="cmday")
+    try:
+        build_app(_command_in(sys.argv[1:]))(prog_name="cmday")
+    except KeyboardInterrupt:  # before a command's own boundary: while starting or parsing
+        from cmday.cli import output
+
+        output.error(_("interrupted; what was already stored is kept"))
+        sys.exit(130)

@@ -293,7 +293,7 @@ def _due_json(project: Any, planned: Any) -> dict:
 
 def add(
     options: Options,
-    at: Annotated[str | None, typer.Option("--at", help=_("When, local time: 2026-11-25T10:00 or 25/11/2026 10:00."), show_default=False)] = None,
+    at: Annotated[str | None, typer.Option("--at", help=_("When, local time: 2026-11-25T10:00, 25/11/2026 10:00, 10:00, tomorrow 9:00 or in 2h."), show_default=False)] = None,
     platform: Annotated[str | None, typer.Option("--platform", help=_("The platform: mastodon, bluesky, instagram..."), show_default=False)] = None,
     source: Annotated[str | None, typer.Option("--source", "-s", help=_("Or the source id (account) it goes out from."), show_default=False)] = None,
     text: Annotated[str | None, typer.Option("--text", "-t", help=_("The post's text."), show_default=False)] = None,
@@ -312,6 +312,7 @@ def add(
     from cmday.errors import UsageError
     from cmday.models import Post
     from cmday.session import Session
+    from cmday.typed import read_moment
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
@@ -320,11 +321,19 @@ def add(
             at, platform, text, link, status = _ask_post(project, platform, source)
         if at is None:
             raise UsageError(_("--at is required (there is no terminal to ask on)"), hint=_("e.g. --at 2026-11-25T10:00"))
+        moment = read_moment(at, "--at", session.now, session.workspace.project_zone(project), future=True)
+        if moment.said_back:
+            output.message(moment.said_back, style="dim")
+        # a local reading stays a local time in the file, as the CM writes posts; an offset or a span stays an instant
+        when = moment.at.replace(tzinfo=None) if moment.at.tzinfo is session.workspace.project_zone(project) else moment.at
         try:
-            when = calendar.parse_when(at)
             status = calendar.parse_status(status)
         except ValueError as error:
             raise UsageError(str(error)) from None
+        if platform:
+            from cmday.typed import choose_platform
+
+            platform = choose_platform(platform, [project], "--platform")
         if source and project.source(source) is None:
             known = ", ".join(s.id for s in project.sources) or _("none")
             raise UsageError(_("no source {source!r} in {project}; sources: {known}").format(source=source, project=project.slug, known=known))
@@ -376,10 +385,16 @@ def _ask_post(project: Any, platform: str | None, source: str | None) -> tuple[s
     from cmday import calendar
 
     def valid_when(value: str) -> str:
+        from datetime import UTC, datetime
+        from zoneinfo import ZoneInfo
+
+        from cmday.errors import UsageError
+        from cmday.typed import read_moment
+
         try:
-            calendar.parse_when(value)
-        except ValueError as error:
-            raise typer.BadParameter(str(error)) from None
+            read_moment(value, _("When"), datetime.now(UTC), ZoneInfo("UTC"), future=True)
+        except UsageError as error:
+            raise typer.BadParameter(error.message) from None
         return value
 
     at = typer.prompt(_("When (local time, 2026-11-25T10:00 or 25/11/2026 10:00)"), value_proc=valid_when)
@@ -581,7 +596,9 @@ def publish(
             if not _interactive():
                 raise UsageError(_("nothing sent: confirm with --yes (there is no terminal to ask on)"))
             _print_preview(output.out, publishing)
-            if not typer.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
+            from cmday.cli import prompts
+
+            if not prompts.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
                 output.message(_("nothing sent"))
                 return
         sent = calendar.publish(session.workspace, plan, publishing, source, session.store, session.now)

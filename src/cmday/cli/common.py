@@ -75,6 +75,7 @@ def group_default(group: typer.Typer, help: str) -> Callable[[Callable[..., Any]
             if ctx.invoked_subcommand is not None:
                 _group_options = options
                 return None
+            options = _with_group_options(options)
             return boundary(options, lambda: function(options, **arguments))
 
         context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
@@ -85,15 +86,29 @@ def group_default(group: typer.Typer, help: str) -> Callable[[Callable[..., Any]
     return register
 
 
-# The options a group was given before its subcommand's name; one command runs per process.
+# The options given before the command's name (`cmday --demo morning`) and before a group's
+# subcommand (`cmday calendar --project acme check`); one command runs per process.
+_root_options: Options | None = None
 _group_options: Options | None = None
 
 
+def root_options(**given: Any) -> None:
+    """What `cmday` itself was given before the command: it counts for the command as if typed after it."""
+    global _root_options, _group_options
+    _root_options = Options(**given)
+    _group_options = None
+
+
 def _with_group_options(options: Options) -> Options:
-    parent = _group_options
-    if parent is None:
-        return options
-    return Options(**{name: getattr(options, name) or getattr(parent, name) for name in COMMON_NAMES})
+    for parent in (_group_options, _root_options):
+        if parent is not None:
+            options = Options(**{name: getattr(options, name) or getattr(parent, name) for name in COMMON_NAMES})
+    return options
+
+
+def common_options() -> list[inspect.Parameter]:
+    """The common options, for the root callback that takes them before the command's name."""
+    return _common_parameters()
 
 
 def _take_signature(run: Callable[..., Any], function: Callable[..., Any], leading: list[inspect.Parameter] = ()) -> None:
@@ -110,7 +125,15 @@ def _take_signature(run: Callable[..., Any], function: Callable[..., Any], leadi
 def boundary(options: Options, action: Callable[[], Any]) -> Any:
     """Where every error becomes one line on stderr and an exit status; --debug shows the traceback."""
     from cmday.cli import output
+    from cmday.i18n import SUPPORTED_LANGUAGES
 
+    if options.lang is not None and options.lang not in SUPPORTED_LANGUAGES:
+        set_language(resolve_language(None, None))
+        output.error(
+            _("--lang {lang!r}: cmday speaks {languages}").format(lang=options.lang, languages=", ".join(SUPPORTED_LANGUAGES)),
+            _("use --lang en or --lang es"),
+        )
+        raise typer.Exit(int(ExitCode.USAGE))
     set_language(resolve_language(options.lang, None))
     if options.debug:
         import logging
@@ -127,7 +150,14 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
     except KeyboardInterrupt:
         output.error(_("interrupted; what was already stored is kept"))
         raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
+    except typer.Abort as abort:
+        # Click turns Ctrl-C at a prompt into Abort ("Aborted!", exit 1); the README promises 130
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            output.err.print()
+            output.error(_("interrupted; what was already stored is kept"))
+            raise typer.Exit(130) from None
+        raise
+    except typer.Exit:
         raise
     except Exception as failure:
         if options.debug:

@@ -32,7 +32,8 @@ def fetch(
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project)
+        projects = session.workspace.select(options.project, skip_broken=True)
+        broken = list(session.workspace.broken.values()) if options.project is None else []
         if source is not None and not any(p.source(source) for p in projects):
             known = ", ".join(s.id for p in projects for s in p.sources) or _("none")
             raise UsageError(_("no source {source!r}; sources: {known}").format(source=source, known=known))
@@ -62,6 +63,7 @@ def fetch(
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:
         session.close()
+    _exit_if_broken(broken)  # the other projects were fetched; the broken one's file is named on stderr
 
 
 def _mention_json(mention) -> dict:
@@ -88,7 +90,7 @@ def inbox(
     options: Options,
     state: Annotated[str, typer.Option("--state", help=_("open, answered, escalated, snoozed, ignored or all."))] = "open",
     platform: Annotated[str | None, typer.Option("--platform", help=_("Only this platform."), show_default=False)] = None,
-    since: Annotated[str | None, typer.Option("--since", help=_("Only what came in since: 2026-11-20, 2026-11-20T08:00, 12h, 3d."), show_default=False)] = None,
+    since: Annotated[str | None, typer.Option("--since", help=_("Only what came in since: 2026-11-20, 20/11/2026 08:00, 08:00, 12h, 3d, yesterday 18:00."), show_default=False)] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help=_("Show at most this many (default 50 on screen, all in --json; 0 for all)."), show_default=False)] = None,
 ) -> None:
     from cmday.cli import output, render
@@ -100,8 +102,13 @@ def inbox(
         raise UsageError(_("unknown state {state!r}; use one of: {states}").format(state=state, states=", ".join(INBOX_STATES)))
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project)
-        since_at = parse_moment(since, session.now) if since else None
+        projects = session.workspace.select(options.project, skip_broken=True)
+        broken = list(session.workspace.broken.values()) if options.project is None else []
+        if platform is not None:
+            from cmday.typed import choose_platform
+
+            platform = choose_platform(platform, projects, "--platform")
+        since_at = read_option_moment(since, "--since", session) if since else None
         states = None if state == "all" else (state,)
         listed = []
         shown = limit if limit is not None else (None if options.json else 50)
@@ -110,7 +117,11 @@ def inbox(
             listed.append((project, mentions))
         if options.json:
             everything = [m for _p, ms in listed for m in ms]
-            output.print_json({"mentions": [_mention_json(m) for m in (everything[:shown] if shown else everything)]})
+            output.print_json({
+                "mentions": [_mention_json(m) for m in (everything[:shown] if shown else everything)],
+                "broken": [{"project": b.slug, "file": b.file, "error": b.error.message, "hint": b.error.hint} for b in broken],
+            })
+            _exit_if_broken(broken)
             return
         for project, mentions in listed:
             header = session.day(project).header()
@@ -122,29 +133,40 @@ def inbox(
                     output.out.print(_("… and {count} more (--limit 0 shows all)").format(count=len(mentions) - len(visible)), style="dim")
             else:
                 output.out.print(_("Nothing here."), style="green")
+        for project in broken:
+            from cmday.routine import BrokenView, FileProblem
+
+            render.broken(output.out, BrokenView(project.slug, project.file, FileProblem.of("project", project.error)))
     finally:
         session.close()
+    _exit_if_broken(broken)
 
 
-def parse_moment(value: str, now: datetime, direction: int = -1) -> datetime:
-    """An ISO date or time (local to this machine when it has no offset), or a span from now: 90m, 12h, 3d.
+def _exit_if_broken(broken: list) -> None:
+    """Exit 3 after listing the projects that load: a project file could not be read."""
+    if broken:
+        from cmday.cli import output
+        from cmday.errors import ExitCode
 
-    `direction` -1 reads a span as that long ago (--since), +1 as that long from now (--until).
-    """
-    import re
-    from datetime import timedelta
+        for project in broken:
+            output.error(project.error.message, project.error.hint)
+        raise typer.Exit(int(ExitCode.CONFIG))
 
-    from cmday.errors import UsageError
 
-    found = re.fullmatch(r"(\d+)\s*([mhd])", value.strip())
-    if found:
-        unit = {"m": "minutes", "h": "hours", "d": "days"}[found[2]]
-        return now + direction * timedelta(**{unit: int(found[1])})
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(_("--since {value!r} is not a date, a time or an age like 12h").format(value=value)) from None
-    return moment if moment.tzinfo else moment.astimezone()
+def read_option_moment(value: str, option: str, session, future: bool = False) -> datetime:
+    """An option's date or time read by the one reader (`cmday.typed`), in the workspace's time zone, said back when it chose a day."""
+    from zoneinfo import ZoneInfo
+
+    from cmday.cli import output
+    from cmday.typed import read_moment
+
+    zone = ZoneInfo(session.workspace.config.timezone)
+    if session.workspace.config.default_project in session.workspace.projects:
+        zone = session.workspace.project_zone(session.workspace.projects[session.workspace.config.default_project])
+    moment = read_moment(value, option, session.now, zone, future=future)
+    if moment.said_back:
+        output.message(moment.said_back, style="dim")
+    return moment.at
 
 
 def show(
@@ -244,11 +266,12 @@ def mark(
     mention_id: Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))],
     state: Annotated[str, typer.Argument(help=_("answered, escalated, snoozed, ignored or open."))],
     why: Annotated[str, typer.Option("--why", help=_("Why (required to ignore: never ignore silently)."))] = "",
-    until: Annotated[str | None, typer.Option("--until", help=_("Snooze until: 2026-11-23T09:00, or in: 2h, 1d."), show_default=False)] = None,
+    until: Annotated[str | None, typer.Option("--until", help=_("Snooze until: 2026-11-23T09:00, 23/11/2026 09:00, 17:00, tomorrow 9:00, or in: 2h, 1d."), show_default=False)] = None,
 ) -> None:
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.session import Session
+    from cmday.typed import read_moment
 
     if state not in MARK_STATES:
         raise UsageError(_("unknown state {state!r}; use one of: {states}").format(state=state, states=", ".join(MARK_STATES)))
@@ -259,7 +282,13 @@ def mark(
     session = Session(options.workspace, options.demo, options.lang)
     try:
         mention = _find(session, mention_id)
-        snooze_until = parse_moment(until, session.now, direction=+1) if until else None
+        project = session.workspace.projects[mention.project]
+        snooze_until = None
+        if until:
+            moment = read_moment(until, "--until", session.now, session.workspace.project_zone(project), future=True)
+            if moment.said_back:
+                output.message(moment.said_back, style="dim")
+            snooze_until = moment.at
         session.store.set_state(mention.id, state, session.now, why, snooze_until)
         if options.json:
             output.print_json({"mentions": [_mention_json(session.store.mention(mention.id))]})

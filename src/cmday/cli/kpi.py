@@ -117,7 +117,7 @@ def render(console, figures, language: str) -> None:
 def set_value(
     options: Options,
     key: Annotated[str, typer.Argument(metavar="KEY", help=_("What the figure is: family.name, such as followers.instagram."))],
-    value: Annotated[str, typer.Argument(metavar="VALUE", help=_("The figure, such as 12840 or 3.5."))],
+    value: Annotated[str, typer.Argument(metavar="VALUE", help=_("The figure as you write it: 12840, 12,840 or 3.5 in English; 12.840 or 3,5 in Spanish."))],
     on: Annotated[
         str | None, typer.Option("--date", help=_("The day it was taken, such as 2026-11-20 (default: today)."), show_default=False)
     ] = None,
@@ -127,21 +127,16 @@ def set_value(
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.indicators import check_snapshot_key
+    from cmday.typed import read_day, read_number
 
     checked = check_snapshot_key(key)
-    try:
-        number = float(value.strip())
-    except ValueError:
-        raise UsageError(
-            _("{value!r} is not a number; write it without thousands separators, such as 12840 or 3.5").format(value=value)
-        ) from None
     session, project, zone = _open(options)
     try:
+        # the figure as typed in the session's language: `12.840` is twelve thousand in Spanish
+        _check_account(checked, project)
+        number = float(read_number(value, session.language, what=repr(value)))
         today = session.now.astimezone(zone).date()
-        try:
-            day = date.fromisoformat(on.strip()) if on else today
-        except ValueError:
-            raise UsageError(_("--date {value!r} is not a date; use YYYY-MM-DD, such as 2026-11-20").format(value=on)) from None
+        day = read_day(on, "--date", today) if on else today
         if day > today:
             raise UsageError(_("--date {day} is in the future; a figure is entered for a day that has come").format(day=day.isoformat()))
         session.store.set_kpi(project.slug, checked, day.isoformat(), number, "manual", session.now)
@@ -152,6 +147,18 @@ def set_value(
             output.message(_("{project}: {key} = {value} on {day}").format(project=project.slug, key=checked, value=shown, day=day.isoformat()))
     finally:
         session.close()
+
+
+# The families whose second part names a network (followers.instagram): a typo there would start a new series.
+ACCOUNT_FAMILIES = ("followers", "following", "posts", "reach", "impressions", "engagement")
+
+
+def _check_account(key: str, project) -> None:
+    from cmday.typed import choose_platform
+
+    family, _dot, account = key.partition(".")
+    if family in ACCOUNT_FAMILIES and "." not in account and account not in {s.id for s in project.sources}:
+        choose_platform(account, [project], key)
 
 
 def export(

@@ -13,10 +13,12 @@ from rich.text import Text
 from cmday.checklists import ChecklistEntry
 from cmday.i18n import _
 from cmday.routine import (
+    BrokenView,
     CheckView,
     ChecklistView,
     CloseView,
     CrisisBanner,
+    FileProblem,
     Header,
     MentionLine,
     MorningView,
@@ -131,7 +133,7 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
         what = Text.assemble((f"{category_label(mention.category)} ", "dim"), what)
         table.add_row(
             Text(f"{flag}{mention.id}", style=style),
-            Text(age(mention.age_minutes), style=style),
+            Text(_("future?"), style="bold yellow") if mention.dated_in_future else Text(age(mention.age_minutes), style=style),
             Text(one_line(mention.platform)),
             Text(one_line(mention.author)),
             what,
@@ -185,6 +187,48 @@ def source_problems(console: Console, problems: list[SourceProblem]) -> None:
         )
 
 
+def broken(console: Console, view: BrokenView) -> None:
+    """A project whose file does not load: its banner in place of its dashboard, the others shown in full."""
+    body = [Text(one_line(view.problem.error, 400), style="bold")]
+    if view.problem.hint:
+        body.append(Text.assemble((_("hint: "), "dim"), one_line(view.problem.hint, 400)))
+    body.append(Text(_("Its dashboard is not shown until the file is fixed; the other projects are.")))
+    console.print()
+    console.print(
+        Panel(
+            Group(*body),
+            title=Text(_("{project}: cannot be read").format(project=one_line(view.project)), style="bold yellow"),
+            border_style="yellow",
+        )
+    )
+
+
+def file_problems(console: Console, problems: list[FileProblem], except_part: str | None = None) -> None:
+    """The files of a project that could not be read (protocol, checklist): that part only is missing."""
+    for problem in problems:
+        if problem.part == except_part:
+            continue
+        label = {
+            "protocol": _("the protocol could not be read, the default one is used: "),
+            "checklist": _("the checklist could not be read: "),
+            "calendar": _("the calendar could not be read: "),
+        }.get(problem.part, "")
+        console.print(Text.assemble(("⚠ ", "bold yellow"), (label, "yellow"), one_line(problem.error, 300)))
+        if problem.hint:
+            console.print(Text.assemble("  ", (_("hint: "), "dim"), one_line(problem.hint, 300)))
+
+
+def calendar_unreadable(console: Console, problems: list[FileProblem]) -> bool:
+    """In a calendar section: the reason it could not be read, when it could not."""
+    problem = next((p for p in problems if p.part == "calendar"), None)
+    if problem is None:
+        return False
+    console.print(Text.assemble(("⚠ ", "bold yellow"), (_("the calendar could not be read: "), "yellow"), one_line(problem.error, 300)))
+    if problem.hint:
+        console.print(Text.assemble("  ", (_("hint: "), "dim"), one_line(problem.hint, 300)))
+    return True
+
+
 def counts(values: dict[str, int]) -> Text:
     return Text("  ·  ".join(f"{one_line(k)} {v}" for k, v in values.items()) or "—")
 
@@ -193,6 +237,7 @@ def morning(console: Console, view: MorningView) -> None:
     header = view.header
     title(console, header, _("morning"))
     source_problems(console, view.source_problems)
+    file_problems(console, view.file_problems, except_part="calendar")
     if view.crisis:
         crisis_panel(console, view.crisis, header)
     section(console, _("Urgent first"), len(view.urgent))
@@ -205,7 +250,9 @@ def morning(console: Console, view: MorningView) -> None:
     console.print(Text.assemble((_("by platform: "), "dim"), counts(view.incoming_by_platform)))
     console.print(Text.assemble((_("by category: "), "dim"), counts({category_label(k): v for k, v in view.incoming_by_category.items()})))
     section(console, _("Today's calendar"), len(view.today))
-    if view.today:
+    if calendar_unreadable(console, view.file_problems):
+        pass
+    elif view.today:
         console.print(posts_table(view.today, header, console.width))
     else:
         console.print(Text(_("Nothing planned for today."), style="yellow"))
@@ -218,6 +265,7 @@ def check(console: Console, view: CheckView) -> None:
     header = view.header
     title(console, header, _("check"))
     source_problems(console, view.source_problems)
+    file_problems(console, view.file_problems)
     if view.crisis:
         crisis_panel(console, view.crisis, header)
     section(console, _("New since {since}").format(since=local(view.since, header)), len(view.new))
@@ -241,8 +289,11 @@ def close(console: Console, view: CloseView) -> None:
     header = view.header
     title(console, header, _("close"))
     source_problems(console, view.source_problems)
+    file_problems(console, view.file_problems, except_part="calendar")
     section(console, _("Tomorrow"), len(view.tomorrow))
-    if view.tomorrow:
+    if calendar_unreadable(console, view.file_problems):
+        pass
+    elif view.tomorrow:
         console.print(posts_table(view.tomorrow, header, console.width))
     if view.tomorrow_missing:
         console.print(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -42,17 +39,51 @@ def _mention_and_project(session, mention_id: int):
     return mention, session.workspace.projects[mention.project]
 
 
-def _edit(text: str) -> str:
-    """Open $VISUAL or $EDITOR on the draft, as git does; the text comes back without trailing space."""
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    with tempfile.NamedTemporaryFile("w+", suffix=".txt", encoding="utf-8", delete=False) as handle:
-        handle.write(text)
-        path = handle.name
+def _edit(text: str, mention, reply_plan, values: dict[str, str], template: str) -> str:
+    """The draft in $EDITOR with what it answers as comment lines; an unchanged template is sent only when confirmed."""
+    from cmday.cli.prompts import confirm, edit_reply
+    from cmday.errors import UsageError
+    from cmday.textsafe import one_line
+
+    about = [
+        _("Replying to #{id} on {platform}, from {author}:").format(
+            id=mention.id, platform=mention.platform, author=one_line(mention.author_handle or mention.author_name, 80)
+        ),
+        *[f"> {one_line(line, 200)}" for line in (mention.text or "").splitlines()[:12]],
+        "",
+        _("Limit: {limit} characters on {platform}.").format(limit=reply_plan.limit, platform=reply_plan.platform)
+        if reply_plan.limit
+        else _("No length limit known for {platform}.").format(platform=reply_plan.platform),
+        _("Placeholders: {values}").format(values=", ".join(f"{{{k}}} = {one_line(str(v), 40)}" for k, v in values.items())),
+        _("Lines starting with '# ' are removed. Save and quit to go on; an empty reply or quitting with an error (:cq) sends nothing."),
+    ]
+    edited = edit_reply(text, about)
+    if template and edited == text.strip():
+        if not confirm(_("The reply is the template {name!r} unchanged. Send it as it is?").format(name=template), default=False):
+            raise UsageError(_("not sent: the template was left unchanged"), hint=_("edit it, or pass --yes to send the template as it is"))
+    return edited
+
+
+def _filled(text: str, values: dict[str, str]) -> str:
+    """Placeholders in a typed reply (`--text 'Hi {author}'`) filled as a template's are, or an error naming the missing ones."""
+    from cmday import reply as core
+    from cmday.errors import UsageError
+
     try:
-        subprocess.run([*editor.split(), path], check=False)
-        return Path(path).read_text(encoding="utf-8").strip()
-    finally:
-        os.unlink(path)
+        filled, missing = core.fill(text, values)
+    except (ValueError, IndexError, KeyError):
+        raise UsageError(
+            _("the reply has a brace that opens no placeholder: {text!r}").format(text=text[:80]),
+            hint=_("write placeholders as {author}; a literal brace is written twice: {{ or }}"),
+        ) from None
+    if missing:
+        raise UsageError(
+            _("no value for {placeholders} in the reply").format(placeholders=", ".join("{" + m + "}" for m in missing)),
+            hint=_("known placeholders: {known}; add others under [values] in the protocol file").format(
+                known=", ".join("{" + k + "}" for k in values)
+            ),
+        )
+    return filled
 
 
 def reply(
@@ -71,6 +102,7 @@ def reply(
     from cmday import clock
     from cmday import reply as core
     from cmday.cli import output
+    from cmday.cli.prompts import confirm
     from cmday.errors import UsageError
     from cmday.textsafe import clean
 
@@ -80,9 +112,10 @@ def reply(
         protocol = session.protocol(project)
         interactive = sys.stdin.isatty() and not options.json
         if mention.state == "answered" and not again:
-            if not (interactive and typer.confirm(_("#{id} is already answered. Reply again?").format(id=mention.id), default=False)):
+            if not (interactive and confirm(_("#{id} is already answered. Reply again?").format(id=mention.id), default=False)):
                 raise UsageError(_("#{id} is already answered").format(id=mention.id), hint=_("add --again to reply once more"))
         plan = core.plan(mention, project, protocol, session.workspace, session.language)
+        values = core.placeholder_values(mention, project, protocol, session.workspace.config.owner)
         if plan.can_send and not options.offline:
             plan.limit = core.platform_limit(session.store, session.workspace, project, mention)
         if not options.json:
@@ -115,7 +148,9 @@ def reply(
                     marker = "→" if suggestion.name == chosen_name else " "
                     output.out.print(Text.assemble((f"{marker} {suggestion.name}: ", "dim"), suggestion.text))
             if interactive and not yes and not dry_run:
-                text = _edit(text)
+                text = _edit(text, mention, plan, values, chosen_name)
+        else:
+            text = _filled(text, values)  # typed on the command line: placeholders filled as a template's are
         if not text or not text.strip():
             raise UsageError(_("empty reply; nothing sent"), hint=_("pass --text or pick a --template"))
         findings = core.check(text, plan, project, protocol, session.store, session.now)
@@ -143,14 +178,14 @@ def reply(
             return
         if not plan.can_send:
             output.message(_("{platform} has no reply API in cmday: copy the text above and answer on the platform").format(platform=plan.platform))
-            if yes or (interactive and typer.confirm(_("Mark #{id} as answered?").format(id=mention.id), default=True)):
+            if yes or (interactive and confirm(_("Mark #{id} as answered?").format(id=mention.id), default=True)):
                 session.store.set_state(mention.id, "answered", clock.now())
                 output.message(_("#{id}: answered").format(id=mention.id))
             _finish(options, result)
             return
         draft = core.new_draft(session.store, mention, text, chosen_name)
         result["draft"] = draft.id
-        if not yes and not (interactive and typer.confirm(_("Send this reply now?"), default=True)):
+        if not yes and not (interactive and confirm(_("Send this reply now?"), default=False)):
             output.message(_("not sent; draft #{draft} kept (send it with --yes)").format(draft=draft.id))
             _finish(options, result)
             return
@@ -184,6 +219,11 @@ def escalate(
     try:
         mention, project = _mention_and_project(session, mention_id)
         protocol = session.protocol(project)
+        # before anything is written: a typo in --to must not mark the mention escalated to nobody
+        routed = {name for names in protocol.escalation.routes.values() for name in names}
+        from cmday.typed import choose
+
+        to = choose(to, {*protocol.escalation.contacts, *routed}, _("{where}: no contact {value!r} in the protocol; contacts: {known}"), "--to")
         day = session.day(project)
         related = day.crisis.mentions if day.crisis and mention.category in ("crisis", "complaint") else []
         related_mentions = [session.store.mention(m.id) for m in related]
@@ -219,13 +259,15 @@ def lint(
 
     from cmday.cli import output
     from cmday.conduct import lint as run_lint
+    from cmday.conduct import placeholder_findings
     from cmday.errors import ExitCode, UsageError
 
     if (text is None) == (file is None):
         raise UsageError(_("give the text, or --file, not both"))
     if file is not None:
         try:
-            text = file.read_text(encoding="utf-8")
+            # the newline every editor ends a file with is not part of the draft, nor counted against the limit
+            text = file.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
         except OSError as error:
             raise UsageError(_("cannot read {path}: {reason}").format(path=file, reason=error.strerror)) from None
     session = _session(options)
@@ -237,8 +279,11 @@ def lint(
         else:
             project = session.workspace.default_project(options.project)
         language = project.project.language or session.language
-        findings = run_lint(text or "", protocol=session.protocol(project), project=project, language=language,
+        protocol = session.protocol(project)
+        findings = run_lint(text or "", protocol=protocol, project=project, language=language,
                             kind="reply" if reply_to else "post", category=category, platform=platform)
+        findings += placeholder_findings(text or "", ["author", "brand", "agent", *protocol.values])
+        findings.sort(key=lambda f: f.severity != "error")
         if options.json:
             output.print_json({"findings": findings})
         elif not findings:

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     command(app, "close", help=_("End of day: tomorrow's schedule, what stays open, the day's summary."))(close)
 
 
-def _run(options: Options, routine: str, quiet: bool = False) -> list:
+def _run(options: Options, routine: str, quiet: bool = False) -> tuple[list, list]:
+    """Every project's view, and a banner for each project whose file does not load (never hiding the others)."""
     from cmday import clock
     from cmday import routine as views
     from cmday.cli import output, render
@@ -26,29 +27,66 @@ def _run(options: Options, routine: str, quiet: bool = False) -> list:
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project)
+        projects = session.workspace.select(options.project, skip_broken=True)
+        broken = [
+            views.BrokenView(b.slug, b.file, views.FileProblem.of("project", b.error), routine)
+            for b in session.workspace.broken.values()
+            if options.project is None
+        ]
+        # built before the sweep: a project whose protocol file fails sweeps with the default one
+        days = [session.day(project, keep_going=True) for project in projects]
         if not options.offline:
             sweep(session, projects, quiet=quiet or options.json)
         built = []
-        for project in projects:
-            day = session.day(project)
+        for day in days:
             view = getattr(views, routine)(day)
             if not quiet:
                 # the moment this run had seen everything: what arrives after it is "new" next time
-                session.store.record_run(project.slug, routine, clock.now())
+                session.store.record_run(day.slug, routine, clock.now())
             built.append(view)
         if options.json:
-            output.print_json({"routine": routine, "projects": built})
+            output.print_json({"routine": routine, "projects": built, "broken": broken})
         elif not quiet:
-            for view in built:
-                getattr(render, routine)(output.out, view)
-        return built
+            for view in _in_file_order(session.workspace, built, broken):
+                if isinstance(view, views.BrokenView):
+                    render.broken(output.out, view)
+                else:
+                    getattr(render, routine)(output.out, view)
+        return built, broken
     finally:
         session.close()
 
 
+def _in_file_order(workspace, built: list, broken: list) -> list:
+    """Dashboards and banners in the order of the project files, as the CM sees them in projects/."""
+    def file_name(view) -> str:
+        if hasattr(view, "file"):
+            return view.file
+        path = workspace.project_files.get(view.header.project)
+        return str(path.name) if path else view.header.project
+
+    from pathlib import Path
+
+    return sorted([*built, *broken], key=lambda view: Path(file_name(view)).name)
+
+
+def _exit_for_problems(views: list, broken: list, debug: bool = False) -> None:
+    """Exit 3 once everything is shown when a file could not be read, each error also on stderr as one line."""
+    from cmday.cli import output
+
+    if debug and broken:
+        from cmday.errors import ConfigError
+
+        raise ConfigError(broken[0].problem.error, broken[0].problem.hint)  # --debug: a traceback, as for any error
+    problems = [b.problem for b in broken] + [p for view in views for p in view.file_problems]
+    for problem in problems:
+        output.error(problem.error, problem.hint)
+    if problems:
+        raise typer.Exit(int(ExitCode.CONFIG))
+
+
 def morning(options: Options) -> None:
-    _run(options, "morning")
+    _exit_for_problems(*_run(options, "morning"), debug=options.debug)
 
 
 def check(
@@ -62,17 +100,20 @@ def check(
         ),
     ] = False,
 ) -> None:
-    views = _run(options, "check", quiet=quiet)
+    views, broken = _run(options, "check", quiet=quiet)
     if quiet:
         from cmday.cli import output
+        from cmday.routine import broken_attention
 
-        lines = [line for view in views for line in view.attention]
+        lines = [broken_attention(b) for b in broken] + [line for view in views for line in view.attention]
         if not options.json:
             for line in lines:
                 output.out.print(line, soft_wrap=True)
+        _exit_for_problems(views, broken, debug=options.debug)
         if lines:
             raise typer.Exit(int(ExitCode.ATTENTION))
+    _exit_for_problems(views, broken, debug=options.debug)
 
 
 def close(options: Options) -> None:
-    _run(options, "close")
+    _exit_for_problems(*_run(options, "close"), debug=options.debug)

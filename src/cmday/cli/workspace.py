@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 
 def register(app: typer.Typer) -> None:
@@ -28,9 +29,12 @@ def init(
 
     root = options.workspace or folder
     answers = Answers(language=active_language(), timezone=_local_timezone())
-    if not no_input and sys.stdin.isatty() and not options.json:
+    asked = not no_input and sys.stdin.isatty() and not options.json
+    if asked:
         answers = _questionnaire(answers)
     results = create_workspace(root, answers)
+    if asked:
+        _progress_file().unlink(missing_ok=True)  # written: nothing left to resume
     if options.json:
         output.print_json({"workspace": str(root.resolve()), "files": [{"path": str(p), "created": c} for p, c in results]})
         return
@@ -59,37 +63,85 @@ def _local_timezone() -> str:
 
 
 def _questionnaire(answers):
-    """The brand questionnaire from the practice texts, one question at a time; Enter keeps the default."""
+    """The brand questionnaire from the practice texts, one question at a time; Enter keeps the default.
+
+    Each answer is kept as it is given: after Ctrl-C (or a closed terminal) the next `cmday init`
+    offers to resume where it stopped.
+    """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    def ask(question: str, default: str = "") -> str:
-        return typer.prompt(question, default=default, show_default=bool(default)).strip()
+    from cmday.cli.prompts import confirm
 
-    def ask_list(question: str) -> list[str]:
-        return [part.strip() for part in ask(question + " " + _("(comma-separated)"), "").split(",") if part.strip()]
+    progress = _progress_file()
+    given: dict = {}
+    if progress.is_file():
+        try:
+            saved = json.loads(progress.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = {}
+        if saved and confirm(
+            ngettext("Resume the questionnaire where you left it ({count} answer kept)?",
+                     "Resume the questionnaire where you left it ({count} answers kept)?", len(saved)).format(count=len(saved)),
+            default=True,
+        ):
+            given = saved
 
-    answers.owner = ask(_("Your name (the CM)"), answers.owner)
-    answers.name = ask(_("Brand or project name"), answers.name)
-    answers.client = ask(_("Client (company)"), answers.name)
-    while True:
-        zone = ask(_("Time zone (IANA name)"), answers.timezone)
+    def keep(name: str, value) -> None:
+        given[name] = value
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        progress.write_text(json.dumps(given, ensure_ascii=False), encoding="utf-8")
+
+    def ask(name: str, question: str, default: str = "") -> str:
+        if name not in given:
+            keep(name, typer.prompt(question, default=default, show_default=bool(default)).strip())
+        return given[name]
+
+    def ask_list(name: str, question: str) -> list[str]:
+        return [part.strip() for part in ask(name, question + " " + _("(comma-separated)"), "").split(",") if part.strip()]
+
+    answers.owner = ask("owner", _("Your name (the CM)"), answers.owner)
+    answers.name = ask("name", _("Brand or project name"), answers.name)
+    answers.client = ask("client", _("Client (company)"), answers.name)
+    while "timezone" not in given:
+        zone = typer.prompt(_("Time zone (IANA name)"), default=answers.timezone).strip()
         try:
             ZoneInfo(zone)
-            answers.timezone = zone
-            break
+            keep("timezone", zone)
         except (ZoneInfoNotFoundError, ValueError):
             typer.echo(_("unknown time zone {zone!r}; for example Europe/Madrid or America/Bogota").format(zone=zone), err=True)
-    answers.services = ask_list(_("What services or products does the brand offer?"))
-    answers.audience = ask(_("Who is the target audience?"), "")
-    answers.competitors = ask_list(_("Who are the competitors?"))
-    answers.push_topics = ask_list(_("What does the brand want to push?"))
-    answers.taboo_topics = ask_list(_("What topics must never be published or discussed?"))
-    answers.what_people_say = ask(_("What do people say about the brand?"), "")
-    kpi = ask(_("Main objective's KPI (e.g. followers.instagram; empty to skip)"), "")
+    answers.timezone = given["timezone"]
+    answers.services = ask_list("services", _("What services or products does the brand offer?"))
+    answers.audience = ask("audience", _("Who is the target audience?"), "")
+    answers.competitors = ask_list("competitors", _("Who are the competitors?"))
+    answers.push_topics = ask_list("push_topics", _("What does the brand want to push?"))
+    answers.taboo_topics = ask_list("taboo_topics", _("What topics must never be published or discussed?"))
+    answers.what_people_say = ask("what_people_say", _("What do people say about the brand?"), "")
+    kpi = ask("kpi", _("Main objective's KPI (e.g. followers.instagram; empty to skip)"), "")
     if kpi:
-        target = typer.prompt(_("Target for {kpi}").format(kpi=kpi), type=float)
-        answers.objectives = [(kpi, target)]
+        if "target" not in given:
+            keep("target", _ask_number(_("Target for {kpi}").format(kpi=kpi)))
+        answers.objectives = [(kpi, given["target"])]
     return answers
+
+
+def _progress_file() -> Path:
+    """Where the questionnaire's answers wait between an interrupted `cmday init` and the next one."""
+    from cmday.session import state_home
+
+    return state_home() / "init-answers.json"
+
+
+def _ask_number(question: str) -> float:
+    """A number as the CM writes it in the session's language (`3.000` is three thousand in Spanish), asked again until it reads one way."""
+    from cmday.errors import UsageError
+    from cmday.typed import read_number
+
+    while True:
+        typed = typer.prompt(question)
+        try:
+            return float(read_number(typed))
+        except UsageError as error:
+            typer.echo(error.message + (f" ({error.hint})" if error.hint else ""), err=True)
 
 
 def where(options: Options) -> None:
