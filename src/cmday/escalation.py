@@ -93,6 +93,10 @@ def _slack_escape(text: str) -> str:
 def _post_webhook(url: str, message: EscalationMessage) -> Delivery:
     import httpx
 
+    from cmday.secrets import remember_url
+
+    remember_url(url, whole=True)  # a Slack or Mattermost webhook URL is its own credential: never in a log line
+
     try:
         answer = httpx.post(url, json={"text": _slack_escape(f"*{message.subject}*\n{message.body}")}, timeout=15)
     except httpx.HTTPError as error:

@@ -14,6 +14,7 @@ from cmday.clock import from_utc_text, to_utc_text
 from cmday.errors import StateError
 from cmday.i18n import _
 from cmday.mention import Mention, StoredMention
+from cmday.secrets import redact, redact_json
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -230,6 +231,11 @@ def _text(moment: datetime | None) -> str | None:
     return to_utc_text(moment) if moment is not None else None
 
 
+def _secretless(error: str | None) -> str | None:
+    """A stored error never holds a secret, whatever the exception behind it said."""
+    return redact(error) if error else error
+
+
 class Store:
     """An open state file. Writes run in short IMMEDIATE transactions so a second process waits, never corrupts."""
 
@@ -399,7 +405,7 @@ class Store:
                         fetched,
                         mention.language,
                         mention.in_reply_to,
-                        json.dumps(mention.raw, default=str) if mention.raw is not None else None,
+                        json.dumps(redact_json(mention.raw), default=str) if mention.raw is not None else None,
                         linked_to,
                         mention.category,
                         mention.priority,
@@ -548,7 +554,7 @@ class Store:
                 " last_attempt = excluded.last_attempt,"
                 " last_success = COALESCE(excluded.last_success, sources.last_success),"
                 " last_error = excluded.last_error, needs_auth = excluded.needs_auth",
-                (project, source_id, platform, when, None if error else when, error, int(needs_auth)),
+                (project, source_id, platform, when, None if error else when, _secretless(error), int(needs_auth)),
             )
 
     def source_health(self, project: str) -> dict[str, SourceHealth]:
@@ -674,7 +680,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "UPDATE drafts SET status = ?, sent_at = ?, remote_id = ?, remote_url = ?, error = ? WHERE id = ?",
-                (status, when, remote_id, remote_url, error, draft_id),
+                (status, when, remote_id, remote_url, _secretless(error), draft_id),
             )
             if status == "sent":
                 db.execute(
@@ -744,7 +750,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "UPDATE publications SET status = ?, at = ?, remote_id = ?, url = ?, error = ? WHERE project = ? AND post_key = ?",
-                (status, to_utc_text(at), remote_id, url, error, project, post_key),
+                (status, to_utc_text(at), remote_id, url, _secretless(error), project, post_key),
             )
 
     # -- indicators entered by hand or fetched as snapshots -------------------------------

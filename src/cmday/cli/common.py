@@ -111,16 +111,21 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
     """Where every error becomes one line on stderr and an exit status; --debug shows the traceback."""
     from cmday.cli import output
 
+    from cmday.secrets import RedactingFilter, redact_exception
+
     set_language(resolve_language(options.lang, None))
     if options.debug:
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingFilter())
         os.environ["CMDAY_DEBUG"] = "1"
     try:
         return action()
     except CmdayError as failure:
         if options.debug:
+            redact_exception(failure)
             raise
         output.error(failure.message, failure.hint)
         raise typer.Exit(int(failure.exit_code)) from None
@@ -131,6 +136,7 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
         raise
     except Exception as failure:
         if options.debug:
+            redact_exception(failure)
             raise
         output.error(
             _("unexpected error ({kind}); nothing stored was lost").format(kind=type(failure).__name__),
