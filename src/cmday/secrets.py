@@ -37,6 +37,7 @@ def read_secret(project: str, source_id: str, env_name: str | None) -> str | Non
     """The environment variable wins; otherwise the file `cmday auth` wrote (mode 0600)."""
     if env_name and os.environ.get(env_name):
         return remember(os.environ[env_name])
+    keep_secrets_private()
     path = secret_path(project, source_id)
     try:
         return remember(path.read_text(encoding="utf-8").strip() or None)
@@ -46,16 +47,32 @@ def read_secret(project: str, source_id: str, env_name: str | None) -> str | Non
 
 def store_secret(project: str, source_id: str, secret: str) -> Path:
     """Write the secret readable by its owner only; the file never exists with wider permissions."""
+    from cmday.private import private_folder
+
     remember(secret)
     path = secret_path(project, source_id)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_suffix(".tmp")
+    private_folder(path.parent)
+    keep_secrets_private()
+    temporary = path.with_name(path.name + ".tmp")  # with_suffix would make acme.m and acme.b share acme.tmp
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(secret)
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
     return path
+
+
+def keep_secrets_private() -> None:
+    """The secrets folder 0700 and every file in it 0600: one found wider (copied, unpacked) is tightened, and noted."""
+    from cmday.private import private_file, private_folder
+
+    folder = secrets_dir()
+    if not folder.is_dir():
+        return
+    private_folder(folder)
+    for path in folder.iterdir():
+        if path.is_file():
+            private_file(path)
 
 
 def secret_origin(project: str, source: object) -> str:
@@ -65,6 +82,7 @@ def secret_origin(project: str, source: object) -> str:
         return "-"
     if env_name and os.environ.get(env_name):
         return f"${env_name}"
+    keep_secrets_private()
     if secret_path(project, getattr(source, "id", "")).is_file():
         return "cmday auth"
     return "missing"

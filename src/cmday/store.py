@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from cmday.clock import from_utc_text, to_utc_text
 from cmday.errors import StateError
 from cmday.i18n import _
 from cmday.mention import Mention, StoredMention
+from cmday.private import private_file, private_folder
 from cmday.secrets import redact, redact_json
 
 BUSY_TIMEOUT_MS = 15_000
@@ -248,12 +250,19 @@ class Store:
 
     def _connect(self, path: Path) -> sqlite3.Connection:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                db.execute("PRAGMA journal_mode = WAL")
+            private_folder(path.parent)
+            # Every DM is in here: SQLite creates the file (and copies its mode to -wal and -shm) 0600 under this umask.
+            umask = os.umask(0o077)
+            try:
+                db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+            finally:
+                os.umask(umask)
+            for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                private_file(own)  # a state written by an older cmday, or copied in, is tightened on open
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             return db

@@ -143,3 +143,17 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
             _("run the command again with --debug to see the details, and report it"),
         )
         raise typer.Exit(int(ExitCode.ERROR)) from None
+    finally:
+        _say_what_was_made_private(output)
+
+
+def _say_what_was_made_private(output: Any) -> None:
+    from cmday.private import tightened
+
+    for path, before, after in tightened():
+        output.message(
+            _("{path} was open to other users (mode {before:o}); cmday made it private (mode {after:o})").format(
+                path=path, before=before, after=after
+            ),
+            style="yellow",
+        )
