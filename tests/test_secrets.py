@@ -289,3 +289,13 @@ def test_a_variable_name_in_token_env_is_still_accepted(workspace: Path):
     )
     ran = run("morning", "--workspace", str(workspace), "--offline")
     assert ran.exit_code == 0, ran.stderr
+
+
+def test_a_feed_urls_query_and_password_are_hidden_but_its_host_is_kept():
+    from cmday.secrets import remember_url
+
+    remember_url("https://ana:feedpass-77x@alerts.example/feed.xml?token=q-tok-3141")
+
+    shown = redact("cannot connect to https://ana:feedpass-77x@alerts.example/feed.xml?token=q-tok-3141: refused")
+    assert "feedpass-77x" not in shown and "q-tok-3141" not in shown
+    assert "alerts.example/feed.xml" in shown

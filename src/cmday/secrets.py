@@ -98,7 +98,7 @@ def remember(secret: str | None) -> str | None:
 
 
 def remember_url(url: str | None, whole: bool = False) -> None:
-    """A URL's query string is a secret (private feeds carry tokens there); with `whole`, its path too (webhooks)."""
+    """A URL's query string and password are secrets (private feeds carry tokens there); with `whole`, its path too (webhooks)."""
     if not url:
         return
     try:
@@ -108,6 +108,8 @@ def remember_url(url: str | None, whole: bool = False) -> None:
         return
     if parts.query:
         remember(parts.query)
+    if parts.password:
+        remember(parts.password)  # https://user:password@host/feed: the error messages keep the host, not this
     if whole:
         remember(url)
         if parts.path.strip("/"):
