@@ -48,10 +48,15 @@ def tightened() -> list[tuple[Path, int, int]]:
 
 
 def _tighten(path: Path, wanted: int) -> None:
+    if os.name == "nt":
+        return  # Windows keeps a user's files private by their folder's ACL; its modes say nothing of others
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)  # through a link: what it points to holds the data
     except FileNotFoundError:
         return
     if mode & 0o077:
-        os.chmod(path, mode & wanted)
+        try:
+            os.chmod(path, mode & wanted)
+        except PermissionError:
+            return  # someone else's folder (a shared mount): cmday cannot change it, and still works in it
         _tightened.append((path, mode, mode & wanted))

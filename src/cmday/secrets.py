@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 REDACTED = "***"
-MIN_SECRET_CHARS = 4  # shorter values are too common to hide without mangling ordinary words
-MIN_PIECE_CHARS = 6  # a secret broken by a control character is hidden piece by piece
+MIN_SECRET_CHARS = 6  # shorter values are too common to hide without mangling ordinary words
+MIN_PIECE_CHARS = 8  # a secret broken by a control character is hidden piece by piece
 
 # Every secret this process has read or been given: errors, logs, stored errors and JSON are
 # cleaned of them (see `redact`), whatever an exception from a library says.
@@ -142,8 +142,8 @@ def redact_json(value: Any) -> Any:
 def _shapes(secret: str) -> set[str]:
     """The secret as written, escaped (repr, bytes repr, JSON), URL-quoted, flattened onto one line, and in pieces.
 
-    httpx says "Illegal header value b'Bearer abc\\ndef'": the bytes' repr, not the text. A piece
-    between control characters or spaces is hidden too, so a message cut short or folded still hides it.
+    httpx says "Illegal header value b'Bearer abc\\ndef'": the bytes' repr, not the text. A long piece
+    between control characters is hidden too, so a message cut short after one still hides the others.
     """
     shapes = {
         secret,
@@ -156,7 +156,7 @@ def _shapes(secret: str) -> set[str]:
         quote_plus(secret, safe=""),
         " ".join(secret.split()),
     }
-    shapes |= {piece for piece in re.split(r"[\x00-\x20\x7f-\x9f]+", secret) if len(piece) >= MIN_PIECE_CHARS}
+    shapes |= {piece for piece in re.split(r"[\x00-\x1f\x7f-\x9f]+", secret) if len(piece) >= MIN_PIECE_CHARS}
     return shapes
 
 
