@@ -102,3 +102,19 @@ def test_auth_creates_the_secrets_folder_0700(workspace: Path, cmday_home: Path)
     assert ran.exit_code == 0, ran.stderr
     assert mode(cmday_home / "secrets") == 0o700 and mode(cmday_home / "secrets" / "acme.m") == 0o600
     assert not (cmday_home / "secrets" / "acme.m.tmp").exists()
+
+
+def test_a_session_file_in_the_secrets_folder_is_tightened_by_any_command_that_looks_there(workspace: Path, cmday_home: Path):
+    """The Bluesky session `send` keeps beside the secrets is covered too, whoever reads the folder first."""
+    from cmday.private import tightened
+    from cmday.secrets import secrets_dir
+
+    folder = cmday_home / "secrets"
+    folder.mkdir(parents=True)
+    os.chmod(folder, 0o775)
+    (folder / "bluesky-session.acme.b.json").write_text("{}", encoding="utf-8")
+    os.chmod(folder / "bluesky-session.acme.b.json", 0o644)
+
+    assert secrets_dir() == folder
+    assert mode(folder) == 0o700 and mode(folder / "bluesky-session.acme.b.json") == 0o600
+    assert [(p.name, before) for p, before, _after in tightened()] == [("secrets", 0o775), ("bluesky-session.acme.b.json", 0o644)]

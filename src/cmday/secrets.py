@@ -18,15 +18,22 @@ MIN_PIECE_CHARS = 8  # a secret broken by a control character is hidden piece by
 # cleaned of them (see `redact`), whatever an exception from a library says.
 _known: set[str] = set()
 _forms: list[str] = []
+_checked_folders: set[Path] = set()  # secrets folders already made private in this run
 
 
 def secrets_dir() -> Path:
+    """The secrets folder; the first look at it in a run makes it and its files private if they are not."""
     home = os.environ.get("CMDAY_HOME")
     if home:
-        return Path(home) / "secrets"
-    from cmday.workspace import user_config_dir
+        folder = Path(home) / "secrets"
+    else:
+        from cmday.workspace import user_config_dir
 
-    return user_config_dir() / "secrets"
+        folder = user_config_dir() / "secrets"
+    if folder not in _checked_folders:
+        _checked_folders.add(folder)
+        _keep_private(folder)
+    return folder
 
 
 def secret_path(project: str, source_id: str) -> Path:
@@ -37,7 +44,6 @@ def read_secret(project: str, source_id: str, env_name: str | None) -> str | Non
     """The environment variable wins; otherwise the file `cmday auth` wrote (mode 0600)."""
     if env_name and os.environ.get(env_name):
         return remember(os.environ[env_name])
-    keep_secrets_private()
     path = secret_path(project, source_id)
     try:
         return remember(path.read_text(encoding="utf-8").strip() or None)
@@ -64,9 +70,12 @@ def store_secret(project: str, source_id: str, secret: str) -> Path:
 
 def keep_secrets_private() -> None:
     """The secrets folder 0700 and every file in it 0600: one found wider (copied, unpacked) is tightened, and noted."""
+    _keep_private(secrets_dir())
+
+
+def _keep_private(folder: Path) -> None:
     from cmday.private import private_file, private_folder
 
-    folder = secrets_dir()
     if not folder.is_dir():
         return
     private_folder(folder)
@@ -82,7 +91,6 @@ def secret_origin(project: str, source: object) -> str:
         return "-"
     if env_name and os.environ.get(env_name):
         return f"${env_name}"
-    keep_secrets_private()
     if secret_path(project, getattr(source, "id", "")).is_file():
         return "cmday auth"
     return "missing"
