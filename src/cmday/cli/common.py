@@ -110,7 +110,6 @@ def _take_signature(run: Callable[..., Any], function: Callable[..., Any], leadi
 def boundary(options: Options, action: Callable[[], Any]) -> Any:
     """Where every error becomes one line on stderr and an exit status; --debug shows the traceback."""
     from cmday.cli import output
-
     from cmday.secrets import RedactingFilter, redact_exception
 
     set_language(resolve_language(options.lang, None))
