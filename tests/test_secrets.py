@@ -299,3 +299,22 @@ def test_a_feed_urls_query_and_password_are_hidden_but_its_host_is_kept():
     shown = redact("cannot connect to https://ana:feedpass-77x@alerts.example/feed.xml?token=q-tok-3141: refused")
     assert "feedpass-77x" not in shown and "q-tok-3141" not in shown
     assert "alerts.example/feed.xml" in shown
+
+
+def test_a_debug_traceback_holds_no_known_secret_in_any_chained_exception():
+    import traceback
+
+    from cmday.secrets import redact_exception
+
+    secret = "debug-secret-4242-token"
+    remember(secret)
+    try:
+        try:
+            raise ValueError(f"Illegal header value b'Bearer {secret}'")
+        except ValueError as inner:
+            raise SourceError(f"request failed: {inner}", hint=f"token {secret!r}") from inner
+    except SourceError as error:
+        redact_exception(error)
+        printed = "".join(traceback.format_exception(error))
+
+    assert secret not in printed and "Illegal header value b'Bearer ***'" in printed
