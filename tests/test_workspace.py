@@ -101,7 +101,8 @@ def test_secrets_are_named_never_written(workspace: Path):
         'instance = "https://m.example"\ntoken_env = "abc123 secret-token"\n',
     )
     ran = run("morning", "--workspace", str(workspace), "--offline")
-    assert "sources[1].token_env" in ran.stderr and "environment variable name" in ran.stderr
+    assert "sources[1].token_env" in ran.stderr and "environment variable" in ran.stderr
+    assert "secret-token" not in ran.stderr  # what was pasted is never printed back
 
 
 def test_unknown_project_lists_known_ones(workspace: Path):

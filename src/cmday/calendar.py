@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from cmday import files
 from cmday.clock import day_bounds
 from cmday.errors import CmdayError, ConfigError, SourceError, UsageError
 from cmday.i18n import _
@@ -194,7 +195,7 @@ def load_plan(workspace: Workspace, project: Project, store: Store | None = None
                 )
         else:
             shown = _shown(plan.csv_path, root)
-            rows, plan.csv_format = read_csv_posts(plan.csv_path.read_bytes(), shown, project)
+            rows, plan.csv_format = read_csv_posts(files.read_bytes(plan.csv_path, files.CALENDAR_SHEET, shown), shown, project)
             for post, line in rows:
                 plan.posts.append(_planned(post, project, zone, f"{shown}:{line}"))
     if store is not None:
@@ -602,7 +603,7 @@ def _categories(event: Any) -> list[str]:
 def read_posts_file(path: Path, project: Project, zone: ZoneInfo, fmt: str | None, default_platform: str | None) -> list[Post]:
     """Posts from a CSV or ICS file to import, by `fmt` or by the file's extension."""
     try:
-        raw = path.read_bytes()
+        raw = files.read_bytes(path, files.CALENDAR_SHEET, error=UsageError)
     except OSError as error:
         raise UsageError(_("{file}: cannot be read ({reason})").format(file=path, reason=error.strerror)) from None
     kind = fmt or ("ics" if path.suffix.lower() in (".ics", ".ical", ".ifb") else "csv")
@@ -643,7 +644,7 @@ def _append_toml(workspace: Workspace, project: Project, posts: list[Post]) -> P
 
     path = workspace.project_files[project.slug]
     shown = _shown(path, workspace.root)
-    text = path.read_text(encoding="utf-8-sig")
+    text = files.read_text(path, files.SETTINGS, shown)
     document = tomlkit.parse(text)
     existing = document.get("posts")
     if existing is None:
@@ -695,7 +696,7 @@ def _append_csv(workspace: Workspace, project: Project, posts: list[Post]) -> Pa
     shown = _shown(path, workspace.root)
     zone = workspace.project_zone(project)
     if path.is_file():
-        raw = path.read_bytes()
+        raw = files.read_bytes(path, files.CALENDAR_SHEET, shown)
         form = read_csv_posts(raw, shown, project)[1]
     else:
         raw = b""

@@ -83,7 +83,7 @@ def load_checklist(routine: str, language: str, workspace_root: Path | None) -> 
     if workspace_root is not None:
         for name in (f"{routine}.toml", f"{routine}.{language}.toml"):
             own = workspace_root / "checklists" / name
-            if own.is_file():
+            if own.exists():  # not is_file(): a pipe or a folder in its place is refused by name, not skipped
                 override = parse_file(own, ChecklistFile, workspace_root)
                 for dropped in override.drop:
                     if dropped not in items:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from cmday import clock
 from cmday.mention import Mention
+from cmday.private import create_private_file, private_folder
 from cmday.shipped import demo_workspace_dir
 from cmday.sources.demo import ANCHOR_KEY
 from cmday.store import Store
@@ -50,8 +51,9 @@ def prepare(state_home: Path) -> tuple[Path, Path]:
     state_path = home / "state.sqlite3"
     if (workspace / "cmday.toml").is_file() and state_path.is_file():
         return workspace, state_path
-    home.mkdir(parents=True, exist_ok=True)
-    with _exclusive(home / ".lock"):  # two first demo commands at once must not seed twice
+    private_folder(state_home)
+    private_folder(home)
+    with _exclusive(create_private_file(home / ".lock")):  # two first demo commands at once must not seed twice
         if not (workspace / "cmday.toml").is_file():
             _write_workspace(workspace, clock.now())
         store = Store(state_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -11,12 +12,13 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cmday.errors import SourceError, UsageError
+from cmday.errors import ConfigError, SourceError, StateError, UsageError
 from cmday.i18n import _
 from cmday.mention import StoredMention
 from cmday.models import Project
+from cmday.private import private_folder, write_private_file
 from cmday.protocol import Contact, Protocol
-from cmday.textsafe import clean
+from cmday.textsafe import clean, one_line
 
 
 @dataclass
@@ -50,10 +52,11 @@ def compose(
         author = clean(m.author_handle or m.author_name)
         return f"- {at}  {m.platform}  {author}: {clean(m.text)}" + (f"\n  {clean(m.url)}" if m.url else "")
 
-    subject = _("[{brand}] {category} escalated to {target}: {author} on {platform}").format(
+    # one_line: a handle holding a line break would otherwise end the Subject header and start another
+    subject = one_line(_("[{brand}] {category} escalated to {target}: {author} on {platform}").format(
         brand=project.name, category=mention.category, target=target,
-        author=clean(mention.author_handle or mention.author_name), platform=mention.platform,
-    )
+        author=mention.author_handle or mention.author_name, platform=mention.platform,
+    ))
     parts = [
         _("What came in:"),
         line(mention),
@@ -93,6 +96,10 @@ def _slack_escape(text: str) -> str:
 def _post_webhook(url: str, message: EscalationMessage) -> Delivery:
     import httpx
 
+    from cmday.secrets import remember_url
+
+    remember_url(url, whole=True)  # a Slack or Mattermost webhook URL is its own credential: never in a log line
+
     try:
         answer = httpx.post(url, json={"text": _slack_escape(f"*{message.subject}*\n{message.body}")}, timeout=15)
     except httpx.HTTPError as error:
@@ -103,15 +110,57 @@ def _post_webhook(url: str, message: EscalationMessage) -> Delivery:
 
 
 def write_eml(message: EscalationMessage, contact: Contact, outbox: Path, now: datetime) -> Path:
-    """A draft email any mail client opens ready to send (X-Unsent tells Outlook and Thunderbird so)."""
+    """A draft email any mail client opens ready to send (X-Unsent tells Outlook and Thunderbird so).
+
+    Each escalation gets a file of its own, 0600 in a 0700 outbox (it quotes private messages), and
+    the file is read back before it counts as delivered.
+    """
+    from email.errors import HeaderParseError
+
     email = EmailMessage()
-    email["To"] = Address(display_name=contact.name, addr_spec=str(contact.email))
-    email["Subject"] = message.subject
+    try:
+        email["To"] = Address(display_name=one_line(contact.name), addr_spec=one_line(contact.email))
+    except (ValueError, IndexError, HeaderParseError):
+        raise ConfigError(
+            _("the protocol's email address {address!r} is not one cmday can write in an email").format(
+                address=one_line(contact.email, 80)
+            ),
+            hint=_("fix `email` in [escalation.contacts] of the protocol"),
+        ) from None
+    email["Subject"] = one_line(message.subject)
     email["Date"] = format_datetime(now)
     email["Message-ID"] = make_msgid(domain="cmday.local")
     email["X-Unsent"] = "1"
     email.set_content(message.body)
-    outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{now.strftime('%Y%m%d-%H%M%S')}-{contact.email.split('@')[0] if contact.email else 'escalation'}.eml"
-    path.write_bytes(bytes(email))
+    data = bytes(email)
+    try:
+        private_folder(outbox)
+        path = _new_file(outbox, f"{now.strftime('%Y%m%d-%H%M%S')}-{_file_word(contact.email)}", data)
+        written = path.read_bytes()
+    except OSError as error:
+        raise StateError(
+            _("cannot write the escalation email in {folder}: {reason}").format(folder=outbox, reason=error.strerror),
+            hint=_("nothing was recorded as escalated; free some space or fix the folder's permissions and escalate again"),
+        ) from None
+    if written != data:
+        raise StateError(
+            _("the escalation email {path} did not keep what was written; nothing was recorded as escalated").format(path=path)
+        )
     return path
+
+
+def _new_file(folder: Path, stem: str, data: bytes) -> Path:
+    """`stem.eml`, else `stem-2.eml`, ...: created exclusively, so two escalations in one second never share a file."""
+    for number in range(1, 10_000):
+        path = folder / (f"{stem}.eml" if number == 1 else f"{stem}-{number}.eml")
+        try:
+            return write_private_file(path, data)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder / stem}-*.eml")
+
+
+def _file_word(address: str | None) -> str:
+    """The address's local part, as a file name can hold it: never a path, whatever the protocol says."""
+    word = re.sub(r"[^A-Za-z0-9._-]+", "-", (address or "").split("@")[0]).strip(".-")
+    return word[:40] or "escalation"

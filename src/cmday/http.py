@@ -23,6 +23,8 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RETRIES = 3
 MAX_RETRY_WAIT_SECONDS = 30.0
+MAX_REDIRECTS = 5
+SAFE_METHODS = ("GET", "HEAD")  # the only requests that may follow a redirect to another origin
 USER_AGENT = f"cmday/{__version__} (+https://github.com/cmday)"
 SECRET_HEADERS = ("authorization", "cookie", "x-api-key")
 
@@ -108,7 +110,7 @@ class HttpClient:
         self.max_retry_wait = max_retry_wait
         self._client = httpx.AsyncClient(
             timeout=timeout,
-            follow_redirects=True,
+            follow_redirects=False,  # followed in `_send`, which decides what may go where
             headers={"User-Agent": USER_AGENT},
             transport=transport,
         )
@@ -152,9 +154,9 @@ class HttpClient:
         json_body = kwargs.pop("json_body")
         log.debug("%s %s headers=%s", method, _short(url), redact(headers))
         try:
-            async with self._client.stream(
-                method, url, params=kwargs.get("params"), headers=headers, json=json_body
-            ) as streamed:
+            request = self._client.build_request(method, url, params=kwargs.get("params"), headers=headers, json=json_body)
+            streamed = await self._follow(request)
+            try:
                 declared = streamed.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
                     raise SourceError(_too_big(url, self.max_body_bytes))
@@ -164,16 +166,52 @@ class HttpClient:
                     if len(body) > self.max_body_bytes:
                         raise SourceError(_too_big(url, self.max_body_bytes))
                 return Response(streamed.status_code, streamed.headers, bytes(body), str(streamed.url))
+            finally:
+                await streamed.aclose()
         except httpx.TimeoutException:
             raise SourceError(_("{url} did not answer in time").format(url=_short(url))) from None
         except httpx.ConnectError as error:
             raise SourceError(_("cannot connect to {url}: {reason}").format(url=_short(url), reason=_reason(error))) from None
+        except httpx.LocalProtocolError:
+            # Its message quotes the offending header, and that header is usually the token.
+            raise SourceError(
+                _("cmday could not send its request to {url}: a header holds characters HTTP does not allow "
+                  "(a damaged token?)").format(url=_short(url)),
+                hint=_("log in again (`cmday auth SOURCE`), or set the token anew"),
+            ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as error:
             raise SourceError(
                 _("{url} broke off its answer: {reason}").format(url=_short(url), reason=_reason(error))
             ) from None
         except httpx.HTTPError as error:
             raise SourceError(_("request to {url} failed: {reason}").format(url=_short(url), reason=_reason(error))) from None
+
+    async def _follow(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects: a request with a body or a method that changes things never leaves its origin.
+
+        A GET or HEAD may go to another origin, without the headers that carry credentials. A login
+        (`createSession` with identifier and password) answered by a 307 elsewhere is refused, not resent.
+        """
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = await self._client.send(request, stream=True)
+            following = response.next_request
+            if following is None:
+                return response
+            await response.aclose()
+            if _origin(following.url) != _origin(request.url):
+                if request.method not in SAFE_METHODS:
+                    raise SourceError(
+                        _("{url} redirected a {method} request to another host ({target}); cmday does not send "
+                          "credentials or data there").format(
+                            url=_short(str(request.url)), method=request.method, target=_origin(following.url)
+                        ),
+                        hint=_("if that host is the platform's real address, write it in the source's settings instead"),
+                    )
+                for name in SECRET_HEADERS:
+                    following.headers.pop(name, None)
+            log.debug("redirected to %s", _short(str(following.url)))
+            request = following
+        raise SourceError(_("{url} redirected more than {count} times").format(url=_short(str(request.url)), count=MAX_REDIRECTS))
 
 
 def _status_error(response: Response) -> SourceError:
@@ -220,6 +258,10 @@ def _too_big(url: str, limit: int) -> str:
 
 def _reason(error: Exception) -> str:
     return str(error) or type(error).__name__
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def _short(url: str) -> str:

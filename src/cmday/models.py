@@ -50,8 +50,22 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_env_name(value: str | None) -> str | None:
-    if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise ValueError(f"{value!r} is not an environment variable name (the secret itself never goes in the file)")
+    """The NAME of a variable; the value is never quoted back, since a pasted token would be printed."""
+    from cmday.i18n import _
+    from cmday.secrets import looks_like_token
+
+    if value is None:
+        return value
+    if looks_like_token(value):
+        raise ValueError(
+            _("this looks like a token, not a variable name: put the token in an environment variable "
+              "(or run `cmday auth`) and write that variable's name here, such as MASTODON_TOKEN")
+        )
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(
+            _("this must be the name of an environment variable (letters, digits and _, such as MASTODON_TOKEN); "
+              "the secret itself never goes in the file")
+        )
     return value
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import tomlkit
 
+from cmday import files
 from cmday.errors import ConfigError, UsageError
 from cmday.i18n import _
 from cmday.mention import StoredMention
@@ -37,7 +38,7 @@ def add_template(workspace: Workspace, project: Project, mention: StoredMention,
     path = workspace.root / relative
     if path.exists():
         try:
-            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+            document = tomlkit.parse(files.read_text(path, files.SETTINGS, relative))
         except tomlkit.exceptions.ParseError as error:
             raise ConfigError(_("{file}: invalid TOML: {reason}").format(file=relative, reason=error)) from None
     else:
@@ -68,7 +69,7 @@ def add_template(workspace: Workspace, project: Project, mention: StoredMention,
 
 def _point_project_at(project_file: Path, relative: str) -> None:
     """Add `protocol = ...` to the project's [project] table, leaving the rest of the file as written."""
-    document = tomlkit.parse(project_file.read_text(encoding="utf-8"))
+    document = tomlkit.parse(files.read_text(project_file, files.SETTINGS))
     document["project"]["protocol"] = relative
     temporary = project_file.with_suffix(".toml.tmp")
     temporary.write_text(tomlkit.dumps(document), encoding="utf-8")

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cmday import files
 from cmday.errors import ConfigError
 from cmday.i18n import _, active_language, set_language
 from cmday.indicators import ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, sparkline
@@ -78,7 +79,7 @@ def load_recommendations(project: Project, root: Path, period: Period) -> Recomm
         if not path.is_file():
             return Recommendations(None, None, relative)
         try:
-            return Recommendations(path.read_text(encoding="utf-8-sig"), relative, None)
+            return Recommendations(files.read_text(path, files.RECOMMENDATIONS, relative), relative, None)
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(
                 _("{file}: the report's recommendations cannot be read ({reason})").format(file=relative, reason=error),

@@ -17,6 +17,7 @@ from cmday.store import Store
 from cmday.workspace import Workspace, find_workspace, load_workspace
 
 STATE_FILE = "state.sqlite3"
+OUTBOX_FOLDER = "outbox"
 
 
 def state_home() -> Path:
@@ -54,6 +55,13 @@ class Session:
         if self.demo:
             return self._demo_paths[1]
         return state_home() / STATE_FILE
+
+    @property
+    def outbox(self) -> Path:
+        """Where escalation emails are written: the demo's go in its own folder, never beside the real state."""
+        if self.demo:
+            return self._demo_paths[1].parent / OUTBOX_FOLDER
+        return state_home() / OUTBOX_FOLDER
 
     @cached_property
     def workspace(self) -> Workspace:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ from cmday.clock import from_utc_text, to_utc_text
 from cmday.errors import StateError
 from cmday.i18n import _
 from cmday.mention import Mention, StoredMention
+from cmday.private import private_file, private_folder
+from cmday.secrets import redact, redact_json
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -230,6 +233,11 @@ def _text(moment: datetime | None) -> str | None:
     return to_utc_text(moment) if moment is not None else None
 
 
+def _secretless(error: str | None) -> str | None:
+    """A stored error never holds a secret, whatever the exception behind it said."""
+    return redact(error) if error else error
+
+
 class Store:
     """An open state file. Writes run in short IMMEDIATE transactions so a second process waits, never corrupts."""
 
@@ -242,12 +250,19 @@ class Store:
 
     def _connect(self, path: Path) -> sqlite3.Connection:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                db.execute("PRAGMA journal_mode = WAL")
+            private_folder(path.parent)
+            # Every DM is in here: SQLite creates the file (and copies its mode to -wal and -shm) 0600 under this umask.
+            umask = os.umask(0o077)
+            try:
+                db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+            finally:
+                os.umask(umask)
+            for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                private_file(own)  # a state written by an older cmday, or copied in, is tightened on open
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             return db
@@ -399,7 +414,7 @@ class Store:
                         fetched,
                         mention.language,
                         mention.in_reply_to,
-                        json.dumps(mention.raw, default=str) if mention.raw is not None else None,
+                        json.dumps(redact_json(mention.raw), default=str) if mention.raw is not None else None,
                         linked_to,
                         mention.category,
                         mention.priority,
@@ -548,7 +563,7 @@ class Store:
                 " last_attempt = excluded.last_attempt,"
                 " last_success = COALESCE(excluded.last_success, sources.last_success),"
                 " last_error = excluded.last_error, needs_auth = excluded.needs_auth",
-                (project, source_id, platform, when, None if error else when, error, int(needs_auth)),
+                (project, source_id, platform, when, None if error else when, _secretless(error), int(needs_auth)),
             )
 
     def source_health(self, project: str) -> dict[str, SourceHealth]:
@@ -674,7 +689,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "UPDATE drafts SET status = ?, sent_at = ?, remote_id = ?, remote_url = ?, error = ? WHERE id = ?",
-                (status, when, remote_id, remote_url, error, draft_id),
+                (status, when, remote_id, remote_url, _secretless(error), draft_id),
             )
             if status == "sent":
                 db.execute(
@@ -744,7 +759,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "UPDATE publications SET status = ?, at = ?, remote_id = ?, url = ?, error = ? WHERE project = ? AND post_key = ?",
-                (status, to_utc_text(at), remote_id, url, error, project, post_key),
+                (status, to_utc_text(at), remote_id, url, _secretless(error), project, post_key),
             )
 
     # -- indicators entered by hand or fetched as snapshots -------------------------------

@@ -13,7 +13,7 @@ from cmday.errors import CmdayError
 from cmday.i18n import _
 from cmday.models import Project
 from cmday.protocol import Protocol
-from cmday.secrets import read_secret
+from cmday.secrets import read_secret, redact
 from cmday.sources import adapter_class
 from cmday.sources.base import AuthenticationFailed, FetchContext
 from cmday.store import Store
@@ -123,7 +123,7 @@ async def fetch_project_async(
                     result.error = one_line(error.message)
                 except Exception as error:  # a platform answering something no parser foresaw must not stop the sweep
                     result.error = _("unexpected answer: {kind}: {detail}").format(
-                        kind=type(error).__name__, detail=one_line(str(error), 160)
+                        kind=type(error).__name__, detail=one_line(redact(str(error)), 160)  # before it is cut short
                     )
                 store.record_fetch(
                     project.slug, source.id, source.platform, clock.now(), result.error, result.needs_auth
@@ -203,7 +203,7 @@ async def _snapshot_posts(
             reason = one_line(error.message, 120)
         else:
             reason = _("unexpected answer: {kind}: {detail}").format(
-                kind=type(error).__name__, detail=one_line(str(error), 120)
+                kind=type(error).__name__, detail=one_line(redact(str(error)), 120)
             )
         result.notes.append(_("reactions to published posts not read: {reason}").format(reason=reason))
         return

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
+from cmday import files
 from cmday.errors import ConfigError, UsageError
 from cmday.i18n import _
 from cmday.models import Project, WorkspaceConfig
@@ -163,7 +164,7 @@ def parse_file(path: Path, model: type[Model], root: Path | None = None) -> Mode
     """Read and validate one TOML file; every failure becomes one ConfigError naming the place."""
     shown = _shown(path, root)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = files.read_text(path, files.SETTINGS, shown)
     except FileNotFoundError:
         raise ConfigError(_("{file}: file not found").format(file=shown)) from None
     except UnicodeDecodeError as error:

@@ -126,6 +126,7 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
     """Where every error becomes one line on stderr and an exit status; --debug shows the traceback."""
     from cmday.cli import output
     from cmday.i18n import SUPPORTED_LANGUAGES
+    from cmday.secrets import RedactingFilter, redact_exception
 
     if options.lang is not None and options.lang not in SUPPORTED_LANGUAGES:
         set_language(resolve_language(None, None))
@@ -139,11 +140,14 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingFilter())
         os.environ["CMDAY_DEBUG"] = "1"
     try:
         return action()
     except CmdayError as failure:
         if options.debug:
+            redact_exception(failure)
             raise
         output.error(failure.message, failure.hint)
         raise typer.Exit(int(failure.exit_code)) from None
@@ -161,9 +165,24 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
         raise
     except Exception as failure:
         if options.debug:
+            redact_exception(failure)
             raise
         output.error(
             _("unexpected error ({kind}); nothing stored was lost").format(kind=type(failure).__name__),
             _("run the command again with --debug to see the details, and report it"),
         )
         raise typer.Exit(int(ExitCode.ERROR)) from None
+    finally:
+        _say_what_was_made_private(output)
+
+
+def _say_what_was_made_private(output: Any) -> None:
+    from cmday.private import tightened
+
+    for path, before, after in tightened():
+        output.message(
+            _("{path} was open to other users (mode {before:o}); cmday made it private (mode {after:o})").format(
+                path=path, before=before, after=after
+            ),
+            style="yellow",
+        )

@@ -213,7 +213,6 @@ def escalate(
     from cmday import clock
     from cmday.cli import output
     from cmday.escalation import compose, deliver
-    from cmday.session import state_home
 
     session = _session(options)
     try:
@@ -229,7 +228,7 @@ def escalate(
         related_mentions = [session.store.mention(m.id) for m in related]
         message = compose(project, mention, to, note, [m for m in related_mentions if m], day.zone)
         contact = protocol.escalation.contacts.get(to)
-        delivery = deliver(message, contact, to, state_home() / "outbox", clock.now())
+        delivery = deliver(message, contact, to, session.outbox, clock.now())
         session.store.add_escalation(mention.id, to, delivery.channel, note, clock.now(), delivery.delivered, delivery.detail)
         if options.json:
             output.print_json({"mention": mention.id, "to": to, "channel": delivery.channel, "delivered": delivery.delivered,

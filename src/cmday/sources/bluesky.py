@@ -20,6 +20,7 @@ from cmday.errors import SourceError
 from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.models import BlueskySource
+from cmday.secrets import remember
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent
 
 CREATE_SESSION = "com.atproto.server.createSession"
@@ -110,6 +111,11 @@ class Session(Lexicon):
     refresh_jwt: str
     did: str
     handle: str = ""
+
+    def model_post_init(self, _context: Any) -> None:
+        # Tokens the server issued are secrets like the password: never in a message or a stored error.
+        remember(self.access_jwt)
+        remember(self.refresh_jwt)
 
 
 class Author(Lexicon):

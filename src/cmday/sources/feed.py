@@ -83,8 +83,11 @@ class FeedAdapter:
     """Reads one feed URL; a 304 or an unchanged feed hands over nothing new."""
 
     def __init__(self, source: Any, context: FetchContext) -> None:
+        from cmday.secrets import remember_url
+
         self.source = source
         self.context = context
+        remember_url(source.url)  # a private feed's token rides in its query string: never in a log or a payload
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
         previous = FeedCursor.load(cursor)
@@ -114,7 +117,8 @@ def parse_feed(
     """Mentions from a feed body, as far as it parses; SourceError when it is no feed at all."""
     now = now or datetime.now(UTC)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    response_headers.setdefault("content-location", url)
+    # feedparser copies this base into every entry (`title_detail.base`...): without its query, no token is stored
+    response_headers.setdefault("content-location", _short(url))
     try:
         document = feedparser.parse(body, response_headers=response_headers)
     except Exception as error:  # feedparser has crashed on inputs its authors never met; treat as no feed

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cmday import files
 from cmday.errors import SourceError
 from cmday.i18n import _
 from cmday.mention import Mention
@@ -116,7 +117,7 @@ class FileAdapter:
         if previous.get("size") == stat.st_size and previous.get("mtime_ns") == stat.st_mtime_ns:
             return
         try:
-            data = await asyncio.to_thread(path.read_bytes)
+            data = await asyncio.to_thread(files.read_bytes, path, files.IMPORT, str(path), SourceError)
         except OSError as error:
             raise _unreadable(path, error) from None
         digest = hashlib.sha256(data).hexdigest()
