@@ -51,6 +51,9 @@ def build_app(command: str | None = None) -> typer.Typer:
     """The app with every command group, or only the group of `command` when it names a known one."""
     import importlib
 
+    from cmday.cli import click_words
+
+    click_words.install()
     app = typer.Typer(
         name="cmday",
         help=_("The community manager's daily routine: `cmday morning`, `cmday check` every few hours, `cmday close`."),
