@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from cmday.errors import SourceError, UsageError
 from cmday.i18n import _
+from cmday.labels import category_label
 from cmday.mention import StoredMention
 from cmday.models import Project
 from cmday.protocol import Contact, Protocol
@@ -51,7 +52,7 @@ def compose(
         return f"- {at}  {m.platform}  {author}: {clean(m.text)}" + (f"\n  {clean(m.url)}" if m.url else "")
 
     subject = _("[{brand}] {category} escalated to {target}: {author} on {platform}").format(
-        brand=project.name, category=mention.category, target=target,
+        brand=project.name, category=category_label(mention.category), target=target,
         author=clean(mention.author_handle or mention.author_name), platform=mention.platform,
     )
     parts = [

@@ -154,6 +154,8 @@ def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
 
     from cmday.textsafe import one_line
 
+    from cmday.labels import state_label
+
     table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True, max_width=10, overflow="ellipsis")
@@ -170,7 +172,7 @@ def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
             mark, style = MARKS[post.severity or "warning"]
             more = f" +{len(post.problems) - 1}" if len(post.problems) > 1 else ""
             text = Text.assemble((f"{mark} {short_label(code)}{more} ", style), text)
-        table.add_row(f"  {when}", one_line(post.platform), Text(post.status, style=status_style), post.key, text)
+        table.add_row(f"  {when}", one_line(post.platform), Text(state_label(post.status), style=status_style), post.key, text)
     return table
 
 

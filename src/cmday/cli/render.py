@@ -12,6 +12,7 @@ from rich.text import Text
 
 from cmday.checklists import ChecklistEntry
 from cmday.i18n import _
+from cmday.labels import category_label, routine_label, state_label
 from cmday.routine import (
     CheckView,
     ChecklistView,
@@ -52,23 +53,6 @@ def local(moment: datetime, header: Header, with_day: bool = False) -> str:
     if with_day or shown.date() != header.day:
         return f"{format_short_day(shown.date())} {shown:%H:%M}"
     return f"{shown:%H:%M}"
-
-
-CATEGORY_LABELS = {
-    "crisis": lambda: _("crisis"),
-    "complaint": lambda: _("complaint"),
-    "question": lambda: _("question"),
-    "request": lambda: _("request"),
-    "praise": lambda: _("praise"),
-    "mention": lambda: _("mention"),
-    "spam": lambda: _("spam"),
-}
-
-
-def category_label(name: str) -> str:
-    """Shipped categories in the user's language; a project's own categories as the protocol names them."""
-    label = CATEGORY_LABELS.get(name)
-    return label() if label else one_line(name)
 
 
 def title(console: Console, header: Header, routine_label: str) -> None:
@@ -152,7 +136,7 @@ def posts_table(posts: list[PostLine], header: Header, width: int) -> Table:
         text = Text(one_line(post.text))
         if post.problem:
             text = Text.assemble((f"⚠ {short_label(post.problem)} ", "bold yellow"), text)
-        table.add_row(local(post.at, header), one_line(post.platform), Text(post.status, style=status_style), text)
+        table.add_row(local(post.at, header), one_line(post.platform), Text(state_label(post.status), style=status_style), text)
     return table
 
 
@@ -191,7 +175,7 @@ def counts(values: dict[str, int]) -> Text:
 
 def morning(console: Console, view: MorningView) -> None:
     header = view.header
-    title(console, header, _("morning"))
+    title(console, header, routine_label("morning"))
     source_problems(console, view.source_problems)
     if view.crisis:
         crisis_panel(console, view.crisis, header)
@@ -216,7 +200,7 @@ def morning(console: Console, view: MorningView) -> None:
 
 def check(console: Console, view: CheckView) -> None:
     header = view.header
-    title(console, header, _("check"))
+    title(console, header, routine_label("check"))
     source_problems(console, view.source_problems)
     if view.crisis:
         crisis_panel(console, view.crisis, header)
@@ -239,7 +223,7 @@ def check(console: Console, view: CheckView) -> None:
 
 def close(console: Console, view: CloseView) -> None:
     header = view.header
-    title(console, header, _("close"))
+    title(console, header, routine_label("close"))
     source_problems(console, view.source_problems)
     section(console, _("Tomorrow"), len(view.tomorrow))
     if view.tomorrow:
@@ -275,7 +259,7 @@ def close(console: Console, view: CloseView) -> None:
 
 
 def checklist(console: Console, view: ChecklistView) -> None:
-    title(console, view.header, _("{name} checklist").format(name=view.checklist_name))
+    title(console, view.header, _("{name} checklist").format(name=routine_label(view.checklist_name)))
     console.print(checklist_table(view.checklist, console.width))
 
 

@@ -178,6 +178,7 @@ def escalate(
     from cmday import clock
     from cmday.cli import output
     from cmday.escalation import compose, deliver
+    from cmday.labels import contact_label
     from cmday.session import state_home
 
     session = _session(options)
@@ -187,8 +188,10 @@ def escalate(
         day = session.day(project)
         related = day.crisis.mentions if day.crisis and mention.category in ("crisis", "complaint") else []
         related_mentions = [session.store.mention(m.id) for m in related]
-        message = compose(project, mention, to, note, [m for m in related_mentions if m], day.zone)
         contact = protocol.escalation.contacts.get(to)
+        # the subject names whom it is for as they read it: the contact's name, else "the client"
+        recipient = contact_label(to, contact.name if contact else "")
+        message = compose(project, mention, recipient, note, [m for m in related_mentions if m], day.zone)
         delivery = deliver(message, contact, to, state_home() / "outbox", clock.now())
         session.store.add_escalation(mention.id, to, delivery.channel, note, clock.now(), delivery.delivered, delivery.detail)
         if options.json:

@@ -9,6 +9,7 @@ import typer
 
 from cmday.cli.common import Options, command
 from cmday.i18n import _
+from cmday.labels import state_label
 
 
 def register(app: typer.Typer) -> None:
@@ -87,7 +88,7 @@ def sources(
                 state = Text(_("never fetched"), style="yellow")
             name = f"{row['project']}/{row['source']}" if several else row["source"]
             last = row["last_success"][5:16].replace("T", " ") if row["last_success"] else "—"
-            table.add_row(name, row["platform"], row["credentials"], last, str(row["mentions"]), state)
+            table.add_row(name, row["platform"], state_label(row["credentials"]), last, str(row["mentions"]), state)
         output.out.print(table)
     finally:
         session.close()
