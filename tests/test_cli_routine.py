@@ -160,7 +160,7 @@ def test_cron_check_and_a_person_at_the_same_time(tmp_path: Path, cmday_home: Pa
 
 HEADINGS = {
     "en": {"morning": "Urgent first", "check": "New since", "close": "Tomorrow"},
-    "es": {"morning": "Primero, lo urgente", "check": "Nuevo desde", "close": "Mañana"},
+    "es": {"morning": "Primero, lo urgente", "check": "Nuevas desde", "close": "Mañana"},
 }
 
 

@@ -139,7 +139,7 @@ def test_the_catalogue_has_no_header_or_locations_to_churn() -> None:
 def test_morning_speaks_spanish_with_lang_es() -> None:
     ran = run("morning", "--demo", "--lang", "es")
     assert ran.exit_code == 0, ran.stderr
-    for heading in ("Primero, lo urgente", "Desde el último cierre", "Calendario de hoy", "Checklist de la mañana"):
+    for heading in ("Primero, lo urgente", "Desde el último cierre", "Calendario de hoy", "Checklist de inicio del día"):
         assert heading in ran.stdout
     assert "Urgent first" not in ran.stdout
 

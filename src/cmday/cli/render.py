@@ -158,7 +158,7 @@ def checklist_table(entries: list[ChecklistEntry], width: int) -> Table:
 
 def source_problems(console: Console, problems: list[SourceProblem]) -> None:
     for problem in problems:
-        hint = "  " + _("(log in again: cmday auth {source})").format(source=problem.source) if problem.needs_auth else ""
+        hint = "  " + _("(set its credentials: cmday auth {source})").format(source=problem.source) if problem.needs_auth else ""
         console.print(
             Text.assemble(
                 ("⚠ ", "bold red"),

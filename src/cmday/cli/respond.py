@@ -199,11 +199,11 @@ def escalate(
                                "detail": delivery.detail, "subject": message.subject, "body": message.body})
             return
         if delivery.channel == "webhook":
-            output.message(_("#{id} escalated to {to}: posted to the webhook").format(id=mention.id, to=to))
+            output.message(_("#{id} escalated to {to}: posted to the webhook").format(id=mention.id, to=recipient))
         elif delivery.channel == "email":
-            output.message(_("#{id} escalated to {to}: email ready to send in {path}").format(id=mention.id, to=to, path=delivery.detail))
+            output.message(_("#{id} escalated to {to}: email ready to send in {path}").format(id=mention.id, to=recipient, path=delivery.detail))
         else:
-            output.message(_("#{id} escalated to {to}; no contact channel in the protocol, so here it is to copy:").format(id=mention.id, to=to))
+            output.message(_("#{id} escalated to {to}; no contact channel in the protocol, so here it is to copy:").format(id=mention.id, to=recipient))
             output.out.print(message.subject, soft_wrap=True)
             output.out.print()
             output.out.print(message.body, soft_wrap=True)

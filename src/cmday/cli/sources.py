@@ -77,7 +77,7 @@ def sources(
             elif row["credentials_work"] is False:
                 state = Text(_("credentials refused: {error}").format(error=one_line(row["account"], 120)), style="bold red")
             elif row["needs_auth"]:
-                state = Text(_("log in again: cmday auth {source}").format(source=row["source"]), style="bold red")
+                state = Text(_("set its credentials: cmday auth {source}").format(source=row["source"]), style="bold red")
             elif row["last_error"]:
                 state = Text(one_line(row["last_error"], 160), style="red")
             elif row["credentials_work"]:
