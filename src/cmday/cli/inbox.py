@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.labels import category_label, state_heading, state_label
 
 INBOX_STATES = ("open", "answered", "escalated", "snoozed", "ignored", "all")
@@ -58,7 +58,7 @@ def fetch(
                     if result.error:
                         output.error(_("{project}/{source}: {error}").format(project=report.project, source=result.source_id, error=result.error))
                     else:
-                        output.message(_("{project}/{source}: {count} new").format(project=report.project, source=result.source_id, count=result.new))
+                        output.message(ngettext("{project}/{source}: {count} new", "{project}/{source}: {count} new", result.new).format(project=report.project, source=result.source_id, count=result.new))
         if errors and len(errors) == sum(len(r.results) for r in reports):
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cmday.checklists import ChecklistEntry
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.labels import category_label, routine_label, state_label
 from cmday.routine import (
     CheckView,
@@ -73,10 +73,11 @@ def section(console: Console, label: str, count: int | None = None) -> None:
 
 
 def crisis_panel(console: Console, crisis: CrisisBanner, header: Header) -> None:
+    count = len(crisis.mentions)
     reason = (
-        _("open mentions with crisis words: {count}").format(count=len(crisis.mentions))
+        ngettext("{count} open mention with crisis words", "{count} open mentions with crisis words", count).format(count=count)
         if crisis.reason == "words"
-        else _("a spike of {count} complaints").format(count=len(crisis.mentions))
+        else ngettext("a spike of {count} complaint", "a spike of {count} complaints", count).format(count=count)
     )
     body = [
         Text(reason, style="bold"),

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 MentionId = Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))]
 
@@ -134,7 +134,7 @@ def reply(
             result["draft"] = draft.id
             _finish(options, result)
             raise UsageError(
-                _("not sent: {count} conduct checks failed (draft #{draft} kept)").format(count=len(blocking), draft=draft.id),
+                ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)", len(blocking)).format(count=len(blocking), draft=draft.id),
                 hint=_("edit the text, or --force to send anyway (never past the length limit)"),
             )
         if dry_run:
@@ -291,7 +291,7 @@ def triage(
             output.print_json({"reclassified": changed})
         else:
             for slug, count in changed.items():
-                output.message(_("{project}: {count} open mentions re-classified").format(project=slug, count=count))
+                output.message(ngettext("{project}: {count} open mention re-classified", "{project}: {count} open mentions re-classified", count).format(project=slug, count=count))
     finally:
         session.close()
 
