@@ -129,3 +129,14 @@ def test_an_interrupted_prompt_says_cancelled_in_spanish() -> None:
     assert result.exit_code == 1
     assert "Cancelado." in result.output
     assert "Aborted" not in result.output
+
+
+def test_a_spanish_workspace_gets_spanish_help_and_usage_errors(workspace: Path) -> None:
+    (workspace / "cmday.toml").write_text('owner = "Ana"\nlanguage = "es"\n', encoding="utf-8")
+    environment = {**os.environ, "COLUMNS": "80"}
+    for args in (("morning", "--help"), ("morning", "--bogus")):
+        shown = subprocess.run([sys.executable, "-m", "cmday", *args], capture_output=True, text=True, env=environment, cwd=workspace, timeout=60)
+        assert (shown.stdout + shown.stderr).startswith("Uso: cmday morning [OPCIONES]"), shown.stdout + shown.stderr
+    named = cmday("morning", "--help", "--workspace", str(workspace))
+    assert named.stdout.startswith("Uso: ")
+    assert cmday("morning", "--help", "--workspace", str(workspace), "--lang", "en").stdout.startswith("Usage: ")
