@@ -87,7 +87,7 @@ def test_help_names_the_moments_as_the_dashboards_do() -> None:
 
 
 def test_the_crisis_banner_says_to_drop_everything_else() -> None:
-    shown = run("morning", "--demo", "--lang", "es", env={"COLUMNS": "200"})
+    shown = run("morning", "--demo", "--lang", "es")
     assert "Deja todo lo demás: míralo en una pantalla grande" in shown.stdout
     assert "Para todo lo demás" not in shown.stdout
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from cmday.clock import day_bounds
 from cmday.errors import CmdayError, ConfigError, SourceError, UsageError
 from cmday.i18n import _, ngettext
+from cmday.labels import state_label
 from cmday.models import POST_STATUSES, Post, Project, Utm
 
 if TYPE_CHECKING:
@@ -977,7 +978,7 @@ def _said(planned: PlannedPost) -> str:
 
 def _past(plan: Plan, planned: PlannedPost, now: datetime) -> Problem:
     missed = planned.status in ("ready", "scheduled")  # meant to go out; a stale draft is housekeeping
-    message = _("was due {ago} ago and is not published (status: {status})").format(ago=_span(now - planned.at), status=planned.status)
+    message = _("was due {ago} ago and is not published (status: {status})").format(ago=_span(now - planned.at), status=state_label(planned.status))
     return Problem("error" if missed else "warning", "past", f"{_said(planned)}: {message}", planned.key, planned.local.date(), planned.platform)
 
 
@@ -1008,7 +1009,7 @@ def _post_problems(plan: Plan, planned: PlannedPost, now: datetime, soon: dateti
             )))
     if planned.at >= now and planned.at - now < NOT_READY_WINDOW and planned.status in UNREADY_STATUSES:
         found.append(problem("error", "not-ready", _("due in {span} and still {status}").format(
-            span=_span(planned.at - now), status=planned.status)))
+            span=_span(planned.at - now), status=state_label(planned.status))))
     urgent = planned.at < soon
     for media in post.media:
         path = Path(media).expanduser()
@@ -1305,7 +1306,7 @@ def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: 
         store.finish_publication(plan.project.slug, key, "failed", now, error="interrupted; retried by hand")
     if planned.status not in ("ready", "scheduled"):
         raise UsageError(
-            _("post {key} is {status}; only ready or scheduled posts are published").format(key=key, status=planned.status),
+            _("post {key} is {status}; only ready or scheduled posts are published").format(key=key, status=state_label(planned.status)),
             hint=_("set its status to \"ready\" in {origin} when it is").format(origin=planned.origin),
         )
     going_now = planned.at + timedelta(seconds=1)  # whenever it was planned for, it goes out now: every fault counts

@@ -323,6 +323,7 @@ def add(
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.models import Post
+    from cmday.labels import state_label
     from cmday.session import Session
 
     session = Session(options.workspace, options.demo, options.lang)
@@ -369,7 +370,7 @@ def add(
             output.print_json({"added": calendar.agenda_post(planned, problems), "file": shown, "problems": problems})
             return
         output.message(_("added {key}: {when} {platform} ({status}) to {file}").format(
-            key=key, when=_when(planned.local), platform=planned.platform, status=planned.status, file=shown))
+            key=key, when=_when(planned.local), platform=planned.platform, status=state_label(planned.status), file=shown))
         for problem in problems:
             mark, _style = MARKS[problem.severity]
             output.message(f"{mark} {problem.message}", style="yellow")
