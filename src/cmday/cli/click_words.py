@@ -135,8 +135,7 @@ def translate_message(message: str) -> str:
 
 def _show_error(self: Any, file: IO[Any] | None = None) -> None:
     """ClickException.show and UsageError.show, with their words translated."""
-    from typer._click.utils import echo
-
+    echo = _click("utils").echo
     file = file if file is not None else sys.stderr
     ctx = getattr(self, "ctx", None)
     color = getattr(self, "show_color", None)
@@ -172,8 +171,7 @@ def _without_accents(text: str) -> str:
 def confirm(text: str, default: bool | None = False, abort: bool = False, prompt_suffix: str = ": ", show_default: bool = True, err: bool = False) -> bool:
     """typer.confirm in the session's language: "[s/N]", and "s"/"sí" as well as "y"/"yes" for yes."""
     from typer import Abort
-    from typer._click.termui import visible_prompt_func
-    from typer._click.utils import echo
+    visible_prompt_func, echo = _click("termui").visible_prompt_func, _click("utils").echo
 
     yes, no = _("y"), _("n")
     choices = f"{yes}/{no}" if default is None else (f"{yes.upper()}/{no}" if default else f"{yes}/{no.upper()}")
@@ -202,6 +200,16 @@ def confirm(text: str, default: bool | None = False, abort: bool = False, prompt
     return answer
 
 
+def _click(module: str) -> Any:
+    """One of Click's modules: Typer's vendored copy (0.28), else Click itself (the older Typers pyproject allows)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"typer._click.{module}")
+    except ImportError:
+        return importlib.import_module(f"click.{module}")
+
+
 _installed = False
 
 
@@ -212,7 +220,7 @@ def install() -> None:
         return
     _installed = True
     import typer
-    from typer._click import core, exceptions, formatting, types
+    core, exceptions, formatting, types = (_click(name) for name in ("core", "exceptions", "formatting", "types"))
 
     for name, module in list(sys.modules.items()):
         if (name == "typer" or name.startswith(("typer.", "click"))) and getattr(module, "_", None) is gettext.gettext:
