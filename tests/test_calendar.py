@@ -274,7 +274,7 @@ def test_tomorrow_needs_the_minimum_of_ready_posts_per_platform(tmp_path: Path):
     root = make(tmp_path / "ws", posts, platforms='["mastodon", "bluesky"]', calendar_lines="min_per_day = {mastodon = 2}")
     problems = calendar.check_plan(plan_of(root), NOW)
     [missing] = only(problems, "tomorrow-missing")
-    assert missing.platform == "mastodon" and missing.severity == "error" and "1 ready post(s) of the 2" in missing.message
+    assert missing.platform == "mastodon" and missing.severity == "error" and "1 of the 2 ready posts" in missing.message
     [draft] = only(problems, "not-ready")
     assert "due in 19 h and still draft" in draft.message
 

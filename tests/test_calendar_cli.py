@@ -257,7 +257,7 @@ def test_import_dry_run_writes_nothing(ws: Path, tmp_path: Path):
     sheet.write_text("fecha;plataforma;texto\n26/11/2026 10:00;mastodon;nuevo\n", encoding="utf-8")
     before = (ws / "projects" / "acme.toml").read_text(encoding="utf-8")
     ran = cmday(ws, "calendar", "import", str(sheet), "--dry-run")
-    assert ran.exit_code == 0 and "dry run: 1 posts would be added" in ran.stderr
+    assert ran.exit_code == 0 and "dry run: 1 post would be added" in ran.stderr
     assert (ws / "projects" / "acme.toml").read_text(encoding="utf-8") == before
 
 

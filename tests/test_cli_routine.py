@@ -25,7 +25,7 @@ def test_morning_demo_shows_crisis_urgent_calendar_and_checklist():
     assert "Urgent first" in ran.stdout
     assert "Today's calendar" in ran.stdout
     assert "Morning checklist" in ran.stdout
-    assert "open mentions with crisis words: 2" in ran.stdout
+    assert "2 open mentions with crisis words" in ran.stdout
 
 
 def test_dashboards_fit_80_columns():
@@ -160,7 +160,7 @@ def test_cron_check_and_a_person_at_the_same_time(tmp_path: Path, cmday_home: Pa
 
 HEADINGS = {
     "en": {"morning": "Urgent first", "check": "New since", "close": "Tomorrow"},
-    "es": {"morning": "Primero, lo urgente", "check": "Nuevo desde", "close": "Mañana"},
+    "es": {"morning": "Primero, lo urgente", "check": "Nuevas desde", "close": "Mañana"},
 }
 
 

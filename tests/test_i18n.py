@@ -42,17 +42,20 @@ def english_afterwards() -> Iterator[None]:
     set_language("en")
 
 
-def source_messages() -> dict[str, list[str]]:
-    """Every msgid in the source, as `pybabel extract -F babel.cfg -k _` finds it, with where it is used."""
+def source_messages() -> dict[str | tuple[str, str], list[str]]:
+    """Every msgid in the source, as `pybabel extract -F babel.cfg -k _` finds it, with where it is used.
+
+    A message with a context (`pgettext("mention state", "open")`) is keyed by (msgid, context).
+    """
     with (REPO / "babel.cfg").open(encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)
     keywords = {**DEFAULT_KEYWORDS, "_": None}
     found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
         SOURCE, method_map, options_map, keywords=keywords
     ):
         msgid = message[0] if isinstance(message, tuple) else message
-        found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+        found.setdefault((msgid, context) if context else msgid, []).append(f"{filename}:{lineno}")
     return found
 
 
@@ -97,7 +100,7 @@ def test_every_source_string_has_a_spanish_translation() -> None:
     catalog = spanish_catalog()
     missing = []
     for msgid, places in source_messages().items():
-        entry = catalog.get(msgid)
+        entry = catalog.get(*msgid) if isinstance(msgid, tuple) else catalog.get(msgid)
         if entry is None:
             problem = "missing"
         elif not all(entry.string if isinstance(entry.string, tuple) else [entry.string]):
@@ -136,7 +139,7 @@ def test_the_catalogue_has_no_header_or_locations_to_churn() -> None:
 def test_morning_speaks_spanish_with_lang_es() -> None:
     ran = run("morning", "--demo", "--lang", "es")
     assert ran.exit_code == 0, ran.stderr
-    for heading in ("Primero, lo urgente", "Desde el último cierre", "Calendario de hoy", "Checklist de la mañana"):
+    for heading in ("Primero, lo urgente", "Desde el último cierre", "Calendario de hoy", "Checklist de inicio del día"):
         assert heading in ran.stdout
     assert "Urgent first" not in ran.stdout
 

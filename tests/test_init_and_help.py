@@ -26,7 +26,7 @@ def test_init_without_input_writes_a_commented_template_that_loads(tmp_path: Pat
 
 def test_init_in_spanish_writes_spanish_comments(tmp_path: Path):
     run("init", str(tmp_path / "ws"), "--no-input", "--lang", "es")
-    text = (tmp_path / "ws" / "projects" / "my-brand.toml").read_text(encoding="utf-8")
+    text = (tmp_path / "ws" / "projects" / "mi-marca.toml").read_text(encoding="utf-8")
     assert "El cuestionario de la marca" in text
     assert 'language = "es"' in (tmp_path / "ws" / "cmday.toml").read_text(encoding="utf-8")
 

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from cmday import files
 from cmday.clock import day_bounds
 from cmday.errors import CmdayError, ConfigError, SourceError, UsageError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
+from cmday.labels import state_label
 from cmday.models import POST_STATUSES, Post, Project, Utm
 
 if TYPE_CHECKING:
@@ -920,7 +921,7 @@ def _span(delta: timedelta) -> str:
         return _("{count} min").format(count=minutes)
     if minutes < 48 * 60:
         return _("{count} h").format(count=minutes // 60)
-    return _("{count} days").format(count=minutes // 1440)
+    return ngettext("{count} day", "{count} days", minutes // 1440).format(count=minutes // 1440)
 
 
 def _offset(moment: datetime) -> str:
@@ -993,7 +994,7 @@ def _said(planned: PlannedPost) -> str:
 
 def _past(plan: Plan, planned: PlannedPost, now: datetime) -> Problem:
     missed = planned.status in ("ready", "scheduled")  # meant to go out; a stale draft is housekeeping
-    message = _("was due {ago} ago and is not published (status: {status})").format(ago=_span(now - planned.at), status=planned.status)
+    message = _("was due {ago} ago and is not published (status: {status})").format(ago=_span(now - planned.at), status=state_label(planned.status))
     return Problem("error" if missed else "warning", "past", f"{_said(planned)}: {message}", planned.key, planned.local.date(), planned.platform)
 
 
@@ -1024,7 +1025,7 @@ def _post_problems(plan: Plan, planned: PlannedPost, now: datetime, soon: dateti
             )))
     if planned.at >= now and planned.at - now < NOT_READY_WINDOW and planned.status in UNREADY_STATUSES:
         found.append(problem("error", "not-ready", _("due in {span} and still {status}").format(
-            span=_span(planned.at - now), status=planned.status)))
+            span=_span(planned.at - now), status=state_label(planned.status))))
     urgent = planned.at < soon
     for media in post.media:
         path = Path(media).expanduser()
@@ -1092,7 +1093,7 @@ def _duplicates(plan: Plan) -> list[Problem]:
         if count > 1:
             places = [p.origin for p in plan.posts if p.key == key]
             first = next(p for p in plan.posts if p.key == key)
-            found.append(Problem("warning", "duplicate", _("{count} posts share the key {key}: {places}; give one an id").format(
+            found.append(Problem("warning", "duplicate", ngettext("{count} post has the key {key}: {places}; give one an id", "{count} posts share the key {key}: {places}; give one an id", count).format(
                 count=count, key=key, places=", ".join(places)), key, first.local.date(), first.platform))
     return found
 
@@ -1106,7 +1107,8 @@ def _tomorrow(plan: Plan, tomorrow: date) -> list[Problem]:
         wanted = plan.project.calendar.per_platform("min_per_day", platform)
         ready = sum(1 for p in posts if p.platform == platform and p.status in READY_STATUSES)
         if ready < wanted:
-            found.append(Problem("error", "tomorrow-missing", _("tomorrow ({day}) {platform} has {ready} ready post(s) of the {wanted} it needs").format(
+            found.append(Problem("error", "tomorrow-missing", ngettext("tomorrow ({day}) {platform} has {ready} of the {wanted} ready post it needs",
+                                                                        "tomorrow ({day}) {platform} has {ready} of the {wanted} ready posts it needs", wanted).format(
                 day=_day(tomorrow), platform=platform, ready=ready, wanted=wanted), None, tomorrow, platform))
     return found
 
@@ -1120,7 +1122,8 @@ def _saturation(plan: Plan, today: date, until: datetime) -> list[Problem]:
     for (platform, day), posts in sorted(by_day.items(), key=lambda item: (item[0][1], item[0][0])):
         most = plan.project.calendar.per_platform("max_per_day", platform)
         if most and len(posts) > most:  # 0: no limit
-            found.append(Problem("warning", "too-many", _("{day} {platform}: {count} posts, more than the {most} a day the project allows").format(
+            found.append(Problem("warning", "too-many", ngettext("{day} {platform}: {count} post, more than the {most} a day the project allows",
+                                                          "{day} {platform}: {count} posts, more than the {most} a day the project allows", len(posts)).format(
                 day=_day(day), platform=platform, count=len(posts), most=most), None, day, platform))
     by_platform: dict[str, list[PlannedPost]] = defaultdict(list)
     for planned in counted:
@@ -1158,7 +1161,8 @@ def _horizon(plan: Plan, today: date, horizon: int) -> list[Problem]:
     furthest = max((p.local.date() for p in plan.posts), default=None)
     covered = (furthest - today).days if furthest else 0
     if covered < ideal:
-        found.append(Problem("info", "horizon-short", _("planned {covered} days ahead; aim for {horizon} at least, {ideal} is ideal").format(
+        found.append(Problem("info", "horizon-short", ngettext("planned {covered} day ahead; aim for {horizon} at least, {ideal} is ideal",
+                                                                 "planned {covered} days ahead; aim for {horizon} at least, {ideal} is ideal", max(covered, 0)).format(
             covered=max(covered, 0), horizon=plan.project.calendar.horizon_days, ideal=ideal)))
     return found
 
@@ -1318,7 +1322,7 @@ def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: 
         store.finish_publication(plan.project.slug, key, "failed", now, error="interrupted; retried by hand")
     if planned.status not in ("ready", "scheduled"):
         raise UsageError(
-            _("post {key} is {status}; only ready or scheduled posts are published").format(key=key, status=planned.status),
+            _("post {key} is {status}; only ready or scheduled posts are published").format(key=key, status=state_label(planned.status)),
             hint=_("set its status to \"ready\" in {origin} when it is").format(origin=planned.origin),
         )
     going_now = planned.at + timedelta(seconds=1)  # whenever it was planned for, it goes out now: every fault counts

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import Field
 
 from cmday.errors import ConfigError, UsageError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.models import SLUG_PATTERN, Strict
 from cmday.shipped import shipped_dir
 from cmday.workspace import parse_file
@@ -106,7 +106,7 @@ def applies_on(item: ChecklistItem, day: date) -> bool:
 def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
     """One automatic item: whether it holds, and a short reason when it does not."""
     if check == "no_urgent_open":
-        return facts.urgent_open == 0, _("{count} urgent open").format(count=facts.urgent_open)
+        return facts.urgent_open == 0, ngettext("{count} urgent open", "{count} urgent open", facts.urgent_open).format(count=facts.urgent_open)
     if check == "no_crisis":
         return not facts.crisis_now, _("crisis under way")
     if check == "sources_healthy":
@@ -119,9 +119,9 @@ def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
         hours = (facts.now - facts.last_sweep).total_seconds() / 3600
         return hours <= facts.sweep_hours, _("last sweep {hours:.0f} h ago").format(hours=hours)
     if check == "nothing_past_sla":
-        return facts.past_sla == 0, _("{count} past their response time").format(count=facts.past_sla)
+        return facts.past_sla == 0, ngettext("{count} past its response time", "{count} past their response time", facts.past_sla).format(count=facts.past_sla)
     if check == "inbox_clear":
-        return facts.open_total == 0, _("{count} still open").format(count=facts.open_total)
+        return facts.open_total == 0, ngettext("{count} still open", "{count} still open", facts.open_total).format(count=facts.open_total)
     if check == "today_ready":
         return not facts.today_missing, _("not ready: {platforms}").format(platforms=", ".join(facts.today_missing))
     if check == "tomorrow_ready":
@@ -129,7 +129,7 @@ def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
             platforms=", ".join(facts.tomorrow_missing)
         )
     if check == "horizon_covered":
-        return facts.horizon_empty_days == 0, _("{empty} of the next {days} days have nothing planned").format(
+        return facts.horizon_empty_days == 0, ngettext("{empty} of the next {days} days has nothing planned", "{empty} of the next {days} days have nothing planned", facts.horizon_empty_days).format(
             empty=facts.horizon_empty_days, days=facts.horizon_days
         )
     raise ValueError(check)

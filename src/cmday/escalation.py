@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from cmday.errors import ConfigError, SourceError, StateError, UsageError
 from cmday.i18n import _
+from cmday.labels import category_label
 from cmday.mention import StoredMention
 from cmday.models import Project
 from cmday.private import private_folder, write_private_file
@@ -54,8 +55,8 @@ def compose(
 
     # one_line: a handle holding a line break would otherwise end the Subject header and start another
     subject = one_line(_("[{brand}] {category} escalated to {target}: {author} on {platform}").format(
-        brand=project.name, category=mention.category, target=target,
-        author=mention.author_handle or mention.author_name, platform=mention.platform,
+        brand=project.name, category=category_label(mention.category), target=target,
+        author=clean(mention.author_handle or mention.author_name), platform=mention.platform,
     ))
     parts = [
         _("What came in:"),

@@ -30,6 +30,11 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return _translation.ngettext(singular, plural, count)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` in the active language, told apart from the same English word used elsewhere ("open" a link, an "open" mention)."""
+    return _translation.pgettext(context, message)
+
+
 def active_language() -> str:
     return _language
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from cmday import files
 from cmday.errors import ConfigError, UsageError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.models import Project, WorkspaceConfig
 
 CONFIG_FILE = "cmday.toml"
@@ -192,7 +192,7 @@ def parse_text(text: str, model: type[Model], shown: str) -> Model:
             ),
             hint=_("fix that value and run the command again")
             if error.error_count() == 1
-            else _("{count} more problems in this file").format(count=error.error_count() - 1),
+            else ngettext("{count} more problem in this file", "{count} more problems in this file", error.error_count() - 1).format(count=error.error_count() - 1),
         ) from None
 
 

@@ -17,6 +17,39 @@ def _language_from_argv(argv: list[str]) -> str | None:
     return None
 
 
+def _workspace_language(argv: list[str]) -> str | None:
+    """The `language` of the cmday.toml this command line will use, read before Click parses it.
+
+    Help texts and Click's usage errors are made while parsing, before the session loads the workspace:
+    without this a workspace with `language = "es"` would get English help. The folder is found as
+    workspace.find_workspace finds it (not imported: it brings pydantic, too slow for `--help`). Never raises.
+    """
+    import os
+    import tomllib
+    from pathlib import Path
+
+    try:
+        if "--demo" in argv:
+            return None
+        named = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word in ("--workspace", "-w")]
+        named += [word.split("=", 1)[1] for word in argv if word.startswith("--workspace=")]
+        if named or os.environ.get("CMDAY_WORKSPACE"):
+            folders = [Path(named[-1] if named else os.environ["CMDAY_WORKSPACE"]).expanduser()]
+        else:
+            import platformdirs
+
+            here = Path.cwd().resolve()
+            folders = [here, *here.parents, Path(platformdirs.user_config_dir("cmday", appauthor=False))]
+        for folder in folders:
+            config = folder / "cmday.toml"
+            if config.is_file():
+                language = tomllib.loads(config.read_text(encoding="utf-8")).get("language")
+                return language if isinstance(language, str) else None
+    except Exception:  # a broken cmday.toml is reported by the command itself, with its line
+        return None
+    return None
+
+
 # Every command group, in the order `cmday --help` lists them, with the commands its `register(app)`
 # adds: running one command builds only its group (building all of them costs ~40 ms a run).
 # tests/test_init_and_help.py checks these names against what each module registers.
@@ -56,6 +89,9 @@ def build_app(command: str | None = None) -> typer.Typer:
 
     from cmday.cli import common
 
+    from cmday.cli import click_words
+
+    click_words.install()
     app = typer.Typer(
         name="cmday",
         help=_("The community manager's daily routine: `cmday morning`, `cmday check` every few hours, `cmday close`."),
@@ -82,7 +118,7 @@ def build_app(command: str | None = None) -> typer.Typer:
 
 def main() -> None:
     # Help texts are translated when commands are built, so the language is chosen first.
-    set_language(resolve_language(_language_from_argv(sys.argv[1:]), None))
+    set_language(resolve_language(_language_from_argv(sys.argv[1:]), _workspace_language(sys.argv[1:])))
     try:
         build_app(_command_in(sys.argv[1:]))(prog_name="cmday")
     except KeyboardInterrupt:  # before a command's own boundary: while starting or parsing

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cmday.cli.common import Options, command, group_default
-from cmday.i18n import _, format_short_day, format_time
+from cmday.i18n import _, format_short_day, format_time, ngettext
 
 MARKS = {"error": ("✘", "bold red"), "warning": ("⚠", "yellow"), "info": ("·", "dim")}
 OVERDUE_ROWS = 10
@@ -38,6 +38,19 @@ def short_label(code: str) -> str:
 
 def _when(moment: Any) -> str:
     return f"{format_short_day(moment.date())} {format_time(moment)}"
+
+
+def _problem_counts(counts: dict[str, int]) -> str:
+    """ "0 errors · 2 warnings · 1 note": each count agrees with its own noun."""
+    return " · ".join([
+        ngettext("{count} error", "{count} errors", counts["error"]).format(count=counts["error"]),
+        ngettext("{count} warning", "{count} warnings", counts["warning"]).format(count=counts["warning"]),
+        ngettext("{count} note", "{count} notes", counts["info"]).format(count=counts["info"]),
+    ])
+
+
+def _already_there(skipped: int) -> str:
+    return " (" + ngettext("{count} already there", "{count} already there", skipped).format(count=skipped) + ")"
 
 
 def register(app: typer.Typer) -> None:
@@ -101,7 +114,7 @@ def _print_agenda(console: Any, header: Any, view: Any) -> None:
         render.section(console, _("Overdue, not published"), len(view.overdue))
         console.print(_posts_table(view.overdue[-OVERDUE_ROWS:], console.width, with_day=True))
         if len(view.overdue) > OVERDUE_ROWS:
-            console.print(Text(_("… and {count} older: set their status, or move them").format(count=len(view.overdue) - OVERDUE_ROWS), style="dim"))
+            console.print(Text(ngettext("… and {count} older: set its status, or move it", "… and {count} older: set their status, or move them", len(view.overdue) - OVERDUE_ROWS).format(count=len(view.overdue) - OVERDUE_ROWS), style="dim"))
     for run in _runs(view.agenda, view.today):
         entry = run[0]
         console.print()
@@ -121,9 +134,7 @@ def _print_agenda(console: Any, header: Any, view: Any) -> None:
     counts = view.counts
     render.footer(
         console,
-        _("{errors} errors · {warnings} warnings · {notes} info  —  details: `cmday calendar check`").format(
-            errors=counts["error"], warnings=counts["warning"], notes=counts["info"]
-        ),
+        _("{counts}  —  details: `cmday calendar check`").format(counts=_problem_counts(counts)),
     )
 
 
@@ -154,6 +165,8 @@ def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
 
     from cmday.textsafe import one_line
 
+    from cmday.labels import state_label
+
     table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True, max_width=10, overflow="ellipsis")
@@ -170,7 +183,7 @@ def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
             mark, style = MARKS[post.severity or "warning"]
             more = f" +{len(post.problems) - 1}" if len(post.problems) > 1 else ""
             text = Text.assemble((f"{mark} {short_label(code)}{more} ", style), text)
-        table.add_row(f"  {when}", one_line(post.platform), Text(post.status, style=status_style), post.key, text)
+        table.add_row(f"  {when}", one_line(post.platform), Text(state_label(post.status), style=status_style), post.key, text)
     return table
 
 
@@ -234,12 +247,11 @@ def _print_problems(console: Any, problems: list) -> None:
         if severity == "warning":
             for platform, days in gaps.items():
                 shown = ", ".join(format_short_day(day) for day in days[:6]) + (" …" if len(days) > 6 else "")
-                console.print(Text.assemble((f"{mark} ", style), _("{platform}: nothing planned on {count} days: {days}").format(
+                console.print(Text.assemble((f"{mark} ", style), ngettext("{platform}: nothing planned on {count} day: {days}", "{platform}: nothing planned on {count} days: {days}", len(days)).format(
                     platform=platform, count=len(days), days=shown)))
     counts = {severity: sum(1 for p in problems if p.severity == severity) for severity in MARKS}
     console.print()
-    console.print(Text(_("{errors} errors · {warnings} warnings · {notes} info").format(
-        errors=counts["error"], warnings=counts["warning"], notes=counts["info"]), style="dim"))
+    console.print(Text(_problem_counts(counts), style="dim"))
 
 
 def due(options: Options) -> None:
@@ -311,6 +323,7 @@ def add(
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.models import Post
+    from cmday.labels import state_label
     from cmday.session import Session
     from cmday.typed import read_moment
 
@@ -366,7 +379,7 @@ def add(
             output.print_json({"added": calendar.agenda_post(planned, problems), "file": shown, "problems": problems})
             return
         output.message(_("added {key}: {when} {platform} ({status}) to {file}").format(
-            key=key, when=_when(planned.local), platform=planned.platform, status=planned.status, file=shown))
+            key=key, when=_when(planned.local), platform=planned.platform, status=state_label(planned.status), file=shown))
         for problem in problems:
             mark, _style = MARKS[problem.severity]
             output.message(f"{mark} {problem.message}", style="yellow")
@@ -441,9 +454,9 @@ def import_posts(
         if dry_run:
             for key, post in new:
                 output.message(f"+ {key}  {post.at.isoformat(timespec='minutes')}  {project.post_platform(post)}  {post.text[:50]}")
-            output.message(_("dry run: {count} posts would be added to {file} ({skipped} already there)").format(count=len(new), file=target, skipped=skipped))
+            output.message(ngettext("dry run: {count} post would be added to {file}", "dry run: {count} posts would be added to {file}", len(new)).format(count=len(new), file=target) + _already_there(skipped))
         else:
-            output.message(_("{count} posts added to {file} ({skipped} already there)").format(count=len(new), file=target, skipped=skipped))
+            output.message(ngettext("{count} post added to {file}", "{count} posts added to {file}", len(new)).format(count=len(new), file=target) + _already_there(skipped))
     finally:
         session.close()
 
@@ -480,7 +493,7 @@ def export(
             calendar._write_atomically(out, data)
         except OSError as error:
             raise UsageError(_("cannot write {file}: {reason}").format(file=out, reason=error.strerror)) from None
-        output.message(_("{count} posts written to {file}").format(count=len(plan.posts), file=out))
+        output.message(ngettext("{count} post written to {file}", "{count} posts written to {file}", len(plan.posts)).format(count=len(plan.posts), file=out))
     finally:
         session.close()
 

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
+from cmday.labels import category_label, state_heading, state_label
 
 INBOX_STATES = ("open", "answered", "escalated", "snoozed", "ignored", "all")
 MARK_STATES = ("answered", "escalated", "snoozed", "ignored", "open")
@@ -58,7 +59,7 @@ def fetch(
                     if result.error:
                         output.error(_("{project}/{source}: {error}").format(project=report.project, source=result.source_id, error=result.error))
                     else:
-                        output.message(_("{project}/{source}: {count} new").format(project=report.project, source=result.source_id, count=result.new))
+                        output.message(ngettext("{project}/{source}: {count} new", "{project}/{source}: {count} new", result.new).format(project=report.project, source=result.source_id, count=result.new))
         if errors and len(errors) == sum(len(r.results) for r in reports):
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:
@@ -125,7 +126,7 @@ def inbox(
             return
         for project, mentions in listed:
             header = session.day(project).header()
-            render.section(output.out, f"{project.name} · {state}", len(mentions))
+            render.section(output.out, f"{project.name} · {state_heading(state)}", len(mentions))
             if mentions:
                 visible = mentions[:shown] if shown else mentions
                 output.out.print(render.mention_table([MentionLine.of(m, session.now) for m in visible], header, output.out.width))
@@ -193,11 +194,11 @@ def show(
             out.print(Text.assemble(("  ↳ " if parent is not above[0] else "", "dim"), (clean(parent.author_handle or parent.author_name) + ": ", "dim cyan"), (clean(parent.text), "dim")))
         if above:
             out.print()
-        out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
+        out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {category_label(mention.category)}", "dim"), ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
         out.print(Text.assemble((_("from: "), "dim"), clean(mention.author_name), " ", (clean(mention.author_handle), "cyan")))
         zone = session.workspace.project_zone(session.workspace.projects[mention.project])
         at = mention.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-        out.print(Text.assemble((_("at: "), "dim"), at, "   ", (_("state: "), "dim"), mention.state))
+        out.print(Text.assemble((_("at: "), "dim"), at, "   ", (_("state: "), "dim"), state_label(mention.state)))
         if mention.url:
             out.print(Text.assemble((_("link: "), "dim"), clean(mention.url)))
         out.print()
@@ -293,6 +294,6 @@ def mark(
         if options.json:
             output.print_json({"mentions": [_mention_json(session.store.mention(mention.id))]})
         else:
-            output.message(_("#{id}: {state}").format(id=mention.id, state=state))
+            output.message(_("#{id}: {state}").format(id=mention.id, state=state_label(state)))
     finally:
         session.close()

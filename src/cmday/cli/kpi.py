@@ -94,8 +94,11 @@ def render(console, figures, language: str) -> None:
             Text(sparkline(indicator.series, indicator.unit), style="cyan"),
         )
     console.print(table)
+    from cmday.labels import category_label
+
     details = figures.details
-    for label, counts in ((_("By platform"), details.by_platform), (_("By category"), details.by_category)):
+    by_category = {category_label(name): count for name, count in details.by_category.items()}
+    for label, counts in ((_("By platform"), details.by_platform), (_("By category"), by_category)):
         if counts:
             shown = " · ".join(f"{one_line(name, 20)} {words.number(count)}" for name, count in counts.items())
             console.print(Text.assemble((label + ": ", "dim"), shown), soft_wrap=False)

@@ -11,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cmday.checklists import ChecklistEntry
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
+from cmday.labels import category_label, routine_label, state_label
 from cmday.routine import (
     BrokenView,
     CheckView,
@@ -56,23 +57,6 @@ def local(moment: datetime, header: Header, with_day: bool = False) -> str:
     return f"{shown:%H:%M}"
 
 
-CATEGORY_LABELS = {
-    "crisis": lambda: _("crisis"),
-    "complaint": lambda: _("complaint"),
-    "question": lambda: _("question"),
-    "request": lambda: _("request"),
-    "praise": lambda: _("praise"),
-    "mention": lambda: _("mention"),
-    "spam": lambda: _("spam"),
-}
-
-
-def category_label(name: str) -> str:
-    """Shipped categories in the user's language; a project's own categories as the protocol names them."""
-    label = CATEGORY_LABELS.get(name)
-    return label() if label else one_line(name)
-
-
 def title(console: Console, header: Header, routine_label: str) -> None:
     console.print()
     console.print(
@@ -91,10 +75,11 @@ def section(console: Console, label: str, count: int | None = None) -> None:
 
 
 def crisis_panel(console: Console, crisis: CrisisBanner, header: Header) -> None:
+    count = len(crisis.mentions)
     reason = (
-        _("open mentions with crisis words: {count}").format(count=len(crisis.mentions))
+        ngettext("{count} open mention with crisis words", "{count} open mentions with crisis words", count).format(count=count)
         if crisis.reason == "words"
-        else _("a spike of {count} complaints").format(count=len(crisis.mentions))
+        else ngettext("a spike of {count} complaint", "a spike of {count} complaints", count).format(count=count)
     )
     body = [
         Text(reason, style="bold"),
@@ -154,7 +139,7 @@ def posts_table(posts: list[PostLine], header: Header, width: int) -> Table:
         text = Text(one_line(post.text))
         if post.problem:
             text = Text.assemble((f"⚠ {short_label(post.problem)} ", "bold yellow"), text)
-        table.add_row(local(post.at, header), one_line(post.platform), Text(post.status, style=status_style), text)
+        table.add_row(local(post.at, header), one_line(post.platform), Text(state_label(post.status), style=status_style), text)
     return table
 
 
@@ -176,7 +161,7 @@ def checklist_table(entries: list[ChecklistEntry], width: int) -> Table:
 
 def source_problems(console: Console, problems: list[SourceProblem]) -> None:
     for problem in problems:
-        hint = "  " + _("(log in again: cmday auth {source})").format(source=problem.source) if problem.needs_auth else ""
+        hint = "  " + _("(set its credentials: cmday auth {source})").format(source=problem.source) if problem.needs_auth else ""
         console.print(
             Text.assemble(
                 ("⚠ ", "bold red"),
@@ -235,7 +220,7 @@ def counts(values: dict[str, int]) -> Text:
 
 def morning(console: Console, view: MorningView) -> None:
     header = view.header
-    title(console, header, _("morning"))
+    title(console, header, routine_label("morning"))
     source_problems(console, view.source_problems)
     file_problems(console, view.file_problems, except_part="calendar")
     if view.crisis:
@@ -263,7 +248,7 @@ def morning(console: Console, view: MorningView) -> None:
 
 def check(console: Console, view: CheckView) -> None:
     header = view.header
-    title(console, header, _("check"))
+    title(console, header, routine_label("check"))
     source_problems(console, view.source_problems)
     file_problems(console, view.file_problems)
     if view.crisis:
@@ -287,7 +272,7 @@ def check(console: Console, view: CheckView) -> None:
 
 def close(console: Console, view: CloseView) -> None:
     header = view.header
-    title(console, header, _("close"))
+    title(console, header, routine_label("close"))
     source_problems(console, view.source_problems)
     file_problems(console, view.file_problems, except_part="calendar")
     section(console, _("Tomorrow"), len(view.tomorrow))
@@ -326,7 +311,7 @@ def close(console: Console, view: CloseView) -> None:
 
 
 def checklist(console: Console, view: ChecklistView) -> None:
-    title(console, view.header, _("{name} checklist").format(name=view.checklist_name))
+    title(console, view.header, _("{name} checklist").format(name=routine_label(view.checklist_name)))
     console.print(checklist_table(view.checklist, console.width))
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 MentionId = Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))]
 
@@ -169,7 +169,7 @@ def reply(
             result["draft"] = draft.id
             _finish(options, result)
             raise UsageError(
-                _("not sent: {count} conduct checks failed (draft #{draft} kept)").format(count=len(blocking), draft=draft.id),
+                ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)", len(blocking)).format(count=len(blocking), draft=draft.id),
                 hint=_("edit the text, or --force to send anyway (never past the length limit)"),
             )
         if dry_run:
@@ -213,6 +213,7 @@ def escalate(
     from cmday import clock
     from cmday.cli import output
     from cmday.escalation import compose, deliver
+    from cmday.labels import contact_label
 
     session = _session(options)
     try:
@@ -226,8 +227,10 @@ def escalate(
         day = session.day(project)
         related = day.crisis.mentions if day.crisis and mention.category in ("crisis", "complaint") else []
         related_mentions = [session.store.mention(m.id) for m in related]
-        message = compose(project, mention, to, note, [m for m in related_mentions if m], day.zone)
         contact = protocol.escalation.contacts.get(to)
+        # the subject names whom it is for as they read it: the contact's name, else "the client"
+        recipient = contact_label(to, contact.name if contact else "")
+        message = compose(project, mention, recipient, note, [m for m in related_mentions if m], day.zone)
         delivery = deliver(message, contact, to, session.outbox, clock.now())
         session.store.add_escalation(mention.id, to, delivery.channel, note, clock.now(), delivery.delivered, delivery.detail)
         if options.json:
@@ -235,11 +238,11 @@ def escalate(
                                "detail": delivery.detail, "subject": message.subject, "body": message.body})
             return
         if delivery.channel == "webhook":
-            output.message(_("#{id} escalated to {to}: posted to the webhook").format(id=mention.id, to=to))
+            output.message(_("#{id} escalated to {to}: posted to the webhook").format(id=mention.id, to=recipient))
         elif delivery.channel == "email":
-            output.message(_("#{id} escalated to {to}: email ready to send in {path}").format(id=mention.id, to=to, path=delivery.detail))
+            output.message(_("#{id} escalated to {to}: email ready to send in {path}").format(id=mention.id, to=recipient, path=delivery.detail))
         else:
-            output.message(_("#{id} escalated to {to}; no contact channel in the protocol, so here it is to copy:").format(id=mention.id, to=to))
+            output.message(_("#{id} escalated to {to}; no contact channel in the protocol, so here it is to copy:").format(id=mention.id, to=recipient))
             output.out.print(message.subject, soft_wrap=True)
             output.out.print()
             output.out.print(message.body, soft_wrap=True)
@@ -332,7 +335,7 @@ def triage(
             output.print_json({"reclassified": changed})
         else:
             for slug, count in changed.items():
-                output.message(_("{project}: {count} open mentions re-classified").format(project=slug, count=count))
+                output.message(ngettext("{project}: {count} open mention re-classified", "{project}: {count} open mentions re-classified", count).format(project=slug, count=count))
     finally:
         session.close()
 

@@ -9,6 +9,7 @@ import typer
 
 from cmday.cli.common import Options, command
 from cmday.i18n import _
+from cmday.labels import state_label
 
 
 def register(app: typer.Typer) -> None:
@@ -76,7 +77,7 @@ def sources(
             elif row["credentials_work"] is False:
                 state = Text(_("credentials refused: {error}").format(error=one_line(row["account"], 120)), style="bold red")
             elif row["needs_auth"]:
-                state = Text(_("log in again: cmday auth {source}").format(source=row["source"]), style="bold red")
+                state = Text(_("set its credentials: cmday auth {source}").format(source=row["source"]), style="bold red")
             elif row["last_error"]:
                 state = Text(one_line(row["last_error"], 160), style="red")
             elif row["credentials_work"]:
@@ -87,7 +88,7 @@ def sources(
                 state = Text(_("never fetched"), style="yellow")
             name = f"{row['project']}/{row['source']}" if several else row["source"]
             last = row["last_success"][5:16].replace("T", " ") if row["last_success"] else "—"
-            table.add_row(name, row["platform"], row["credentials"], last, str(row["mentions"]), state)
+            table.add_row(name, row["platform"], state_label(row["credentials"]), last, str(row["mentions"]), state)
         output.out.print(table)
     finally:
         session.close()

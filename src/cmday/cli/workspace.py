@@ -28,7 +28,7 @@ def init(
     from cmday.init import Answers, create_workspace
 
     root = options.workspace or folder
-    answers = Answers(language=active_language(), timezone=_local_timezone())
+    answers = Answers(language=active_language(), timezone=_local_timezone(), name=_("My Brand"))
     asked = not no_input and sys.stdin.isatty() and not options.json
     if asked:
         answers = _questionnaire(answers)
@@ -44,6 +44,17 @@ def init(
         else:
             output.message(_("kept {path}: it already exists and cmday never overwrites").format(path=path), style="yellow")
     output.message(_("Next: edit the project file, then run `cmday morning` in {root}.").format(root=root))
+
+
+def _workspace_language(root: Path, flag: str | None) -> str:
+    """The language the workspace's commands speak (its cmday.toml read alone: a broken project file does not matter here)."""
+    from cmday.i18n import resolve_language, set_language
+    from cmday.models import WorkspaceConfig
+    from cmday.workspace import CONFIG_FILE, parse_file
+
+    language = resolve_language(flag, parse_file(root / CONFIG_FILE, WorkspaceConfig, root).language)
+    set_language(language)  # `where` speaks it too, as every other command of the workspace does
+    return language
 
 
 def _local_timezone() -> str:
@@ -154,17 +165,23 @@ def where(options: Options) -> None:
     try:
         workspace: str | None
         problem = None
+        language = session.language
         try:
             workspace = str(session.workspace_root)
         except ConfigError as error:
             workspace, problem = None, error.message
+        if workspace is not None:
+            try:
+                language = _workspace_language(session.workspace_root, options.lang)
+            except ConfigError as error:
+                problem = error.message
         info = {
             "workspace": workspace,
             "workspace_problem": problem,
             "state": str(session.state_path),
             "secrets": str(secrets_dir()),
             "demo": str(state_home() / "demo"),
-            "language": session.language,
+            "language": language,
         }
         if options.json:
             output.print_json(info)
