@@ -134,7 +134,7 @@ def test_untrusted_author_names_are_shown_literally(tmp_path: Path, cmday_home: 
     store = Store(cmday_home / "state.sqlite3")
     hostile = "[bold red]boss[/bold red]\x1b[31m"
     store.save_batch("acme", "m", "mastodon", [
-        Mention("mastodon", str(i), "mention", "hi", local(20, 10 + i), author_handle=hostile, category="question") for i in range(3)
+        Mention("mastodon", str(i), "mention", "hi", local(20, 10 + i), author_handle=hostile, category="praise") for i in range(3)
     ], None, local(20, 18))
     store.close()
     with time_machine.travel(NOW.astimezone(UTC), tick=False):

@@ -273,12 +273,22 @@ class MentionNote:
 
 @dataclass
 class Person:
+    """Someone worth engaging: ranked by how they spoke well of the brand, asked and were answered, or shared it."""
+
     author: str
     platform: str
     mentions: int
     answered: int
     unanswered: int
     last_at: datetime
+    praise: int = 0
+    questions_answered: int = 0
+    shares: int = 0
+    followers: int | None = None
+
+    @property
+    def score(self) -> int:
+        return 2 * self.praise + self.questions_answered + self.shares
 
 
 @dataclass
@@ -287,6 +297,10 @@ class TimelineEvent:
     event: str  # arrived | escalated | answered | ignored | published
     mention_id: int | None
     detail: str
+    # an escalation's whom, how and internal note: the team's report shows them, the client's does not
+    target: str = ""
+    channel: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -403,7 +417,8 @@ class Indicators:
             },
             "people": [
                 {"author": p.author, "platform": p.platform, "mentions": p.mentions, "answered": p.answered,
-                 "unanswered": p.unanswered, "last_at": p.last_at.isoformat()}
+                 "unanswered": p.unanswered, "last_at": p.last_at.isoformat(), "praise": p.praise,
+                 "questions_answered": p.questions_answered, "shares": p.shares, "followers": p.followers}
                 for p in self.details.people
             ],
         }
@@ -703,21 +718,75 @@ def _notable(
     return notes[:NOTABLE]
 
 
-def _people(mentions: list[StoredMention]) -> list[Person]:
-    """People worth engaging: who wrote most, and who is still waiting for an answer."""
+# Authors that are nobody in particular: not a person to engage (compared folded, without accents).
+ANONYMOUS = frozenset({"anonymous", "anonimo", "anonima", "unknown", "desconocido", "desconocida", "anon", "guest", "invitado"})
+ALERT_PLATFORMS = frozenset({"rss", "google-alerts"})  # news and alert feeds: their "authors" are newspapers
+
+
+def _anonymous(author: str) -> bool:
+    from cmday.protocol import fold
+
+    bare = fold(author).strip().lstrip("@").strip()
+    return not bare or bare in ANONYMOUS
+
+
+def _followers(raw: str | None) -> int | None:
+    """The author's followers, when the platform's payload says (a Mastodon account, a Bluesky profile)."""
+    if not raw:
+        return None
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    for holder in (payload, payload.get("status"), payload.get("post")):
+        if not isinstance(holder, dict):
+            continue
+        for key in ("account", "author"):
+            account = holder.get(key)
+            if isinstance(account, dict):
+                for counter in ("followers_count", "followersCount"):
+                    if isinstance(account.get(counter), int):
+                        return account[counter]
+    return None
+
+
+def _people(store: Store, mentions: list[StoredMention]) -> list[Person]:
+    """People worth engaging: who praised, asked and was answered, or shared the brand's posts.
+
+    Left out: whoever complained or was part of a crisis in the period, anonymous authors and
+    alert sources (a newspaper in a Google Alert is no one to befriend).
+    """
+    difficult = {(m.platform, _author(m)) for m in mentions if m.category in ("complaint", "crisis")}
     grouped: dict[tuple[str, str], list[StoredMention]] = defaultdict(list)
     for mention in mentions:
         author = _author(mention)
-        if author and mention.category != "spam":
-            grouped[(mention.platform, author)].append(mention)
+        if mention.category == "spam" or mention.kind == "alert" or mention.platform in ALERT_PLATFORMS:
+            continue
+        if _anonymous(author) or (mention.platform, author) in difficult:
+            continue
+        grouped[(mention.platform, author)].append(mention)
     people = []
     for (platform, author), written in grouped.items():
-        answered = sum(1 for m in written if m.answered_at is not None)
-        unanswered = sum(1 for m in written if m.answered_at is None and _answerable(m) and m.state != "escalated")
-        if len(written) >= 2 or unanswered:
-            people.append(Person(author, platform, len(written), answered, unanswered, max(m.created_at for m in written)))
-    people.sort(key=lambda p: (-p.mentions, -p.unanswered, p.author))
-    return people[:PEOPLE]
+        person = Person(
+            author, platform, len(written),
+            answered=sum(1 for m in written if m.answered_at is not None),
+            unanswered=sum(1 for m in written if m.answered_at is None and _answerable(m) and m.state != "escalated"),
+            last_at=max(m.created_at for m in written),
+            praise=sum(1 for m in written if m.category == "praise"),
+            questions_answered=sum(1 for m in written if m.category in ("question", "request") and m.answered_at is not None),
+            shares=sum(1 for m in written if m.kind == "quote"),
+        )
+        if person.score:
+            people.append(person)
+    people.sort(key=lambda p: (-p.score, -p.mentions, p.author))
+    shortlist = people[: PEOPLE * 3]
+    for person in shortlist:  # followers only for the shortlist: reading payloads is the slow part
+        latest = max(grouped[(person.platform, person.author)], key=lambda m: m.created_at)
+        person.followers = _followers(store.raw_payload(latest.id))
+    shortlist.sort(key=lambda p: (-p.score, -(p.followers or 0), -p.mentions, p.author))
+    return shortlist[:PEOPLE]
 
 
 def _crisis(
@@ -729,12 +798,12 @@ def _crisis(
     escalated = {e.mention_id for e in own}
     notes = [_note(m, clock, now, escalated) for m in episode]
     timeline = [TimelineEvent(m.created_at, "arrived", m.id, _author(m)) for m in episode]
-    timeline += [TimelineEvent(e.at, "escalated", e.mention_id, " · ".join(x for x in (e.target, e.channel, e.note) if x)) for e in own]
+    timeline += [TimelineEvent(e.at, "escalated", e.mention_id, "", e.target, e.channel, e.note) for e in own]
     for mention in episode:
         if mention.answered_at is not None:
             timeline.append(TimelineEvent(mention.answered_at, "answered", mention.id, _author(mention)))
         elif mention.state in ("ignored", "snoozed") and mention.state_at is not None:
-            timeline.append(TimelineEvent(mention.state_at, mention.state, mention.id, mention.state_reason))
+            timeline.append(TimelineEvent(mention.state_at, mention.state, mention.id, "", note=mention.state_reason))  # the reason is the team's
     start = episode[0].created_at
     end = max(event.at for event in timeline)
     for post in publications:  # what was published while it lasted
@@ -816,7 +885,7 @@ def _details(
         posts_missed=missed,
         praise=_notable(store, mentions, "praise", clock, now, escalated_ids, frequency),
         complaints=_notable(store, mentions, "complaint", clock, now, escalated_ids, frequency),
-        people=_people(mentions),
+        people=_people(store, mentions),
     )
 
 

@@ -6,13 +6,13 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cmday.errors import ConfigError
-from cmday.i18n import _, active_language, set_language
+from cmday.i18n import _, active_language, ngettext, set_language
 from cmday.indicators import ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, sparkline
 from cmday.models import Project
 from cmday.store import Store
@@ -43,6 +43,19 @@ class ObjectiveLine:
 
 
 @dataclass
+class EscalationLine:
+    """Escalations that read the same, told once: how many, from when to when."""
+
+    text: str  # the mention escalated, quoted
+    count: int
+    first: datetime
+    last: datetime
+    target: str = ""  # whom it went to: the team's copy, or the client's when the project says so
+    channel: str = ""  # the team's copy only
+    note: str = ""  # the team's copy only: internal words never reach the client
+
+
+@dataclass
 class MonthlyReport:
     """Everything the report says, computed before it is written in any format."""
 
@@ -54,6 +67,15 @@ class MonthlyReport:
     objectives: list[ObjectiveLine]
     recommendations: Recommendations
     generated_at: datetime
+    internal: bool = False  # the team's copy: escalation notes, contacts and channels included
+    escalations: list[EscalationLine] = field(default_factory=list)
+    contact_names: dict[str, str] = field(default_factory=dict)  # contact key -> name, shown when allowed
+
+    def contact(self, key: str) -> str:
+        """Whom something went to, as this copy may say it: the key for the team, a name (or nothing) for the client."""
+        if self.internal:
+            return key
+        return self.contact_names.get(key, "")
 
 
 @contextmanager
@@ -88,9 +110,14 @@ def load_recommendations(project: Project, root: Path, period: Period) -> Recomm
 
 
 def build(
-    project: Project, store: Store, zone: ZoneInfo, period: Period, now: datetime, root: Path, language: str, owner: str = ""
+    project: Project, store: Store, zone: ZoneInfo, period: Period, now: datetime, root: Path, language: str, owner: str = "",
+    internal: bool = False, contacts: dict[str, str] | None = None,
 ) -> MonthlyReport:
-    """The report's content for one month; call it inside `speaking(language)` so labels are in that language."""
+    """The report's content for one month; call it inside `speaking(language)` so labels are in that language.
+
+    The default is the client's copy; `internal` is the team's, with escalation notes, contacts and channels.
+    `contacts` maps contact keys to names, shown in the client's copy only when `[report] show_contacts` says so.
+    """
     figures = compute(project, store, zone, period, now)
     objectives = []
     for objective in project.objectives:
@@ -122,7 +149,30 @@ def build(
         objectives=objectives,
         recommendations=load_recommendations(project, root, period),
         generated_at=now,
+        internal=internal,
+        escalations=group_escalations(figures.details.escalations, internal, contacts or {}, project.report.show_contacts),
+        contact_names=dict(contacts or {}) if project.report.show_contacts else {},
     )
+
+
+def group_escalations(escalations, internal: bool, contacts: dict[str, str], show_contacts: bool) -> list[EscalationLine]:
+    """One line per escalation that reads the same: fourteen times "the coffee was cold" is one line with 14."""
+    lines: dict[tuple[str, ...], EscalationLine] = {}
+    for escalation in sorted(escalations, key=lambda x: x.at):
+        text = _quote(escalation.mention.text) if escalation.mention else ""
+        if internal:
+            key: tuple[str, ...] = (text, escalation.target, escalation.channel, one_line(escalation.note))
+            target, channel, note = escalation.target, escalation.channel, one_line(escalation.note)
+        else:
+            target = contacts.get(escalation.target, "") if show_contacts else ""
+            key, channel, note = (text, target), "", ""
+        line = lines.get(key)
+        if line is None:
+            lines[key] = EscalationLine(text, 1, escalation.at, escalation.at, target, channel, note)
+        else:
+            line.count += 1
+            line.last = escalation.at
+    return list(lines.values())
 
 
 # -- words and numbers in the report's language ---------------------------------------------------
@@ -341,6 +391,9 @@ def render_markdown(report: MonthlyReport) -> str:
 
     add(f"# {md(report.project_name)} · {_('Monthly report')} · {words.month(period, title=True)}")
     add("")
+    if report.internal:
+        add(f"> **{_('Team copy: internal notes included, not for the client.')}**")
+        add("")
     facts = []
     if report.client:
         facts.append(_("Client: {client}").format(client=md(report.client)))
@@ -439,29 +492,34 @@ def render_markdown(report: MonthlyReport) -> str:
         add(_crisis_facts(episode, words))
         add("")
         for event in episode.timeline:
-            add(f"- {words.moment(event.at)} · {words.event(event.event)}" + (f" · {md(event.detail)}" if event.detail else ""))
+            detail = timeline_detail(event, report)
+            add(f"- {words.moment(event.at)} · {words.event(event.event)}" + (f" · {md(detail)}" if detail else ""))
         add("")
 
     add(f"## {_('Escalations')}")
     add("")
     if not details.escalations:
         add(_("Nothing was escalated this month."))
-    for escalation in details.escalations[:ESCALATIONS_SHOWN]:
-        about = f" · «{md(_quote(escalation.mention.text))}»" if escalation.mention else ""
-        add(f"- {words.moment(escalation.at)} · {md(escalation.target)} ({md(escalation.channel)}){about}")
-    if len(details.escalations) > ESCALATIONS_SHOWN:
-        add("- " + _("and {count} more").format(count=words.number(len(details.escalations) - ESCALATIONS_SHOWN)))
+    for line in report.escalations[:ESCALATIONS_SHOWN]:
+        add(f"- {md(escalation_text(line, report, words))}")
+    if len(report.escalations) > ESCALATIONS_SHOWN:
+        more = len(report.escalations) - ESCALATIONS_SHOWN
+        add("- " + ngettext("and {count} more", "and {count} more", more).format(count=words.number(more)))
     add("")
 
     add(f"## {_('People worth engaging')}")
     add("")
     if details.people:
-        add(f"| {_('Who')} | {_('Platform')} | {_('Mentions')} | {_('Unanswered')} |")
-        add("|---|---|---:|---:|")
+        followers = any(p.followers is not None for p in details.people)
+        add(f"| {_('Who')} | {_('Platform')} | {_('Praise')} | {_('Questions answered')} | {_('Shares')} |" + (f" {_('Followers')} |" if followers else ""))
+        add("|---|---|---:|---:|---:|" + ("---:|" if followers else ""))
         for person in details.people:
-            add(f"| {md(person.author)} | {md(person.platform)} | {words.number(person.mentions)} | {words.number(person.unanswered)} |")
+            add(
+                f"| {md(person.author)} | {md(person.platform)} | {words.number(person.praise)} | {words.number(person.questions_answered)} | "
+                f"{words.number(person.shares)} |" + (f" {words.number(person.followers)} |" if followers else "")
+            )
     else:
-        add(_("Nobody wrote more than once this month."))
+        add(_("Nobody stood out this month for praise, answered questions or shares."))
     add("")
 
     add(f"## {_('Recommendations')}")
@@ -471,6 +529,35 @@ def render_markdown(report: MonthlyReport) -> str:
     add("---")
     add(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))
     return "\n".join(out) + "\n"
+
+
+def timeline_detail(event, report: MonthlyReport) -> str:
+    """What a crisis timeline line adds: who wrote or what was published; for an escalation, whom it went to,
+    how and the note only in the team's copy (the client's names a contact only when the project says so)."""
+    if event.event == "escalated":
+        if report.internal:
+            return " · ".join(x for x in (event.target, event.channel, one_line(event.note)) if x)
+        return report.contact(event.target)
+    if event.event in ("ignored", "snoozed"):
+        return one_line(event.note) if report.internal else ""
+    return event.detail
+
+
+def escalation_text(line: EscalationLine, report: MonthlyReport, words: Words) -> str:
+    """"6 Nov – 30 Nov · 14 times · «The coffee was cold»", plus whom, how and the note in the team's copy."""
+    if line.count == 1:
+        when = words.moment(line.first)
+    else:
+        when = f"{words.short_day(line.first.astimezone(words.zone).date())} – {words.short_day(line.last.astimezone(words.zone).date())}"
+        when += " · " + ngettext("{count} time", "{count} times", line.count).format(count=words.number(line.count))
+    parts = [when]
+    if line.text:
+        parts.append(f"«{line.text}»")
+    if line.target:
+        parts.append(f"{line.target} ({line.channel})" if line.channel else line.target)
+    if line.note:
+        parts.append(line.note)
+    return " · ".join(parts)
 
 
 def _breakdowns(details, words: Words) -> list[tuple[str, dict[str, int]]]:
@@ -646,6 +733,8 @@ def render_html(report: MonthlyReport) -> str:
     add("</head>")
     add("<body>")
     add('<header class="cover">')
+    if report.internal:
+        add(f'<p class="internal">{e(_("Team copy: internal notes included, not for the client."))}</p>')
     add(f'<p class="kicker">{e(_("Monthly report"))}</p>')
     add(f"<h1>{e(report.project_name)}</h1>")
     add(f'<p class="period" data-period="{e(period.label)}">{e(words.month(period, title=True))}</p>')
@@ -772,7 +861,8 @@ def render_html(report: MonthlyReport) -> str:
         add(f"<p>{e(_crisis_facts(episode, words))}</p>")
         add('<ol class="timeline">')
         for event in episode.timeline:
-            detail = f" · {e(one_line(event.detail, 120))}" if event.detail else ""
+            detail = timeline_detail(event, report)
+            detail = f" · {e(one_line(detail, 120))}" if detail else ""
             add(f'<li class="event-{e(event.event)}"><span class="when">{e(words.moment(event.at))}</span> {e(words.event(event.event))}{detail}</li>')
         add("</ol>")
         add("</div>")
@@ -784,23 +874,32 @@ def render_html(report: MonthlyReport) -> str:
         add(f"<p>{e(_('Nothing was escalated this month.'))}</p>")
     else:
         add("<ul>")
-        for escalation in details.escalations[:ESCALATIONS_SHOWN]:
-            about = f" · «{e(_quote(escalation.mention.text))}»" if escalation.mention else ""
-            add(f'<li><span class="when">{e(words.moment(escalation.at))}</span> {e(escalation.target)} ({e(escalation.channel)}){about}</li>')
-        if len(details.escalations) > ESCALATIONS_SHOWN:
-            add(f"<li>{e(_('and {count} more').format(count=words.number(len(details.escalations) - ESCALATIONS_SHOWN)))}</li>")
+        for line in report.escalations[:ESCALATIONS_SHOWN]:
+            add(f'<li data-count="{line.count}">{e(escalation_text(line, report, words))}</li>')
+        if len(report.escalations) > ESCALATIONS_SHOWN:
+            more = len(report.escalations) - ESCALATIONS_SHOWN
+            add(f"<li>{e(ngettext('and {count} more', 'and {count} more', more).format(count=words.number(more)))}</li>")
         add("</ul>")
     add("</section>")
 
     add('<section id="people">')
     add(f"<h2>{e(_('People worth engaging'))}</h2>")
     if details.people:
-        add(f'<table><thead><tr><th>{e(_("Who"))}</th><th>{e(_("Platform"))}</th><th class="num">{e(_("Mentions"))}</th><th class="num">{e(_("Unanswered"))}</th></tr></thead><tbody>')
+        followers = any(p.followers is not None for p in details.people)
+        add(
+            f'<table><thead><tr><th>{e(_("Who"))}</th><th>{e(_("Platform"))}</th><th class="num">{e(_("Praise"))}</th>'
+            f'<th class="num">{e(_("Questions answered"))}</th><th class="num">{e(_("Shares"))}</th>'
+            + (f'<th class="num">{e(_("Followers"))}</th>' if followers else "") + "</tr></thead><tbody>"
+        )
         for person in details.people:
-            add(f'<tr><td>{e(person.author)}</td><td>{e(person.platform)}</td><td class="num">{e(words.number(person.mentions))}</td><td class="num">{e(words.number(person.unanswered))}</td></tr>')
+            add(
+                f'<tr data-person="{e(person.author)}"><td>{e(person.author)}</td><td>{e(person.platform)}</td><td class="num">{e(words.number(person.praise))}</td>'
+                f'<td class="num">{e(words.number(person.questions_answered))}</td><td class="num">{e(words.number(person.shares))}</td>'
+                + (f'<td class="num">{e(words.number(person.followers))}</td>' if followers else "") + "</tr>"
+            )
         add("</tbody></table>")
     else:
-        add(f"<p>{e(_('Nobody wrote more than once this month.'))}</p>")
+        add(f"<p>{e(_('Nobody stood out this month for praise, answered questions or shares.'))}</p>")
     add("</section>")
 
     add('<section id="recommendations">')

@@ -26,6 +26,9 @@ def report(
         str | None, typer.Option("--format", help=_("html or md (default: from --out's extension, else html)."), show_default=False)
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of standard output."), show_default=False)] = None,
+    internal: Annotated[
+        bool, typer.Option("--internal", help=_("The team's copy: escalation notes, contacts and channels included (not for the client)."))
+    ] = False,
 ) -> None:
     import sys
 
@@ -49,7 +52,7 @@ def report(
         with reports.speaking(language):
             built = reports.build(
                 project, session.store, zone, period, session.now, session.workspace.root, language,
-                owner=session.workspace.config.owner,
+                owner=session.workspace.config.owner, internal=internal, contacts=_contact_names(session, project),
             )
             if options.json:
                 output.print_json(
@@ -74,3 +77,11 @@ def report(
         output.message(_("report for {month} written to {path}").format(month=period.label, path=out))
     finally:
         session.close()
+
+
+def _contact_names(session, project) -> dict[str, str]:
+    """Escalation contacts by key, with the name the protocol gives them (for `[report] show_contacts`)."""
+    if not project.report.show_contacts:
+        return {}
+    contacts = session.protocol(project).escalation.contacts
+    return {key: contact.name for key, contact in contacts.items() if contact.name}

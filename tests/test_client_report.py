@@ -1,0 +1,185 @@
+"""The client's report tells only what the client should see, with the right numbers; the team's copy tells all."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from cmday.mention import Mention
+from cmday.store import Store
+from tests.cli_runner import run
+from tests.support.workspaces import use_protocol
+from tests.test_report import no_external_resources, parse
+
+MADRID = ZoneInfo("Europe/Madrid")
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=MADRID)  # the first morning of December: November is whole, December has begun
+MONTH = "2026-11"
+NOTE = "Llamar al cliente y ofrecer reembolso"  # the team's words: never in the client's copy
+HOSTILE_URL = "https://x.example/<script>alert(1)</script><img src=x onerror=alert(1)>"
+
+PROJECT = """
+[project]
+name = "Acme Coffee"
+slug = "acme"
+timezone = "Europe/Madrid"
+client = "Acme S.L."
+
+[calendar]
+platforms = ["mastodon"]
+file = "calendar.csv"
+
+[[objectives]]
+kpi = "answered_share"
+target = 0.9
+period = "month"
+
+[[objectives]]
+kpi = "mentions_in"
+target = 40
+period = "month"
+"""
+
+# The CM's sheet, as Spanish Excel saves it: semicolons, day-first dates, Spanish statuses.
+CALENDAR = (
+    "fecha;hora;plataforma;texto;enlace;estado\r\n"
+    "03/11/2026;10:00;mastodon;Nuevo tueste de otoño;https://acme.example/otono;publicado\r\n"
+    "10/11/2026;10:00;mastodon;Taller de latte art;;listo\r\n"
+    "17/11/2026;10:00;mastodon;Brunch de domingo;;listo\r\n"
+    "24/11/2026;10:00;mastodon;Una encuesta, quizá;;idea\r\n"
+    "02/12/2026;10:00;mastodon;Navidad en Acme;;listo\r\n"
+)
+
+PROTOCOL = """
+[escalation.contacts.client]
+name = "Marta Ruiz"
+email = "marta@acme.example"
+"""
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=MADRID)
+
+
+def said(pid: str, when: datetime, author: str, category: str, text: str, platform: str = "mastodon", kind: str = "mention") -> Mention:
+    return Mention(platform=platform, platform_id=pid, kind=kind, text=text, created_at=when, author_handle=author,
+                   category=category, sla_due=when + timedelta(hours=1))
+
+
+def build(root: Path, state: Path) -> None:
+    (root / "projects").mkdir(parents=True)
+    (root / "cmday.toml").write_text('owner = "Ana"\ntimezone = "Europe/Madrid"\n', encoding="utf-8")
+    (root / "projects" / "acme.toml").write_text(PROJECT, encoding="utf-8")
+    (root / "calendar.csv").write_bytes(CALENDAR.encode("utf-8"))
+    use_protocol(root, PROTOCOL)
+    store = Store(state)
+    mentions = [
+        said("p1", at(2, 10), "@lucia", "praise", "Best flat white in town"),
+        said("p2", at(9, 10), "@lucia", "praise", "Loved the autumn roast"),
+        said("q1", at(4, 11), "@lucia", "question", "Do you have decaf?"),
+        said("q2", at(5, 11), "@tomas", "question", "Open on Sundays?"),
+        said("c1", at(6, 9), "@pedro", "complaint", "El café llegó frío"),
+        said("c2", at(13, 9), "@sara", "complaint", "El café llegó frío"),
+        said("c3", at(20, 9), "@ines", "complaint", "El café llegó frío"),
+        said("p3", at(7, 9), "@pedro", "praise", "ok the croissant was good"),  # a complainer who also praised
+        said("p4", at(8, 9), "anónimo", "praise", "Muy rico todo"),
+        said("p5", at(8, 12), "El Diario", "praise", "Acme, entre las mejores cafeterías", platform="rss", kind="alert"),
+        said("x1", at(12, 11), "@madre", "crisis", "Mi hijo tuvo una reacción alérgica"),
+        said("p6", at(11, 9), "@madre", "praise", "Great staff"),
+    ]
+    store.save_batch("acme", "masto", "mastodon", mentions, None, at(25, 9))
+    ids = {m.platform_id: m.id for m in store.mentions("acme", states=None)}
+    for pid, minutes in (("p1", 20), ("p2", 647), ("q1", 25), ("q2", 30), ("c1", 70), ("c2", 15), ("c3", 40), ("x1", 30), ("p6", 10)):
+        created = next(m.created_at for m in mentions if m.platform_id == pid)
+        store.set_state(ids[pid], "answered", created + timedelta(minutes=minutes))
+    for pid in ("c1", "c2", "c3"):
+        created = next(m.created_at for m in mentions if m.platform_id == pid)
+        store.add_escalation(ids[pid], "client", "phone", NOTE, created + timedelta(minutes=5), True, "")
+    store.add_escalation(ids["x1"], "client", "phone", NOTE + " (alergia)", at(12, 11, 10), True, "")
+    # the post the calendar marks `publicado`, published by cmday; its URL came from the server
+    store.claim_publication("acme", "adhoc-statement-mastodon", at(12, 12))
+    store.finish_publication("acme", "adhoc-statement-mastodon", "published", at(12, 12), url=HOSTILE_URL)
+    store.close()
+
+
+@pytest.fixture
+def acme(tmp_path: Path, cmday_home: Path):
+    root = tmp_path / "ws"
+    build(root, cmday_home / "state.sqlite3")
+    with time_machine.travel(NOW.astimezone(UTC), tick=False):
+        yield root
+
+
+def report(root: Path, *args: str) -> str:
+    ran = run("report", "--workspace", str(root), "--month", MONTH, *args)
+    assert ran.exit_code == 0, ran.stderr
+    return ran.stdout
+
+
+def section(markdown: str, heading: str) -> str:
+    found = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", markdown, re.M | re.S)
+    assert found, heading
+    return found[1]
+
+
+# -- 1. only what the client should see -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_the_client_copy_has_no_internal_note_contact_key_or_channel(acme: Path, fmt: str):
+    text = report(acme, "--format", fmt)
+    assert NOTE not in text and "alergia)" not in text
+    assert "phone" not in text
+    assert not re.search(r"\bclient\b", text.replace("Client:", ""))  # the contact key, in English, in a Spanish team's report
+    assert "Marta Ruiz" not in text  # no internal names unless the project says so
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_the_team_copy_has_everything(acme: Path, fmt: str):
+    text = report(acme, "--format", fmt, "--internal")
+    assert NOTE in text and "client (phone)" in text
+    assert "not for the client" in text
+
+
+def test_the_project_may_name_contacts_in_the_client_copy(acme: Path):
+    project = acme / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + "\n[report]\nshow_contacts = true\n", encoding="utf-8")
+    text = report(acme, "--format", "md")
+    assert "Marta Ruiz" in section(text, "Escalations")
+    assert NOTE not in text and "phone" not in text
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_people_worth_engaging_are_those_who_spoke_well_of_the_brand(acme: Path, fmt: str):
+    text = report(acme, "--format", fmt)
+    if fmt == "md":
+        people = section(text, "People worth engaging")
+        rows = [line.split("|")[1].strip() for line in people.splitlines() if line.startswith("| ")][1:]  # after the header
+    else:
+        rows = [a["data-person"] for t, a in parse(text).tags if t == "tr" and "data-person" in a]
+    assert rows[0] == "@lucia"  # two praise and an answered question
+    assert "@tomas" in rows  # an answered question
+    for left_out in ("@pedro", "@sara", "@ines", "@madre", "anónimo", "El Diario"):
+        assert left_out not in rows, left_out  # complainers, the crisis, anonymous, an alert source
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_identical_escalations_are_one_line_with_a_count_and_dates(acme: Path, fmt: str):
+    text = report(acme, "--format", fmt)
+    if fmt == "md":
+        lines = [line for line in section(text, "Escalations").splitlines() if line.startswith("- ")]
+        assert len(lines) == 2, lines  # the cold coffee three times, and the crisis
+        assert lines[0].startswith("- 6 Nov – 20 Nov · 3 times · «El café llegó frío»")
+    else:
+        page = parse(text)
+        counts = [a["data-count"] for t, a in page.tags if t == "li" and "data-count" in a]
+        assert counts == ["3", "1"]
+        assert "6 Nov – 20 Nov · 3 times · «El café llegó frío»" in page.text
+
+
+def test_the_html_client_copy_fetches_nothing(acme: Path):
+    no_external_resources(parse(report(acme)))
