@@ -183,3 +183,29 @@ def test_identical_escalations_are_one_line_with_a_count_and_dates(acme: Path, f
 
 def test_the_html_client_copy_fetches_nothing(acme: Path):
     no_external_resources(parse(report(acme)))
+
+
+# -- 2. nothing in the Markdown can act as markup ------------------------------------------------------------
+
+
+def test_a_post_url_from_the_server_never_becomes_markup_in_markdown(acme: Path):
+    text = report(acme, "--format", "md")
+    assert "<script>" not in text and "<img" not in text and "onerror=alert(1)>" not in text
+    assert "<https://x.example/%3Cscript%3Ealert%281%29%3C/script%3E%3Cimg%20src=x%20onerror=alert%281%29%3E>" in section(text, "Best posts")
+
+
+@pytest.mark.parametrize(
+    ("url", "link"),
+    [
+        ("https://acme.example/a?b=1&c=2#d", "<https://acme.example/a?b=1&c=2#d>"),
+        ("HTTP://acme.example/x y", "<HTTP://acme.example/x%20y>"),
+        ("javascript:alert(1)", ""),
+        ("data:text/html,<script>alert(1)</script>", ""),
+        ("https://", ""),
+        ("https://a.example/\x1b[31m>", "<https://a.example/%3E>"),
+    ],
+)
+def test_markdown_links_are_only_http_and_cannot_be_closed_early(url: str, link: str):
+    from cmday.report import md_link
+
+    assert md_link(url) == link

@@ -23,6 +23,7 @@ from cmday.clock import day_bounds
 from cmday.errors import CmdayError, ConfigError, SourceError, UsageError
 from cmday.i18n import _
 from cmday.models import POST_STATUSES, Post, Project, Utm
+from cmday.sheets import neutral, restored
 
 if TYPE_CHECKING:
     from cmday.sources.base import Sent
@@ -342,7 +343,8 @@ def read_csv_posts(raw: bytes, shown: str, project: Project | None) -> tuple[lis
         if not header_seen:
             header_seen = True
             continue
-        cells = {name: (row[index].strip() if index < len(row) else "") for name, index in columns.items()}
+        # `restored`: a cell cmday protected from Excel's formulas (`'=...`) reads back as it was written
+        cells = {name: (restored(row[index].strip()) if index < len(row) else "") for name, index in columns.items()}
         posts.append((_row_post(cells, form, shown, start, project), start))
     return posts, form
 
@@ -415,7 +417,7 @@ def csv_cells(post: Post, form: CsvFormat, zone: ZoneInfo, status: str | None = 
         values["date"] = values["at"]  # one date column holds the time too
     row = [""] * len(form.header)
     for name, index in form.columns.items():
-        row[index] = values.get(name, "")
+        row[index] = neutral(values.get(name, ""))  # a text starting with = + - @ is never run as a formula by Excel
     return row
 
 
@@ -454,43 +456,39 @@ def export_ics(plan: Plan, now: datetime) -> bytes:
     import icalendar
 
     from cmday import __version__
-    from cmday.textsafe import one_line
+    from cmday.textsafe import clean, one_line
 
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//cmday//cmday {__version__}//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", _("{name}: publications").format(name=plan.project.name))
+    calendar.add("x-wr-calname", _("{name}: publications").format(name=clean(plan.project.name)))
     calendar.add("x-wr-timezone", plan.zone.key)
     for planned in plan.posts:
         post = planned.post
         start = post.at.replace(tzinfo=plan.zone) if post.at.tzinfo is None else post.at.astimezone(UTC)
+        # every text a calendar shows passes `clean`: an ESC or other control byte in a post never reaches Outlook
+        text, link = clean(post.text), clean(post.link) if post.link else None
         event = icalendar.Event()
         event.add("uid", planned.key)
         event.add("dtstamp", now.astimezone(UTC))
         event.add("dtstart", start)
         event.add("dtend", start + timedelta(minutes=15))
-        event.add("summary", f"{planned.platform} · {planned.status} · {one_line(post.text, 60)}")
-        event.add("description", post.text + (f"\n\n{post.link}" if post.link else ""))
-        if post.link:
-            event.add("url", post.link)
-        event.add("categories", [planned.platform, planned.status] + ([post.campaign] if post.campaign else []))
+        event.add("summary", f"{clean(planned.platform)} · {planned.status} · {one_line(post.text, 60)}")
+        event.add("description", text + (f"\n\n{link}" if link else ""))
+        if link:
+            event.add("url", link)
+        event.add("categories", [clean(planned.platform), planned.status] + ([clean(post.campaign)] if post.campaign else []))
         event.add("status", "CONFIRMED" if planned.status in READY_STATUSES else "TENTATIVE")
-        event.add("x-cmday-platform", icalendar.vText(planned.platform))
+        event.add("x-cmday-platform", icalendar.vText(clean(planned.platform)))
         event.add("x-cmday-status", icalendar.vText(planned.status))
-        event.add("x-cmday-text", icalendar.vText(post.text))
-        if post.source:
-            event.add("x-cmday-source", icalendar.vText(post.source))
-        if post.link:
-            event.add("x-cmday-link", icalendar.vText(post.link))
-        if post.media:
-            event.add("x-cmday-media", icalendar.vText("|".join(post.media)))
-        if post.campaign:
-            event.add("x-cmday-campaign", icalendar.vText(post.campaign))
-        if post.owner:
-            event.add("x-cmday-owner", icalendar.vText(post.owner))
-        if planned.url:
-            event.add("x-cmday-published-url", icalendar.vText(planned.url))
+        event.add("x-cmday-text", icalendar.vText(text))
+        for name, value in (
+            ("x-cmday-source", post.source), ("x-cmday-link", link), ("x-cmday-media", "|".join(post.media)),
+            ("x-cmday-campaign", post.campaign), ("x-cmday-owner", post.owner), ("x-cmday-published-url", planned.url),
+        ):
+            if value:
+                event.add(name, icalendar.vText(clean(value)))
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()

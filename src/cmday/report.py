@@ -376,9 +376,19 @@ def md(text: str | None) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
-def _cell(text: str) -> str:
-    """Our own words in a table cell: only a pipe would break it (snapshot keys come from the state)."""
-    return one_line(text).replace("|", "\\|")
+def md_link(url: str | None) -> str:
+    """A link Markdown renders only for http(s), percent-encoded so that no `<`, `>`, quote or space can end it
+    (a server's `<script>` in a post's URL stays inside the address); anything else gives no link at all."""
+    from urllib.parse import quote, urlsplit
+
+    address = clean(url or "").strip()
+    try:
+        parts = urlsplit(address)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return "<" + quote(address, safe="/:?#[]@!$&'*+,;=%-._~") + ">"
 
 
 def render_markdown(report: MonthlyReport) -> str:
@@ -414,7 +424,7 @@ def render_markdown(report: MonthlyReport) -> str:
         add("|---|---:|---:|---|")
         for objective in report.objectives:
             mark = "✔" if objective.met else "✘" if objective.met is False else "·"
-            add(f"| {_cell(objective.label)} | {words.number(objective.target, objective.unit)} | {words.number(objective.value, objective.unit)} | {mark} {words.met(objective.met)} |")
+            add(f"| {md(objective.label)} | {words.number(objective.target, objective.unit)} | {words.number(objective.value, objective.unit)} | {mark} {words.met(objective.met)} |")
     else:
         add(_("The project sets no objectives yet ([[objectives]] in its file)."))
     add("")
@@ -425,7 +435,7 @@ def render_markdown(report: MonthlyReport) -> str:
     add("|---|---:|---:|---:|---:|---|")
     for indicator in figures.indicators:
         add(
-            f"| {_cell(indicator.label)} | {words.number(indicator.value, indicator.unit)} | {words.number(indicator.previous, indicator.unit)} | "
+            f"| {md(indicator.label)} | {words.number(indicator.value, indicator.unit)} | {words.number(indicator.previous, indicator.unit)} | "
             f"{words.change(indicator)} | {words.number(indicator.target, indicator.unit) if indicator.target is not None else ''} | `{sparkline(indicator.series, indicator.unit)}` |"
         )
     add("")
@@ -454,11 +464,12 @@ def render_markdown(report: MonthlyReport) -> str:
     add("")
     if details.posts:
         for index, post in enumerate(details.posts, 1):
-            text = md(_quote(post.text)) if post.text else f"`{md(post.key)}`"
+            text = md(_quote(post.text)) if post.text else md(post.key)
             engagement = ""
             if post.engagement:
                 engagement = " · " + ", ".join(f"{md(metric)} {words.number(value)}" for metric, value in post.engagement.items())
-            link = f" · <{post.url}>" if post.url and _is_web(post.url) else ""
+            link = md_link(post.url)
+            link = f" · {link}" if link else ""
             add(f"{index}. {words.moment(post.at)} · {md(post.platform)}: {text}{engagement}{link}")
     else:
         add(_("No posts were published this month."))
