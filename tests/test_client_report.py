@@ -209,3 +209,77 @@ def test_markdown_links_are_only_http_and_cannot_be_closed_early(url: str, link:
     from cmday.report import md_link
 
     assert md_link(url) == link
+
+
+# -- 3. right numbers, labelled right -------------------------------------------------------------------------
+
+
+def test_posts_planned_in_the_calendar_sheet_are_counted_by_kpi_and_the_report(acme: Path):
+    import json
+
+    figures = json.loads(run("kpi", "--workspace", str(acme), "--month", MONTH, "--json").stdout)
+    values = {i["key"]: i["value"] for i in figures["indicators"]}
+    assert values["posts_planned"] == 3  # four rows in November, one of them an idea
+    assert values["posts_published"] == 2  # the row marked `publicado`, and the statement cmday published
+    text = report(acme, "--format", "md")
+    assert "- 2 posts published, 3 planned in the calendar." in text
+    assert "Nuevo tueste de otoño" in section(text, "Best posts")
+    html_page = parse(report(acme))
+    assert html_page.figures["posts_planned"] == "3" and html_page.figures["posts_published"] == "2"
+    calendar = json.loads(run("calendar", "--workspace", str(acme), "--json").stdout)["projects"][0]
+    assert [p["text"] for d in calendar["agenda"] for p in d["posts"]] == ["Navidad en Acme"]  # the same sheet, one loader
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_the_month_in_progress_is_labelled_and_its_objectives_are_on_track_or_behind(acme: Path, fmt: str):
+    ran = run("report", "--workspace", str(acme), "--month", "2026-12", "--format", fmt)
+    assert ran.exit_code == 0, ran.stderr
+    assert "1–1 December, month in progress" in ran.stdout
+    assert "not met" not in ran.stdout and "met" not in re.sub(r"<[^>]+>", " ", ran.stdout).split("Objectives")[1].split("Indicators")[0]
+    assert "behind" in ran.stdout or "on track" in ran.stdout
+
+
+def test_a_whole_month_says_met_or_not_met(acme: Path):
+    text = report(acme, "--format", "md")
+    assert "Period: November 1, 2026 to November 30, 2026" in text
+    objectives = section(text, "Objectives")
+    assert "| Mentions in | 40 | 12 | ✘ not met |" in objectives
+    assert "| Answered | 90% | 75% | ✘ not met |" in objectives  # 9 of 12: November is over, so not "behind"
+    assert "in progress" not in text
+
+
+def test_kpi_marks_a_week_in_progress(acme: Path):
+    ran = run("kpi", "--workspace", str(acme))
+    assert ran.exit_code == 0, ran.stderr
+    assert "In progress: 30 Nov – 1 Dec, week in progress (2 of 7 days); compared with the whole 2026-W48." in " ".join(ran.stdout.split())
+    assert "W49*" in ran.stdout
+    data = __import__("json").loads(run("kpi", "--workspace", str(acme), "--json").stdout)
+    assert (data["in_progress"], data["days_counted"], data["days"]) == (True, 2, 7)
+    whole = __import__("json").loads(run("kpi", "--workspace", str(acme), "--week", "2026-W47", "--json").stdout)
+    assert (whole["in_progress"], whole["days_counted"]) == (False, 7)
+
+
+def test_durations_read_as_a_person_says_them(acme: Path):
+    text = report(acme, "--format", "md")
+    assert "answered in 10 h 47 min" in text  # 647 minutes
+    assert "647" not in text and "min" not in re.sub(r"\d+ h \d+ min|\d+ min|\d+ h", "", text)
+    assert "answered in 20 min" in text
+
+
+def test_counts_agree_in_number_in_both_languages(acme: Path):
+    english = report(acme, "--format", "md")
+    assert "1 mention; 1 answered, 1 escalated." in english  # the crisis
+    spanish = report(acme, "--format", "md", "--lang", "es")
+    project = acme / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nlanguage = "es"'), encoding="utf-8")
+    spanish = report(acme, "--format", "md")
+    assert "1 mención; 1 respondida, 1 escalada." in spanish
+    assert "Han entrado 12 menciones" in spanish
+    assert "3 veces" in spanish
+    assert "1–1 de diciembre, mes en curso" in run("report", "--workspace", str(acme), "--month", "2026-12", "--format", "md").stdout
+
+
+def test_missing_recommendations_are_a_warning_on_the_terminal_not_in_the_client_copy(acme: Path):
+    ran = run("report", "--workspace", str(acme), "--month", MONTH, "--format", "html")
+    assert "warning: No recommendations were written for this month" in ran.stderr
+    assert "No recommendations were written" not in ran.stdout and 'class="missing"' not in ran.stdout

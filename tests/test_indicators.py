@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmday.errors import UsageError
-from cmday.calendar import post_key
+from cmday.calendar import load_plan, post_key
 from cmday.models import Post
 from cmday.indicators import (
     BusinessHours,
@@ -184,7 +184,7 @@ def fixture(tmp_path: Path):
 
 
 def figures_for(workspace, project, store, period: str = WEEK):
-    return compute(project, store, workspace.project_zone(project), parse_period(period), NOW.astimezone(UTC))
+    return compute(load_plan(workspace, project), store, parse_period(period), NOW.astimezone(UTC))
 
 
 def values(figures) -> dict:

@@ -10,6 +10,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cmday.clock import day_bounds
@@ -18,6 +19,9 @@ from cmday.i18n import _
 from cmday.mention import StoredMention
 from cmday.models import Post, Project
 from cmday.store import Escalation, KpiValue, Store
+
+if TYPE_CHECKING:
+    from cmday.calendar import Plan
 
 WEEK_HISTORY = 8  # weeks in a weekly trend (sparkline)
 MONTH_HISTORY = 6  # months in a monthly trend
@@ -248,7 +252,8 @@ class Indicator:
     trend: str | None  # up | down | flat
     series: list[float | None]
     better: str | None  # up | down | None: neither
-    met: bool | None
+    met: bool | None  # None while the period is in progress: see `on_track`
+    on_track: bool | None = None  # a period in progress: at this pace, the objective (pro rata for sums) is reached
 
 
 @dataclass
@@ -369,6 +374,12 @@ class Indicators:
     computed_at: datetime
     indicators: list[Indicator]
     details: Details
+    days_counted: int = 0  # days of the period that have begun: fewer than `days` while it is in progress
+    days: int = 0
+
+    @property
+    def in_progress(self) -> bool:
+        return self.days_counted < self.days
 
     def get(self, key: str) -> Indicator | None:
         return next((i for i in self.indicators if i.key == key), None)
@@ -387,6 +398,9 @@ class Indicators:
             "end": self.period.last_day.isoformat(),
             "previous_period": self.previous_period.label,
             "series_periods": [p.label for p in self.periods],
+            "in_progress": self.in_progress,
+            "days_counted": self.days_counted,
+            "days": self.days,
             "timezone": self.timezone,
             "business_hours": None
             if self.business_hours is None
@@ -407,6 +421,7 @@ class Indicators:
                     "series": i.series,
                     "better": i.better,
                     "met": i.met,
+                    "on_track": i.on_track,
                 }
                 for i in self.indicators
             ],
@@ -430,17 +445,6 @@ class Indicators:
 # -- computing -------------------------------------------------------------------------------
 
 
-def planned_posts(project: Project, zone: ZoneInfo) -> list[tuple[str, datetime, str, Post]]:
-    """(key, instant, platform, post) for every `[[posts]]` entry, keyed as the calendar and `cmday publish` key them."""
-    from cmday.calendar import post_instant, post_key
-
-    found = []
-    for post in project.posts:
-        platform = project.post_platform(post)
-        found.append((post_key(post, platform), post_instant(post.at, zone), platform, post))
-    return found
-
-
 @dataclass
 class _Bucket:
     mentions: list[StoredMention] = field(default_factory=list)
@@ -449,15 +453,13 @@ class _Bucket:
     planned: int = 0
 
 
-def compute(
-    project: Project,
-    store: Store,
-    zone: ZoneInfo,
-    period: Period,
-    now: datetime,
-    history: int | None = None,
-) -> Indicators:
-    """Every indicator of `period`, its previous period, objective and trend: the one computation."""
+def compute(plan: Plan, store: Store, period: Period, now: datetime, history: int | None = None) -> Indicators:
+    """Every indicator of `period`, its previous period, objective and trend: the one computation.
+
+    `plan` is the calendar as `cmday.calendar.load_plan` reads it (`[[posts]]` and the calendar sheet
+    together): the posts planned and published here are the ones `cmday calendar` shows.
+    """
+    project, zone = plan.project, plan.zone
     count = max(history or (WEEK_HISTORY if period.kind == "week" else MONTH_HISTORY), 2)
     periods = [period.shifted(offset) for offset in range(1 - count, 1)]
     starts = [p.bounds(zone)[0] for p in periods]
@@ -482,7 +484,7 @@ def compute(
         if bucket is not None:
             bucket.escalations.append(escalation)
 
-    calendar = planned_posts(project, zone)
+    calendar = [(planned.key, planned.at, planned.platform, planned.post) for planned in plan.posts]
     by_key = {key: (at, platform, post) for key, at, platform, post in calendar}
     publications = [p for p in store.publications(slug) if p.status == "published"]
     published_keys = {p.post_key for p in publications}
@@ -510,14 +512,19 @@ def compute(
     kept = store.kpi_values(slug)  # all of them: a post's reactions are often fetched after the period ended
     snapshots = _snapshot_series([v for v in kept if v.day < period.end.isoformat()], periods)
 
+    today = now.astimezone(zone).date()
+    days = (period.end - period.start).days
+    counted = 0 if today < period.start else days if today >= period.end else (today - period.start).days + 1
+    share = counted / days
+
     indicators = []
     for key, unit, better in COMPUTED:
         series = [v[key] for v in values]
-        indicators.append(_indicator(project, period, key, _label(key), unit, better, series))
+        indicators.append(_indicator(project, period, key, _label(key), unit, better, series, share))
     for key, series in snapshots.items():
         family = key.partition(".")[0]
         indicators.append(
-            _indicator(project, period, key, snapshot_label(key), "count", "up" if family in GROWING_FAMILIES else None, series)
+            _indicator(project, period, key, snapshot_label(key), "count", "up" if family in GROWING_FAMILIES else None, series, share)
         )
 
     details = _details(project, store, zone, buckets[-1], clock, now, period, calendar, escalations, _post_metrics(kept))
@@ -531,6 +538,8 @@ def compute(
         computed_at=now,
         indicators=indicators,
         details=details,
+        days_counted=counted,
+        days=days,
     )
 
 
@@ -609,18 +618,27 @@ def _target(project: Project, key: str, kind: str) -> float | None:
     return None
 
 
+def reaches(value: float, target: float, better: str | None) -> bool:
+    return value <= target if better == "down" else value >= target
+
+
 def _indicator(
-    project: Project, period: Period, key: str, label: str, unit: str, better: str | None, series: list[float | None]
+    project: Project, period: Period, key: str, label: str, unit: str, better: str | None, series: list[float | None],
+    share: float = 1.0,
 ) -> Indicator:
+    """`share`: how much of the period has begun; below 1 an objective is on track or behind, not met or missed."""
     value, previous = series[-1], series[-2]
     target = _target(project, key, period.kind)
     trend = None
     if value is not None and previous is not None:
         trend = "up" if value > previous else "down" if value < previous else "flat"
-    met = None
+    met = on_track = None
     if target is not None and value is not None:
-        met = value <= target if better == "down" else value >= target
-    return Indicator(key, label, value, previous, target, unit, trend, series, better, met)
+        if share >= 1:
+            met = reaches(value, target, better)
+        elif share > 0:
+            on_track = reaches(value, target * share if key in ADDITIVE else target, better)  # a sum: pro rata
+    return Indicator(key, label, value, previous, target, unit, trend, series, better, met, on_track)
 
 
 def _snapshot_series(values: list[KpiValue], periods: list[Period]) -> dict[str, list[float | None]]:

@@ -7,20 +7,27 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cmday.errors import ConfigError
 from cmday.i18n import _, active_language, ngettext, set_language
-from cmday.indicators import ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, sparkline
+from cmday.indicators import (
+    ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, reaches, sparkline,
+)
 from cmday.models import Project
+
+if TYPE_CHECKING:
+    from cmday.calendar import Plan
 from cmday.store import Store
 from cmday.textsafe import clean, one_line
 
 TEMPLATES = Path(__file__).parent / "templates"
 QUOTE_LIMIT = 280  # characters of a mention quoted in the report
 ESCALATIONS_SHOWN = 15
+MARKS = {"met": "✔", "missed": "✘", "on-track": "↗", "behind": "↘", "unknown": "·"}
 
 
 @dataclass
@@ -40,6 +47,16 @@ class ObjectiveLine:
     unit: str
     met: bool | None
     description: str
+    on_track: bool | None = None  # the period is in progress: on track or behind, never "not met" yet
+
+    @property
+    def status(self) -> str:
+        """met | missed | on-track | behind | unknown: the HTML row's class and the mark beside it."""
+        if self.met is not None:
+            return "met" if self.met else "missed"
+        if self.on_track is not None:
+            return "on-track" if self.on_track else "behind"
+        return "unknown"
 
 
 @dataclass
@@ -110,7 +127,7 @@ def load_recommendations(project: Project, root: Path, period: Period) -> Recomm
 
 
 def build(
-    project: Project, store: Store, zone: ZoneInfo, period: Period, now: datetime, root: Path, language: str, owner: str = "",
+    plan: Plan, store: Store, period: Period, now: datetime, language: str, owner: str = "",
     internal: bool = False, contacts: dict[str, str] | None = None,
 ) -> MonthlyReport:
     """The report's content for one month; call it inside `speaking(language)` so labels are in that language.
@@ -118,16 +135,21 @@ def build(
     The default is the client's copy; `internal` is the team's, with escalation notes, contacts and channels.
     `contacts` maps contact keys to names, shown in the client's copy only when `[report] show_contacts` says so.
     """
-    figures = compute(project, store, zone, period, now)
+    project, root = plan.project, plan.root
+    figures = compute(plan, store, period, now)
     objectives = []
     for objective in project.objectives:
         indicator = figures.get(objective.kpi)
         value = None
         if indicator is not None and (objective.period == period.kind or objective.kpi not in ADDITIVE):
             value = indicator.value
-        met = None
-        if value is not None:
-            met = value <= objective.target if indicator.better == "down" else value >= objective.target
+        met = on_track = None
+        if value is not None and not figures.in_progress:
+            met = reaches(value, objective.target, indicator.better)
+        elif value is not None and figures.days_counted:
+            share = figures.days_counted / figures.days
+            expected = objective.target * share if objective.kpi in ADDITIVE else objective.target  # a sum: pro rata
+            on_track = reaches(value, expected, indicator.better)
         objectives.append(
             ObjectiveLine(
                 kpi=objective.kpi,
@@ -138,6 +160,7 @@ def build(
                 unit=indicator.unit if indicator else "count",
                 met=met,
                 description=objective.description,
+                on_track=on_track,
             )
         )
     return MonthlyReport(
@@ -197,8 +220,34 @@ class Words:
         if unit == "ratio":
             return format_percent(value, language=self.language)
         if unit == "minutes":
-            return _("{minutes} min").format(minutes=format_number(round(value, 1), language=self.language))
+            return self.duration(value)
         return format_number(value, language=self.language)
+
+    def duration(self, minutes: float) -> str:
+        """As a person says it: "25 min", "10 h 47 min", "2 h"; never "647,1 min"."""
+        whole = int(round(minutes))
+        hours, rest = divmod(whole, 60)
+        if not hours:
+            return _("{minutes} min").format(minutes=rest)
+        if not rest:
+            return _("{hours} h").format(hours=hours)
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=rest)
+
+    def span(self, figures: Indicators) -> str:
+        """The days the figures cover: "November 1, 2026 to November 30, 2026", or "1–1 December, month in progress"."""
+        from babel.dates import format_date
+
+        period = figures.period
+        if not figures.in_progress:
+            return _("{start} to {end}").format(start=self.day(period.start), end=self.day(period.last_day))
+        last = period.start + timedelta(days=max(figures.days_counted - 1, 0))
+        if period.kind == "month":
+            return _("{first}–{last} {month}, month in progress").format(
+                first=period.start.day, last=last.day, month=format_date(period.start, "LLLL", locale=self.language)
+            )
+        return _("{first} – {last}, week in progress ({counted} of {days} days)").format(
+            first=self.short_day(period.start), last=self.short_day(last), counted=figures.days_counted, days=figures.days
+        )
 
     def change(self, indicator: Indicator) -> str:
         from cmday.i18n import format_number
@@ -211,7 +260,7 @@ class Words:
             points = round(difference * 100, 1)
             shown = _("{points} pts").format(points=format_number(abs(points), language=self.language))
         elif indicator.unit == "minutes":
-            shown = self.number(abs(round(difference, 1)), "minutes")
+            shown = self.duration(abs(difference))
         else:
             shown = format_number(abs(round(difference, 2)), language=self.language)
         sign = "+" if difference > 0 else "−" if difference < 0 else "±"
@@ -259,10 +308,12 @@ class Words:
         days = ", ".join(names[WEEKDAYS.index(day)] for day in hours.days)
         return f"{hours.start:%H:%M}–{hours.end:%H:%M}, {days}"
 
-    def met(self, met: bool | None) -> str:
-        if met is None:
-            return _("no figure")
-        return _("met") if met else _("not met")
+    def met(self, met: bool | None, on_track: bool | None = None) -> str:
+        if met is not None:
+            return _("met") if met else _("not met")
+        if on_track is not None:
+            return _("on track") if on_track else _("behind")
+        return _("no figure")
 
     def event(self, event: str) -> str:
         return {
@@ -328,7 +379,7 @@ def summary_lines(report: MonthlyReport, words: Words) -> list[str]:
         return found
 
     came = value("mentions_in")
-    line = _("{count} mentions came in").format(count=words.number(came.value))
+    line = ngettext("{count} mention came in", "{count} mentions came in", int(came.value or 0)).format(count=words.number(came.value))
     if came.previous is not None:
         line += " " + _("({change} against {previous})").format(change=words.change(came), previous=words.month(figures.previous_period))
     lines.append(line + ".")
@@ -343,20 +394,30 @@ def summary_lines(report: MonthlyReport, words: Words) -> list[str]:
         )
     late = value("sla_breaches")
     if late.value:
-        lines.append(_("{count} were answered after their response time, or are still waiting past it.").format(count=words.number(late.value)))
+        lines.append(
+            ngettext(
+                "{count} was answered after its response time, or is still waiting past it.",
+                "{count} were answered after their response time, or are still waiting past it.",
+                int(late.value),
+            ).format(count=words.number(late.value))
+        )
     crises, escalations = value("crises"), value("escalations")
     if crises.value:
         lines.append(_("Crises: {crises}; escalations: {escalations}.").format(crises=words.number(crises.value), escalations=words.number(escalations.value)))
     else:
         lines.append(_("No crisis this month; escalations: {escalations}.").format(escalations=words.number(escalations.value)))
+    published, planned = int(value("posts_published").value or 0), int(value("posts_planned").value or 0)
     lines.append(
-        _("{published} posts published, {planned} planned in the calendar.").format(
-            published=words.number(value("posts_published").value), planned=words.number(value("posts_planned").value)
-        )
+        ngettext("{count} post published", "{count} posts published", published).format(count=words.number(published))
+        + ", "
+        + ngettext("{count} planned in the calendar.", "{count} planned in the calendar.", planned).format(count=words.number(planned))
     )
     met = [o for o in report.objectives if o.met is not None]
     if met:
         lines.append(_("Objectives met: {met} of {total}.").format(met=sum(1 for o in met if o.met), total=len(met)))
+    on_track = [o for o in report.objectives if o.on_track is not None]
+    if on_track:
+        lines.append(_("Objectives on track so far: {count} of {total}.").format(count=sum(1 for o in on_track if o.on_track), total=len(on_track)))
     return lines
 
 
@@ -407,7 +468,7 @@ def render_markdown(report: MonthlyReport) -> str:
     facts = []
     if report.client:
         facts.append(_("Client: {client}").format(client=md(report.client)))
-    facts.append(_("Period: {start} to {end}").format(start=words.day(period.start), end=words.day(period.last_day)))
+    facts.append(_("Period: {span}").format(span=words.span(figures)))
     facts.append(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date())) + (f" · {md(report.owner)}" if report.owner else ""))
     add(" · ".join(facts))
     add("")
@@ -423,15 +484,19 @@ def render_markdown(report: MonthlyReport) -> str:
         add(f"| {_('Objective')} | {_('Target')} | {_('Result')} | |")
         add("|---|---:|---:|---|")
         for objective in report.objectives:
-            mark = "✔" if objective.met else "✘" if objective.met is False else "·"
-            add(f"| {md(objective.label)} | {words.number(objective.target, objective.unit)} | {words.number(objective.value, objective.unit)} | {mark} {words.met(objective.met)} |")
+            mark = MARKS[objective.status]
+            add(
+                f"| {md(objective.label)} | {words.number(objective.target, objective.unit)} | {words.number(objective.value, objective.unit)} | "
+                f"{mark} {words.met(objective.met, objective.on_track)} |"
+            )
     else:
         add(_("The project sets no objectives yet ([[objectives]] in its file)."))
     add("")
 
     add(f"## {_('Indicators')}")
     add("")
-    add(f"| {_('Indicator')} | {words.month(period, title=True)} | {words.month(figures.previous_period, title=True)} | {_('Change')} | {_('Target')} | {_('Last {count} months').format(count=len(figures.periods))} |")
+    last_months = ngettext("Last {count} month", "Last {count} months", len(figures.periods)).format(count=len(figures.periods))
+    add(f"| {_('Indicator')} | {words.month(period, title=True)} | {words.month(figures.previous_period, title=True)} | {_('Change')} | {_('Target')} | {last_months} |")
     add("|---|---:|---:|---:|---:|---|")
     for indicator in figures.indicators:
         add(
@@ -475,7 +540,7 @@ def render_markdown(report: MonthlyReport) -> str:
         add(_("No posts were published this month."))
     if details.posts_missed:
         add("")
-        add(_("{count} planned posts were not published.").format(count=words.number(details.posts_missed)))
+        add(_missed(details.posts_missed, words))
     add("")
 
     add(f"## {_('Notable mentions')}")
@@ -533,10 +598,11 @@ def render_markdown(report: MonthlyReport) -> str:
         add(_("Nobody stood out this month for praise, answered questions or shares."))
     add("")
 
-    add(f"## {_('Recommendations')}")
-    add("")
-    add(report.recommendations.text.strip() if report.recommendations.text else _missing_recommendations(report))
-    add("")
+    if report.recommendations.text:
+        add(f"## {_('Recommendations')}")
+        add("")
+        add(report.recommendations.text.strip())
+        add("")
     add("---")
     add(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))
     return "\n".join(out) + "\n"
@@ -586,8 +652,18 @@ def _breakdowns(details, words: Words) -> list[tuple[str, dict[str, int]]]:
     ]
 
 
+def _reactions(count: int, words: Words) -> str:
+    return ngettext("{count} reaction", "{count} reactions", count).format(count=words.number(count))
+
+
+def _missed(count: int, words: Words) -> str:
+    return ngettext("{count} planned post was not published.", "{count} planned posts were not published.", count).format(
+        count=words.number(count)
+    )
+
+
 def _md_reactions(note: MentionNote, words: Words) -> str:
-    return " · " + _("{count} reactions").format(count=words.number(note.reactions)) if note.reactions else ""
+    return " · " + _reactions(note.reactions, words) if note.reactions else ""
 
 
 def _response_intro(report: MonthlyReport, words: Words) -> str:
@@ -595,7 +671,11 @@ def _response_intro(report: MonthlyReport, words: Words) -> str:
     median = figures.get("response_time_median_minutes")
     p90 = figures.get("response_time_p90_minutes")
     hours = figures.business_hours
-    line = _("Median {median}, 90th percentile {p90}, over {answered} answered of {answerable} needing an answer.").format(
+    line = ngettext(
+        "Median {median}, 90th percentile {p90}, over {answered} answered of {answerable} needing an answer.",
+        "Median {median}, 90th percentile {p90}, over {answered} answered of {answerable} needing an answer.",
+        figures.details.answerable,
+    ).format(
         median=words.number(median.value if median else None, "minutes"),
         p90=words.number(p90.value if p90 else None, "minutes"),
         answered=words.number(figures.details.answered),
@@ -614,15 +694,22 @@ def _crisis_title(episode, words: Words) -> str:
 
 
 def _crisis_facts(episode, words: Words) -> str:
-    line = _("{count} mentions; {answered} answered, {escalated} escalated.").format(
-        count=words.number(len(episode.mentions)), answered=words.number(episode.answered), escalated=words.number(episode.escalated)
+    line = (
+        ngettext("{count} mention", "{count} mentions", len(episode.mentions)).format(count=words.number(len(episode.mentions)))
+        + "; "
+        + ngettext("{count} answered", "{count} answered", episode.answered).format(count=words.number(episode.answered))
+        + ", "
+        + ngettext("{count} escalated.", "{count} escalated.", episode.escalated).format(count=words.number(episode.escalated))
     )
     if episode.first_response_minutes is not None:
         line += " " + _("First answer after {time}.").format(time=words.number(episode.first_response_minutes, "minutes"))
     return line
 
 
-def _missing_recommendations(report: MonthlyReport) -> str:
+def missing_recommendations(report: MonthlyReport) -> str | None:
+    """What the CM is told on the terminal when the report carries none of their own words (never the client's copy)."""
+    if report.recommendations.text:
+        return None
     missing = report.recommendations.missing
     if missing:
         return _("No recommendations were written for this month: {file} does not exist yet.").format(file=missing)
@@ -752,7 +839,7 @@ def render_html(report: MonthlyReport) -> str:
     facts = []
     if report.client:
         facts.append(e(_("Client: {client}").format(client=report.client)))
-    facts.append(e(_("Period: {start} to {end}").format(start=words.day(period.start), end=words.day(period.last_day))))
+    facts.append(e(_("Period: {span}").format(span=words.span(figures))))
     facts.append(e(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date()))) + (f" · {e(report.owner)}" if report.owner else ""))
     add(f'<p class="facts">{" · ".join(facts)}</p>')
     add("</header>")
@@ -767,14 +854,14 @@ def render_html(report: MonthlyReport) -> str:
     if report.objectives:
         add(f'<table><thead><tr><th>{e(_("Objective"))}</th><th class="num">{e(_("Target"))}</th><th class="num">{e(_("Result"))}</th><th></th></tr></thead><tbody>')
         for objective in report.objectives:
-            status = "met" if objective.met else "missed" if objective.met is False else "unknown"
-            mark = "✔" if objective.met else "✘" if objective.met is False else "·"
+            status = objective.status
+            mark = MARKS[status]
             description = f'<div class="note">{e(objective.description)}</div>' if objective.description else ""
             add(
                 f'<tr class="{status}"><td>{e(objective.label)}{description}</td>'
                 f'<td class="num" data-objective="{e(objective.kpi)}" data-target="{_data(objective.target)}">{e(words.number(objective.target, objective.unit))}</td>'
                 f'<td class="num" data-objective-value="{e(objective.kpi)}" data-value="{_data(objective.value)}">{e(words.number(objective.value, objective.unit))}</td>'
-                f'<td class="status">{mark} {e(words.met(objective.met))}</td></tr>'
+                f'<td class="status">{mark} {e(words.met(objective.met, objective.on_track))}</td></tr>'
             )
         add("</tbody></table>")
     else:
@@ -783,7 +870,10 @@ def render_html(report: MonthlyReport) -> str:
 
     add('<section id="indicators">')
     add(f"<h2>{e(_('Indicators'))}</h2>")
-    add(f'<p class="note">{e(_("This month against {previous}, and the last {count} months.").format(previous=words.month(figures.previous_period), count=len(figures.periods)))}</p>')
+    against = ngettext(
+        "This month against {previous}, and the last {count} month.", "This month against {previous}, and the last {count} months.", len(figures.periods)
+    ).format(previous=words.month(figures.previous_period), count=len(figures.periods))
+    add(f'<p class="note">{e(against)}</p>')
     add('<div class="cards">')
     for indicator in figures.indicators:
         status = "" if indicator.met is None else " met" if indicator.met else " missed"
@@ -796,7 +886,7 @@ def render_html(report: MonthlyReport) -> str:
             f' <span class="change trend-{e(indicator.trend or "none")}">{e(words.change(indicator))}</span></div>'
         )
         if indicator.target is not None:
-            add(f'<div class="target" data-target="{e(indicator.key)}" data-value="{_data(indicator.target)}">{e(_("target: {value}").format(value=words.number(indicator.target, indicator.unit)))} · {e(words.met(indicator.met))}</div>')
+            add(f'<div class="target" data-target="{e(indicator.key)}" data-value="{_data(indicator.target)}">{e(_("target: {value}").format(value=words.number(indicator.target, indicator.unit)))} · {e(words.met(indicator.met, indicator.on_track))}</div>')
         chart = svg_columns if indicator.key in COMPUTED_KEYS else svg_line  # snapshots are running totals
         add(chart(indicator.series, labels, indicator.unit, words, indicator.label))
         add("</div>")
@@ -839,7 +929,7 @@ def render_html(report: MonthlyReport) -> str:
     else:
         add(f"<p>{e(_('No posts were published this month.'))}</p>")
     if details.posts_missed:
-        add(f'<p class="note">{e(_("{count} planned posts were not published.").format(count=words.number(details.posts_missed)))}</p>')
+        add(f'<p class="note">{e(_missed(details.posts_missed, words))}</p>')
     add("</section>")
 
     add('<section id="mentions">')
@@ -853,7 +943,7 @@ def render_html(report: MonthlyReport) -> str:
         if not notes:
             add(f"<p>{e(empty)}</p>")
         for note in notes:
-            reactions = f' · {e(_("{count} reactions").format(count=words.number(note.reactions)))}' if note.reactions else ""
+            reactions = f' · {e(_reactions(note.reactions, words))}' if note.reactions else ""
             add(
                 f'<blockquote><p>{e(_quote(note.text))}</p><footer>{e(note.author)} · {e(note.platform)} · '
                 f"{e(words.moment(note.created_at))} · {e(words.state(note))}{reactions}</footer></blockquote>"
@@ -913,13 +1003,11 @@ def render_html(report: MonthlyReport) -> str:
         add(f"<p>{e(_('Nobody stood out this month for praise, answered questions or shares.'))}</p>")
     add("</section>")
 
-    add('<section id="recommendations">')
-    add(f"<h2>{e(_('Recommendations'))}</h2>")
     if report.recommendations.text:
+        add('<section id="recommendations">')
+        add(f"<h2>{e(_('Recommendations'))}</h2>")
         add(f'<div class="recommendations">{markdown_to_html(report.recommendations.text)}</div>')
-    else:
-        add(f'<p class="missing">{e(_missing_recommendations(report))}</p>')
-    add("</section>")
+        add("</section>")
 
     add(f'<footer class="colophon">{e(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))}</footer>')
     add("</body>")

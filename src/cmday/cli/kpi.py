@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command, group_default
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 WeekOption = Annotated[
     str | None, typer.Option("--week", help=_("An ISO week, such as 2026-W47 (default: this week)."), show_default=False)
@@ -34,12 +34,13 @@ def _open(options: Options):
 
 def show(options: Options, week: WeekOption = None, month: MonthOption = None) -> None:
     from cmday.cli import output
+    from cmday.calendar import load_plan
     from cmday.indicators import choose_period, compute
 
     session, project, zone = _open(options)
     try:
         period = choose_period(week, month, session.now.astimezone(zone).date())
-        figures = compute(project, session.store, zone, period, session.now)
+        figures = compute(load_plan(session.workspace, project), session.store, period, session.now)
         if options.json:
             output.print_json(figures.as_json())
         else:
@@ -69,9 +70,13 @@ def render(console, figures, language: str) -> None:
             (f"  ({words.short_day(period.start)} – {words.short_day(period.last_day)} {period.last_day.year})", "dim"),
         )
     )
+    if figures.in_progress:
+        # a partial period against a whole one: sums look low; say so before anyone reads the change column
+        console.print(Text(_("In progress: {span}; compared with the whole {previous}.").format(
+            span=words.span(figures), previous=figures.previous_period.label), style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column(_("Indicator"), overflow="fold")
-    table.add_column(words.short_period(period), justify="right", no_wrap=True)
+    table.add_column(words.short_period(period) + ("*" if figures.in_progress else ""), justify="right", no_wrap=True)
     table.add_column(words.short_period(figures.previous_period), justify="right", no_wrap=True, style="dim")
     table.add_column(_("Change"), justify="right", no_wrap=True)
     table.add_column(_("Target"), justify="right", no_wrap=True)
@@ -83,7 +88,12 @@ def render(console, figures, language: str) -> None:
         change_style = "" if good is None else "green" if good else "red"
         target = Text("")
         if indicator.target is not None:
-            mark, style = ("✔", "green") if indicator.met else ("✘", "red") if indicator.met is False else ("", "")
+            if indicator.met is not None:
+                mark, style = ("✔", "green") if indicator.met else ("✘", "red")
+            elif indicator.on_track is not None:
+                mark, style = ("↗", "green") if indicator.on_track else ("↘", "yellow")
+            else:
+                mark, style = "", ""
             target = Text.assemble(words.number(indicator.target, indicator.unit) + " ", (mark, style))
         table.add_row(
             Text(one_line(indicator.label, 40)),
@@ -95,7 +105,10 @@ def render(console, figures, language: str) -> None:
         )
     console.print(table)
     details = figures.details
-    for label, counts in ((_("By platform"), details.by_platform), (_("By category"), details.by_category)):
+    categories: dict[str, int] = {}
+    for name, count in details.by_category.items():  # the shipped categories in the CM's language
+        categories[words.category(name)] = categories.get(words.category(name), 0) + count
+    for label, counts in ((_("By platform"), details.by_platform), (_("By category"), categories)):
         if counts:
             shown = " · ".join(f"{one_line(name, 20)} {words.number(count)}" for name, count in counts.items())
             console.print(Text.assemble((label + ": ", "dim"), shown), soft_wrap=False)
@@ -103,11 +116,11 @@ def render(console, figures, language: str) -> None:
         console.print()
         console.print(Text(_("People worth engaging"), style="bold cyan"))
         for person in details.people[:5]:
-            waiting = " · " + _("{count} unanswered").format(count=person.unanswered) if person.unanswered else ""
+            waiting = " · " + ngettext("{count} unanswered", "{count} unanswered", person.unanswered).format(count=person.unanswered) if person.unanswered else ""
             console.print(
                 Text.assemble(
                     "  ", one_line(person.author, 36), ("  " + one_line(person.platform, 20), "dim"),
-                    "  " + _("{count} mentions").format(count=person.mentions), (waiting, "yellow"),
+                    "  " + ngettext("{count} mention", "{count} mentions", person.mentions).format(count=person.mentions), (waiting, "yellow"),
                 )
             )
     if figures.business_hours is not None:
@@ -170,6 +183,7 @@ def export(
 
     from cmday.cli import output
     from cmday.errors import UsageError
+    from cmday.calendar import load_plan
     from cmday.indicators import choose_period, compute
 
     if format.lower() != "csv":
@@ -177,7 +191,7 @@ def export(
     session, project, zone = _open(options)
     try:
         period = choose_period(week, month, session.now.astimezone(zone).date())
-        figures = compute(project, session.store, zone, period, session.now, history=periods)
+        figures = compute(load_plan(session.workspace, project), session.store, period, session.now, history=periods)
         rows = [
             {
                 "project": project.slug,
@@ -208,6 +222,6 @@ def export(
             out.write_text(buffer.getvalue(), encoding="utf-8")
         except OSError as error:
             raise UsageError(_("cannot write {path}: {reason}").format(path=out, reason=error.strerror)) from None
-        output.message(_("{count} rows written to {path}").format(count=len(rows), path=out))
+        output.message(ngettext("{count} row written to {path}", "{count} rows written to {path}", len(rows)).format(count=len(rows), path=out))
     finally:
         session.close()

@@ -33,6 +33,7 @@ def report(
     import sys
 
     from cmday import report as reports
+    from cmday.calendar import load_plan
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.indicators import parse_period, period_of
@@ -51,7 +52,7 @@ def report(
         language = project.project.language or session.language
         with reports.speaking(language):
             built = reports.build(
-                project, session.store, zone, period, session.now, session.workspace.root, language,
+                load_plan(session.workspace, project), session.store, period, session.now, language,
                 owner=session.workspace.config.owner, internal=internal, contacts=_contact_names(session, project),
             )
             if options.json:
@@ -67,6 +68,9 @@ def report(
                 )
                 return
             text = reports.render_html(built) if chosen == "html" else reports.render_markdown(built)
+        missing = reports.missing_recommendations(built)  # the CM's language, on the terminal, not the client's copy
+        if missing:
+            output.message(_("warning: {what}").format(what=missing), style="yellow")
         if out is None:
             sys.stdout.write(text)
             return
