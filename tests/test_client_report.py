@@ -283,3 +283,47 @@ def test_missing_recommendations_are_a_warning_on_the_terminal_not_in_the_client
     ran = run("report", "--workspace", str(acme), "--month", MONTH, "--format", "html")
     assert "warning: No recommendations were written for this month" in ran.stderr
     assert "No recommendations were written" not in ran.stdout and 'class="missing"' not in ran.stdout
+
+
+# -- 4. recommendations drafted from the figures ------------------------------------------------------------
+
+
+def drafts_of(text: str) -> list[str]:
+    part = section(text, "Recommendations").split("### From this month’s figures")[1]
+    return [line[2:] for line in part.splitlines() if line.startswith("- ")]
+
+
+def test_recommendations_are_drafted_from_the_month_with_their_numbers(acme: Path):
+    drafts = drafts_of(report(acme, "--format", "md"))
+    assert "Mentions in: 12 against a target of 40; make it the first goal of next month's plan." in drafts
+    assert "Answered: 75% against a target of 90%; make it the first goal of next month's plan." in drafts
+    assert "4 of the 5 late answers came in between 09:00 and 12:00: add a check at that time." in drafts
+    assert any(d.startswith("No post went out on Monday, Wednesday, Friday, Saturday, and Sunday this month, of 2 published") for d in drafts)
+    page = parse(report(acme))
+    topics = [a["data-topic"] for t, a in page.tags if t == "li" and "data-topic" in a]
+    assert topics[:2] == ["objective:answered_share", "objective:mentions_in"] and "late-hours" in topics
+
+
+def test_the_cms_own_recommendations_come_first_and_win_on_the_same_topic(acme: Path):
+    project = acme / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + '\n[report]\nrecommendations = "reports/acme-{month}.md"\n', encoding="utf-8")
+    (acme / "reports").mkdir()
+    (acme / "reports" / "acme-2026-11.md").write_text("**Mornings.** Late answers pile up before noon: Tomás checks at 10:00.\n", encoding="utf-8")
+    ran = run("report", "--workspace", str(acme), "--month", MONTH, "--format", "md")
+    assert "No recommendations were written" not in ran.stderr
+    recommendations = section(ran.stdout, "Recommendations")
+    assert recommendations.index("**Mornings.**") < recommendations.index("### From this month’s figures")
+    drafts = drafts_of(ran.stdout)
+    assert not any("late answers came in" in d for d in drafts)  # the CM spoke of late answers: their words win
+    assert any(d.startswith("Mentions in: 12") for d in drafts)
+
+
+def test_drafts_in_spanish_and_switched_off(acme: Path):
+    project = acme / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nlanguage = "es"'), encoding="utf-8")
+    text = report(acme, "--format", "md")
+    assert "### A partir de las cifras del mes" in text
+    assert "- 4 de las 5 respuestas fuera de plazo entraron entre las 09:00 y las 12:00: conviene añadir una revisión a esa hora." in text
+    assert "Menciones recibidas: 12 frente a una meta de 40" in text
+    project.write_text(project.read_text(encoding="utf-8") + "\n[report]\ndrafts = false\n", encoding="utf-8")
+    assert "A partir de las cifras" not in report(acme, "--format", "md")

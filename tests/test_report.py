@@ -136,7 +136,7 @@ def test_the_markdown_report_has_the_same_figures(acme: str):
     assert re.search(r"^\| Answered \| 77% \|", text, re.M)
     assert re.search(r"^\| Followers · instagram \| 12,840 \|", text, re.M)
     for heading in ("## Summary", "## Objectives", "## Indicators", "## Response times", "## Best posts",
-                    "## Notable mentions", "## Crises and how they were handled", "## People worth engaging"):
+                    "## Notable mentions", "## Crises and how they were handled", "## People worth engaging", "## Recommendations"):
         assert heading in text
 
 

@@ -361,6 +361,12 @@ class Details:
     praise: list[MentionNote]
     complaints: list[MentionNote]
     people: list[Person]
+    # what recommendations are drafted from: the same breakdowns for the previous period, and where late answers fall
+    previous_by_platform: dict[str, int] = field(default_factory=dict)
+    previous_by_category: dict[str, int] = field(default_factory=dict)
+    previous_response_by_platform: dict[str, float | None] = field(default_factory=dict)
+    late_by_hour: dict[int, int] = field(default_factory=dict)  # local hour a late mention came in -> how many
+    published_by_weekday: dict[str, int] = field(default_factory=dict)  # mon..sun -> posts published
 
 
 @dataclass
@@ -528,6 +534,7 @@ def compute(plan: Plan, store: Store, period: Period, now: datetime, history: in
         )
 
     details = _details(project, store, zone, buckets[-1], clock, now, period, calendar, escalations, _post_metrics(kept))
+    _compare(details, buckets[-2], buckets[-1], clock, zone, now)
     return Indicators(
         project=slug,
         name=project.name,
@@ -905,6 +912,19 @@ def _details(
         complaints=_notable(store, mentions, "complaint", clock, now, escalated_ids, frequency),
         people=_people(store, mentions),
     )
+
+
+def _compare(details: Details, previous: _Bucket, current: _Bucket, clock: WorkingClock, zone: ZoneInfo, now: datetime) -> None:
+    """The previous period's breakdowns beside this one's, and when late answers and posts fall: what drafts are made of."""
+    details.previous_by_platform = dict(Counter(m.platform for m in previous.mentions))
+    details.previous_by_category = dict(Counter(m.category for m in previous.mentions))
+    times: dict[str, list[float]] = defaultdict(list)
+    for mention in previous.mentions:
+        if _answerable(mention) and mention.answered_at is not None:
+            times[mention.platform].append(clock.minutes(mention.created_at, mention.answered_at))
+    details.previous_response_by_platform = {platform: median(values) for platform, values in times.items()}
+    details.late_by_hour = dict(Counter(m.created_at.astimezone(zone).hour for m in current.mentions if _late(m, now)))
+    details.published_by_weekday = dict(Counter(WEEKDAYS[p.at.astimezone(zone).weekday()] for p in current.published))
 
 
 def _escalated_note(

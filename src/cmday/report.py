@@ -87,6 +87,7 @@ class MonthlyReport:
     internal: bool = False  # the team's copy: escalation notes, contacts and channels included
     escalations: list[EscalationLine] = field(default_factory=list)
     contact_names: dict[str, str] = field(default_factory=dict)  # contact key -> name, shown when allowed
+    drafts: list = field(default_factory=list)  # cmday.drafts.Draft: drafted from the figures, the CM's topics left out
 
     def contact(self, key: str) -> str:
         """Whom something went to, as this copy may say it: the key for the team, a name (or nothing) for the client."""
@@ -163,6 +164,12 @@ def build(
                 on_track=on_track,
             )
         )
+    recommendations = load_recommendations(project, root, period)
+    drafted = []
+    if project.report.drafts:
+        from cmday.drafts import draft, not_covered
+
+        drafted = not_covered(draft(figures, objectives, Words(language, figures.timezone), project.calendar.weekdays), recommendations.text)
     return MonthlyReport(
         indicators=figures,
         language=language,
@@ -170,11 +177,12 @@ def build(
         client=project.project.client,
         owner=owner,
         objectives=objectives,
-        recommendations=load_recommendations(project, root, period),
+        recommendations=recommendations,
         generated_at=now,
         internal=internal,
         escalations=group_escalations(figures.details.escalations, internal, contacts or {}, project.report.show_contacts),
         contact_names=dict(contacts or {}) if project.report.show_contacts else {},
+        drafts=drafted,
     )
 
 
@@ -598,11 +606,18 @@ def render_markdown(report: MonthlyReport) -> str:
         add(_("Nobody stood out this month for praise, answered questions or shares."))
     add("")
 
-    if report.recommendations.text:
+    if report.recommendations.text or report.drafts:
         add(f"## {_('Recommendations')}")
         add("")
-        add(report.recommendations.text.strip())
-        add("")
+        if report.recommendations.text:
+            add(report.recommendations.text.strip())
+            add("")
+        if report.drafts:
+            add(f"### {_('From this month’s figures')}")
+            add("")
+            for item in report.drafts:
+                add(f"- {md(item.text)}")
+            add("")
     add("---")
     add(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))
     return "\n".join(out) + "\n"
@@ -1003,10 +1018,14 @@ def render_html(report: MonthlyReport) -> str:
         add(f"<p>{e(_('Nobody stood out this month for praise, answered questions or shares.'))}</p>")
     add("</section>")
 
-    if report.recommendations.text:
+    if report.recommendations.text or report.drafts:
         add('<section id="recommendations">')
         add(f"<h2>{e(_('Recommendations'))}</h2>")
-        add(f'<div class="recommendations">{markdown_to_html(report.recommendations.text)}</div>')
+        if report.recommendations.text:
+            add(f'<div class="recommendations">{markdown_to_html(report.recommendations.text)}</div>')
+        if report.drafts:
+            add(f"<h3>{e(_('From this month’s figures'))}</h3>")
+            add('<ul class="drafts">' + "".join(f'<li data-topic="{e(item.topic)}">{e(item.text)}</li>' for item in report.drafts) + "</ul>")
         add("</section>")
 
     add(f'<footer class="colophon">{e(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))}</footer>')
