@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -81,7 +81,7 @@ class Sheet:
     rows: list[list[Any]]
     date_format: str = "yyyy-mm-dd"
     datetime_format: str = "yyyy-mm-dd hh:mm"
-    percent_columns: tuple[int, ...] = ()
+    percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row, column), from 0: shares shown as 87.5%
 
 
 def _sheet_title(title: str, taken: set[str]) -> str:
@@ -109,7 +109,7 @@ def write_workbook(sheets: list[Sheet]) -> bytes:
         for cell in page[1]:
             cell.font = bold
         page.freeze_panes = "A2"
-        for values in sheet.rows:
+        for index, values in enumerate(sheet.rows):
             page.append([_workbook_value(v) for v in values])
             row = page.max_row
             for column, value in enumerate(values, start=1):
@@ -121,7 +121,7 @@ def write_workbook(sheets: list[Sheet]) -> bytes:
                     cell.number_format = sheet.datetime_format
                 elif isinstance(value, date):
                     cell.number_format = sheet.date_format
-                elif column - 1 in sheet.percent_columns and isinstance(value, (int, float)):
+                elif (index, column - 1) in sheet.percent_cells and isinstance(value, (int, float)):
                     cell.number_format = "0.0%"
         for column, title in enumerate(sheet.header, start=1):
             width = max([len(str(title))] + [len(str(r[column - 1])) for r in sheet.rows[:200] if column - 1 < len(r) and r[column - 1] is not None])

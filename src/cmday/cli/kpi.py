@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     kpi_app = typer.Typer(help=_("Indicators: this week or month against the previous one and the objectives."))
     group_default(kpi_app, help=_("Indicators: this week or month against the previous one and the objectives."))(show)
     command(kpi_app, "set", help=_("Enter a figure no API gives, such as followers.instagram 12840."))(set_value)
-    command(kpi_app, "export", help=_("Write the indicators of several periods as CSV, one row per indicator and period."))(export)
+    command(kpi_app, "export", help=_("Write the indicators of several periods as CSV or an Excel workbook (one sheet per period)."))(export)
     app.add_typer(kpi_app, name="kpi")
 
 
@@ -169,59 +169,65 @@ def set_value(
 
 def export(
     options: Options,
-    format: Annotated[str, typer.Option("--format", help=_("The file format: csv."))] = "csv",
+    format: Annotated[str | None, typer.Option("--format", help=_("csv or xlsx (default: from --out's extension, else csv)."), show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of standard output."), show_default=False)] = None,
     week: WeekOption = None,
     month: MonthOption = None,
     periods: Annotated[
         int | None, typer.Option("--periods", min=2, max=104, help=_("How many periods, ending with the chosen one (default: 8 weeks or 6 months)."), show_default=False)
     ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option("--delimiter", help=_("CSV separator: , or ; or \\t (default: your language's Excel: ; in Spanish)."), show_default=False)
+    ] = None,
 ) -> None:
-    import csv
-    import io
     import sys
 
+    from cmday.calendar import _write_atomically, load_plan
     from cmday.cli import output
     from cmday.errors import UsageError
-    from cmday.calendar import load_plan
     from cmday.indicators import choose_period, compute
+    from cmday.sheets import Sheet, csv_bytes, dialect, write_csv, write_workbook
 
-    if format.lower() != "csv":
-        raise UsageError(_("unknown format {format!r}; use csv").format(format=format))
+    chosen = (format or (out.suffix.lstrip(".").lower() if out is not None else "") or "csv").lower()
+    if chosen not in ("csv", "xlsx"):
+        raise UsageError(_("unknown format {format!r}; use csv or xlsx").format(format=format or chosen))
+    if delimiter is not None and delimiter not in (",", ";", "\\t", "\t"):
+        raise UsageError(_("the delimiter must be , or ; or \\t"))
+    if chosen == "xlsx" and out is None and not options.json:
+        raise UsageError(_("an Excel workbook needs a file: add --out kpis.xlsx"))
     session, project, zone = _open(options)
     try:
         period = choose_period(week, month, session.now.astimezone(zone).date())
         figures = compute(load_plan(session.workspace, project), session.store, period, session.now, history=periods)
-        rows = [
-            {
-                "project": project.slug,
-                "period": shown.label,
-                "start": shown.start.isoformat(),
-                "end": shown.last_day.isoformat(),
-                "key": indicator.key,
-                "label": indicator.label,
-                "value": indicator.series[index],
-                "target": indicator.target,
-                "unit": indicator.unit,
-            }
-            for index, shown in enumerate(figures.periods)
-            for indicator in figures.indicators
-        ]
+        header = ["project", "period", "start", "end", "key", "label", "value", "target", "unit"]
+
+        def row(index: int, shown, indicator) -> list:
+            return [project.slug, shown.label, shown.start, shown.last_day, indicator.key, indicator.label,
+                    indicator.series[index], indicator.target, indicator.unit]
+
+        by_period = [(shown, [row(index, shown, i) for i in figures.indicators]) for index, shown in enumerate(figures.periods)]
         if options.json and out is None:
-            output.print_json({"rows": rows})
+            output.print_json({"rows": [dict(zip(header, values)) for _shown, rows in by_period for values in rows]})
             return
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["project"], lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-        if out is None:
-            sys.stdout.write(buffer.getvalue())
-            return
+        count = sum(len(rows) for _shown, rows in by_period)
+        if chosen == "xlsx":
+            shares = {header.index("value"), header.index("target")}
+            data = write_workbook([
+                Sheet(shown.label, header, rows,
+                      percent_cells={(r, c) for r, values in enumerate(rows) if values[-1] == "ratio" for c in shares})
+                for shown, rows in by_period
+            ])
+        else:
+            form = dialect(session.language, "\t" if delimiter in ("\\t", "\t") else delimiter)
+            text = write_csv(header, [values for _shown, rows in by_period for values in rows], form)
+            if out is None:
+                sys.stdout.write(text)
+                return
+            data = csv_bytes(text, form)
         try:
-            out.write_text(buffer.getvalue(), encoding="utf-8")
+            _write_atomically(out, data)
         except OSError as error:
             raise UsageError(_("cannot write {path}: {reason}").format(path=out, reason=error.strerror)) from None
-        output.message(ngettext("{count} row written to {path}", "{count} rows written to {path}", len(rows)).format(count=len(rows), path=out))
+        output.message(ngettext("{count} row written to {path}", "{count} rows written to {path}", count).format(count=count, path=out))
     finally:
         session.close()
