@@ -375,6 +375,29 @@ def test_reactions_are_read_from_mastodon_and_bluesky_payloads():
     assert reactions(None) is None
 
 
+def test_followers_are_read_from_mastodon_and_bluesky_payloads():
+    from cmday.indicators import _followers
+
+    assert _followers('{"type": "mention", "account": {"followers_count": 1200}, "status": {}}') == 1200
+    assert _followers('{"post": {"author": {"followersCount": 88}}}') == 88
+    assert _followers('{"post": {"author": {"handle": "a.bsky.social"}}}') is None
+    assert _followers("[1, 2]") is None and _followers(None) is None
+
+
+def test_people_with_more_followers_come_first_among_equals(tmp_path: Path):
+    root = make_workspace(tmp_path / "ws")
+    workspace = load_workspace(root)
+    store = Store(tmp_path / "state.sqlite3")
+    store.save_batch("acme", "masto", "mastodon", [
+        mention("a", local(20, 10), "praise", author="@small", raw={"account": {"followers_count": 10}}),
+        mention("b", local(20, 11), "praise", author="@big", raw={"account": {"followers_count": 9000}}),
+        mention("c", local(20, 12), "praise", author="anonymous"),
+    ], None, local(21, 9))
+    people = figures_for(workspace, workspace.projects["acme"], store).details.people
+    assert [(p.author, p.followers) for p in people] == [("@big", 9000), ("@small", 10)]
+    store.close()
+
+
 def test_sparkline():
     assert sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
     assert sparkline([None, 0, 10]) == " ▁█"
