@@ -145,6 +145,17 @@ def test_the_team_copy_has_everything(acme: Path, fmt: str):
     assert "not for the client" in text
 
 
+def test_report_json_is_the_client_copy_unless_internal(acme: Path):
+    import json
+
+    client = run("report", "--workspace", str(acme), "--month", MONTH, "--json").stdout
+    assert NOTE not in client and '"phone"' not in client
+    data = json.loads(client)["report"]
+    assert [line["count"] for line in data["escalations"]] == [3, 1] and data["internal"] is False
+    team = run("report", "--workspace", str(acme), "--month", MONTH, "--json", "--internal").stdout
+    assert NOTE in team and '"phone"' in team
+
+
 def test_the_project_may_name_contacts_in_the_client_copy(acme: Path):
     project = acme / "projects" / "acme.toml"
     project.write_text(project.read_text(encoding="utf-8") + "\n[report]\nshow_contacts = true\n", encoding="utf-8")

@@ -186,6 +186,22 @@ def build(
     )
 
 
+def client_details(report: MonthlyReport):
+    """The report's details as `--json` gives them: in the client's copy, no escalation note, contact or channel."""
+    from dataclasses import replace
+
+    details = report.indicators.details
+    if report.internal:
+        return details
+    hidden = {"target": "", "channel": "", "note": ""}
+    return replace(
+        details,
+        escalations=[replace(x, target=report.contact(x.target), channel="", note="") for x in details.escalations],
+        crises=[replace(c, timeline=[replace(t, **hidden) if t.event in ("escalated", "ignored", "snoozed") else t for t in c.timeline])
+                for c in details.crises],
+    )
+
+
 def group_escalations(escalations, internal: bool, contacts: dict[str, str], show_contacts: bool) -> list[EscalationLine]:
     """One line per escalation that reads the same: fourteen times "the coffee was cold" is one line with 14."""
     lines: dict[tuple[str, ...], EscalationLine] = {}

@@ -60,6 +60,9 @@ def report(
                     {
                         "report": {
                             **built.indicators.as_json(details=True),
+                            "details": reports.client_details(built),
+                            "escalations": built.escalations,
+                            "internal": built.internal,
                             "language": built.language,
                             "objectives": built.objectives,
                             "recommendations": built.recommendations,
