@@ -786,12 +786,11 @@ def _people(store: Store, mentions: list[StoredMention]) -> list[Person]:
     difficult = {(m.platform, _author(m)) for m in mentions if m.category in ("complaint", "crisis")}
     grouped: dict[tuple[str, str], list[StoredMention]] = defaultdict(list)
     for mention in mentions:
-        author = _author(mention)
         if mention.category == "spam" or mention.kind == "alert" or mention.platform in ALERT_PLATFORMS:
             continue
-        if _anonymous(author) or (mention.platform, author) in difficult:
-            continue
-        grouped[(mention.platform, author)].append(mention)
+        grouped[(mention.platform, _author(mention))].append(mention)
+    for key in [k for k in grouped if k in difficult or _anonymous(k[1])]:  # once per author, not per mention
+        del grouped[key]
     people = []
     for (platform, author), written in grouped.items():
         person = Person(
