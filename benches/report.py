@@ -91,6 +91,7 @@ def main() -> None:
         build_state(home / "state.sqlite3", workspace, now)
         print(f"state: {MENTIONS:,} mentions over {DAYS} days, built in {time.perf_counter() - started:.1f} s")
 
+        from cmday.calendar import load_plan
         from cmday.indicators import period_of
         from cmday.report import build, render_html, render_markdown, speaking
         from cmday.store import Store
@@ -99,12 +100,13 @@ def main() -> None:
         loaded = load_workspace(workspace)
         project = loaded.projects["acme"]
         zone = loaded.project_zone(project)
+        plan = load_plan(loaded, project)
         month = period_of("month", now.astimezone(zone).date()).previous
         store = Store(home / "state.sqlite3")
         try:
             with speaking("en"):
-                computed = median_seconds(lambda: build(project, store, zone, month, now, workspace, "en"))
-                report = build(project, store, zone, month, now, workspace, "en")
+                computed = median_seconds(lambda: build(plan, store, month, now, "en"))
+                report = build(plan, store, month, now, "en")
                 html_time = median_seconds(lambda: render_html(report))
                 md_time = median_seconds(lambda: render_markdown(report))
         finally:

@@ -189,7 +189,7 @@ def test_ics_export_is_read_back_by_icalendar_one_event_per_post(tmp_path: Path)
     parsed = icalendar.Calendar.from_ical(data)
     events = list(parsed.walk("VEVENT"))
     assert len(events) == 4
-    assert [str(e["uid"]) for e in events] == [p.key for p in plan.posts]
+    assert [str(e["uid"]) for e in events] == [f"{p.key}@acme.cmday" for p in plan.posts]  # globally unique
     assert any(str(tz["tzid"]) == "Europe/Madrid" for tz in parsed.walk("VTIMEZONE"))
     black_friday = next(e for e in events if "Black Friday" in str(e["summary"]))
     start = black_friday.decoded("dtstart")
@@ -199,7 +199,7 @@ def test_ics_export_is_read_back_by_icalendar_one_event_per_post(tmp_path: Path)
     assert "20% en todo ☕" in description and "https://acme.example/bf?" in description
     assert {str(c) for c in black_friday["categories"].cats} >= {"mastodon", "ready"}
     assert str(black_friday["x-cmday-platform"]) == "mastodon"
-    offset_event = next(e for e in events if str(e["uid"]) == "offset-one")
+    offset_event = next(e for e in events if str(e["uid"]) == "offset-one@acme.cmday")
     assert offset_event.decoded("dtstart") == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmday.errors import UsageError
-from cmday.calendar import post_key
+from cmday.calendar import load_plan, post_key
 from cmday.models import Post
 from cmday.indicators import (
     BusinessHours,
@@ -184,7 +184,7 @@ def fixture(tmp_path: Path):
 
 
 def figures_for(workspace, project, store, period: str = WEEK):
-    return compute(project, store, workspace.project_zone(project), parse_period(period), NOW.astimezone(UTC))
+    return compute(load_plan(workspace, project), store, parse_period(period), NOW.astimezone(UTC))
 
 
 def values(figures) -> dict:
@@ -345,7 +345,9 @@ def test_month_trend_has_six_months(fixture):
 
 def test_people_worth_engaging(fixture):
     people = figures_for(*fixture).details.people
-    assert [(p.author, p.mentions, p.unanswered) for p in people] == [("@ana", 2, 0), ("@bob", 1, 1)]
+    assert (people[0].author, people[0].questions_answered) == ("@ana", 2)  # two questions, both answered
+    assert "@bob" not in [p.author for p in people]  # his complaint waits: not the moment to court him
+    assert "@m8" not in [p.author for p in people]  # spam
 
 
 def test_crisis_episode_and_its_timeline(fixture):
@@ -371,6 +373,29 @@ def test_reactions_are_read_from_mastodon_and_bluesky_payloads():
     assert reactions('{"demo": 1}') is None
     assert reactions("not json") is None
     assert reactions(None) is None
+
+
+def test_followers_are_read_from_mastodon_and_bluesky_payloads():
+    from cmday.indicators import _followers
+
+    assert _followers('{"type": "mention", "account": {"followers_count": 1200}, "status": {}}') == 1200
+    assert _followers('{"post": {"author": {"followersCount": 88}}}') == 88
+    assert _followers('{"post": {"author": {"handle": "a.bsky.social"}}}') is None
+    assert _followers("[1, 2]") is None and _followers(None) is None
+
+
+def test_people_with_more_followers_come_first_among_equals(tmp_path: Path):
+    root = make_workspace(tmp_path / "ws")
+    workspace = load_workspace(root)
+    store = Store(tmp_path / "state.sqlite3")
+    store.save_batch("acme", "masto", "mastodon", [
+        mention("a", local(20, 10), "praise", author="@small", raw={"account": {"followers_count": 10}}),
+        mention("b", local(20, 11), "praise", author="@big", raw={"account": {"followers_count": 9000}}),
+        mention("c", local(20, 12), "praise", author="anonymous"),
+    ], None, local(21, 9))
+    people = figures_for(workspace, workspace.projects["acme"], store).details.people
+    assert [(p.author, p.followers) for p in people] == [("@big", 9000), ("@small", 10)]
+    store.close()
 
 
 def test_sparkline():

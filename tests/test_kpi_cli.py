@@ -96,7 +96,8 @@ def test_kpi_set_defaults_to_today_and_speaks_json(acme: str):
         (["--week", "2026-47"], "not a week"),
         (["--month", "2026-13"], "not a month"),
         (["--week", "2026-W43", "--month", "2026-10"], "not both"),
-        (["export", "--format", "xlsx"], "unknown format"),
+        (["export", "--format", "pdf"], "unknown format"),
+        (["export", "--format", "xlsx"], "needs a file"),
     ],
 )
 def test_mistakes_are_one_line_usage_errors(acme: str, args: list[str], words: str):
@@ -117,7 +118,7 @@ def test_export_csv_has_a_row_per_indicator_and_period(acme: str, tmp_path: Path
     keys = {r["key"] for r in rows}
     assert len(rows) == 8 * len(keys)
     row = next(r for r in rows if r["period"] == WEEK and r["key"] == "response_time_median_minutes")
-    assert (row["value"], row["target"], row["start"], row["end"]) == ("30.0", "60.0", "2026-10-19", "2026-10-25")
+    assert (row["value"], row["target"], row["start"], row["end"]) == ("30", "60", "2026-10-19", "2026-10-25")
     empty = next(r for r in rows if r["period"] == "2026-W37" and r["key"] == "answered_share")
     assert empty["value"] == ""
 
@@ -125,7 +126,7 @@ def test_export_csv_has_a_row_per_indicator_and_period(acme: str, tmp_path: Path
     ran = run("kpi", "export", "--month", "2026-10", "--periods", "3", "--out", str(out), "--workspace", acme)
     assert ran.exit_code == 0, ran.stderr
     assert str(out) in ran.stderr
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert sorted({r["period"] for r in rows}) == ["2026-08", "2026-09", "2026-10"]
 
 
@@ -134,7 +135,7 @@ def test_untrusted_author_names_are_shown_literally(tmp_path: Path, cmday_home: 
     store = Store(cmday_home / "state.sqlite3")
     hostile = "[bold red]boss[/bold red]\x1b[31m"
     store.save_batch("acme", "m", "mastodon", [
-        Mention("mastodon", str(i), "mention", "hi", local(20, 10 + i), author_handle=hostile, category="question") for i in range(3)
+        Mention("mastodon", str(i), "mention", "hi", local(20, 10 + i), author_handle=hostile, category="praise") for i in range(3)
     ], None, local(20, 18))
     store.close()
     with time_machine.travel(NOW.astimezone(UTC), tick=False):

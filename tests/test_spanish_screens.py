@@ -123,13 +123,6 @@ def test_help_is_all_spanish(spanish_help: dict[str, list], path: str) -> None:
     assert not english_on(screen), english_on(screen)
 
 
-def without_kpi_plurals(dashboard: tuple[str, ...], found: list[str]) -> list[str]:
-    if dashboard == ("kpi",):
-        # cli/kpi.py's counts are issue 14's, converted on the report branch: its plurals are checked there
-        return [text for text in found if not text.startswith("1 ")]
-    return found
-
-
 @pytest.mark.parametrize("dashboard", DASHBOARDS, ids=" ".join)
 def test_dashboards_are_all_spanish_at_80_columns(dashboard: tuple[str, ...]) -> None:
     run("morning", "--demo")  # the sweep that brings the demo's mentions in
@@ -137,7 +130,7 @@ def test_dashboards_are_all_spanish_at_80_columns(dashboard: tuple[str, ...]) ->
     assert shown.exit_code in (0, 10), shown.stderr  # calendar check exits 10 on a problem found
     screen = shown.stdout + shown.stderr
     assert screen.strip()
-    found = without_kpi_plurals(dashboard, english_on(screen))
+    found = english_on(screen)
     assert not found, found
 
 
@@ -145,5 +138,5 @@ def test_dashboards_are_all_spanish_at_80_columns(dashboard: tuple[str, ...]) ->
 def test_dashboards_are_all_spanish_when_nothing_wraps(wide_dashboards: dict[str, list], dashboard: tuple[str, ...]) -> None:
     exit_code, screen = wide_dashboards[" ".join([*dashboard, "--demo"])]
     assert exit_code in (0, 10), screen
-    found = without_kpi_plurals(dashboard, english_on(screen))
+    found = english_on(screen)
     assert not found, found

@@ -25,6 +25,7 @@ from cmday.errors import CmdayError, ConfigError, SourceError, UsageError
 from cmday.i18n import _, ngettext
 from cmday.labels import state_label
 from cmday.models import POST_STATUSES, Post, Project, Utm
+from cmday.sheets import neutral, restored
 
 if TYPE_CHECKING:
     from cmday.sources.base import Sent
@@ -344,7 +345,8 @@ def read_csv_posts(raw: bytes, shown: str, project: Project | None) -> tuple[lis
         if not header_seen:
             header_seen = True
             continue
-        cells = {name: (row[index].strip() if index < len(row) else "") for name, index in columns.items()}
+        # `restored`: a cell cmday protected from Excel's formulas (`'=...`) reads back as it was written
+        cells = {name: (restored(row[index].strip()) if index < len(row) else "") for name, index in columns.items()}
         posts.append((_row_post(cells, form, shown, start, project), start))
     return posts, form
 
@@ -432,7 +434,7 @@ def csv_cells(post: Post, form: CsvFormat, zone: ZoneInfo, status: str | None = 
         values["date"] = values["at"]  # one date column holds the time too
     row = [""] * len(form.header)
     for name, index in form.columns.items():
-        row[index] = values.get(name, "")
+        row[index] = neutral(values.get(name, ""))  # a text starting with = + - @ is never run as a formula by Excel
     return row
 
 
@@ -454,6 +456,62 @@ def export_csv(plan: Plan, delimiter: str = ",") -> str:
     return buffer.getvalue()
 
 
+def export_xlsx(plan: Plan) -> bytes:
+    """The calendar as an Excel workbook: one sheet per month, times as Excel dates in the project's time zone."""
+    from cmday.sheets import Sheet, write_workbook
+
+    months: dict[str, list[list[Any]]] = {}
+    for planned in plan.posts:
+        post = planned.post
+        months.setdefault(f"{planned.local:%Y-%m}", []).append([
+            post.id or "", planned.local.replace(tzinfo=None), planned.platform if post.platform else "", post.source or "",
+            post.text, post.link or "", "|".join(post.media), post.campaign, post.owner, planned.status,
+        ])
+    return write_workbook([Sheet(month, list(EXPORT_COLUMNS), rows) for month, rows in sorted(months.items())])
+
+
+def read_xlsx_posts(raw: bytes, shown: str, project: Project | None) -> list[tuple[Post, int]]:
+    """The posts of an Excel workbook, every sheet, each read like a calendar sheet (first row: the column names)."""
+    from cmday.sheets import read_workbook
+
+    try:
+        sheets = read_workbook(raw)
+    except Exception as error:  # openpyxl raises zipfile, KeyError or its own errors on a file that is not a workbook
+        raise ConfigError(_("{file}: not an Excel workbook ({reason})").format(file=shown, reason=str(error)[:120])) from None
+    posts: list[tuple[Post, int]] = []
+    for title, rows in sheets:
+        where = f"{shown} [{title}]"
+        header_at = next((i for i, row in enumerate(rows) if any(c not in (None, "") for c in row)), None)
+        if header_at is None:
+            continue  # an empty sheet
+        header = [_sheet_text(c) for c in rows[header_at]]
+        columns = _header_columns(header)
+        if "at" not in columns and "date" not in columns:
+            raise ConfigError(_("{file}:1: the header names no date column (at, date, fecha)").format(file=where))
+        form = CsvFormat(header=header, columns=columns)
+        for number, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+            cells = {name: (_sheet_text(row[index]) if index < len(row) else "") for name, index in columns.items()}
+            if not any(cells.values()):
+                continue
+            posts.append((_row_post(cells, form, where, number, project), number))
+    return posts
+
+
+def _sheet_text(value: Any) -> str:
+    """A workbook cell as the text a calendar sheet would hold: dates ISO, whole numbers without `.0`."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes" if value.second == 0 else "seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def _missing_columns(post: Post, form: CsvFormat) -> list[str]:
     wanted = {
         "platform": bool(post.platform), "source": bool(post.source), "text": bool(post.text), "link": bool(post.link),
@@ -466,48 +524,57 @@ def _missing_columns(post: Post, form: CsvFormat) -> list[str]:
 # -- iCalendar ---------------------------------------------------------------------------------------
 
 
-def export_ics(plan: Plan, now: datetime) -> bytes:
-    """One VEVENT per post (UID = the post's key, local times with their VTIMEZONE), for Google, Outlook, Thunderbird."""
+ICS_UID_DOMAIN = ".cmday"
+
+
+def ics_uid(key: str, slug: str) -> str:
+    """A UID no other calendar uses (`<post key>@<project>.cmday`), stable while the post keeps its key (its `id`, if it has one)."""
+    return f"{key}@{slug}{ICS_UID_DOMAIN}"
+
+
+def status_word(status: str, language: str) -> str:
+    """A post's status in the words of the project's sheet: Spanish ones for a Spanish project."""
+    return SPANISH_STATUS.get(status, status) if language == "es" else status
+
+
+def export_ics(plan: Plan, now: datetime, language: str = "en") -> bytes:
+    """One VEVENT per post (local times with their VTIMEZONE), for Google, Outlook, Thunderbird; SUMMARY in `language`."""
     import icalendar
 
     from cmday import __version__
-    from cmday.textsafe import one_line
+    from cmday.textsafe import clean, one_line
 
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//cmday//cmday {__version__}//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", _("{name}: publications").format(name=plan.project.name))
+    calendar.add("x-wr-calname", _("{name}: publications").format(name=clean(plan.project.name)))
     calendar.add("x-wr-timezone", plan.zone.key)
     for planned in plan.posts:
         post = planned.post
         start = post.at.replace(tzinfo=plan.zone) if post.at.tzinfo is None else post.at.astimezone(UTC)
+        # every text a calendar shows passes `clean`: an ESC or other control byte in a post never reaches Outlook
+        text, link = clean(post.text), clean(post.link) if post.link else None
         event = icalendar.Event()
-        event.add("uid", planned.key)
+        event.add("uid", ics_uid(planned.key, plan.project.slug))
         event.add("dtstamp", now.astimezone(UTC))
         event.add("dtstart", start)
         event.add("dtend", start + timedelta(minutes=15))
-        event.add("summary", f"{planned.platform} · {planned.status} · {one_line(post.text, 60)}")
-        event.add("description", post.text + (f"\n\n{post.link}" if post.link else ""))
-        if post.link:
-            event.add("url", post.link)
-        event.add("categories", [planned.platform, planned.status] + ([post.campaign] if post.campaign else []))
+        event.add("summary", f"{clean(planned.platform)} · {status_word(planned.status, language)} · {one_line(post.text, 60)}")
+        event.add("description", text + (f"\n\n{link}" if link else ""))
+        if link:
+            event.add("url", link)
+        event.add("categories", [clean(planned.platform), planned.status] + ([clean(post.campaign)] if post.campaign else []))
         event.add("status", "CONFIRMED" if planned.status in READY_STATUSES else "TENTATIVE")
-        event.add("x-cmday-platform", icalendar.vText(planned.platform))
+        event.add("x-cmday-platform", icalendar.vText(clean(planned.platform)))
         event.add("x-cmday-status", icalendar.vText(planned.status))
-        event.add("x-cmday-text", icalendar.vText(post.text))
-        if post.source:
-            event.add("x-cmday-source", icalendar.vText(post.source))
-        if post.link:
-            event.add("x-cmday-link", icalendar.vText(post.link))
-        if post.media:
-            event.add("x-cmday-media", icalendar.vText("|".join(post.media)))
-        if post.campaign:
-            event.add("x-cmday-campaign", icalendar.vText(post.campaign))
-        if post.owner:
-            event.add("x-cmday-owner", icalendar.vText(post.owner))
-        if planned.url:
-            event.add("x-cmday-published-url", icalendar.vText(planned.url))
+        event.add("x-cmday-text", icalendar.vText(text))
+        for name, value in (
+            ("x-cmday-source", post.source), ("x-cmday-link", link), ("x-cmday-media", "|".join(post.media)),
+            ("x-cmday-campaign", post.campaign), ("x-cmday-owner", post.owner), ("x-cmday-published-url", planned.url),
+        ):
+            if value:
+                event.add(name, icalendar.vText(clean(value)))
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
@@ -557,6 +624,8 @@ def read_ics_posts(raw: bytes, shown: str, zone: ZoneInfo, default_platform: str
         if status:
             data["status"] = status
         uid = _ics_text(event, "uid")
+        if uid and uid.endswith(ICS_UID_DOMAIN) and "@" in uid:
+            uid = uid.rsplit("@", 1)[0]  # one of ours: the post's key before `@<project>.cmday`
         if not platform and not data.get("source"):
             raise UsageError(
                 _("{where} ({uid}) names no platform").format(where=where, uid=uid or "?"),
@@ -607,17 +676,19 @@ def read_posts_file(path: Path, project: Project, zone: ZoneInfo, fmt: str | Non
         raw = files.read_bytes(path, files.CALENDAR_SHEET, error=UsageError)
     except OSError as error:
         raise UsageError(_("{file}: cannot be read ({reason})").format(file=path, reason=error.strerror)) from None
-    kind = fmt or ("ics" if path.suffix.lower() in (".ics", ".ical", ".ifb") else "csv")
+    suffix = path.suffix.lower()
+    kind = fmt or ("ics" if suffix in (".ics", ".ical", ".ifb") else "xlsx" if suffix in (".xlsx", ".xlsm") else "csv")
     if kind == "ics":
         posts = read_ics_posts(raw, str(path), zone, default_platform)
-    elif kind == "csv":
+    elif kind in ("csv", "xlsx"):
         posts = []
-        for post, _line in read_csv_posts(raw, str(path), project)[0]:
+        rows = read_xlsx_posts(raw, str(path), project) if kind == "xlsx" else read_csv_posts(raw, str(path), project)[0]
+        for post, _line in rows:
             if not post.platform and not post.source and default_platform:
                 post = post.model_copy(update={"platform": default_platform})
             posts.append(post)
     else:
-        raise UsageError(_("unknown format {fmt!r}; use csv or ics").format(fmt=fmt))
+        raise UsageError(_("unknown format {fmt!r}; use csv, xlsx or ics").format(fmt=fmt))
     for post in posts:
         if post.source and project.source(post.source) is None:
             raise UsageError(

@@ -10,6 +10,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cmday.clock import day_bounds
@@ -18,6 +19,9 @@ from cmday.i18n import _
 from cmday.mention import StoredMention
 from cmday.models import Post, Project
 from cmday.store import Escalation, KpiValue, Store
+
+if TYPE_CHECKING:
+    from cmday.calendar import Plan
 
 WEEK_HISTORY = 8  # weeks in a weekly trend (sparkline)
 MONTH_HISTORY = 6  # months in a monthly trend
@@ -248,7 +252,8 @@ class Indicator:
     trend: str | None  # up | down | flat
     series: list[float | None]
     better: str | None  # up | down | None: neither
-    met: bool | None
+    met: bool | None  # None while the period is in progress: see `on_track`
+    on_track: bool | None = None  # a period in progress: at this pace, the objective (pro rata for sums) is reached
 
 
 @dataclass
@@ -273,12 +278,22 @@ class MentionNote:
 
 @dataclass
 class Person:
+    """Someone worth engaging: ranked by how they spoke well of the brand, asked and were answered, or shared it."""
+
     author: str
     platform: str
     mentions: int
     answered: int
     unanswered: int
     last_at: datetime
+    praise: int = 0
+    questions_answered: int = 0
+    shares: int = 0
+    followers: int | None = None
+
+    @property
+    def score(self) -> int:
+        return 2 * self.praise + self.questions_answered + self.shares
 
 
 @dataclass
@@ -287,6 +302,10 @@ class TimelineEvent:
     event: str  # arrived | escalated | answered | ignored | published
     mention_id: int | None
     detail: str
+    # an escalation's whom, how and internal note: the team's report shows them, the client's does not
+    target: str = ""
+    channel: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -342,6 +361,12 @@ class Details:
     praise: list[MentionNote]
     complaints: list[MentionNote]
     people: list[Person]
+    # what recommendations are drafted from: the same breakdowns for the previous period, and where late answers fall
+    previous_by_platform: dict[str, int] = field(default_factory=dict)
+    previous_by_category: dict[str, int] = field(default_factory=dict)
+    previous_response_by_platform: dict[str, float | None] = field(default_factory=dict)
+    late_by_hour: dict[int, int] = field(default_factory=dict)  # local hour a late mention came in -> how many
+    published_by_weekday: dict[str, int] = field(default_factory=dict)  # mon..sun -> posts published
 
 
 @dataclass
@@ -355,6 +380,12 @@ class Indicators:
     computed_at: datetime
     indicators: list[Indicator]
     details: Details
+    days_counted: int = 0  # days of the period that have begun: fewer than `days` while it is in progress
+    days: int = 0
+
+    @property
+    def in_progress(self) -> bool:
+        return self.days_counted < self.days
 
     def get(self, key: str) -> Indicator | None:
         return next((i for i in self.indicators if i.key == key), None)
@@ -373,6 +404,9 @@ class Indicators:
             "end": self.period.last_day.isoformat(),
             "previous_period": self.previous_period.label,
             "series_periods": [p.label for p in self.periods],
+            "in_progress": self.in_progress,
+            "days_counted": self.days_counted,
+            "days": self.days,
             "timezone": self.timezone,
             "business_hours": None
             if self.business_hours is None
@@ -393,6 +427,7 @@ class Indicators:
                     "series": i.series,
                     "better": i.better,
                     "met": i.met,
+                    "on_track": i.on_track,
                 }
                 for i in self.indicators
             ],
@@ -403,7 +438,8 @@ class Indicators:
             },
             "people": [
                 {"author": p.author, "platform": p.platform, "mentions": p.mentions, "answered": p.answered,
-                 "unanswered": p.unanswered, "last_at": p.last_at.isoformat()}
+                 "unanswered": p.unanswered, "last_at": p.last_at.isoformat(), "praise": p.praise,
+                 "questions_answered": p.questions_answered, "shares": p.shares, "followers": p.followers}
                 for p in self.details.people
             ],
         }
@@ -415,17 +451,6 @@ class Indicators:
 # -- computing -------------------------------------------------------------------------------
 
 
-def planned_posts(project: Project, zone: ZoneInfo) -> list[tuple[str, datetime, str, Post]]:
-    """(key, instant, platform, post) for every `[[posts]]` entry, keyed as the calendar and `cmday publish` key them."""
-    from cmday.calendar import post_instant, post_key
-
-    found = []
-    for post in project.posts:
-        platform = project.post_platform(post)
-        found.append((post_key(post, platform), post_instant(post.at, zone), platform, post))
-    return found
-
-
 @dataclass
 class _Bucket:
     mentions: list[StoredMention] = field(default_factory=list)
@@ -434,15 +459,13 @@ class _Bucket:
     planned: int = 0
 
 
-def compute(
-    project: Project,
-    store: Store,
-    zone: ZoneInfo,
-    period: Period,
-    now: datetime,
-    history: int | None = None,
-) -> Indicators:
-    """Every indicator of `period`, its previous period, objective and trend: the one computation."""
+def compute(plan: Plan, store: Store, period: Period, now: datetime, history: int | None = None) -> Indicators:
+    """Every indicator of `period`, its previous period, objective and trend: the one computation.
+
+    `plan` is the calendar as `cmday.calendar.load_plan` reads it (`[[posts]]` and the calendar sheet
+    together): the posts planned and published here are the ones `cmday calendar` shows.
+    """
+    project, zone = plan.project, plan.zone
     count = max(history or (WEEK_HISTORY if period.kind == "week" else MONTH_HISTORY), 2)
     periods = [period.shifted(offset) for offset in range(1 - count, 1)]
     starts = [p.bounds(zone)[0] for p in periods]
@@ -467,7 +490,7 @@ def compute(
         if bucket is not None:
             bucket.escalations.append(escalation)
 
-    calendar = planned_posts(project, zone)
+    calendar = [(planned.key, planned.at, planned.platform, planned.post) for planned in plan.posts]
     by_key = {key: (at, platform, post) for key, at, platform, post in calendar}
     publications = [p for p in store.publications(slug) if p.status == "published"]
     published_keys = {p.post_key for p in publications}
@@ -495,17 +518,23 @@ def compute(
     kept = store.kpi_values(slug)  # all of them: a post's reactions are often fetched after the period ended
     snapshots = _snapshot_series([v for v in kept if v.day < period.end.isoformat()], periods)
 
+    today = now.astimezone(zone).date()
+    days = (period.end - period.start).days
+    counted = 0 if today < period.start else days if today >= period.end else (today - period.start).days + 1
+    share = counted / days
+
     indicators = []
     for key, unit, better in COMPUTED:
         series = [v[key] for v in values]
-        indicators.append(_indicator(project, period, key, _label(key), unit, better, series))
+        indicators.append(_indicator(project, period, key, _label(key), unit, better, series, share))
     for key, series in snapshots.items():
         family = key.partition(".")[0]
         indicators.append(
-            _indicator(project, period, key, snapshot_label(key), "count", "up" if family in GROWING_FAMILIES else None, series)
+            _indicator(project, period, key, snapshot_label(key), "count", "up" if family in GROWING_FAMILIES else None, series, share)
         )
 
     details = _details(project, store, zone, buckets[-1], clock, now, period, calendar, escalations, _post_metrics(kept))
+    _compare(details, buckets[-2], buckets[-1], clock, zone, now)
     return Indicators(
         project=slug,
         name=project.name,
@@ -516,6 +545,8 @@ def compute(
         computed_at=now,
         indicators=indicators,
         details=details,
+        days_counted=counted,
+        days=days,
     )
 
 
@@ -594,18 +625,27 @@ def _target(project: Project, key: str, kind: str) -> float | None:
     return None
 
 
+def reaches(value: float, target: float, better: str | None) -> bool:
+    return value <= target if better == "down" else value >= target
+
+
 def _indicator(
-    project: Project, period: Period, key: str, label: str, unit: str, better: str | None, series: list[float | None]
+    project: Project, period: Period, key: str, label: str, unit: str, better: str | None, series: list[float | None],
+    share: float = 1.0,
 ) -> Indicator:
+    """`share`: how much of the period has begun; below 1 an objective is on track or behind, not met or missed."""
     value, previous = series[-1], series[-2]
     target = _target(project, key, period.kind)
     trend = None
     if value is not None and previous is not None:
         trend = "up" if value > previous else "down" if value < previous else "flat"
-    met = None
+    met = on_track = None
     if target is not None and value is not None:
-        met = value <= target if better == "down" else value >= target
-    return Indicator(key, label, value, previous, target, unit, trend, series, better, met)
+        if share >= 1:
+            met = reaches(value, target, better)
+        elif share > 0:
+            on_track = reaches(value, target * share if key in ADDITIVE else target, better)  # a sum: pro rata
+    return Indicator(key, label, value, previous, target, unit, trend, series, better, met, on_track)
 
 
 def _snapshot_series(values: list[KpiValue], periods: list[Period]) -> dict[str, list[float | None]]:
@@ -703,21 +743,74 @@ def _notable(
     return notes[:NOTABLE]
 
 
-def _people(mentions: list[StoredMention]) -> list[Person]:
-    """People worth engaging: who wrote most, and who is still waiting for an answer."""
+# Authors that are nobody in particular: not a person to engage (compared folded, without accents).
+ANONYMOUS = frozenset({"anonymous", "anonimo", "anonima", "unknown", "desconocido", "desconocida", "anon", "guest", "invitado"})
+ALERT_PLATFORMS = frozenset({"rss", "google-alerts"})  # news and alert feeds: their "authors" are newspapers
+
+
+def _anonymous(author: str) -> bool:
+    from cmday.protocol import fold
+
+    bare = fold(author).strip().lstrip("@").strip()
+    return not bare or bare in ANONYMOUS
+
+
+def _followers(raw: str | None) -> int | None:
+    """The author's followers, when the platform's payload says (a Mastodon account, a Bluesky profile)."""
+    if not raw:
+        return None
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    for holder in (payload, payload.get("status"), payload.get("post")):
+        if not isinstance(holder, dict):
+            continue
+        for key in ("account", "author"):
+            account = holder.get(key)
+            if isinstance(account, dict):
+                for counter in ("followers_count", "followersCount"):
+                    if isinstance(account.get(counter), int):
+                        return account[counter]
+    return None
+
+
+def _people(store: Store, mentions: list[StoredMention]) -> list[Person]:
+    """People worth engaging: who praised, asked and was answered, or shared the brand's posts.
+
+    Left out: whoever complained or was part of a crisis in the period, anonymous authors and
+    alert sources (a newspaper in a Google Alert is no one to befriend).
+    """
+    difficult = {(m.platform, _author(m)) for m in mentions if m.category in ("complaint", "crisis")}
     grouped: dict[tuple[str, str], list[StoredMention]] = defaultdict(list)
     for mention in mentions:
-        author = _author(mention)
-        if author and mention.category != "spam":
-            grouped[(mention.platform, author)].append(mention)
+        if mention.category == "spam" or mention.kind == "alert" or mention.platform in ALERT_PLATFORMS:
+            continue
+        grouped[(mention.platform, _author(mention))].append(mention)
+    for key in [k for k in grouped if k in difficult or _anonymous(k[1])]:  # once per author, not per mention
+        del grouped[key]
     people = []
     for (platform, author), written in grouped.items():
-        answered = sum(1 for m in written if m.answered_at is not None)
-        unanswered = sum(1 for m in written if m.answered_at is None and _answerable(m) and m.state != "escalated")
-        if len(written) >= 2 or unanswered:
-            people.append(Person(author, platform, len(written), answered, unanswered, max(m.created_at for m in written)))
-    people.sort(key=lambda p: (-p.mentions, -p.unanswered, p.author))
-    return people[:PEOPLE]
+        person = Person(
+            author, platform, len(written),
+            answered=sum(1 for m in written if m.answered_at is not None),
+            unanswered=sum(1 for m in written if m.answered_at is None and _answerable(m) and m.state != "escalated"),
+            last_at=max(m.created_at for m in written),
+            praise=sum(1 for m in written if m.category == "praise"),
+            questions_answered=sum(1 for m in written if m.category in ("question", "request") and m.answered_at is not None),
+            shares=sum(1 for m in written if m.kind == "quote"),
+        )
+        if person.score:
+            people.append(person)
+    people.sort(key=lambda p: (-p.score, -p.mentions, p.author))
+    shortlist = people[: PEOPLE * 3]
+    for person in shortlist:  # followers only for the shortlist: reading payloads is the slow part
+        latest = max(grouped[(person.platform, person.author)], key=lambda m: m.created_at)
+        person.followers = _followers(store.raw_payload(latest.id))
+    shortlist.sort(key=lambda p: (-p.score, -(p.followers or 0), -p.mentions, p.author))
+    return shortlist[:PEOPLE]
 
 
 def _crisis(
@@ -729,12 +822,12 @@ def _crisis(
     escalated = {e.mention_id for e in own}
     notes = [_note(m, clock, now, escalated) for m in episode]
     timeline = [TimelineEvent(m.created_at, "arrived", m.id, _author(m)) for m in episode]
-    timeline += [TimelineEvent(e.at, "escalated", e.mention_id, " · ".join(x for x in (e.target, e.channel, e.note) if x)) for e in own]
+    timeline += [TimelineEvent(e.at, "escalated", e.mention_id, "", e.target, e.channel, e.note) for e in own]
     for mention in episode:
         if mention.answered_at is not None:
             timeline.append(TimelineEvent(mention.answered_at, "answered", mention.id, _author(mention)))
         elif mention.state in ("ignored", "snoozed") and mention.state_at is not None:
-            timeline.append(TimelineEvent(mention.state_at, mention.state, mention.id, mention.state_reason))
+            timeline.append(TimelineEvent(mention.state_at, mention.state, mention.id, "", note=mention.state_reason))  # the reason is the team's
     start = episode[0].created_at
     end = max(event.at for event in timeline)
     for post in publications:  # what was published while it lasted
@@ -816,8 +909,21 @@ def _details(
         posts_missed=missed,
         praise=_notable(store, mentions, "praise", clock, now, escalated_ids, frequency),
         complaints=_notable(store, mentions, "complaint", clock, now, escalated_ids, frequency),
-        people=_people(mentions),
+        people=_people(store, mentions),
     )
+
+
+def _compare(details: Details, previous: _Bucket, current: _Bucket, clock: WorkingClock, zone: ZoneInfo, now: datetime) -> None:
+    """The previous period's breakdowns beside this one's, and when late answers and posts fall: what drafts are made of."""
+    details.previous_by_platform = dict(Counter(m.platform for m in previous.mentions))
+    details.previous_by_category = dict(Counter(m.category for m in previous.mentions))
+    times: dict[str, list[float]] = defaultdict(list)
+    for mention in previous.mentions:
+        if _answerable(mention) and mention.answered_at is not None:
+            times[mention.platform].append(clock.minutes(mention.created_at, mention.answered_at))
+    details.previous_response_by_platform = {platform: median(values) for platform, values in times.items()}
+    details.late_by_hour = dict(Counter(m.created_at.astimezone(zone).hour for m in current.mentions if _late(m, now)))
+    details.published_by_weekday = dict(Counter(WEEKDAYS[p.at.astimezone(zone).weekday()] for p in current.published))
 
 
 def _escalated_note(

@@ -339,6 +339,10 @@ class Report(Strict):
     # Count response times in working minutes only; None: yes when [routine] sets workday_start or workday_end.
     business_hours: bool | None = None
     business_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    # The client's copy names whom an escalation went to (the contact's name in the protocol); the team's always does.
+    show_contacts: bool = False
+    # Recommendations drafted from the month's figures, after the CM's own (which win on the same topic).
+    drafts: bool = True
 
 
 class Project(Strict):

@@ -6,22 +6,29 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cmday import files
 from cmday.errors import ConfigError
-from cmday.i18n import _, active_language, set_language
-from cmday.indicators import ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, sparkline
+from cmday.i18n import _, active_language, ngettext, set_language
+from cmday.indicators import (
+    ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, reaches, sparkline,
+)
 from cmday.models import Project
+
+if TYPE_CHECKING:
+    from cmday.calendar import Plan
 from cmday.store import Store
 from cmday.textsafe import clean, one_line
 
 TEMPLATES = Path(__file__).parent / "templates"
 QUOTE_LIMIT = 280  # characters of a mention quoted in the report
 ESCALATIONS_SHOWN = 15
+MARKS = {"met": "✔", "missed": "✘", "on-track": "↗", "behind": "↘", "unknown": "·"}
 
 
 @dataclass
@@ -41,6 +48,29 @@ class ObjectiveLine:
     unit: str
     met: bool | None
     description: str
+    on_track: bool | None = None  # the period is in progress: on track or behind, never "not met" yet
+
+    @property
+    def status(self) -> str:
+        """met | missed | on-track | behind | unknown: the HTML row's class and the mark beside it."""
+        if self.met is not None:
+            return "met" if self.met else "missed"
+        if self.on_track is not None:
+            return "on-track" if self.on_track else "behind"
+        return "unknown"
+
+
+@dataclass
+class EscalationLine:
+    """Escalations that read the same, told once: how many, from when to when."""
+
+    text: str  # the mention escalated, quoted
+    count: int
+    first: datetime
+    last: datetime
+    target: str = ""  # whom it went to: the team's copy, or the client's when the project says so
+    channel: str = ""  # the team's copy only
+    note: str = ""  # the team's copy only: internal words never reach the client
 
 
 @dataclass
@@ -55,6 +85,16 @@ class MonthlyReport:
     objectives: list[ObjectiveLine]
     recommendations: Recommendations
     generated_at: datetime
+    internal: bool = False  # the team's copy: escalation notes, contacts and channels included
+    escalations: list[EscalationLine] = field(default_factory=list)
+    contact_names: dict[str, str] = field(default_factory=dict)  # contact key -> name, shown when allowed
+    drafts: list = field(default_factory=list)  # cmday.drafts.Draft: drafted from the figures, the CM's topics left out
+
+    def contact(self, key: str) -> str:
+        """Whom something went to, as this copy may say it: the key for the team, a name (or nothing) for the client."""
+        if self.internal:
+            return key
+        return self.contact_names.get(key, "")
 
 
 @contextmanager
@@ -89,19 +129,29 @@ def load_recommendations(project: Project, root: Path, period: Period) -> Recomm
 
 
 def build(
-    project: Project, store: Store, zone: ZoneInfo, period: Period, now: datetime, root: Path, language: str, owner: str = ""
+    plan: Plan, store: Store, period: Period, now: datetime, language: str, owner: str = "",
+    internal: bool = False, contacts: dict[str, str] | None = None,
 ) -> MonthlyReport:
-    """The report's content for one month; call it inside `speaking(language)` so labels are in that language."""
-    figures = compute(project, store, zone, period, now)
+    """The report's content for one month; call it inside `speaking(language)` so labels are in that language.
+
+    The default is the client's copy; `internal` is the team's, with escalation notes, contacts and channels.
+    `contacts` maps contact keys to names, shown in the client's copy only when `[report] show_contacts` says so.
+    """
+    project, root = plan.project, plan.root
+    figures = compute(plan, store, period, now)
     objectives = []
     for objective in project.objectives:
         indicator = figures.get(objective.kpi)
         value = None
         if indicator is not None and (objective.period == period.kind or objective.kpi not in ADDITIVE):
             value = indicator.value
-        met = None
-        if value is not None:
-            met = value <= objective.target if indicator.better == "down" else value >= objective.target
+        met = on_track = None
+        if value is not None and not figures.in_progress:
+            met = reaches(value, objective.target, indicator.better)
+        elif value is not None and figures.days_counted:
+            share = figures.days_counted / figures.days
+            expected = objective.target * share if objective.kpi in ADDITIVE else objective.target  # a sum: pro rata
+            on_track = reaches(value, expected, indicator.better)
         objectives.append(
             ObjectiveLine(
                 kpi=objective.kpi,
@@ -112,8 +162,15 @@ def build(
                 unit=indicator.unit if indicator else "count",
                 met=met,
                 description=objective.description,
+                on_track=on_track,
             )
         )
+    recommendations = load_recommendations(project, root, period)
+    drafted = []
+    if project.report.drafts:
+        from cmday.drafts import draft, not_covered
+
+        drafted = not_covered(draft(figures, objectives, Words(language, figures.timezone), project.calendar.weekdays), recommendations.text)
     return MonthlyReport(
         indicators=figures,
         language=language,
@@ -121,9 +178,49 @@ def build(
         client=project.project.client,
         owner=owner,
         objectives=objectives,
-        recommendations=load_recommendations(project, root, period),
+        recommendations=recommendations,
         generated_at=now,
+        internal=internal,
+        escalations=group_escalations(figures.details.escalations, internal, contacts or {}, project.report.show_contacts),
+        contact_names=dict(contacts or {}) if project.report.show_contacts else {},
+        drafts=drafted,
     )
+
+
+def client_details(report: MonthlyReport):
+    """The report's details as `--json` gives them: in the client's copy, no escalation note, contact or channel."""
+    from dataclasses import replace
+
+    details = report.indicators.details
+    if report.internal:
+        return details
+    hidden = {"target": "", "channel": "", "note": ""}
+    return replace(
+        details,
+        escalations=[replace(x, target=report.contact(x.target), channel="", note="") for x in details.escalations],
+        crises=[replace(c, timeline=[replace(t, **hidden) if t.event in ("escalated", "ignored", "snoozed") else t for t in c.timeline])
+                for c in details.crises],
+    )
+
+
+def group_escalations(escalations, internal: bool, contacts: dict[str, str], show_contacts: bool) -> list[EscalationLine]:
+    """One line per escalation that reads the same: fourteen times "the coffee was cold" is one line with 14."""
+    lines: dict[tuple[str, ...], EscalationLine] = {}
+    for escalation in sorted(escalations, key=lambda x: x.at):
+        text = _quote(escalation.mention.text) if escalation.mention else ""
+        if internal:
+            key: tuple[str, ...] = (text, escalation.target, escalation.channel, one_line(escalation.note))
+            target, channel, note = escalation.target, escalation.channel, one_line(escalation.note)
+        else:
+            target = contacts.get(escalation.target, "") if show_contacts else ""
+            key, channel, note = (text, target), "", ""
+        line = lines.get(key)
+        if line is None:
+            lines[key] = EscalationLine(text, 1, escalation.at, escalation.at, target, channel, note)
+        else:
+            line.count += 1
+            line.last = escalation.at
+    return list(lines.values())
 
 
 # -- words and numbers in the report's language ---------------------------------------------------
@@ -148,8 +245,34 @@ class Words:
         if unit == "ratio":
             return format_percent(value, language=self.language)
         if unit == "minutes":
-            return _("{minutes} min").format(minutes=format_number(round(value, 1), language=self.language))
+            return self.duration(value)
         return format_number(value, language=self.language)
+
+    def duration(self, minutes: float) -> str:
+        """As a person says it: "25 min", "10 h 47 min", "2 h"; never "647,1 min"."""
+        whole = int(round(minutes))
+        hours, rest = divmod(whole, 60)
+        if not hours:
+            return _("{minutes} min").format(minutes=rest)
+        if not rest:
+            return _("{hours} h").format(hours=hours)
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=rest)
+
+    def span(self, figures: Indicators) -> str:
+        """The days the figures cover: "November 1, 2026 to November 30, 2026", or "1–1 December, month in progress"."""
+        from babel.dates import format_date
+
+        period = figures.period
+        if not figures.in_progress:
+            return _("{start} to {end}").format(start=self.day(period.start), end=self.day(period.last_day))
+        last = period.start + timedelta(days=max(figures.days_counted - 1, 0))
+        if period.kind == "month":
+            return _("{first}–{last} {month}, month in progress").format(
+                first=period.start.day, last=last.day, month=format_date(period.start, "LLLL", locale=self.language)
+            )
+        return _("{first} – {last}, week in progress ({counted} of {days} days)").format(
+            first=self.short_day(period.start), last=self.short_day(last), counted=figures.days_counted, days=figures.days
+        )
 
     def change(self, indicator: Indicator) -> str:
         from cmday.i18n import format_number
@@ -162,7 +285,7 @@ class Words:
             points = round(difference * 100, 1)
             shown = _("{points} pts").format(points=format_number(abs(points), language=self.language))
         elif indicator.unit == "minutes":
-            shown = self.number(abs(round(difference, 1)), "minutes")
+            shown = self.duration(abs(difference))
         else:
             shown = format_number(abs(round(difference, 2)), language=self.language)
         sign = "+" if difference > 0 else "−" if difference < 0 else "±"
@@ -210,10 +333,12 @@ class Words:
         days = ", ".join(names[WEEKDAYS.index(day)] for day in hours.days)
         return f"{hours.start:%H:%M}–{hours.end:%H:%M}, {days}"
 
-    def met(self, met: bool | None) -> str:
-        if met is None:
-            return _("no figure")
-        return _("met") if met else _("not met")
+    def met(self, met: bool | None, on_track: bool | None = None) -> str:
+        if met is not None:
+            return _("met") if met else _("not met")
+        if on_track is not None:
+            return _("on track") if on_track else _("behind")
+        return _("no figure")
 
     def event(self, event: str) -> str:
         return {
@@ -280,7 +405,7 @@ def summary_lines(report: MonthlyReport, words: Words) -> list[str]:
         return found
 
     came = value("mentions_in")
-    line = _("{count} mentions came in").format(count=words.number(came.value))
+    line = ngettext("{count} mention came in", "{count} mentions came in", int(came.value or 0)).format(count=words.number(came.value))
     if came.previous is not None:
         line += " " + _("({change} against {previous})").format(change=words.change(came), previous=words.month(figures.previous_period))
     lines.append(line + ".")
@@ -295,20 +420,30 @@ def summary_lines(report: MonthlyReport, words: Words) -> list[str]:
         )
     late = value("sla_breaches")
     if late.value:
-        lines.append(_("{count} were answered after their response time, or are still waiting past it.").format(count=words.number(late.value)))
+        lines.append(
+            ngettext(
+                "{count} was answered after its response time, or is still waiting past it.",
+                "{count} were answered after their response time, or are still waiting past it.",
+                int(late.value),
+            ).format(count=words.number(late.value))
+        )
     crises, escalations = value("crises"), value("escalations")
     if crises.value:
         lines.append(_("Crises: {crises}; escalations: {escalations}.").format(crises=words.number(crises.value), escalations=words.number(escalations.value)))
     else:
         lines.append(_("No crisis this month; escalations: {escalations}.").format(escalations=words.number(escalations.value)))
+    published, planned = int(value("posts_published").value or 0), int(value("posts_planned").value or 0)
     lines.append(
-        _("{published} posts published, {planned} planned in the calendar.").format(
-            published=words.number(value("posts_published").value), planned=words.number(value("posts_planned").value)
-        )
+        ngettext("{count} post published", "{count} posts published", published).format(count=words.number(published))
+        + ", "
+        + ngettext("{count} planned in the calendar.", "{count} planned in the calendar.", planned).format(count=words.number(planned))
     )
     met = [o for o in report.objectives if o.met is not None]
     if met:
         lines.append(_("Objectives met: {met} of {total}.").format(met=sum(1 for o in met if o.met), total=len(met)))
+    on_track = [o for o in report.objectives if o.on_track is not None]
+    if on_track:
+        lines.append(_("Objectives on track so far: {count} of {total}.").format(count=sum(1 for o in on_track if o.on_track), total=len(on_track)))
     return lines
 
 
@@ -328,9 +463,19 @@ def md(text: str | None) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
-def _cell(text: str) -> str:
-    """Our own words in a table cell: only a pipe would break it (snapshot keys come from the state)."""
-    return one_line(text).replace("|", "\\|")
+def md_link(url: str | None) -> str:
+    """A link Markdown renders only for http(s), percent-encoded so that no `<`, `>`, quote or space can end it
+    (a server's `<script>` in a post's URL stays inside the address); anything else gives no link at all."""
+    from urllib.parse import quote, urlsplit
+
+    address = clean(url or "").strip()
+    try:
+        parts = urlsplit(address)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return "<" + quote(address, safe="/:?#[]@!$&'*+,;=%-._~") + ">"
 
 
 def render_markdown(report: MonthlyReport) -> str:
@@ -343,10 +488,13 @@ def render_markdown(report: MonthlyReport) -> str:
 
     add(f"# {md(report.project_name)} · {_('Monthly report')} · {words.month(period, title=True)}")
     add("")
+    if report.internal:
+        add(f"> **{_('Team copy: internal notes included, not for the client.')}**")
+        add("")
     facts = []
     if report.client:
         facts.append(_("Client: {client}").format(client=md(report.client)))
-    facts.append(_("Period: {start} to {end}").format(start=words.day(period.start), end=words.day(period.last_day)))
+    facts.append(_("Period: {span}").format(span=words.span(figures)))
     facts.append(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date())) + (f" · {md(report.owner)}" if report.owner else ""))
     add(" · ".join(facts))
     add("")
@@ -362,19 +510,23 @@ def render_markdown(report: MonthlyReport) -> str:
         add(f"| {_('Objective')} | {_('Target')} | {_('Result')} | |")
         add("|---|---:|---:|---|")
         for objective in report.objectives:
-            mark = "✔" if objective.met else "✘" if objective.met is False else "·"
-            add(f"| {_cell(objective.label)} | {words.number(objective.target, objective.unit)} | {words.number(objective.value, objective.unit)} | {mark} {words.met(objective.met)} |")
+            mark = MARKS[objective.status]
+            add(
+                f"| {md(objective.label)} | {words.number(objective.target, objective.unit)} | {words.number(objective.value, objective.unit)} | "
+                f"{mark} {words.met(objective.met, objective.on_track)} |"
+            )
     else:
         add(_("The project sets no objectives yet ([[objectives]] in its file)."))
     add("")
 
     add(f"## {_('Indicators')}")
     add("")
-    add(f"| {_('Indicator')} | {words.month(period, title=True)} | {words.month(figures.previous_period, title=True)} | {_('Change')} | {_('Target')} | {_('Last {count} months').format(count=len(figures.periods))} |")
+    last_months = ngettext("Last {count} month", "Last {count} months", len(figures.periods)).format(count=len(figures.periods))
+    add(f"| {_('Indicator')} | {words.month(period, title=True)} | {words.month(figures.previous_period, title=True)} | {_('Change')} | {_('Target')} | {last_months} |")
     add("|---|---:|---:|---:|---:|---|")
     for indicator in figures.indicators:
         add(
-            f"| {_cell(indicator.label)} | {words.number(indicator.value, indicator.unit)} | {words.number(indicator.previous, indicator.unit)} | "
+            f"| {md(indicator.label)} | {words.number(indicator.value, indicator.unit)} | {words.number(indicator.previous, indicator.unit)} | "
             f"{words.change(indicator)} | {words.number(indicator.target, indicator.unit) if indicator.target is not None else ''} | `{sparkline(indicator.series, indicator.unit)}` |"
         )
     add("")
@@ -403,17 +555,18 @@ def render_markdown(report: MonthlyReport) -> str:
     add("")
     if details.posts:
         for index, post in enumerate(details.posts, 1):
-            text = md(_quote(post.text)) if post.text else f"`{md(post.key)}`"
+            text = md(_quote(post.text)) if post.text else md(post.key)
             engagement = ""
             if post.engagement:
                 engagement = " · " + ", ".join(f"{md(metric)} {words.number(value)}" for metric, value in post.engagement.items())
-            link = f" · <{post.url}>" if post.url and _is_web(post.url) else ""
+            link = md_link(post.url)
+            link = f" · {link}" if link else ""
             add(f"{index}. {words.moment(post.at)} · {md(post.platform)}: {text}{engagement}{link}")
     else:
         add(_("No posts were published this month."))
     if details.posts_missed:
         add("")
-        add(_("{count} planned posts were not published.").format(count=words.number(details.posts_missed)))
+        add(_missed(details.posts_missed, words))
     add("")
 
     add(f"## {_('Notable mentions')}")
@@ -441,38 +594,80 @@ def render_markdown(report: MonthlyReport) -> str:
         add(_crisis_facts(episode, words))
         add("")
         for event in episode.timeline:
-            add(f"- {words.moment(event.at)} · {words.event(event.event)}" + (f" · {md(event.detail)}" if event.detail else ""))
+            detail = timeline_detail(event, report)
+            add(f"- {words.moment(event.at)} · {words.event(event.event)}" + (f" · {md(detail)}" if detail else ""))
         add("")
 
     add(f"## {_('Escalations')}")
     add("")
     if not details.escalations:
         add(_("Nothing was escalated this month."))
-    for escalation in details.escalations[:ESCALATIONS_SHOWN]:
-        about = f" · «{md(_quote(escalation.mention.text))}»" if escalation.mention else ""
-        add(f"- {words.moment(escalation.at)} · {md(escalation.target)} ({md(escalation.channel)}){about}")
-    if len(details.escalations) > ESCALATIONS_SHOWN:
-        add("- " + _("and {count} more").format(count=words.number(len(details.escalations) - ESCALATIONS_SHOWN)))
+    for line in report.escalations[:ESCALATIONS_SHOWN]:
+        add(f"- {md(escalation_text(line, report, words))}")
+    if len(report.escalations) > ESCALATIONS_SHOWN:
+        more = len(report.escalations) - ESCALATIONS_SHOWN
+        add("- " + ngettext("and {count} more", "and {count} more", more).format(count=words.number(more)))
     add("")
 
     add(f"## {_('People worth engaging')}")
     add("")
     if details.people:
-        add(f"| {_('Who')} | {_('Platform')} | {_('Mentions')} | {_('Unanswered')} |")
-        add("|---|---|---:|---:|")
+        followers = any(p.followers is not None for p in details.people)
+        add(f"| {_('Who')} | {_('Platform')} | {_('Praise')} | {_('Questions answered')} | {_('Shares')} |" + (f" {_('Followers')} |" if followers else ""))
+        add("|---|---|---:|---:|---:|" + ("---:|" if followers else ""))
         for person in details.people:
-            add(f"| {md(person.author)} | {md(person.platform)} | {words.number(person.mentions)} | {words.number(person.unanswered)} |")
+            add(
+                f"| {md(person.author)} | {md(person.platform)} | {words.number(person.praise)} | {words.number(person.questions_answered)} | "
+                f"{words.number(person.shares)} |" + (f" {words.number(person.followers)} |" if followers else "")
+            )
     else:
-        add(_("Nobody wrote more than once this month."))
+        add(_("Nobody stood out this month for praise, answered questions or shares."))
     add("")
 
-    add(f"## {_('Recommendations')}")
-    add("")
-    add(report.recommendations.text.strip() if report.recommendations.text else _missing_recommendations(report))
-    add("")
+    if report.recommendations.text or report.drafts:
+        add(f"## {_('Recommendations')}")
+        add("")
+        if report.recommendations.text:
+            add(report.recommendations.text.strip())
+            add("")
+        if report.drafts:
+            add(f"### {_('From this month’s figures')}")
+            add("")
+            for item in report.drafts:
+                add(f"- {md(item.text)}")
+            add("")
     add("---")
     add(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))
     return "\n".join(out) + "\n"
+
+
+def timeline_detail(event, report: MonthlyReport) -> str:
+    """What a crisis timeline line adds: who wrote or what was published; for an escalation, whom it went to,
+    how and the note only in the team's copy (the client's names a contact only when the project says so)."""
+    if event.event == "escalated":
+        if report.internal:
+            return " · ".join(x for x in (event.target, event.channel, one_line(event.note)) if x)
+        return report.contact(event.target)
+    if event.event in ("ignored", "snoozed"):
+        return one_line(event.note) if report.internal else ""
+    return event.detail
+
+
+def escalation_text(line: EscalationLine, report: MonthlyReport, words: Words) -> str:
+    """"6 Nov – 30 Nov · 14 times · «The coffee was cold»", plus whom, how and the note in the team's copy."""
+    if line.count == 1:
+        when = words.moment(line.first)
+    else:
+        when = f"{words.short_day(line.first.astimezone(words.zone).date())} – {words.short_day(line.last.astimezone(words.zone).date())}"
+        when += " · " + ngettext("{count} time", "{count} times", line.count).format(count=words.number(line.count))
+    parts = [when]
+    if line.text:
+        parts.append(f"«{line.text}»")
+    if line.target:
+        parts.append(f"{line.target} ({line.channel})" if line.channel else line.target)
+    if line.note:
+        parts.append(line.note)
+    return " · ".join(parts)
 
 
 def _breakdowns(details, words: Words) -> list[tuple[str, dict[str, int]]]:
@@ -490,8 +685,18 @@ def _breakdowns(details, words: Words) -> list[tuple[str, dict[str, int]]]:
     ]
 
 
+def _reactions(count: int, words: Words) -> str:
+    return ngettext("{count} reaction", "{count} reactions", count).format(count=words.number(count))
+
+
+def _missed(count: int, words: Words) -> str:
+    return ngettext("{count} planned post was not published.", "{count} planned posts were not published.", count).format(
+        count=words.number(count)
+    )
+
+
 def _md_reactions(note: MentionNote, words: Words) -> str:
-    return " · " + _("{count} reactions").format(count=words.number(note.reactions)) if note.reactions else ""
+    return " · " + _reactions(note.reactions, words) if note.reactions else ""
 
 
 def _response_intro(report: MonthlyReport, words: Words) -> str:
@@ -499,7 +704,11 @@ def _response_intro(report: MonthlyReport, words: Words) -> str:
     median = figures.get("response_time_median_minutes")
     p90 = figures.get("response_time_p90_minutes")
     hours = figures.business_hours
-    line = _("Median {median}, 90th percentile {p90}, over {answered} answered of {answerable} needing an answer.").format(
+    line = ngettext(
+        "Median {median}, 90th percentile {p90}, over {answered} answered of {answerable} needing an answer.",
+        "Median {median}, 90th percentile {p90}, over {answered} answered of {answerable} needing an answer.",
+        figures.details.answerable,
+    ).format(
         median=words.number(median.value if median else None, "minutes"),
         p90=words.number(p90.value if p90 else None, "minutes"),
         answered=words.number(figures.details.answered),
@@ -518,15 +727,22 @@ def _crisis_title(episode, words: Words) -> str:
 
 
 def _crisis_facts(episode, words: Words) -> str:
-    line = _("{count} mentions; {answered} answered, {escalated} escalated.").format(
-        count=words.number(len(episode.mentions)), answered=words.number(episode.answered), escalated=words.number(episode.escalated)
+    line = (
+        ngettext("{count} mention", "{count} mentions", len(episode.mentions)).format(count=words.number(len(episode.mentions)))
+        + "; "
+        + ngettext("{count} answered", "{count} answered", episode.answered).format(count=words.number(episode.answered))
+        + ", "
+        + ngettext("{count} escalated.", "{count} escalated.", episode.escalated).format(count=words.number(episode.escalated))
     )
     if episode.first_response_minutes is not None:
         line += " " + _("First answer after {time}.").format(time=words.number(episode.first_response_minutes, "minutes"))
     return line
 
 
-def _missing_recommendations(report: MonthlyReport) -> str:
+def missing_recommendations(report: MonthlyReport) -> str | None:
+    """What the CM is told on the terminal when the report carries none of their own words (never the client's copy)."""
+    if report.recommendations.text:
+        return None
     missing = report.recommendations.missing
     if missing:
         return _("No recommendations were written for this month: {file} does not exist yet.").format(file=missing)
@@ -648,13 +864,15 @@ def render_html(report: MonthlyReport) -> str:
     add("</head>")
     add("<body>")
     add('<header class="cover">')
+    if report.internal:
+        add(f'<p class="internal">{e(_("Team copy: internal notes included, not for the client."))}</p>')
     add(f'<p class="kicker">{e(_("Monthly report"))}</p>')
     add(f"<h1>{e(report.project_name)}</h1>")
     add(f'<p class="period" data-period="{e(period.label)}">{e(words.month(period, title=True))}</p>')
     facts = []
     if report.client:
         facts.append(e(_("Client: {client}").format(client=report.client)))
-    facts.append(e(_("Period: {start} to {end}").format(start=words.day(period.start), end=words.day(period.last_day))))
+    facts.append(e(_("Period: {span}").format(span=words.span(figures))))
     facts.append(e(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date()))) + (f" · {e(report.owner)}" if report.owner else ""))
     add(f'<p class="facts">{" · ".join(facts)}</p>')
     add("</header>")
@@ -669,14 +887,14 @@ def render_html(report: MonthlyReport) -> str:
     if report.objectives:
         add(f'<table><thead><tr><th>{e(_("Objective"))}</th><th class="num">{e(_("Target"))}</th><th class="num">{e(_("Result"))}</th><th></th></tr></thead><tbody>')
         for objective in report.objectives:
-            status = "met" if objective.met else "missed" if objective.met is False else "unknown"
-            mark = "✔" if objective.met else "✘" if objective.met is False else "·"
+            status = objective.status
+            mark = MARKS[status]
             description = f'<div class="note">{e(objective.description)}</div>' if objective.description else ""
             add(
                 f'<tr class="{status}"><td>{e(objective.label)}{description}</td>'
                 f'<td class="num" data-objective="{e(objective.kpi)}" data-target="{_data(objective.target)}">{e(words.number(objective.target, objective.unit))}</td>'
                 f'<td class="num" data-objective-value="{e(objective.kpi)}" data-value="{_data(objective.value)}">{e(words.number(objective.value, objective.unit))}</td>'
-                f'<td class="status">{mark} {e(words.met(objective.met))}</td></tr>'
+                f'<td class="status">{mark} {e(words.met(objective.met, objective.on_track))}</td></tr>'
             )
         add("</tbody></table>")
     else:
@@ -685,7 +903,10 @@ def render_html(report: MonthlyReport) -> str:
 
     add('<section id="indicators">')
     add(f"<h2>{e(_('Indicators'))}</h2>")
-    add(f'<p class="note">{e(_("This month against {previous}, and the last {count} months.").format(previous=words.month(figures.previous_period), count=len(figures.periods)))}</p>')
+    against = ngettext(
+        "This month against {previous}, and the last {count} month.", "This month against {previous}, and the last {count} months.", len(figures.periods)
+    ).format(previous=words.month(figures.previous_period), count=len(figures.periods))
+    add(f'<p class="note">{e(against)}</p>')
     add('<div class="cards">')
     for indicator in figures.indicators:
         status = "" if indicator.met is None else " met" if indicator.met else " missed"
@@ -698,7 +919,7 @@ def render_html(report: MonthlyReport) -> str:
             f' <span class="change trend-{e(indicator.trend or "none")}">{e(words.change(indicator))}</span></div>'
         )
         if indicator.target is not None:
-            add(f'<div class="target" data-target="{e(indicator.key)}" data-value="{_data(indicator.target)}">{e(_("target: {value}").format(value=words.number(indicator.target, indicator.unit)))} · {e(words.met(indicator.met))}</div>')
+            add(f'<div class="target" data-target="{e(indicator.key)}" data-value="{_data(indicator.target)}">{e(_("target: {value}").format(value=words.number(indicator.target, indicator.unit)))} · {e(words.met(indicator.met, indicator.on_track))}</div>')
         chart = svg_columns if indicator.key in COMPUTED_KEYS else svg_line  # snapshots are running totals
         add(chart(indicator.series, labels, indicator.unit, words, indicator.label))
         add("</div>")
@@ -741,7 +962,7 @@ def render_html(report: MonthlyReport) -> str:
     else:
         add(f"<p>{e(_('No posts were published this month.'))}</p>")
     if details.posts_missed:
-        add(f'<p class="note">{e(_("{count} planned posts were not published.").format(count=words.number(details.posts_missed)))}</p>')
+        add(f'<p class="note">{e(_missed(details.posts_missed, words))}</p>')
     add("</section>")
 
     add('<section id="mentions">')
@@ -755,7 +976,7 @@ def render_html(report: MonthlyReport) -> str:
         if not notes:
             add(f"<p>{e(empty)}</p>")
         for note in notes:
-            reactions = f' · {e(_("{count} reactions").format(count=words.number(note.reactions)))}' if note.reactions else ""
+            reactions = f' · {e(_reactions(note.reactions, words))}' if note.reactions else ""
             add(
                 f'<blockquote><p>{e(_quote(note.text))}</p><footer>{e(note.author)} · {e(note.platform)} · '
                 f"{e(words.moment(note.created_at))} · {e(words.state(note))}{reactions}</footer></blockquote>"
@@ -774,7 +995,8 @@ def render_html(report: MonthlyReport) -> str:
         add(f"<p>{e(_crisis_facts(episode, words))}</p>")
         add('<ol class="timeline">')
         for event in episode.timeline:
-            detail = f" · {e(one_line(event.detail, 120))}" if event.detail else ""
+            detail = timeline_detail(event, report)
+            detail = f" · {e(one_line(detail, 120))}" if detail else ""
             add(f'<li class="event-{e(event.event)}"><span class="when">{e(words.moment(event.at))}</span> {e(words.event(event.event))}{detail}</li>')
         add("</ol>")
         add("</div>")
@@ -786,32 +1008,43 @@ def render_html(report: MonthlyReport) -> str:
         add(f"<p>{e(_('Nothing was escalated this month.'))}</p>")
     else:
         add("<ul>")
-        for escalation in details.escalations[:ESCALATIONS_SHOWN]:
-            about = f" · «{e(_quote(escalation.mention.text))}»" if escalation.mention else ""
-            add(f'<li><span class="when">{e(words.moment(escalation.at))}</span> {e(escalation.target)} ({e(escalation.channel)}){about}</li>')
-        if len(details.escalations) > ESCALATIONS_SHOWN:
-            add(f"<li>{e(_('and {count} more').format(count=words.number(len(details.escalations) - ESCALATIONS_SHOWN)))}</li>")
+        for line in report.escalations[:ESCALATIONS_SHOWN]:
+            add(f'<li data-count="{line.count}">{e(escalation_text(line, report, words))}</li>')
+        if len(report.escalations) > ESCALATIONS_SHOWN:
+            more = len(report.escalations) - ESCALATIONS_SHOWN
+            add(f"<li>{e(ngettext('and {count} more', 'and {count} more', more).format(count=words.number(more)))}</li>")
         add("</ul>")
     add("</section>")
 
     add('<section id="people">')
     add(f"<h2>{e(_('People worth engaging'))}</h2>")
     if details.people:
-        add(f'<table><thead><tr><th>{e(_("Who"))}</th><th>{e(_("Platform"))}</th><th class="num">{e(_("Mentions"))}</th><th class="num">{e(_("Unanswered"))}</th></tr></thead><tbody>')
+        followers = any(p.followers is not None for p in details.people)
+        add(
+            f'<table><thead><tr><th>{e(_("Who"))}</th><th>{e(_("Platform"))}</th><th class="num">{e(_("Praise"))}</th>'
+            f'<th class="num">{e(_("Questions answered"))}</th><th class="num">{e(_("Shares"))}</th>'
+            + (f'<th class="num">{e(_("Followers"))}</th>' if followers else "") + "</tr></thead><tbody>"
+        )
         for person in details.people:
-            add(f'<tr><td>{e(person.author)}</td><td>{e(person.platform)}</td><td class="num">{e(words.number(person.mentions))}</td><td class="num">{e(words.number(person.unanswered))}</td></tr>')
+            add(
+                f'<tr data-person="{e(person.author)}"><td>{e(person.author)}</td><td>{e(person.platform)}</td><td class="num">{e(words.number(person.praise))}</td>'
+                f'<td class="num">{e(words.number(person.questions_answered))}</td><td class="num">{e(words.number(person.shares))}</td>'
+                + (f'<td class="num">{e(words.number(person.followers))}</td>' if followers else "") + "</tr>"
+            )
         add("</tbody></table>")
     else:
-        add(f"<p>{e(_('Nobody wrote more than once this month.'))}</p>")
+        add(f"<p>{e(_('Nobody stood out this month for praise, answered questions or shares.'))}</p>")
     add("</section>")
 
-    add('<section id="recommendations">')
-    add(f"<h2>{e(_('Recommendations'))}</h2>")
-    if report.recommendations.text:
-        add(f'<div class="recommendations">{markdown_to_html(report.recommendations.text)}</div>')
-    else:
-        add(f'<p class="missing">{e(_missing_recommendations(report))}</p>')
-    add("</section>")
+    if report.recommendations.text or report.drafts:
+        add('<section id="recommendations">')
+        add(f"<h2>{e(_('Recommendations'))}</h2>")
+        if report.recommendations.text:
+            add(f'<div class="recommendations">{markdown_to_html(report.recommendations.text)}</div>')
+        if report.drafts:
+            add(f"<h3>{e(_('From this month’s figures'))}</h3>")
+            add('<ul class="drafts">' + "".join(f'<li data-topic="{e(item.topic)}">{e(item.text)}</li>' for item in report.drafts) + "</ul>")
+        add("</section>")
 
     add(f'<footer class="colophon">{e(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))}</footer>')
     add("</body>")

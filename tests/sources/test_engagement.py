@@ -328,7 +328,7 @@ def test_the_indicators_and_the_report_show_the_posts_engagement(swept):
     store, workspace, project, keys, root = swept
     fetch_project(store, workspace, project, load_protocol())
 
-    figures = compute(project, store, MADRID, parse_period("2026-W47"), NOW)
+    figures = compute(load_plan(workspace, project), store, parse_period("2026-W47"), NOW)
     winter = next(p for p in figures.details.posts if p.key == keys["Winter blend is here"])
     assert winter.engagement == {"boosts": 4, "favourites": 30, "replies": 2} and winter.total == 36
     assert figures.details.posts[0] is winter  # the post with reactions comes first

@@ -65,8 +65,8 @@ def register(app: typer.Typer) -> None:
     command(calendar_app, "add", help=_("Add a post (flags, or questions on a terminal), written back keeping the file's comments."))(add)
     command(calendar_app, "check", help=_("Check the calendar: horizon, tomorrow, saturation, links, text, times. Exit 10 on errors."))(check)
     command(calendar_app, "due", help=_("List ready or scheduled posts whose time has come and that are not published."))(due)
-    command(calendar_app, "import", help=_("Add the posts of a CSV or iCalendar file to the project's calendar."))(import_posts)
-    command(calendar_app, "export", help=_("Write the calendar as CSV or iCalendar (Google Calendar, Outlook, Thunderbird)."))(export)
+    command(calendar_app, "import", help=_("Add the posts of a CSV, Excel or iCalendar file to the project's calendar."))(import_posts)
+    command(calendar_app, "export", help=_("Write the calendar as CSV, an Excel workbook or iCalendar (Google Calendar, Outlook, Thunderbird)."))(export)
     app.add_typer(calendar_app, name="calendar", help=agenda_help)
     command(app, "utm", help=_("Build a UTM-tagged link, keeping the URL's own query and fragment."))(utm)
     command(app, "publish", help=_("Publish a ready post now through its source, never twice."))(publish)
@@ -422,8 +422,8 @@ def _ask_post(project: Any, platform: str | None, source: str | None) -> tuple[s
 
 def import_posts(
     options: Options,
-    file: Annotated[Path, typer.Argument(metavar="FILE", help=_("A .csv or .ics file."))],
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help=_("csv or ics (default: by the file's extension)."), show_default=False)] = None,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=_("A .csv, .xlsx or .ics file."))],
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help=_("csv, xlsx or ics (default: by the file's extension)."), show_default=False)] = None,
     platform: Annotated[str | None, typer.Option("--platform", help=_("The platform of rows or events that name none."), show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be added; write nothing."))] = False,
 ) -> None:
@@ -463,28 +463,40 @@ def import_posts(
 
 def export(
     options: Options,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=_("csv or ics."))] = "csv",
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help=_("csv, xlsx or ics (default: from --out's extension, else csv)."), show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of stdout."), show_default=False)] = None,
-    delimiter: Annotated[str, typer.Option("--delimiter", help=_("CSV separator: , or ; (Excel in Spanish opens ; directly)."))] = ",",
+    delimiter: Annotated[
+        str | None, typer.Option("--delimiter", help=_("CSV separator: , or ; or \\t (default: your language's Excel: ; in Spanish)."), show_default=False)
+    ] = None,
 ) -> None:
     from cmday import calendar
     from cmday.cli import output
     from cmday.errors import UsageError
+    from cmday.report import speaking
     from cmday.session import Session
+    from cmday.sheets import csv_bytes, dialect
 
-    if fmt not in ("csv", "ics"):
-        raise UsageError(_("unknown format {fmt!r}; use csv or ics").format(fmt=fmt))
-    if delimiter not in (",", ";", "\\t", "\t"):
+    chosen = (fmt or (out.suffix.lstrip(".").lower() if out is not None else "") or "csv").lower()
+    if chosen not in ("csv", "ics", "xlsx"):
+        raise UsageError(_("unknown format {fmt!r}; use csv, xlsx or ics").format(fmt=fmt or chosen))
+    if delimiter is not None and delimiter not in (",", ";", "\\t", "\t"):
         raise UsageError(_("the delimiter must be , or ; or \\t"))
+    if chosen == "xlsx" and out is None:
+        raise UsageError(_("an Excel workbook needs a file: add --out plan.xlsx"))
     session = Session(options.workspace, options.demo, options.lang)
     try:
         project = session.workspace.default_project(options.project)
         plan = session.day(project).plan
-        if fmt == "ics":
-            data = calendar.export_ics(plan, session.now)
+        if chosen == "ics":
+            language = project.project.language or session.language
+            with speaking(language):  # the calendar's name and each SUMMARY in the project's words
+                data = calendar.export_ics(plan, session.now, language)
+        elif chosen == "xlsx":
+            data = calendar.export_xlsx(plan)
         else:
-            text = calendar.export_csv(plan, "\t" if delimiter in ("\\t", "\t") else delimiter)
-            data = ("\ufeff" + text if out is not None else text).encode("utf-8")  # the BOM tells Excel it is UTF-8
+            form = dialect(session.language, "\t" if delimiter in ("\\t", "\t") else delimiter)
+            text = calendar.export_csv(plan, form.delimiter)
+            data = csv_bytes(text, form) if out is not None else text.encode("utf-8")  # the BOM tells Excel it is UTF-8
         if out is None:
             sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command, group_default
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 WeekOption = Annotated[
     str | None, typer.Option("--week", help=_("An ISO week, such as 2026-W47 (default: this week)."), show_default=False)
@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
     kpi_app = typer.Typer(help=_("Indicators: this week or month against the previous one and the objectives."))
     group_default(kpi_app, help=_("Indicators: this week or month against the previous one and the objectives."))(show)
     command(kpi_app, "set", help=_("Enter a figure no API gives, such as followers.instagram 12840."))(set_value)
-    command(kpi_app, "export", help=_("Write the indicators of several periods as CSV, one row per indicator and period."))(export)
+    command(kpi_app, "export", help=_("Write the indicators of several periods as CSV or an Excel workbook (one sheet per period)."))(export)
     app.add_typer(kpi_app, name="kpi")
 
 
@@ -34,12 +34,13 @@ def _open(options: Options):
 
 def show(options: Options, week: WeekOption = None, month: MonthOption = None) -> None:
     from cmday.cli import output
+    from cmday.calendar import load_plan
     from cmday.indicators import choose_period, compute
 
     session, project, zone = _open(options)
     try:
         period = choose_period(week, month, session.now.astimezone(zone).date())
-        figures = compute(project, session.store, zone, period, session.now)
+        figures = compute(load_plan(session.workspace, project), session.store, period, session.now)
         if options.json:
             output.print_json(figures.as_json())
         else:
@@ -69,9 +70,13 @@ def render(console, figures, language: str) -> None:
             (f"  ({words.short_day(period.start)} – {words.short_day(period.last_day)} {period.last_day.year})", "dim"),
         )
     )
+    if figures.in_progress:
+        # a partial period against a whole one: sums look low; say so before anyone reads the change column
+        console.print(Text(_("In progress: {span}; compared with the whole {previous}.").format(
+            span=words.span(figures), previous=figures.previous_period.label), style="yellow"))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column(_("Indicator"), overflow="fold")
-    table.add_column(words.short_period(period), justify="right", no_wrap=True)
+    table.add_column(words.short_period(period) + ("*" if figures.in_progress else ""), justify="right", no_wrap=True)
     table.add_column(words.short_period(figures.previous_period), justify="right", no_wrap=True, style="dim")
     table.add_column(_("Change"), justify="right", no_wrap=True)
     table.add_column(_("Target"), justify="right", no_wrap=True)
@@ -83,7 +88,12 @@ def render(console, figures, language: str) -> None:
         change_style = "" if good is None else "green" if good else "red"
         target = Text("")
         if indicator.target is not None:
-            mark, style = ("✔", "green") if indicator.met else ("✘", "red") if indicator.met is False else ("", "")
+            if indicator.met is not None:
+                mark, style = ("✔", "green") if indicator.met else ("✘", "red")
+            elif indicator.on_track is not None:
+                mark, style = ("↗", "green") if indicator.on_track else ("↘", "yellow")
+            else:
+                mark, style = "", ""
             target = Text.assemble(words.number(indicator.target, indicator.unit) + " ", (mark, style))
         table.add_row(
             Text(one_line(indicator.label, 40)),
@@ -94,11 +104,12 @@ def render(console, figures, language: str) -> None:
             Text(sparkline(indicator.series, indicator.unit), style="cyan"),
         )
     console.print(table)
-    from cmday.labels import category_label
 
     details = figures.details
-    by_category = {category_label(name): count for name, count in details.by_category.items()}
-    for label, counts in ((_("By platform"), details.by_platform), (_("By category"), by_category)):
+    categories: dict[str, int] = {}
+    for name, count in details.by_category.items():  # the shipped categories in the CM's language
+        categories[words.category(name)] = categories.get(words.category(name), 0) + count
+    for label, counts in ((_("By platform"), details.by_platform), (_("By category"), categories)):
         if counts:
             shown = " · ".join(f"{one_line(name, 20)} {words.number(count)}" for name, count in counts.items())
             console.print(Text.assemble((label + ": ", "dim"), shown), soft_wrap=False)
@@ -106,11 +117,11 @@ def render(console, figures, language: str) -> None:
         console.print()
         console.print(Text(_("People worth engaging"), style="bold cyan"))
         for person in details.people[:5]:
-            waiting = " · " + _("{count} unanswered").format(count=person.unanswered) if person.unanswered else ""
+            waiting = " · " + ngettext("{count} unanswered", "{count} unanswered", person.unanswered).format(count=person.unanswered) if person.unanswered else ""
             console.print(
                 Text.assemble(
                     "  ", one_line(person.author, 36), ("  " + one_line(person.platform, 20), "dim"),
-                    "  " + _("{count} mentions").format(count=person.mentions), (waiting, "yellow"),
+                    "  " + ngettext("{count} mention", "{count} mentions", person.mentions).format(count=person.mentions), (waiting, "yellow"),
                 )
             )
     if figures.business_hours is not None:
@@ -125,8 +136,6 @@ def set_value(
         str | None, typer.Option("--date", help=_("The day it was taken, such as 2026-11-20 (default: today)."), show_default=False)
     ] = None,
 ) -> None:
-    from datetime import date
-
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.indicators import check_snapshot_key
@@ -166,58 +175,65 @@ def _check_account(key: str, project) -> None:
 
 def export(
     options: Options,
-    format: Annotated[str, typer.Option("--format", help=_("The file format: csv."))] = "csv",
+    format: Annotated[str | None, typer.Option("--format", help=_("csv or xlsx (default: from --out's extension, else csv)."), show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of standard output."), show_default=False)] = None,
     week: WeekOption = None,
     month: MonthOption = None,
     periods: Annotated[
         int | None, typer.Option("--periods", min=2, max=104, help=_("How many periods, ending with the chosen one (default: 8 weeks or 6 months)."), show_default=False)
     ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option("--delimiter", help=_("CSV separator: , or ; or \\t (default: your language's Excel: ; in Spanish)."), show_default=False)
+    ] = None,
 ) -> None:
-    import csv
-    import io
     import sys
 
+    from cmday.calendar import _write_atomically, load_plan
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.indicators import choose_period, compute
+    from cmday.sheets import Sheet, csv_bytes, dialect, write_csv, write_workbook
 
-    if format.lower() != "csv":
-        raise UsageError(_("unknown format {format!r}; use csv").format(format=format))
+    chosen = (format or (out.suffix.lstrip(".").lower() if out is not None else "") or "csv").lower()
+    if chosen not in ("csv", "xlsx"):
+        raise UsageError(_("unknown format {format!r}; use csv or xlsx").format(format=format or chosen))
+    if delimiter is not None and delimiter not in (",", ";", "\\t", "\t"):
+        raise UsageError(_("the delimiter must be , or ; or \\t"))
+    if chosen == "xlsx" and out is None and not options.json:
+        raise UsageError(_("an Excel workbook needs a file: add --out kpis.xlsx"))
     session, project, zone = _open(options)
     try:
         period = choose_period(week, month, session.now.astimezone(zone).date())
-        figures = compute(project, session.store, zone, period, session.now, history=periods)
-        rows = [
-            {
-                "project": project.slug,
-                "period": shown.label,
-                "start": shown.start.isoformat(),
-                "end": shown.last_day.isoformat(),
-                "key": indicator.key,
-                "label": indicator.label,
-                "value": indicator.series[index],
-                "target": indicator.target,
-                "unit": indicator.unit,
-            }
-            for index, shown in enumerate(figures.periods)
-            for indicator in figures.indicators
-        ]
+        figures = compute(load_plan(session.workspace, project), session.store, period, session.now, history=periods)
+        header = ["project", "period", "start", "end", "key", "label", "value", "target", "unit"]
+
+        def row(index: int, shown, indicator) -> list:
+            return [project.slug, shown.label, shown.start, shown.last_day, indicator.key, indicator.label,
+                    indicator.series[index], indicator.target, indicator.unit]
+
+        by_period = [(shown, [row(index, shown, i) for i in figures.indicators]) for index, shown in enumerate(figures.periods)]
         if options.json and out is None:
-            output.print_json({"rows": rows})
+            output.print_json({"rows": [dict(zip(header, values)) for _shown, rows in by_period for values in rows]})
             return
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["project"], lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-        if out is None:
-            sys.stdout.write(buffer.getvalue())
-            return
+        count = sum(len(rows) for _shown, rows in by_period)
+        if chosen == "xlsx":
+            shares = {header.index("value"), header.index("target")}
+            data = write_workbook([
+                Sheet(shown.label, header, rows,
+                      percent_cells={(r, c) for r, values in enumerate(rows) if values[-1] == "ratio" for c in shares})
+                for shown, rows in by_period
+            ])
+        else:
+            form = dialect(session.language, "\t" if delimiter in ("\\t", "\t") else delimiter)
+            text = write_csv(header, [values for _shown, rows in by_period for values in rows], form)
+            if out is None:
+                sys.stdout.write(text)
+                return
+            data = csv_bytes(text, form)
         try:
-            out.write_text(buffer.getvalue(), encoding="utf-8")
+            _write_atomically(out, data)
         except OSError as error:
             raise UsageError(_("cannot write {path}: {reason}").format(path=out, reason=error.strerror)) from None
-        output.message(_("{count} rows written to {path}").format(count=len(rows), path=out))
+        output.message(ngettext("{count} row written to {path}", "{count} rows written to {path}", count).format(count=count, path=out))
     finally:
         session.close()

@@ -26,10 +26,14 @@ def report(
         str | None, typer.Option("--format", help=_("html or md (default: from --out's extension, else html)."), show_default=False)
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of standard output."), show_default=False)] = None,
+    internal: Annotated[
+        bool, typer.Option("--internal", help=_("The team's copy: escalation notes, contacts and channels included (not for the client)."))
+    ] = False,
 ) -> None:
     import sys
 
     from cmday import report as reports
+    from cmday.calendar import load_plan
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.indicators import parse_period, period_of
@@ -48,14 +52,17 @@ def report(
         language = project.project.language or session.language
         with reports.speaking(language):
             built = reports.build(
-                project, session.store, zone, period, session.now, session.workspace.root, language,
-                owner=session.workspace.config.owner,
+                load_plan(session.workspace, project), session.store, period, session.now, language,
+                owner=session.workspace.config.owner, internal=internal, contacts=_contact_names(session, project),
             )
             if options.json:
                 output.print_json(
                     {
                         "report": {
                             **built.indicators.as_json(details=True),
+                            "details": reports.client_details(built),
+                            "escalations": built.escalations,
+                            "internal": built.internal,
                             "language": built.language,
                             "objectives": built.objectives,
                             "recommendations": built.recommendations,
@@ -64,6 +71,9 @@ def report(
                 )
                 return
             text = reports.render_html(built) if chosen == "html" else reports.render_markdown(built)
+        missing = reports.missing_recommendations(built)  # the CM's language, on the terminal, not the client's copy
+        if missing:
+            output.message(_("warning: {what}").format(what=missing), style="yellow")
         if out is None:
             sys.stdout.write(text)
             return
@@ -74,3 +84,11 @@ def report(
         output.message(_("report for {month} written to {path}").format(month=period.label, path=out))
     finally:
         session.close()
+
+
+def _contact_names(session, project) -> dict[str, str]:
+    """Escalation contacts by key, with the name the protocol gives them (for `[report] show_contacts`)."""
+    if not project.report.show_contacts:
+        return {}
+    contacts = session.protocol(project).escalation.contacts
+    return {key: contact.name for key, contact in contacts.items() if contact.name}
