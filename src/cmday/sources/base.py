@@ -88,5 +88,12 @@ class Sender(Protocol):
     async def thread(self, platform_id: str) -> list[Mention]: ...  # the posts above one, oldest first, at most 10
 
 
+class AnswerLost(SourceError):
+    """The request may have reached the platform, but no usable answer came back (timeout, cut, 5xx).
+
+    For a send this means "perhaps posted": only a look at the platform can tell (cmday.sending).
+    """
+
+
 class AuthenticationFailed(SourceError):
     """The platform refused the credentials: the source needs `cmday auth` or a new token."""
