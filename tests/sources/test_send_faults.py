@@ -233,3 +233,85 @@ def test_a_publish_killed_after_the_platform_stored_it_is_never_posted_again(pla
     assert platform.posts() == 1
     assert platform.run("publish", key, "--yes").returncode == ExitCode.USAGE
     assert platform.posts() == 1
+
+
+# --- what is sent is what is shown and counted ---------------------------------------------------------
+
+
+def _dry_run(platform: Platform, text: str) -> tuple[int, dict]:
+    import json
+
+    from tests.cli_runner import run
+
+    ran = run("reply", str(platform.mention_id), "--text", text, "--dry-run", "--json", "--workspace", str(platform.workspace))
+    return ran.exit_code, json.loads(ran.stdout)
+
+
+def _secrets_in(monkeypatch, platform: Platform) -> None:
+    """The in-process CLI reads the source's secret from this process's environment."""
+    for name, value in platform.env.items():
+        if name.startswith("ACME_"):
+            monkeypatch.setenv(name, value)
+
+
+def test_dry_run_shows_exactly_what_each_platform_would_post(platform: Platform, monkeypatch):
+    _secrets_in(monkeypatch, platform)
+    code, shown = _dry_run(platform, TEXT)
+    assert code == 0
+    if platform.name == "mastodon":
+        assert shown["text"] == "@WAHa_06x36 " + TEXT  # Mastodon notifies the author through the @acct in front
+    else:
+        assert shown["text"] == TEXT  # Bluesky: the reply refs notify the author; nothing is added
+
+    sent = platform.reply()
+    assert sent.returncode == 0, sent.stderr
+    if platform.name == "mastodon":
+        assert platform.fake.posts[0]["content"] == "<p>@WAHa_06x36 " + TEXT + "</p>"
+    else:
+        [record] = platform.fake.records.values()
+        assert record["text"] == shown["text"]
+
+
+def test_the_length_is_counted_on_what_is_sent(platform: Platform, monkeypatch):
+    _secrets_in(monkeypatch, platform)
+    limit = 500 if platform.name == "mastodon" else 300
+    code, shown = _dry_run(platform, "é" * limit)  # exactly the limit as written
+    if platform.name == "mastodon":
+        assert code == ExitCode.USAGE  # the @acct in front takes it past 500
+        assert shown["findings"][0]["rule"] == "length"
+    else:
+        assert code == 0 and not [f for f in shown["findings"] if f["rule"] == "length"]
+
+
+# --- Bluesky logs in once ---------------------------------------------------------------------------------
+
+
+def test_bluesky_logs_in_once_and_keeps_the_session_private(workspace: Path, cmday_home: Path, platform_server, load):
+    bsky = bluesky_platform(workspace, cmday_home, platform_server, load)
+
+    first = bsky.run("fetch")
+    second = bsky.run("fetch")
+
+    assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
+    assert bsky.fake.logins == 1  # the second command used the kept session: no createSession
+    [kept] = (cmday_home / "secrets").glob("acme.bsky.session")
+    assert kept.stat().st_mode & 0o777 == 0o600
+    for ran in (first, second, bsky.run("sources", "--check"), bsky.run("sources", "--json")):
+        assert "access-" not in ran.stdout + ran.stderr and "refresh-" not in ran.stdout + ran.stderr
+    assert bsky.fake.logins == 1
+
+
+def test_an_expired_bluesky_session_is_refreshed_and_a_refused_refresh_logs_in_again(workspace: Path, cmday_home: Path, platform_server, load):
+    bsky = bluesky_platform(workspace, cmday_home, platform_server, load)
+    assert bsky.run("fetch").returncode == 0
+
+    bsky.fake.expire_access()  # the access token's two hours are over
+    assert bsky.run("fetch").returncode == 0
+    assert (bsky.fake.logins, bsky.fake.refreshes) == (1, 1)
+
+    bsky.fake.expire_access()
+    bsky.fake.refresh = "revoked"  # the refresh token too: only then a new login
+    assert bsky.run("fetch").returncode == 0
+    assert (bsky.fake.logins, bsky.fake.refreshes) == (2, 1)
+    assert bsky.run("fetch").returncode == 0
+    assert bsky.fake.logins == 2
