@@ -315,3 +315,19 @@ def test_an_expired_bluesky_session_is_refreshed_and_a_refused_refresh_logs_in_a
     assert (bsky.fake.logins, bsky.fake.refreshes) == (2, 1)
     assert bsky.run("fetch").returncode == 0
     assert bsky.fake.logins == 2
+
+
+def test_a_refused_reply_exits_6_and_stays_pending(workspace: Path, cmday_home: Path, platform_server, load):
+    from tests.support.platform_server import Reply
+
+    masto = mastodon_platform(workspace, cmday_home, platform_server, load, honours_keys=True)
+    platform_server.route("POST", "/api/v1/statuses", Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}), masto.fake.create)
+
+    refused = masto.reply()
+
+    assert refused.returncode == ExitCode.NOT_SENT == 6
+    assert "not sent:" in refused.stderr and "character limit" in refused.stderr
+    assert _mention_state(masto) == "open"
+    again = masto.reply()  # the same command once the cause is fixed: the pending draft goes, once
+    assert again.returncode == 0, again.stderr
+    assert masto.posts() == 1
