@@ -53,6 +53,10 @@ def test_the_demo_replies_as_the_real_platform_would():
     result = json.loads(posted.stdout)
     assert result["demo"] is True and result["sent"] is False and result["url"] is None
     assert "demo: nothing was sent to bluesky" in posted.stderr
+    assert result["text"] == "Thanks!"  # Bluesky posts it as written
+    mastodon = next(m for m in mentions if m["platform"] == "mastodon" and m["state"] == "open")
+    shown = json.loads(run("reply", str(mastodon["id"]), "--demo", "--dry-run", "--json", "--text", "Thanks!").stdout)
+    assert shown["text"] == f"{mastodon['author']['handle']} Thanks!"  # Mastodon would put the @acct in front
 
 
 def test_without_a_terminal_and_without_yes_nothing_is_sent():

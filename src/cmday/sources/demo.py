@@ -80,7 +80,11 @@ class DemoAdapter:
         return 500
 
     def reply_text(self, target: ReplyTarget, text: str) -> str:
-        return text
+        """As the real platform's adapter would write it: Mastodon's `@user@host` in front, Bluesky's text as it is."""
+        from cmday.sources.mastodon import addressed
+
+        user, _at, host = target.author_handle.lstrip("@").partition("@")
+        return addressed(text, f"{user}@{host}", "") if target.author_handle.startswith("@") and host else text
 
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
         """The demo answers without a network: the reply is recorded as answered, nothing leaves the machine."""
