@@ -186,3 +186,31 @@ def test_the_instances_own_length_limit_is_checked_before_sending(workspace: Pat
     findings = json.loads(ran.stdout)["findings"]
     assert findings[0]["rule"] == "length" and "of 40" in findings[0]["message"]
     assert not platform_server.requests_to("/api/v1/statuses")
+
+
+def test_a_state_from_before_the_gate_keeps_one_pending_reply_per_mention(tmp_path: Path):
+    """A state written by an older cmday may hold several failed drafts of one mention: the oldest stays pending."""
+    import sqlite3
+
+    from cmday.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    for name, sql in MIGRATIONS[:2]:
+        db.executescript(sql)
+        db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+    db.execute("INSERT INTO mentions (project, source_id, platform, platform_id, kind, text, created_at, fetched_at)"
+               " VALUES ('acme', 'm', 'mastodon', '1', 'mention', 'hi', '2026-11-23T09:00:00Z', '2026-11-23T09:00:00Z')")
+    for number, status in enumerate(["failed", "sending", "failed", "sent"], start=1):
+        db.execute("INSERT INTO drafts (mention_id, text, idempotency_key, status, created_at, sent_at) VALUES (1, ?, ?, ?, ?, ?)",
+                   (f"reply {number}", f"key-{number}", status, f"2026-11-23T09:0{number}:00Z", f"2026-11-23T09:0{number}:30Z"))
+    db.commit()
+    db.close()
+
+    store = Store(path)
+
+    assert [d.status for d in store.drafts_for(1)] == ["failed", "superseded", "superseded", "sent"]
+    pending = store.pending_draft(1)
+    assert pending.idempotency_key == "key-1" and pending.started_at == datetime(2026, 11, 23, 9, 1, 30, tzinfo=UTC)
+    store.close()
