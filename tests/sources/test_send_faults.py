@@ -331,3 +331,44 @@ def test_a_refused_reply_exits_6_and_stays_pending(workspace: Path, cmday_home: 
     again = masto.reply()  # the same command once the cause is fixed: the pending draft goes, once
     assert again.returncode == 0, again.stderr
     assert masto.posts() == 1
+
+
+def test_an_earlier_answer_is_not_taken_for_this_send_but_one_written_since_is(workspace: Path, cmday_home: Path, platform_server, load):
+    import asyncio
+    import json
+    from datetime import timedelta
+
+    from cmday.http import HttpClient
+    from cmday.models import MastodonSource
+    from cmday.sources.base import FetchContext, ReplyTarget
+    from cmday.sources.mastodon import MastodonAdapter
+
+    masto = mastodon_platform(workspace, cmday_home, platform_server, load, honours_keys=True)
+    store = Store(cmday_home / "state.sqlite3")
+    mention = store.mention(masto.mention_id)
+    target = ReplyTarget(mention.platform_id, mention.author_handle, mention.kind, json.loads(store.raw_payload(mention.id)))
+    store.close()
+    source = MastodonSource(id="masto", platform="mastodon", instance=platform_server.url, token_env="T")
+
+    def find(text: str, since: datetime):
+        async def go():
+            async with HttpClient(timeout=5) as http:
+                context = FetchContext(http=http, secret=lambda _n: "token-1", workspace_root=workspace, now=since, project_slug="acme")
+                return await MastodonAdapter(source, context).find_reply(target, text, "key", since)
+
+        return asyncio.run(go())
+
+    from tests.support.platform_server import Request
+
+    def post(text: str, minutes_ago: float) -> None:
+        body = f'{{"status": "{text}", "in_reply_to_id": "{mention.platform_id}"}}'.encode()
+        masto.fake.create(Request("POST", "/api/v1/statuses", {}, {}, body))
+        masto.fake.posts[-1]["created_at"] = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+
+    post("@WAHa_06x36 First answer, an hour ago", 60)
+    post("@WAHa_06x36 Second answer, two minutes ago", 2)
+    began = datetime.now(UTC)
+    assert find("A third answer", began) is None  # the brand's earlier replies are not this send
+    assert find("Second answer, two minutes ago", began).remote_id == masto.fake.posts[1]["id"]  # same text, within the skew
+    post("@WAHa_06x36 Written by hand after the send failed", 0)
+    assert find("A third answer", began - timedelta(seconds=30)).remote_id == masto.fake.posts[2]["id"]

@@ -699,10 +699,11 @@ class MastodonAdapter:
         return await self._post_status({"status": with_link(text, link)}, idempotency_key, headers)
 
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
-        """The brand's own reply to the mention posted since `since`, from the status's context descendants.
+        """The brand's own reply to the mention from this send, found among the status's context descendants.
 
-        Any reply by the brand's account counts, whatever its text: whether it is ours or was written by
-        hand after a failed send, the customer has an answer and must not get a second one.
+        Ours: a reply by the brand's account with this text, posted since `since` (less the clocks' skew).
+        Failing that, any reply by the brand's account posted since `since`: written by hand after a failed
+        send, it is the answer too, and the customer must not get a second one.
         """
         headers = self._authorized()
         own = await self._credentials()
@@ -716,14 +717,21 @@ class MastodonAdapter:
                     host=self.host, id=target.platform_id
                 )
             ) from None
+        wanted = _comparable(self.reply_text(target, text))
+        by_hand = None
         for item in descendants:
             try:
                 status = Status.model_validate(item)
             except ValidationError:
                 continue
-            if status.in_reply_to_id == target.platform_id and _is_own(status.account, own) and _utc(status.created_at) >= since - CLOCK_SKEW:
+            if status.in_reply_to_id != target.platform_id or not _is_own(status.account, own):
+                continue
+            posted = _utc(status.created_at)
+            if posted >= since - CLOCK_SKEW and _comparable(html_to_text(status.content)) == wanted:
                 return Sent(status.id, status.url or status.uri)
-        return None
+            if posted >= since and by_hand is None:
+                by_hand = Sent(status.id, status.url or status.uri)
+        return by_hand
 
     async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None:
         """The brand's own status with this post's text posted since `since`, from the account's latest statuses."""
