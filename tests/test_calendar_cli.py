@@ -11,7 +11,7 @@ import icalendar
 import pytest
 import time_machine
 
-from cmday.errors import SourceError
+from cmday.errors import ExitCode, SourceError
 from cmday.sources import ADAPTERS
 from cmday.sources.base import Sent
 from cmday.store import Store
@@ -310,9 +310,15 @@ class RecordingSender:
     uses_network = False
     sent: list[tuple] = []
     failures: list[Exception] = []
+    on_the_account: list[Sent] = []  # what find_post answers: a post an earlier, interrupted run did publish
+    looked: list[str] = []
 
     def __init__(self, source, context) -> None:
         self.source, self.context = source, context
+
+    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None:
+        RecordingSender.looked.append(idempotency_key)
+        return RecordingSender.on_the_account[0] if RecordingSender.on_the_account else None
 
     async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
         RecordingSender.sent.append((self.source.id, text, link, media, idempotency_key, self.context.project_slug))
@@ -331,7 +337,7 @@ class ReadOnlyAdapter:
 @pytest.fixture
 def sender(monkeypatch: pytest.MonkeyPatch) -> type[RecordingSender]:
     monkeypatch.setitem(ADAPTERS, "mastodon", f"{__name__}:RecordingSender")
-    RecordingSender.sent, RecordingSender.failures = [], []
+    RecordingSender.sent, RecordingSender.failures, RecordingSender.on_the_account, RecordingSender.looked = [], [], [], []
     return RecordingSender
 
 
@@ -389,25 +395,35 @@ def test_a_failed_publication_is_recorded_and_can_be_tried_again(ws: Path, sende
     sender.failures.append(SourceError("https://mastodon.example answered 503"))
     key = the_key(ws)
     failed = cmday(ws, "publish", key, "--yes", at=AT_NINE)
-    assert failed.exit_code == 5 and "answered 503" in failed.stderr
+    assert failed.exit_code == ExitCode.NOT_SENT and "answered 503" in failed.stderr
     [due] = as_json(ws, "calendar", "due", at=AT_NINE)["due"]
     assert due["publication"] == "failed" and "503" in due["error"]
+    assert sender.looked == []  # a first attempt has nothing to look for
     assert cmday(ws, "publish", key, "--yes", at=AT_NINE).exit_code == 0
+    assert sender.looked == [key]  # the account was asked before the second attempt
     assert len(sender.sent) == 2
 
 
-def test_an_unfinished_publication_is_not_retried_blindly(ws: Path, sender, cmday_home: Path):
+def test_an_unfinished_publication_is_checked_on_the_account_before_anything_is_sent(ws: Path, sender, cmday_home: Path):
     key = the_key(ws)
     store = Store(cmday_home / "state.sqlite3")
-    assert store.claim_publication("acme", key, AT_NINE)  # a run that died while sending
+    assert store.claim_publication("acme", key, AT_NINE)  # a run that died while sending, after the post was stored
     store.close()
-    stuck = cmday(ws, "publish", key, "--yes", at=AT_NINE + timedelta(minutes=2))
-    assert stuck.exit_code == 2 and "started publishing" in stuck.stderr and "--retry" in stuck.stderr
-    too_soon = cmday(ws, "publish", key, "--yes", "--retry", at=AT_NINE + timedelta(minutes=2))
-    assert too_soon.exit_code == 2 and sender.sent == []
-    retried = cmday(ws, "publish", key, "--yes", "--retry", at=AT_NINE + timedelta(minutes=11))
+    sender.on_the_account.append(Sent(remote_id="108", url="https://mastodon.example/@acme/108"))
+    found = cmday(ws, "publish", key, "--yes", at=AT_NINE + timedelta(minutes=2))
+    assert found.exit_code == 0, found.stderr
+    assert sender.sent == [] and sender.looked == [key]
+    assert Store(cmday_home / "state.sqlite3").publication("acme", key).url == "https://mastodon.example/@acme/108"
+
+
+def test_an_unfinished_publication_the_account_does_not_hold_is_sent_once(ws: Path, sender, cmday_home: Path):
+    key = the_key(ws)
+    store = Store(cmday_home / "state.sqlite3")
+    assert store.claim_publication("acme", key, AT_NINE)  # a run that died before the platform stored anything
+    store.close()
+    retried = cmday(ws, "publish", key, "--yes", at=AT_NINE + timedelta(minutes=2))
     assert retried.exit_code == 0, retried.stderr
-    assert len(sender.sent) == 1
+    assert sender.looked == [key] and len(sender.sent) == 1
 
 
 def test_only_ready_posts_without_faults_are_published(ws: Path, sender):
@@ -516,5 +532,5 @@ def test_a_refused_token_is_recorded_as_a_failed_publication(ws: Path, platform_
     _with_sources(ws, platform_server.url)
     platform_server.route("POST", "/api/v1/statuses", Reply(401, {"error": "The access token is invalid"}))
     ran = cmday(ws, "publish", the_key(ws), "--yes", at=AT_NINE)
-    assert ran.exit_code == 5 and "refused the credentials" in ran.stderr and "expired" not in ran.stderr
+    assert ran.exit_code == ExitCode.NOT_SENT and "refused the credentials" in ran.stderr and "expired" not in ran.stderr
     assert as_json(ws, "calendar", "due", at=AT_NINE)["due"][0]["publication"] == "failed"

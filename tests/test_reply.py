@@ -34,16 +34,36 @@ def test_yes_sends_marks_answered_and_records_the_response_time():
     question = demo_mention("question")
     ran = run("reply", str(question["id"]), "--demo", "--yes", "--text", "Yes, oat milk in every shop. Thanks for asking!")
     assert ran.exit_code == 0, ran.stderr
-    assert "sent: https://demo.cmday.invalid/replies/" in ran.stderr
+    assert "demo: nothing was sent to mastodon" in ran.stderr and "sent: http" not in ran.stderr
     answered = json.loads(run("inbox", "--demo", "--json", "--state", "answered").stdout)["mentions"]
     assert question["id"] in [m["id"] for m in answered]
+
+
+def test_the_demo_replies_as_the_real_platform_would():
+    run("morning", "--demo")
+    mentions = json.loads(run("inbox", "--demo", "--json", "--state", "all").stdout)["mentions"]
+    imported = next(m for m in mentions if m["platform"] == "instagram" and m["state"] == "open")
+    bluesky = next(m for m in mentions if m["platform"] == "bluesky" and m["state"] == "open")
+
+    copied = run("reply", str(imported["id"]), "--demo", "--yes", "--text", "Lo sentimos mucho, te escribimos por privado.")
+    assert copied.exit_code == 0, copied.stderr
+    assert "copy the text above" in copied.stderr and "sent" not in copied.stderr
+    posted = run("reply", str(bluesky["id"]), "--demo", "--yes", "--force", "--json", "--text", "Thanks!")
+    assert posted.exit_code == 0, posted.stderr
+    result = json.loads(posted.stdout)
+    assert result["demo"] is True and result["sent"] is False and result["url"] is None
+    assert "demo: nothing was sent to bluesky" in posted.stderr
+    assert result["text"] == "Thanks!"  # Bluesky posts it as written
+    mastodon = next(m for m in mentions if m["platform"] == "mastodon" and m["state"] == "open")
+    shown = json.loads(run("reply", str(mastodon["id"]), "--demo", "--dry-run", "--json", "--text", "Thanks!").stdout)
+    assert shown["text"] == f"{mastodon['author']['handle']} Thanks!"  # Mastodon would put the @acct in front
 
 
 def test_without_a_terminal_and_without_yes_nothing_is_sent():
     question = demo_mention("question")
     ran = run("reply", str(question["id"]), "--demo", "--text", "Yes, oat milk everywhere. Thanks!")
     assert ran.exit_code == 0
-    assert "not sent; draft" in ran.stderr
+    assert "not sent (send it with --yes)" in ran.stderr
     assert question["id"] in [m["id"] for m in json.loads(run("inbox", "--demo", "--json").stdout)["mentions"]]
 
 
@@ -100,20 +120,32 @@ def test_sources_without_a_reply_api_give_text_to_copy_and_a_manual_mark(workspa
     assert store.mention(mention_id).state == "answered"
 
 
-def test_the_store_gate_lets_a_draft_go_once(tmp_path: Path):
+def test_the_store_gate_keeps_one_pending_reply_per_mention(tmp_path: Path):
+    import sqlite3
+
+    import pytest
+
     from cmday.mention import Mention
 
     store = Store(tmp_path / "s.sqlite3")
     at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "hi", at)], None, at)
-    draft = store.create_draft(store.mentions("acme")[0].id, "hello", "", "key-1", at)
-    assert store.claim_draft_for_sending(draft.id, at)
-    assert not store.claim_draft_for_sending(draft.id, at)  # a second cmday, or a double Enter
-    store.finish_draft(draft.id, "failed", at, error="timeout")
-    assert store.claim_draft_for_sending(draft.id, at)  # a failed send may be retried (same key)
-    store.finish_draft(draft.id, "sent", at, remote_id="9", remote_url="https://m.example/9")
-    assert not store.claim_draft_for_sending(draft.id, at, resume=True)
-    assert store.mention(draft.mention_id).state == "answered"
+    mention_id = store.mentions("acme")[0].id
+    first = store.claim_reply(mention_id, "hello", "", "key-1", at, since=at)
+    assert first.outcome == "new" and first.draft.status == "sending"
+    again = store.claim_reply(mention_id, "hello again", "", "key-2", at, since=at)  # a second cmday, or a run after a kill
+    assert again.outcome == "pending" and again.draft.id == first.draft.id and again.draft.idempotency_key == "key-1"
+    store.finish_draft(first.draft.id, "failed", at, error="timeout")
+    assert store.claim_reply(mention_id, "x", "", "key-3", at, since=at).draft.id == first.draft.id  # failed: still pending
+    with pytest.raises(sqlite3.IntegrityError):  # the state file itself refuses a second pending draft
+        store._db.execute("INSERT INTO drafts (mention_id, text, idempotency_key, status, created_at) VALUES (?, 'y', 'key-4', 'failed', '2026-11-23T09:00:00Z')", (mention_id,))
+    store.finish_draft(first.draft.id, "sent", at, remote_id="9", remote_url="https://m.example/9")
+    assert store.mention(mention_id).state == "answered"
+    assert store.claim_reply(mention_id, "more", "", "key-5", at, since=at).outcome == "answered"
+    later = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
+    began = datetime(2026, 11, 23, 8, 59, tzinfo=UTC)
+    assert store.claim_reply(mention_id, "more", "", "key-5", later, since=began, again=True).outcome == "answered"  # sent since we began
+    assert store.claim_reply(mention_id, "more", "", "key-5", later, since=later, again=True).outcome == "new"
 
 
 def test_add_template_from_a_sent_reply_keeps_the_protocol_files_comments():
@@ -156,3 +188,31 @@ def test_the_instances_own_length_limit_is_checked_before_sending(workspace: Pat
     findings = json.loads(ran.stdout)["findings"]
     assert findings[0]["rule"] == "length" and "of 40" in findings[0]["message"]
     assert not platform_server.requests_to("/api/v1/statuses")
+
+
+def test_a_state_from_before_the_gate_keeps_one_pending_reply_per_mention(tmp_path: Path):
+    """A state written by an older cmday may hold several failed drafts of one mention: the oldest stays pending."""
+    import sqlite3
+
+    from cmday.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    for name, sql in MIGRATIONS[:2]:
+        db.executescript(sql)
+        db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+    db.execute("INSERT INTO mentions (project, source_id, platform, platform_id, kind, text, created_at, fetched_at)"
+               " VALUES ('acme', 'm', 'mastodon', '1', 'mention', 'hi', '2026-11-23T09:00:00Z', '2026-11-23T09:00:00Z')")
+    for number, status in enumerate(["failed", "sending", "failed", "sent"], start=1):
+        db.execute("INSERT INTO drafts (mention_id, text, idempotency_key, status, created_at, sent_at) VALUES (1, ?, ?, ?, ?, ?)",
+                   (f"reply {number}", f"key-{number}", status, f"2026-11-23T09:0{number}:00Z", f"2026-11-23T09:0{number}:30Z"))
+    db.commit()
+    db.close()
+
+    store = Store(path)
+
+    assert [d.status for d in store.drafts_for(1)] == ["failed", "superseded", "superseded", "sent"]
+    pending = store.pending_draft(1)
+    assert pending.idempotency_key == "key-1" and pending.started_at == datetime(2026, 11, 23, 9, 1, 30, tzinfo=UTC)
+    store.close()

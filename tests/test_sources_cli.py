@@ -79,8 +79,15 @@ def test_sources_check_makes_an_authenticated_call(workspace: Path, platform_ser
                "following_count": 1, "statuses_count": 1}
     platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(200, account), Reply(401, {"error": "The access token is invalid"}))
     monkeypatch.setenv("GOOD_TOKEN", "tok-123")
-    first = {r["source"]: r for r in json.loads(run("sources", "--check", "--workspace", str(workspace), "--json").stdout)["sources"]}
+    working = run("sources", "--check", "--workspace", str(workspace), "--json")
+    first = {r["source"]: r for r in json.loads(working.stdout)["sources"]}
+    assert working.exit_code == 0
     assert first["good"]["credentials_work"] is True and first["good"]["account"].startswith("@acme@")
-    second = {r["source"]: r for r in json.loads(run("sources", "--check", "--workspace", str(workspace), "--json").stdout)["sources"]}
+    refused = run("sources", "--check", "--workspace", str(workspace), "--json")
+    second = {r["source"]: r for r in json.loads(refused.stdout)["sources"]}
+    assert refused.exit_code == ExitCode.SOURCES  # cron and scripts see it without reading the table
     assert second["good"]["credentials_work"] is False and "access token is invalid" in second["good"]["account"]
     assert "tok-123" not in json.dumps(second)
+    table = run("sources", "--check", "--workspace", str(workspace))
+    assert table.exit_code == ExitCode.SOURCES and "credentials refused" in table.stdout
+    assert run("sources", "--workspace", str(workspace)).exit_code == 0  # without --check nothing is tried

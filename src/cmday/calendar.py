@@ -26,6 +26,7 @@ from cmday.i18n import _, ngettext
 from cmday.labels import state_label
 from cmday.models import POST_STATUSES, Post, Project, Utm
 from cmday.sheets import neutral, restored
+from cmday.sending import NotSent
 
 if TYPE_CHECKING:
     from cmday.sources.base import Sent
@@ -38,7 +39,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEVERITIES = ("error", "warning", "info")
 NOT_READY_WINDOW = timedelta(hours=24)
 MASTODON_URL_LENGTH = 23  # Mastodon counts every link as 23 characters, whatever its length
-STUCK_SENDING = timedelta(minutes=10)
 EXPORT_COLUMNS = ("id", "at", "platform", "source", "text", "link", "media", "campaign", "owner", "status")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 REQUIRED_UTM = ("utm_source", "utm_medium", "utm_campaign")
@@ -1374,7 +1374,7 @@ class Publishing:
     at: datetime
 
 
-def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: Store, retry: bool = False) -> tuple[Publishing, Any]:
+def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: Store) -> tuple[Publishing, Any]:
     """Everything that must hold before a post is sent, or a UsageError saying plainly which does not."""
     from cmday.sources import ADAPTERS, adapter_class
 
@@ -1383,14 +1383,6 @@ def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: 
     if planned.status == "published" or (record is not None and record.status == "published"):
         where = f": {record.url}" if record is not None and record.url else ""
         raise UsageError(_("post {key} is already published{where}; cmday never publishes a post twice").format(key=key, where=where))
-    if record is not None and record.status == "sending":
-        if not retry or now - record.at < STUCK_SENDING:
-            raise UsageError(
-                _("post {key} started publishing at {at} and never finished; it may be on {platform} already").format(
-                    key=key, at=_when(record.at.astimezone(plan.zone)), platform=planned.platform),
-                hint=_("look at the account; if it is not there, run `cmday publish {key} --retry` (after 10 minutes)").format(key=key),
-            )
-        store.finish_publication(plan.project.slug, key, "failed", now, error="interrupted; retried by hand")
     if planned.status not in ("ready", "scheduled"):
         raise UsageError(
             _("post {key} is {status}; only ready or scheduled posts are published").format(key=key, status=state_label(planned.status)),
@@ -1438,28 +1430,60 @@ def _publishing_source(project: Project, planned: PlannedPost) -> Any:
 
 
 def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: Any, store: Store, now: datetime) -> Sent:
-    """Send the post through its source's adapter, at most once: the state's claim is taken before, the result after."""
+    """Send the post at most once, as replies are sent (cmday.sending): the state's claim, a lock while in flight,
+    and the platform asked before any resend of a post whose earlier attempt failed or was interrupted."""
     import asyncio
 
-    slug = plan.project.slug
-    if not store.claim_publication(slug, publishing.key, now):
-        raise UsageError(_("post {key} is already being published or was published").format(key=publishing.key))
-    try:
-        sent = asyncio.run(_send(workspace, plan.project, publishing, source, now))
-    except CmdayError as error:
-        store.finish_publication(slug, publishing.key, "failed", now, error=error.message)
-        raise
-    except Exception as error:  # the platform answered something nobody foresaw: recorded, said in one line
-        from cmday.textsafe import one_line
+    from cmday.sending import deliver, in_flight, not_sent
 
-        message = _("publishing failed: {kind}: {detail}").format(kind=type(error).__name__, detail=one_line(str(error), 160))
-        store.finish_publication(slug, publishing.key, "failed", now, error=message)
-        raise SourceError(message) from None
+    slug = plan.project.slug
+    busy = lambda: NotSent(_("post {key} is being published by another cmday right now; nothing sent").format(key=publishing.key))  # noqa: E731
+    with in_flight(store.path, f"post-{slug}-{publishing.key}", busy):
+        claim = store.claim_post(slug, publishing.key, now)
+        if claim == "refused":
+            raise UsageError(_("post {key} is already being published or was published").format(key=publishing.key))
+        record = store.publication(slug, publishing.key)
+        since = (record.started_at if record and record.started_at else now)
+
+        def attempt(adapter: Any):
+            return deliver(
+                lambda: adapter.publish(publishing.text, publishing.link, publishing.media, publishing.key),
+                lambda: _find_post(adapter, publishing, since),
+                earlier_attempt=claim == "pending",
+            )
+
+        hint = _("it stays pending: run `cmday publish {key}` again and cmday asks {platform} first, never posting twice").format(
+            key=publishing.key, platform=publishing.platform)
+        try:
+            delivery = asyncio.run(_send(workspace, plan.project, source, now, attempt))
+        except CmdayError as error:
+            store.finish_publication(slug, publishing.key, "failed", now, error=error.message)
+            raise not_sent(error, hint) from None
+        except Exception as error:  # the platform answered something nobody foresaw: recorded, said in one line
+            from cmday.textsafe import one_line
+
+            message = _("publishing failed: {kind}: {detail}").format(kind=type(error).__name__, detail=one_line(str(error), 160))
+            store.finish_publication(slug, publishing.key, "failed", now, error=message)
+            raise NotSent(message, hint=hint) from None
+        except BaseException:
+            store.finish_publication(slug, publishing.key, "failed", now, error="interrupted")
+            raise
+    sent = delivery.sent
     store.finish_publication(slug, publishing.key, "published", now, remote_id=sent.remote_id, url=sent.url)
     return sent
 
 
-async def _send(workspace: Workspace, project: Project, publishing: Publishing, source: Any, now: datetime) -> Sent:
+async def _find_post(adapter: Any, publishing: Publishing, since: datetime) -> Sent | None:
+    find = getattr(adapter, "find_post", None)
+    if not callable(find):
+        raise SourceError(
+            _("{platform} cannot be asked whether post {key} went out; look at the account, then mark it by hand").format(
+                platform=publishing.platform, key=publishing.key)
+        )
+    return await find(publishing.text, publishing.link, publishing.key, since)
+
+
+async def _send(workspace: Workspace, project: Project, source: Any, now: datetime, attempt: Any) -> Any:
     import contextlib
 
     from cmday.secrets import read_secret
@@ -1483,4 +1507,4 @@ async def _send(workspace: Workspace, project: Project, publishing: Publishing, 
             state={"timezone": workspace.project_zone(project).key},
         )
         adapter = adapter_type(source, context)
-        return await adapter.publish(publishing.text, publishing.link, publishing.media, publishing.key)
+        return await attempt(adapter)

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     CONFIG = 3
     STATE = 4
     SOURCES = 5
+    NOT_SENT = 6
     ATTENTION = 10
 
 

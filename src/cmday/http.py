@@ -15,7 +15,7 @@ import httpx
 from cmday import __version__
 from cmday.errors import SourceError
 from cmday.i18n import _
-from cmday.sources.base import AuthenticationFailed
+from cmday.sources.base import AnswerLost, AuthenticationFailed
 
 log = logging.getLogger("cmday.http")
 
@@ -130,12 +130,17 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         json_body: Any = None,
         expect: tuple[int, ...] = (200,),
+        retry_on: tuple[int, ...] = RETRY_STATUSES,
     ) -> Response:
-        """Send, retrying 429/5xx-gateway answers with backoff that honours Retry-After, within a bound."""
+        """Send, retrying 429/5xx-gateway answers with backoff that honours Retry-After, within a bound.
+
+        A POST that may have created something passes `retry_on=(429,)`: a 502 can come after the platform
+        stored the post, and only the send gate (cmday.sending), which asks the platform first, may repeat it.
+        """
         waited = 0.0
         for attempt in range(MAX_RETRIES + 1):
             response = await self._send(method, url, params=params, headers=headers, json_body=json_body)
-            if response.status in RETRY_STATUSES and attempt < MAX_RETRIES:
+            if response.status in retry_on and attempt < MAX_RETRIES:
                 wait = rate_limit_wait(response.headers)
                 wait = wait if wait is not None else 2.0**attempt
                 if waited + wait > self.max_retry_wait:
@@ -168,8 +173,10 @@ class HttpClient:
                 return Response(streamed.status_code, streamed.headers, bytes(body), str(streamed.url))
             finally:
                 await streamed.aclose()
-        except httpx.TimeoutException:
+        except httpx.ConnectTimeout:
             raise SourceError(_("{url} did not answer in time").format(url=_short(url))) from None
+        except httpx.TimeoutException:
+            raise AnswerLost(_("{url} did not answer in time").format(url=_short(url))) from None
         except httpx.ConnectError as error:
             raise SourceError(_("cannot connect to {url}: {reason}").format(url=_short(url), reason=_reason(error))) from None
         except httpx.LocalProtocolError:
@@ -180,7 +187,7 @@ class HttpClient:
                 hint=_("log in again (`cmday auth SOURCE`), or set the token anew"),
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as error:
-            raise SourceError(
+            raise AnswerLost(
                 _("{url} broke off its answer: {reason}").format(url=_short(url), reason=_reason(error))
             ) from None
         except httpx.HTTPError as error:
@@ -235,7 +242,8 @@ def _status_error(response: Response) -> SourceError:
         return SourceError(
             _("{url} is rate-limiting cmday (429{detail}); try again later").format(url=shown, detail=detail)
         )
-    return SourceError(_("{url} answered {status}{detail}").format(url=shown, status=response.status, detail=detail))
+    error_type = AnswerLost if response.status >= 500 else SourceError
+    return error_type(_("{url} answered {status}{detail}").format(url=shown, status=response.status, detail=detail))
 
 
 def _error_detail(response: Response) -> str:

@@ -137,7 +137,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # One pending send per mention, held by the state file itself: a draft `sending` (maybe on the
+        # platform already) or `failed` blocks a second one, whatever process asks. A state written before
+        # this could hold several; the oldest stays pending (its start covers the others' replies when
+        # cmday looks at the platform), the later ones are set aside as `superseded`.
+        "m003_one_pending_send",
+        """
+        ALTER TABLE drafts ADD COLUMN started_at TEXT;
+        UPDATE drafts SET started_at = COALESCE(sent_at, created_at) WHERE status IN ('sending', 'failed', 'sent');
+        UPDATE drafts SET status = 'superseded' WHERE status IN ('sending', 'failed') AND id > (
+            SELECT MIN(d.id) FROM drafts d WHERE d.mention_id = drafts.mention_id AND d.status IN ('sending', 'failed'));
+        CREATE UNIQUE INDEX drafts_one_pending ON drafts (mention_id) WHERE status IN ('sending', 'failed');
+        ALTER TABLE publications ADD COLUMN started_at TEXT;
+        UPDATE publications SET started_at = at;
+        """,
+    ),
 ]
+
+PENDING = ("sending", "failed")  # a draft or post in these states may be on the platform: ask it before sending again
 
 _MENTION_COLUMNS = (
     "id, project, source_id, platform, platform_id, kind, author_handle, author_name, author_url, text, url,"
@@ -168,12 +186,26 @@ class Draft:
     text: str
     template: str
     idempotency_key: str
-    status: str  # draft | sending | sent | failed
+    status: str  # draft | sending | sent | failed (both pending) | discarded | superseded
     created_at: datetime
     sent_at: datetime | None
     remote_id: str | None
     remote_url: str | None
     error: str | None
+    started_at: datetime | None = None  # when its first send began: replies posted since then may be this one
+
+    @property
+    def pending(self) -> bool:
+        return self.status in PENDING
+
+
+@dataclass
+class ReplyClaim:
+    """What the send gate answered: `new` (a draft made and taken), `pending` (an earlier one, taken, to
+    check with the platform first) or `answered` (sent since the command began, or answered and not --again)."""
+
+    outcome: str
+    draft: Draft | None
 
 
 @dataclass
@@ -197,6 +229,7 @@ class Publication:
     remote_id: str | None
     url: str | None
     error: str | None
+    started_at: datetime | None = None
 
 
 @dataclass
@@ -661,19 +694,62 @@ class Store:
         rows = self._read(f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE mention_id = ? ORDER BY id", (mention_id,))
         return [_draft(row) for row in rows]
 
-    def claim_draft_for_sending(self, draft_id: int, at: datetime, resume: bool = False) -> bool:
-        """Move a draft to `sending` unless it is sent or already sending: the never-twice gate.
+    def pending_draft(self, mention_id: int) -> Draft | None:
+        rows = self._read(
+            f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE mention_id = ? AND status IN ('sending', 'failed')", (mention_id,)
+        )
+        return _draft(rows[0]) if rows else None
 
-        `resume` also takes a draft left `sending` by an interrupted run; its idempotency key
-        makes the platform answer with the first post rather than a second one.
+    def claim_reply(
+        self, mention_id: int, text: str, template: str, idempotency_key: str, at: datetime, since: datetime,
+        again: bool = False,
+    ) -> ReplyClaim:
+        """The never-twice gate for replies, in one write transaction: a new draft taken for sending, unless
+        one is pending (then that one is taken, key and all) or the mention got an answer meanwhile.
+
+        `since` is when the command began: a reply sent after it, by another cmday, is never followed by a
+        second one even with `again`. The partial unique index `drafts_one_pending` holds the rule too.
         """
-        allowed = ("draft", "failed", "sending") if resume else ("draft", "failed")
+        when = to_utc_text(at)
         with self.transaction() as db:
+            row = db.execute(
+                f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE mention_id = ? AND status IN ('sending', 'failed')", (mention_id,)
+            ).fetchone()
+            if row is not None:
+                return ReplyClaim("pending", _draft(row))
+            answered = db.execute(
+                "SELECT 1 FROM drafts WHERE mention_id = ? AND status = 'sent' AND sent_at > ?"
+                " UNION ALL SELECT 1 FROM mentions WHERE id = ? AND state = 'answered' AND ? = 0",
+                (mention_id, to_utc_text(since), mention_id, int(again)),
+            ).fetchone()
+            if answered:
+                return ReplyClaim("answered", None)
             cursor = db.execute(
-                f"UPDATE drafts SET status = 'sending', sent_at = ? WHERE id = ? AND status IN ({', '.join('?' * len(allowed))})",
-                (to_utc_text(at), draft_id, *allowed),
+                "INSERT INTO drafts (mention_id, text, template, idempotency_key, created_at, status, started_at)"
+                " VALUES (?, ?, ?, ?, ?, 'sending', ?)",
+                (mention_id, text, template, idempotency_key, when, when),
             )
-        return cursor.rowcount == 1
+            draft_id = cursor.lastrowid
+        found = self.draft(draft_id)
+        assert found is not None
+        return ReplyClaim("new", found)
+
+    def start_sending(self, draft_id: int, at: datetime) -> None:
+        """A pending draft about to go (again) to the platform; `started_at` keeps the first attempt's time."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE drafts SET status = 'sending', sent_at = ?, started_at = COALESCE(started_at, ?)"
+                " WHERE id = ? AND status IN ('sending', 'failed')",
+                (to_utc_text(at), to_utc_text(at), draft_id),
+            )
+
+    def set_aside_draft(self, draft_id: int, at: datetime, reason: str) -> None:
+        """A pending draft the platform does not hold, dropped by the CM (`reply --discard`): no longer pending."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE drafts SET status = 'discarded', sent_at = ?, error = ? WHERE id = ? AND status IN ('sending', 'failed')",
+                (to_utc_text(at), reason, draft_id),
+            )
 
     def finish_draft(
         self,
@@ -729,28 +805,54 @@ class Store:
 
     def publication(self, project: str, post_key: str) -> Publication | None:
         rows = self._read(
-            "SELECT project, post_key, status, at, remote_id, url, error FROM publications WHERE project = ? AND post_key = ?",
+            "SELECT project, post_key, status, at, remote_id, url, error, started_at FROM publications"
+            " WHERE project = ? AND post_key = ?",
             (project, post_key),
         )
-        return Publication(rows[0][0], rows[0][1], rows[0][2], from_utc_text(rows[0][3]), *rows[0][4:]) if rows else None
+        if not rows:
+            return None
+        row = rows[0]
+        return Publication(row[0], row[1], row[2], from_utc_text(row[3]), row[4], row[5], row[6], _time(row[7]))
 
     def publications(self, project: str) -> list[Publication]:
         rows = self._read(
-            "SELECT project, post_key, status, at, remote_id, url, error FROM publications WHERE project = ? ORDER BY at",
+            "SELECT project, post_key, status, at, remote_id, url, error, started_at FROM publications"
+            " WHERE project = ? ORDER BY at",
             (project,),
         )
-        return [Publication(r[0], r[1], r[2], from_utc_text(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [Publication(r[0], r[1], r[2], from_utc_text(r[3]), r[4], r[5], r[6], _time(r[7])) for r in rows]
 
     def claim_publication(self, project: str, post_key: str, at: datetime) -> bool:
-        """Mark a post as being published unless it already is or was: the never-twice gate for posts."""
+        """Mark a post as being published unless it already is or was (`claim_post` also takes an interrupted one)."""
+        return self.claim_post(project, post_key, at, interrupted_too=False) != "refused"
+
+    def claim_post(self, project: str, post_key: str, at: datetime, interrupted_too: bool = True) -> str:
+        """The never-twice gate for posts, in one write transaction: `new`, `pending` (an earlier attempt, failed
+        or interrupted, to check with the platform first) or `refused` (published, or being published).
+
+        `interrupted_too` takes a post left `sending`: only for a caller holding the send lock (cmday.sending),
+        which proves no other cmday is sending it now.
+        """
+        when = to_utc_text(at)
+        taken = ("failed", "sending") if interrupted_too else ("failed",)
         with self.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO publications (project, post_key, status, at) VALUES (?, ?, 'sending', ?)"
-                " ON CONFLICT (project, post_key) DO UPDATE SET status = 'sending', at = excluded.at, error = NULL"
-                " WHERE publications.status = 'failed'",
-                (project, post_key, to_utc_text(at)),
+            row = db.execute(
+                "SELECT status FROM publications WHERE project = ? AND post_key = ?", (project, post_key)
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO publications (project, post_key, status, at, started_at) VALUES (?, ?, 'sending', ?, ?)",
+                    (project, post_key, when, when),
+                )
+                return "new"
+            if row[0] not in taken:
+                return "refused"
+            db.execute(
+                "UPDATE publications SET status = 'sending', at = ?, error = NULL, started_at = COALESCE(started_at, at)"
+                " WHERE project = ? AND post_key = ?",
+                (when, project, post_key),
             )
-        return cursor.rowcount == 1
+            return "pending"
 
     def finish_publication(
         self, project: str, post_key: str, status: str, at: datetime, remote_id: str | None = None,
@@ -804,12 +906,14 @@ class Store:
 
 
 _DRAFT_COLUMNS = (
-    "id, mention_id, text, template, idempotency_key, status, created_at, sent_at, remote_id, remote_url, error"
+    "id, mention_id, text, template, idempotency_key, status, created_at, sent_at, remote_id, remote_url, error,"
+    " started_at"
 )
 
 
 def _draft(row: tuple) -> Draft:
-    return Draft(row[0], row[1], row[2], row[3], row[4], row[5], from_utc_text(row[6]), _time(row[7]), row[8], row[9], row[10])
+    return Draft(row[0], row[1], row[2], row[3], row[4], row[5], from_utc_text(row[6]), _time(row[7]), row[8], row[9], row[10],
+                 _time(row[11]))
 
 
 def _stored(row: sqlite3.Row | tuple) -> StoredMention:

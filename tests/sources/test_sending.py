@@ -26,6 +26,7 @@ from cmday.errors import SourceError, UsageError
 from cmday.http import HttpClient
 from cmday.models import BlueskySource, MastodonSource, Project, ProjectInfo, WorkspaceConfig
 from cmday.reply import send
+from cmday.sending import NotSent
 from cmday.sources.base import AuthenticationFailed, FetchContext, ReplyTarget, Sent
 from cmday.sources.bluesky import BlueskyAdapter, facets_for, read_notifications, record_key
 from cmday.sources.mastodon import MastodonAdapter, addressed, mentions_from_notifications
@@ -429,7 +430,7 @@ def test_a_bluesky_reply_to_a_reply_keeps_the_threads_root(bluesky, bsky_notific
     assert TID.match(body["rkey"]) and body["rkey"] == record_key(KEY)
     record = body["record"]
     assert record["$type"] == "app.bsky.feed.post"
-    assert record["text"] == "@josephjefe.bsky.social Thanks for the tip!"
+    assert record["text"] == "Thanks for the tip!"  # as Bluesky's app replies: the reply refs notify the author
     assert record["createdAt"] == "2026-04-12T07:00:00.000Z"
     assert record["langs"] == ["en"]
     assert record["reply"] == {
@@ -437,10 +438,7 @@ def test_a_bluesky_reply_to_a_reply_keeps_the_threads_root(bluesky, bsky_notific
                  "cid": "bafyreif53vdtky5gaclah3gut5u7yj4bjpk3qazrqlpwsxfi6xq2fu3tpu"},
         "parent": {"uri": REPLY_TO_A_REPLY, "cid": "bafyreibnife55kb4vfoqe2enztto4n2nrgualkhx3ovox46fm6e6q77ehu"},
     }
-    assert record["facets"] == [{
-        "index": {"byteStart": 0, "byteEnd": 23},
-        "features": [{"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:lprqqpoyjspuma25n5gofocf"}],
-    }]
+    assert "facets" not in record
     assert sent.remote_id == f"at://{SESSION_DID}/app.bsky.feed.post/{record_key(KEY)}"
     assert sent.url == f"https://bsky.app/profile/bskyr.bsky.social/post/{record_key(KEY)}"
 
@@ -454,7 +452,7 @@ def test_a_reply_to_a_post_that_starts_a_thread_has_it_as_root_and_parent(bluesk
     record = bluesky.requests_to(CREATE_RECORD)[0].json()["record"]
     parent = {"uri": notification["uri"], "cid": notification["cid"]}
     assert record["reply"] == {"root": parent, "parent": parent}
-    assert record["text"] == "Tack! @magnusx71.bsky.social"  # already addressed: not prefixed again
+    assert record["text"] == "Tack! @magnusx71.bsky.social"  # the handle written by the CM gets its mention facet
     assert record["langs"] == ["sv"]
     assert record["facets"][0]["index"] == {"byteStart": 6, "byteEnd": 28}
 
@@ -471,7 +469,7 @@ def test_a_mention_stored_without_its_cid_is_read_again_with_get_posts(bluesky, 
     assert lookup.query["uris"] == [post["uri"]]
     record = bluesky.requests_to(CREATE_RECORD)[0].json()["record"]
     assert record["reply"]["parent"] == {"uri": post["uri"], "cid": post["cid"]}
-    assert record["text"] == "@soubhikbarari.bsky.social Thanks!"
+    assert record["text"] == "Thanks!"
 
 
 def test_a_post_that_is_gone_is_said_plainly(bluesky):
@@ -496,18 +494,17 @@ def test_facet_offsets_count_utf8_bytes_after_emoji_and_accents(bluesky, bsky_no
     shown = [(f["features"][0]["$type"].split("#")[1], data[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode("utf-8"))
              for f in record["facets"]]
     assert shown == [
-        ("mention", "@magnusx71.bsky.social"),
         ("link", "https://acme.example/menú?x=1"),
         ("mention", "@ana.acme.example"),
         ("tag", "#Otoño"),
     ]
-    link = record["facets"][1]
-    # Before the link: "@magnusx71.bsky.social " (23) and "¡Gracias, Lucía! 🙌☕ Más en ", 27 characters but
-    # 35 bytes ("¡" 2, "í" 2, "🙌" 4, "☕" 3, "á" 2); the link itself is 29 characters, 30 bytes ("ú" 2).
-    assert link["index"] == {"byteStart": 58, "byteEnd": 88}
+    link = record["facets"][0]
+    # Before the link: "¡Gracias, Lucía! 🙌☕ Más en ", 27 characters but 35 bytes ("¡" 2, "í" 2, "🙌" 4,
+    # "☕" 3, "á" 2); the link itself is 29 characters, 30 bytes ("ú" 2).
+    assert link["index"] == {"byteStart": 35, "byteEnd": 65}
     assert link["features"][0]["uri"] == "https://acme.example/menú?x=1"
-    assert record["facets"][2]["features"][0]["did"] == "did:plc:colleague"
-    assert record["facets"][3]["features"][0] == {"$type": "app.bsky.richtext.facet#tag", "tag": "Otoño"}
+    assert record["facets"][1]["features"][0]["did"] == "did:plc:colleague"
+    assert record["facets"][2]["features"][0] == {"$type": "app.bsky.richtext.facet#tag", "tag": "Otoño"}
     assert [r.query["handle"] for r in bluesky.requests_to(RESOLVE_HANDLE)] == [["ana.acme.example"], ["nadie.example"]]
 
 
@@ -714,55 +711,60 @@ def stored_mention(store: Store, source_id: str, platform: str, mention: Any) ->
     return stored.id
 
 
-def test_reply_send_to_mastodon_fails_once_then_posts_once_and_never_again(mastodon, public_mention, tmp_path, monkeypatch):
+def test_reply_send_to_mastodon_refused_once_then_posts_once_and_never_again(platform_server, public_mention, tmp_path, monkeypatch):
+    from tests.support.fake_platforms import MastodonInstance
+
     monkeypatch.setenv("CMDAY_TEST_MASTODON_TOKEN", TOKEN)
-    mastodon.statuses.fail_first = "500"
+    instance = MastodonInstance(platform_server)
+    refused_then_stored = [Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}), instance.create]
+    platform_server.route("POST", STATUSES, *refused_then_stored)
     [mention], _skipped = mentions_from_notifications([public_mention], "mastodon.social")
+    instance.watch(mention.platform_id)
     store = Store(tmp_path / "state.sqlite3")
-    mention_id = stored_mention(store, "m", "mastodon", mention)
-    draft = store.create_draft(mention_id, "Thanks for the kind words!", "", KEY, NOW)
-    project = project_with(mastodon_source(mastodon.url))
+    stored = store.mention(stored_mention(store, "m", "mastodon", mention))
+    project = project_with(mastodon_source(platform_server.url))
     workspace = Workspace(root=tmp_path, config=WorkspaceConfig())
+    began = datetime.now(UTC)
 
-    with pytest.raises(SourceError):
-        send(store, workspace, project, draft, http_options={"timeout": 5})
-    assert store.draft(draft.id).status == "failed"
-    assert store.mention(mention_id).state == "open"
+    with pytest.raises(NotSent, match="422"):
+        send(store, workspace, project, stored, "Thanks for the kind words!", since=began, http_options={"timeout": 5})
+    [draft] = store.drafts_for(stored.id)
+    assert draft.status == "failed" and store.mention(stored.id).state == "open"
 
-    sent = send(store, workspace, project, draft, http_options={"timeout": 5})
+    outcome = send(store, workspace, project, stored, "Thanks for the kind words!", since=began, http_options={"timeout": 5})
 
-    assert store.mention(mention_id).state == "answered"
-    assert store.draft(draft.id).status == "sent" and store.draft(draft.id).remote_url == sent.url
-    assert len(mastodon.statuses.posts) == 1
-    assert mastodon.statuses.posts[0]["in_reply_to_id"] == public_mention["status"]["id"]
-    with pytest.raises(UsageError, match="already sent"):
-        send(store, workspace, project, draft, http_options={"timeout": 5})
-    assert len(mastodon.requests_to(STATUSES)) == 2
+    assert not outcome.found and outcome.draft.id == draft.id  # the pending draft, its key and all
+    assert store.mention(stored.id).state == "answered"
+    assert len(instance.posts) == 1 and instance.posts[0]["in_reply_to_id"] == public_mention["status"]["id"]
+    assert len(platform_server.requests_to(f"{STATUSES}/{mention.platform_id}/context")) == 1  # looked before the resend
+    assert {header(r, "Idempotency-Key") for r in platform_server.requests_to(STATUSES)} == {draft.idempotency_key}
+    with pytest.raises(UsageError, match="answered meanwhile"):
+        send(store, workspace, project, store.mention(stored.id), "Thanks!", since=began, http_options={"timeout": 5})
+    assert len(platform_server.requests_to(STATUSES)) == 2
     store.close()
 
 
-def test_reply_send_to_bluesky_answers_in_the_thread_and_only_once(bluesky, bsky_notifications, tmp_path, monkeypatch):
+def test_reply_send_to_bluesky_answers_in_the_thread_and_only_once(platform_server, load, bsky_notifications, tmp_path, monkeypatch):
+    from tests.support.fake_platforms import BlueskyPds
+
     monkeypatch.setenv("CMDAY_TEST_BSKY", PASSWORD)
-    bluesky.repo.fail_first = "cut"
+    pds = BlueskyPds(platform_server, load(BSKY_SESSION))
+    pds.queue.append("drop")
     [mention] = read_notifications({"notifications": [n for n in bsky_notifications if n["uri"] == REPLY_TO_A_REPLY]}, None).mentions
     store = Store(tmp_path / "state.sqlite3")
-    mention_id = stored_mention(store, "b", "bluesky", mention)
-    draft = store.create_draft(mention_id, "¡Gracias! 🙌", "", KEY, NOW)
-    project = project_with(bluesky_source(bluesky.url))
+    stored = store.mention(stored_mention(store, "b", "bluesky", mention))
+    project = project_with(bluesky_source(platform_server.url))
     workspace = Workspace(root=tmp_path, config=WorkspaceConfig())
 
-    with pytest.raises(SourceError):
-        send(store, workspace, project, draft, http_options={"timeout": 5})
-    sent = send(store, workspace, project, draft, http_options={"timeout": 5})
+    outcome = send(store, workspace, project, stored, "¡Gracias! 🙌", since=datetime.now(UTC), http_options={"timeout": 5})
 
-    assert store.mention(mention_id).state == "answered"
-    assert len(bluesky.repo.records) == 1
-    [record] = bluesky.repo.records.values()
-    assert record["text"] == "@josephjefe.bsky.social ¡Gracias! 🙌"
+    assert outcome.found  # the connection was cut after the PDS stored it: getRecord found it
+    assert store.mention(stored.id).state == "answered"
+    [record] = pds.records.values()
+    assert record["text"] == "¡Gracias! 🙌"
     assert record["reply"]["parent"]["uri"] == REPLY_TO_A_REPLY
-    assert sent.remote_id.endswith("/" + record_key(KEY))
-    with pytest.raises(UsageError, match="already sent"):
-        send(store, workspace, project, draft, http_options={"timeout": 5})
+    assert outcome.sent.remote_id.endswith("/" + record_key(outcome.draft.idempotency_key))
+    assert len(platform_server.requests_to(CREATE_RECORD)) == 1
     store.close()
 
 

@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 for adapter tests: a route registry answering recorded or documented payloads.
 
 Faults are injected per route: any status with headers (429 + Retry-After), a delay (timeouts),
-malformed or truncated bodies. Every request is recorded so tests can check what was sent.
+malformed or truncated bodies, an answer held until the test releases it (while it kills the client),
+or a connection dropped with no answer at all. Every request is recorded so tests can check what was sent.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     truncate_to: int | None = None  # send only this many bytes of the body, then close the connection
+    hold: threading.Event | None = None  # answer only once the test sets it (or after HOLD_LIMIT seconds)
+    drop: bool = False  # close the connection without answering: the request was handled, its answer lost
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -49,6 +52,7 @@ class Request:
 
 
 Handler = Callable[[Request], Reply]
+HOLD_LIMIT = 60.0
 
 
 class PlatformServer:
@@ -74,6 +78,15 @@ class PlatformServer:
                 reply = server._reply_for(request)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hold is not None:
+                    reply.hold.wait(HOLD_LIMIT)
+                if reply.drop:
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
                 payload, headers = reply.encoded()
                 self.send_response(reply.status)
                 for key, value in headers.items():

@@ -578,7 +578,6 @@ def publish(
     post: Annotated[str, typer.Argument(metavar="POST", help=_("The post's key (as `cmday calendar` shows it), or its start."))],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be sent; send nothing."))] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help=_("Publish without asking (needed without a terminal)."))] = False,
-    retry: Annotated[bool, typer.Option("--retry", help=_("Try again a publication that started and never finished (check the account first)."))] = False,
 ) -> None:
     from rich.text import Text
 
@@ -605,7 +604,7 @@ def publish(
                 hint=_("pass --project"),
             )
         plan, planned = found[0]
-        publishing, source = calendar.prepare_publication(plan, planned, session.now, session.store, retry)
+        publishing, source = calendar.prepare_publication(plan, planned, session.now, session.store)
         preview = {
             "project": publishing.project, "key": publishing.key, "platform": publishing.platform, "source": publishing.source,
             "text": publishing.text, "link": publishing.link, "media": [str(m) for m in publishing.media], "at": publishing.at,

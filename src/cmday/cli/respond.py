@@ -95,7 +95,8 @@ def reply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help=_("Send without asking (for scripts)."))] = False,
     again: Annotated[bool, typer.Option("--again", help=_("Reply to an interaction already answered."))] = False,
     force: Annotated[bool, typer.Option("--force", help=_("Send even when a conduct check fails (never past the length limit)."))] = False,
-    resume: Annotated[bool, typer.Option("--resume", help=_("Finish a send that was interrupted, with the same key."))] = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_("Send the pending reply (one interrupted or failed) as it was: cmday asks the platform first."))] = False,
+    discard: Annotated[bool, typer.Option("--discard", help=_("Drop the pending reply once the platform shows it does not hold it."))] = False,
 ) -> None:
     from rich.text import Text
 
@@ -111,6 +112,15 @@ def reply(
         mention, project = _mention_and_project(session, mention_id)
         protocol = session.protocol(project)
         interactive = sys.stdin.isatty() and not options.json
+        if discard and not _discard_pending(options, session, project, mention):
+            return
+        waiting = core.pending(session.store, mention)
+        if resume:
+            if waiting is None:
+                raise UsageError(_("#{id} has no pending reply to resume").format(id=mention.id))
+            text, again = waiting.text, True
+        elif waiting is not None and (text is not None or interactive) and text != waiting.text:
+            raise core.PendingReply(waiting, mention.platform)
         if mention.state == "answered" and not again:
             if not (interactive and confirm(_("#{id} is already answered. Reply again?").format(id=mention.id), default=False)):
                 raise UsageError(_("#{id} is already answered").format(id=mention.id), hint=_("add --again to reply once more"))
@@ -153,19 +163,23 @@ def reply(
             text = _filled(text, values)  # typed on the command line: placeholders filled as a template's are
         if not text or not text.strip():
             raise UsageError(_("empty reply; nothing sent"), hint=_("pass --text or pick a --template"))
+        written = text
+        if plan.can_send:
+            text = core.as_sent(session.workspace, project, session.store, mention, written)  # what is counted is what goes
         findings = core.check(text, plan, project, protocol, session.store, session.now)
         blocking = [f for f in findings if f.severity == "error" and (f.rule == "length" or not force)]
         result = {"mention": mention.id, "platform": plan.platform, "text": text, "in_reply_to": mention.platform_id,
-                  "findings": findings, "sent": False, "url": None, "draft": None, "can_send": plan.can_send}
+                  "findings": findings, "sent": False, "url": None, "draft": None, "can_send": plan.can_send,
+                  "demo": plan.rehearsal}
         if not options.json:
             output.out.print()
             output.out.print(Text(_("Reply:"), style="bold"))
-            output.out.print(Text(text))
+            output.out.print(Text(clean(text)))
             for finding in findings:
                 style = "bold red" if finding.severity == "error" else "yellow"
                 output.out.print(Text.assemble(("✘ " if finding.severity == "error" else "⚠ ", style), (finding.rule + ": ", "dim"), finding.message))
         if blocking:
-            draft = core.new_draft(session.store, mention, text, chosen_name)
+            draft = core.new_draft(session.store, mention, written, chosen_name)
             result["draft"] = draft.id
             _finish(options, result)
             raise UsageError(
@@ -183,18 +197,45 @@ def reply(
                 output.message(_("#{id}: answered").format(id=mention.id))
             _finish(options, result)
             return
-        draft = core.new_draft(session.store, mention, text, chosen_name)
-        result["draft"] = draft.id
         if not yes and not (interactive and confirm(_("Send this reply now?"), default=False)):
-            output.message(_("not sent; draft #{draft} kept (send it with --yes)").format(draft=draft.id))
+            output.message(_("not sent (send it with --yes)"))
             _finish(options, result)
             return
-        sent = core.send(session.store, session.workspace, project, draft, resume=resume)
-        result.update(sent=True, url=sent.url)
-        output.message(_("sent: {url}").format(url=sent.url))
+        outcome = core.send(session.store, session.workspace, project, mention, written, chosen_name,
+                            since=session.now, again=again or mention.state == "answered", resume=resume)
+        result.update(draft=outcome.draft.id, sent=not outcome.rehearsal, url=outcome.sent.url or None)
+        _said_sent(outcome, mention)
         _finish(options, result)
     finally:
         session.close()
+
+
+def _discard_pending(options: Options, session, project, mention) -> bool:
+    """`reply --discard`: True when the pending reply was dropped and the reply goes on; False when it was found sent."""
+    from cmday import reply as core
+    from cmday.cli import output
+
+    outcome = core.discard(session.store, session.workspace, project, mention)
+    if outcome is None:
+        output.message(_("#{id}: the pending reply is not on {platform}; discarded").format(id=mention.id, platform=mention.platform))
+        return True
+    _said_sent(outcome, mention)
+    if options.json:
+        output.print_json({"mention": mention.id, "draft": outcome.draft.id, "sent": not outcome.rehearsal, "url": outcome.sent.url or None,
+                           "found": True})
+    return False
+
+
+def _said_sent(outcome, mention) -> None:
+    from cmday.cli import output
+
+    if outcome.rehearsal:
+        output.message(_("demo: nothing was sent to {platform}; in your own workspace this reply would be posted there. #{id}: answered").format(
+            platform=mention.platform, id=mention.id))
+    elif outcome.found:
+        output.message(_("already on {platform} from an earlier attempt, not posted again: {url}").format(platform=mention.platform, url=outcome.sent.url))
+    else:
+        output.message(_("sent: {url}").format(url=outcome.sent.url))
 
 
 def _finish(options: Options, result: dict) -> None:

@@ -25,6 +25,7 @@ def sources(
     from rich.text import Text
 
     from cmday.cli import output
+    from cmday.errors import ExitCode
     from cmday.secrets import secret_origin
     from cmday.session import Session
     from cmday.textsafe import one_line
@@ -60,8 +61,12 @@ def sources(
                         "account": verified[source.id][1] if source.id in verified else None,
                     }
                 )
+        # Scripts and cron learn from the exit code alone that a source needs `cmday auth`.
+        refused = typer.Exit(int(ExitCode.SOURCES)) if any(row["credentials_work"] is False for row in rows) else None
         if options.json:
             output.print_json({"sources": rows})
+            if refused:
+                raise refused
             return
         several = len({row["project"] for row in rows}) > 1
         table = Table(box=None, header_style="dim", pad_edge=False, expand=True)
@@ -90,6 +95,8 @@ def sources(
             last = row["last_success"][5:16].replace("T", " ") if row["last_success"] else "—"
             table.add_row(name, row["platform"], state_label(row["credentials"]), last, str(row["mentions"]), state)
         output.out.print(table)
+        if refused:
+            raise refused
     finally:
         session.close()
 

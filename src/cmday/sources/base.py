@@ -69,15 +69,23 @@ class ReplyTarget:
 class Sender(Protocol):
     """The sending side, implemented by adapters of platforms with a write API (Mastodon, Bluesky).
 
-    Every send carries an idempotency key: the same key sent twice must never create two posts
-    (Mastodon: the `Idempotency-Key` header; Bluesky: a record key derived from it).
+    Every send carries an idempotency key (Mastodon: the `Idempotency-Key` header; Bluesky: a record key
+    derived from it), and `reply`/`publish` POST once, never retried blindly: cmday.sending asks
+    `find_reply`/`find_post` whether an earlier attempt went through before trying again.
     """
 
     async def text_limit(self) -> int: ...  # characters (Mastodon, the instance's own limit) or graphemes (Bluesky)
 
+    def reply_text(self, target: ReplyTarget, text: str) -> str: ...  # exactly what `reply` posts: what is shown and counted
+
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent: ...
 
     async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent: ...
+
+    # The post an earlier attempt left on the platform, if any; raises when the platform cannot tell.
+    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None: ...
+
+    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None: ...
 
     async def verify(self) -> str: ...  # a cheap authenticated call; returns the account's handle
 
@@ -86,6 +94,13 @@ class Sender(Protocol):
     async def post_metrics(self, remote_ids: list[str]) -> dict[str, dict[str, float]]: ...  # reactions to own posts
 
     async def thread(self, platform_id: str) -> list[Mention]: ...  # the posts above one, oldest first, at most 10
+
+
+class AnswerLost(SourceError):
+    """The request may have reached the platform, but no usable answer came back (timeout, cut, 5xx).
+
+    For a send this means "perhaps posted": only a look at the platform can tell (cmday.sending).
+    """
 
 
 class AuthenticationFailed(SourceError):

@@ -467,13 +467,6 @@ def record_key(idempotency_key: str) -> str:
     return "".join(reversed(characters))
 
 
-def addressed(text: str, handle: str) -> str:
-    """The text with `@handle ` in front unless it already mentions that handle."""
-    if handle and not any(m.group(1).lower() == handle.lower() for m in _HANDLE_IN_TEXT.finditer(text)):
-        return f"@{handle} {text}"
-    return text
-
-
 def with_link(text: str, link: str | None) -> str:
     """The text and the link a paragraph apart, as the calendar counts its length; nothing added when it is there."""
     if not link or link in text:
@@ -628,22 +621,57 @@ class BlueskyAdapter:
     async def text_limit(self) -> int:
         return TEXT_LIMIT
 
+    def reply_text(self, target: ReplyTarget, text: str) -> str:
+        """Exactly what a reply posts: the CM's text as written. The reply refs make it a reply and notify the author."""
+        return text
+
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
         """A post in the thread of the mention: parent = the mention's post, root = that thread's root.
 
-        The author's @handle is put in front when the text does not hold it, with a mention facet on it.
+        No `@handle` goes in front, as in Bluesky's own app: a prefix would notify the author as a mention
+        rather than a reply and make the post longer than what the CM counted.
         """
         parent = await self._parent(target)
         parent_ref = {"uri": parent.uri, "cid": parent.cid}
         root = parent.record.reply.root.model_dump() if parent.record.reply else parent_ref
-        handle = parent.author.handle if parent.author.handle not in ("", "handle.invalid") else ""
-        text = addressed(text, handle)
-        known = {handle.lower(): parent.author.did} if handle else {}
+        handle = parent.author.handle.lower() if parent.author.handle not in ("", "handle.invalid") else ""
+        known = {handle: parent.author.did} if handle else {}
+        text = self.reply_text(target, text)
         record = self._record(text, known | await self._resolve(handles_in(text), known))
         if parent.record.langs:
             record["langs"] = parent.record.langs[:1]
         record["reply"] = {"root": root, "parent": parent_ref}
         return await self._create_post(record, idempotency_key)
+
+    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
+        """The post under the record key this send's key names (com.atproto.repo.getRecord), if there is one."""
+        return await self._find(self.reply_text(target, text), idempotency_key)
+
+    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None:
+        return await self._find(with_link(text, link), idempotency_key)
+
+    async def _find(self, text: str, idempotency_key: str) -> Sent | None:
+        session = await self._session()
+        rkey = record_key(idempotency_key)
+        response = await self._xrpc("GET", GET_RECORD, params={"repo": session.did, "collection": POST, "rkey": rkey}, expect=(404,))
+        if response.status != 200:
+            if response.status == 404 or _xrpc_error(response)[0] == "RecordNotFound":
+                return None
+            raise SourceError(_("Bluesky refused {nsid}: {detail}").format(nsid=GET_RECORD, detail=_xrpc_message(response)))
+        try:
+            existing = StoredRecord.model_validate(response.json())
+        except ValidationError:
+            raise SourceError(_("{nsid} answered without a record cmday can read").format(nsid=GET_RECORD)) from None
+        if existing.value.get("text") != text:
+            raise SourceError(
+                _("Bluesky already holds a different post under record key {rkey} ({uri}); nothing was sent").format(
+                    rkey=rkey, uri=existing.uri
+                )
+            )
+        return Sent(existing.uri, self._web_url(session, rkey))
+
+    def _web_url(self, session: Session, rkey: str) -> str:
+        return f"https://bsky.app/profile/{quote(session.handle or session.did, safe=':.')}/post/{rkey}"
 
     async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
         """A post with link, mention and tag facets and, when there is a link, a link card (no thumbnail)."""
@@ -746,8 +774,9 @@ class BlueskyAdapter:
         session = await self._session()
         rkey = record_key(idempotency_key)
         body = {"repo": session.did, "collection": POST, "rkey": rkey, "record": record}
-        response = await self._xrpc("POST", CREATE_RECORD, body=body, expect=(409, 500, 502, 503, 504))
-        web = f"https://bsky.app/profile/{quote(session.handle or session.did, safe=':.')}/post/{rkey}"
+        # A 502-504 is a gateway's answer: the PDS may have stored the post, and cmday.sending looks.
+        response = await self._xrpc("POST", CREATE_RECORD, body=body, expect=(409, 500), retry_on=(429,))
+        web = self._web_url(session, rkey)
         if response.status == 200:
             try:
                 return Sent(CreatedRecord.model_validate(response.json()).uri, web)
@@ -787,22 +816,23 @@ class BlueskyAdapter:
 
     async def _xrpc(
         self, method: str, nsid: str, *, params: dict[str, Any] | None = None, body: Any = None,
-        expect: tuple[int, ...] = (),
+        expect: tuple[int, ...] = (), retry_on: tuple[int, ...] | None = None,
     ) -> Any:
         """One call with the session's token; an expired or refused token is renewed once and the call repeated.
 
         Answers 200, 400 and what `expect` adds come back to the caller; others are the HTTP layer's errors.
         """
-        response = await self._once(method, nsid, params, body, expect)
+        response = await self._once(method, nsid, params, body, expect, retry_on)
         if _needs_new_session(response):
             await self._renew()
-            response = await self._once(method, nsid, params, body, expect)
+            response = await self._once(method, nsid, params, body, expect, retry_on)
             if _needs_new_session(response):
                 raise self._log_in_again()
         return response
 
     async def _once(
-        self, method: str, nsid: str, params: dict[str, Any] | None, body: Any, expect: tuple[int, ...]
+        self, method: str, nsid: str, params: dict[str, Any] | None, body: Any, expect: tuple[int, ...],
+        retry_on: tuple[int, ...] | None = None,
     ) -> Any:
         session = await self._session()
         return await self.context.http.request(
@@ -812,11 +842,67 @@ class BlueskyAdapter:
             headers={"Authorization": f"Bearer {session.access_jwt}"},
             json_body=body,
             expect=(200, 400, 401, *expect),
+            **({"retry_on": retry_on} if retry_on is not None else {}),
         )
 
     async def _session(self) -> Session:
+        """The session this command already has, else the one an earlier command kept, else a new login.
+
+        A PDS allows 30 logins per 5 minutes and 300 a day per account; a CM replying fast, plus cron,
+        would be locked out if every command logged in.
+        """
         session = self.context.state.get(self._session_key)
-        return session if isinstance(session, Session) else await self._create_session()
+        if isinstance(session, Session):
+            return session
+        kept = self._kept_session()
+        if kept is not None:
+            self.context.state[self._session_key] = kept
+            return kept
+        return await self._create_session()
+
+    def _session_file(self) -> Path:
+        from cmday.secrets import secrets_dir
+
+        return secrets_dir() / f"{self.context.project_slug}.{self.source.id}.session"
+
+    def _kept_session(self) -> Session | None:
+        """The session file, when it belongs to this account on this service (the project may have changed)."""
+        try:
+            kept = json.loads(self._session_file().read_text(encoding="utf-8"))
+            if kept.get("service") != self.source.service or kept.get("identifier") != self.source.handle:
+                return None
+            return Session.model_validate(kept["session"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ValidationError):
+            return None
+
+    def _store_session(self, session: Session) -> None:
+        """Written readable by its owner only, never with wider permissions, replaced whole (two commands may race)."""
+        import os
+        import tempfile
+
+        path = self._session_file()
+        text = json.dumps({"service": self.source.service, "identifier": self.source.handle,
+                           "session": session.model_dump(by_alias=True)})
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.chmod(temporary, 0o600)
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass  # not kept: the next command logs in again, which is slower but works
+
+    def _forget_session(self) -> None:
+        self.context.state.pop(self._session_key, None)
+        try:
+            self._session_file().unlink()
+        except OSError:
+            pass
 
     async def _create_session(self) -> Session:
         password = self.context.secret(self.source.password_env)
@@ -854,7 +940,7 @@ class BlueskyAdapter:
         if self._logged_in_again:
             raise self._log_in_again()
         self._logged_in_again = True
-        self.context.state.pop(self._session_key, None)
+        self._forget_session()
         try:
             await self._create_session()
         except AuthenticationFailed:
@@ -866,6 +952,7 @@ class BlueskyAdapter:
         except ValidationError:
             raise SourceError(_("{nsid} answered without a usable session").format(nsid=nsid)) from None
         self.context.state[self._session_key] = session
+        self._store_session(session)
         return session
 
     def _log_in_again(self) -> AuthenticationFailed:

@@ -79,9 +79,19 @@ class DemoAdapter:
     async def text_limit(self) -> int:
         return 500
 
+    def reply_text(self, target: ReplyTarget, text: str) -> str:
+        """As the real platform's adapter would write it: Mastodon's `@user@host` in front, Bluesky's text as it is."""
+        from cmday.sources.mastodon import addressed
+
+        user, _at, host = target.author_handle.lstrip("@").partition("@")
+        return addressed(text, f"{user}@{host}", "") if target.author_handle.startswith("@") and host else text
+
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
-        """The demo answers without a network: the reply is recorded as sent, nothing leaves the machine."""
-        return Sent(f"demo-reply-{idempotency_key[:12]}", f"https://demo.cmday.invalid/replies/{idempotency_key[:12]}")
+        """The demo answers without a network: the reply is recorded as answered, nothing leaves the machine."""
+        return Sent(f"demo-reply-{idempotency_key[:12]}", "")
+
+    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
+        return None  # nothing ever left the machine: a pending demo reply is never anywhere
 
     async def verify(self) -> str:
         return "@cafearoma (demo)"

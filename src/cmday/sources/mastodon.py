@@ -36,6 +36,7 @@ REFUSED = (400, 401, 403, 404, 422, 503)
 STATUS_READS_AT_ONCE = 4  # post_metrics reads one status per request: a few at a time, not a burst
 THREAD_DEPTH = 10  # parents shown above a mention: the nearest ones, enough to follow a conversation
 DEFAULT_TEXT_LIMIT = 500  # Mastodon's own default, for instances that do not say theirs
+CLOCK_SKEW = timedelta(minutes=5)  # the instance's clock and ours may disagree when looking for a post we sent
 # From the most public to the most private: a reply never goes further than what it answers.
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
@@ -80,6 +81,7 @@ class Account(Entity):
     """https://docs.joinmastodon.org/entities/Account/"""
 
     acct: Annotated[str, Field(min_length=1)]
+    id: PlatformId | None = None
     username: OptionalText = None
     display_name: OptionalText = None
     url: OptionalText = None
@@ -119,6 +121,7 @@ class Context(Entity):
     """https://docs.joinmastodon.org/entities/Context/: a status's parents, oldest first; its items are checked one by one."""
 
     ancestors: list[Any]
+    descendants: list[Any] = []
 
 
 class PostedStatus(Entity):
@@ -142,6 +145,7 @@ class CredentialAccount(Entity):
     """https://docs.joinmastodon.org/entities/Account/#CredentialAccount: the token's own account and its counts."""
 
     acct: Annotated[str, Field(min_length=1)]
+    id: PlatformId | None = None
     followers_count: int = 0
     following_count: int = 0
     statuses_count: int = 0
@@ -664,6 +668,12 @@ class MastodonAdapter:
                 return limit
         return None
 
+    def reply_text(self, target: ReplyTarget, text: str) -> str:
+        """Exactly what a reply posts: `@acct ` in front unless the text names the author (the notification needs it)."""
+        original = self._stored_original(target)
+        acct = original.account.acct.lstrip("@") if original else _acct_of(target.author_handle, self.host)
+        return addressed(text, acct, self.host) if acct else text
+
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
         """A reply to the status `target.platform_id`, addressed to its author, never more public than it."""
         headers = self._authorized()
@@ -687,6 +697,62 @@ class MastodonAdapter:
             )
         headers = self._authorized()
         return await self._post_status({"status": with_link(text, link)}, idempotency_key, headers)
+
+    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
+        """The brand's own reply to the mention from this send, found among the status's context descendants.
+
+        Ours: a reply by the brand's account with this text, posted since `since` (less the clocks' skew).
+        Failing that, any reply by the brand's account posted since `since`: written by hand after a failed
+        send, it is the answer too, and the customer must not get a second one.
+        """
+        headers = self._authorized()
+        own = await self._credentials()
+        path = "/api/v1/statuses/" + quote(target.platform_id, safe="") + "/context"
+        response = await self.context.http.request("GET", self.base + path, headers=headers)
+        try:
+            descendants = Context.model_validate(response.json()).descendants
+        except ValidationError:
+            raise SourceError(
+                _("{host} answered the context of status {id} in a shape cmday cannot read").format(
+                    host=self.host, id=target.platform_id
+                )
+            ) from None
+        wanted = _comparable(self.reply_text(target, text))
+        by_hand = None
+        for item in descendants:
+            try:
+                status = Status.model_validate(item)
+            except ValidationError:
+                continue
+            if status.in_reply_to_id != target.platform_id or not _is_own(status.account, own):
+                continue
+            posted = _utc(status.created_at)
+            if posted >= since - CLOCK_SKEW and _comparable(html_to_text(status.content)) == wanted:
+                return Sent(status.id, status.url or status.uri)
+            if posted >= since and by_hand is None:
+                by_hand = Sent(status.id, status.url or status.uri)
+        return by_hand
+
+    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None:
+        """The brand's own status with this post's text posted since `since`, from the account's latest statuses."""
+        headers = self._authorized()
+        own = await self._credentials()
+        if not own.id:
+            raise SourceError(_("{host} answered verify_credentials without the account's id").format(host=self.host))
+        path = "/api/v1/accounts/" + quote(own.id, safe="") + "/statuses"
+        response = await self.context.http.request(
+            "GET", self.base + path, headers=headers, params={"limit": 40, "exclude_replies": "true"}
+        )
+        payload = response.json()
+        wanted = _comparable(with_link(text, link))
+        for item in payload if isinstance(payload, list) else []:
+            try:
+                status = Status.model_validate(item)
+            except ValidationError:
+                continue
+            if _utc(status.created_at) >= since - CLOCK_SKEW and _comparable(html_to_text(status.content)) == wanted:
+                return Sent(status.id, status.url or status.uri)
+        return None
 
     async def verify(self) -> str:
         """The token's account as `@user@instance`: a cheap call that fails when the token does not work."""
@@ -752,15 +818,19 @@ class MastodonAdapter:
                 _("{host} answered verify_credentials without an account cmday can read").format(host=self.host)
             ) from None
 
-    async def _original(self, target: ReplyTarget, headers: dict[str, str]) -> Status:
-        """The status answered, from the stored payload (a notification or a status), else fetched again."""
+    def _stored_original(self, target: ReplyTarget) -> Status | None:
         stored = target.raw.get("status") if isinstance(target.raw, dict) and "type" in target.raw else target.raw
         try:
             status = Status.model_validate(stored)
-            if status.id == target.platform_id:
-                return status
         except ValidationError:
-            pass
+            return None
+        return status if status.id == target.platform_id else None
+
+    async def _original(self, target: ReplyTarget, headers: dict[str, str]) -> Status:
+        """The status answered, from the stored payload (a notification or a status), else fetched again."""
+        stored = self._stored_original(target)
+        if stored is not None:
+            return stored
         path = "/api/v1/statuses/" + quote(target.platform_id, safe="")
         response = await self.context.http.request("GET", self.base + path, headers=headers)
         try:
@@ -771,11 +841,11 @@ class MastodonAdapter:
             ) from None
 
     async def _post_status(self, status: dict[str, Any], idempotency_key: str, headers: dict[str, str]) -> Sent:
-        # Mastodon keeps the key an hour: a repeat (ours after a lost answer, or the HTTP layer's on a
-        # 502-504) answers the status the first request created instead of posting a second one.
+        # Mastodon keeps the key an hour: a repeat answers the status the first request created. Not every
+        # server does, so nothing repeats this POST blindly: cmday.sending looks at the account first.
         headers = {**headers, "Idempotency-Key": header_key(idempotency_key)}
         response = await self.context.http.request(
-            "POST", self.base + "/api/v1/statuses", headers=headers, json_body=status
+            "POST", self.base + "/api/v1/statuses", headers=headers, json_body=status, retry_on=(429,)
         )
         try:
             posted = PostedStatus.model_validate(response.json())
@@ -786,6 +856,23 @@ class MastodonAdapter:
                 )
             ) from None
         return Sent(posted.id, posted.url or posted.uri)
+
+
+def _is_own(account: Account, own: CredentialAccount) -> bool:
+    if account.id and own.id:
+        return account.id == own.id
+    return account.acct.lstrip("@").casefold() == own.acct.lstrip("@").casefold()
+
+
+def _acct_of(handle: str, instance_host: str) -> str:
+    """`@user@host` as stored back to the acct Mastodon writes: without the domain when it is this instance."""
+    acct = handle.lstrip("@")
+    user, _at, domain = acct.partition("@")
+    return user if domain and domain.casefold() == instance_host.casefold() else acct
+
+
+def _comparable(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _max_characters(payload: Any) -> int | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from cmday.errors import SourceError
 from cmday.i18n import _
-from cmday.sources.base import AuthenticationFailed, Sent
+from cmday.sources.base import AnswerLost, AuthenticationFailed, Sent
 from cmday.sources.email.fetch import TIMEOUT_SECONDS, quoted_folder
 from cmday.textsafe import one_line
 
@@ -31,10 +31,6 @@ PENDING, COMMITTED = "$CmdayPending", "$CmdayCommitted"
 MAX_REFERENCES = 20
 
 _LIST_LINE = re.compile(rb'\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.+)$')
-
-
-class AnswerLost(SourceError):
-    """The whole message reached the mail server but its answer did not: it may be delivered, so never resend it."""
 
 
 @dataclass
