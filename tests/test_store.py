@@ -134,3 +134,65 @@ def test_lone_surrogates_from_the_network_are_stored_not_crashed_on(tmp_path: Pa
     assert store.save_batch("acme", "b", "bluesky", [broken], None, NOW) == 1
     stored = store.mentions("acme")[0]
     assert stored.text == "hola \ufffd mundo"
+
+
+def _damaged_in_the_middle(state: Path) -> bytes:
+    """A state of 3,000 mentions whose middle page is overwritten with garbage, as a bad disk or a stray write leaves it."""
+    store = Store(state)
+    store.save_batch("acme", "m", "mastodon", [mention(str(i)) for i in range(3000)], None, NOW)
+    store.close()
+    data = bytearray(state.read_bytes())
+    page_size = 4096
+    middle = (len(data) // page_size // 2) * page_size
+    data[middle : middle + page_size] = b"\xde\xad" * (page_size // 2)
+    state.write_bytes(bytes(data))
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("mark", "1", "answered"),
+        ("done", "news"),
+        ("kpi", "set", "followers.mastodon", "120"),
+        ("fetch",),
+        ("morning",),
+    ],
+)
+def test_a_state_damaged_in_the_middle_is_never_written(command, workspace: Path, cmday_home: Path):
+    (workspace / "comments.csv").write_text("date,text\n2026-11-21 10:00,hello\n", encoding="utf-8")
+    project_file = workspace / "projects" / "acme.toml"
+    project_file.write_text(
+        project_file.read_text(encoding="utf-8") + '\n[[sources]]\nid = "comments"\nplatform = "file"\npath = "comments.csv"\n',
+        encoding="utf-8",
+    )
+    cmday_home.mkdir(parents=True)
+    state = cmday_home / "state.sqlite3"
+    damaged = _damaged_in_the_middle(state)
+
+    ran = run(*command, "--workspace", str(workspace))
+
+    assert ran.exit_code == ExitCode.STATE, ran.stdout + ran.stderr
+    assert "is damaged" in ran.stderr and "has not touched it" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert state.read_bytes() == damaged
+    assert not (cmday_home / "state.sqlite3-wal").exists() or (cmday_home / "state.sqlite3-wal").stat().st_size == 0
+
+
+def test_an_unchanged_state_is_not_checked_again_but_a_changed_one_is(tmp_path: Path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.save_batch("acme", "m", "mastodon", [mention("1")], None, NOW)
+    store.close()
+    assert (tmp_path / "s.sqlite3.verified").is_file()  # the next command skips the full check
+
+    data = bytearray(path.read_bytes())
+    data[-4096:] = b"\xde\xad" * 2048
+    path.write_bytes(bytes(data))
+    store = Store(path)
+    with pytest.raises(StateError, match="damaged"):
+        store.set_meta("x", "y")
+    with pytest.raises(StateError, match="damaged"):  # and every write after it
+        store.record_run("acme", "check", NOW)
+    store.close()
+    assert path.read_bytes() == bytes(data)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cmday import clock
-from cmday.errors import CmdayError
+from cmday.errors import CmdayError, StateError
 from cmday.i18n import _
 from cmday.models import Project
 from cmday.protocol import Protocol
@@ -119,6 +119,8 @@ async def fetch_project_async(
                     result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
                 except AuthenticationFailed as error:
                     result.error, result.needs_auth = one_line(error.message), True
+                except StateError:
+                    raise  # the state, not the source: the whole command stops and says so (exit 4)
                 except CmdayError as error:
                     result.error = one_line(error.message)
                 except Exception as error:  # a platform answering something no parser foresaw must not stop the sweep
