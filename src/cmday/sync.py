@@ -34,6 +34,7 @@ class SourceResult:
     needs_auth: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    more_to_read: bool = False  # stopped early (page or time limit): the next fetch carries on where this one stopped
 
 
 @dataclass
@@ -98,6 +99,7 @@ async def fetch_project_async(
                 project_slug=project.slug,
                 state=state,
             )
+            stored_some = False
             async with limit:
                 if progress:
                     progress(source.id, "start")
@@ -113,10 +115,15 @@ async def fetch_project_async(
                             for key, value in batch.counts.items():
                                 result.counts[key] = result.counts.get(key, 0) + value
                             result.notes.extend(batch.notes)
+                            result.more_to_read = result.more_to_read or batch.more_to_read
+                            stored_some = True
                         if hasattr(adapter, "account_metrics"):
                             await _snapshot_account(store, project, source, adapter, started, workspace, result)
                 except TimeoutError:
                     result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
+                    if stored_some:  # every batch stored moved the cursor with it: the rest comes next time
+                        result.more_to_read = True
+                        result.error += _("; what was read is kept and the next fetch carries on")
                 except AuthenticationFailed as error:
                     result.error, result.needs_auth = one_line(error.message), True
                 except StateError:

@@ -671,3 +671,69 @@ def test_fetch_project_stores_mentions_once(
         assert later.query["min_id"] == ["3"]
     finally:
         store.close()
+
+
+# --- paging that goes wrong ----------------------------------------------------------------------
+
+
+def test_a_link_header_pointing_back_at_the_same_page_is_paged_by_id(platform_server: PlatformServer, template: dict) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(100)]
+    listing = fake_list(platform_server, entries)
+
+    def self_pointing(request: Request) -> Reply:
+        reply = listing(request)
+        # A `next` that asks again for the page just sent: max_id just above its newest item.
+        newest = reply.body[0]["id"] if reply.body else "0"
+        here = platform_server.url + request.path
+        reply.headers["Link"] = f'<{here}?max_id={int(newest) + 1}>; rel="next"'
+        return reply
+
+    platform_server.route("GET", NOTIFICATIONS, self_pointing)
+
+    batches = fetched(source(platform_server))
+
+    assert len({m.platform_id for m in mentions_of(batches)}) == 100
+    assert cursor_of(batches)["notifications"] == "1099"
+
+
+def test_a_server_that_keeps_sending_the_same_page_is_said_and_the_cursor_not_moved(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(100)]
+    listing = fake_list(platform_server, entries)
+
+    def stuck(request: Request) -> Reply:  # ignores max_id: always the newest page
+        return listing(Request(request.method, request.path, {k: v for k, v in request.query.items() if k != "max_id"},
+                               request.headers, request.body))
+
+    platform_server.route("GET", NOTIFICATIONS, stuck)
+
+    batches = fetched(source(platform_server))
+
+    assert len(mentions_of(batches)) == 40 + 40  # the second page was the first again: stored once
+    assert "notifications" not in cursor_of(batches)  # the 60 older ones are not covered by it
+    notes = [n for b in batches for n in b.notes]
+    assert any("sent a page already read" in n for n in notes)
+
+
+def test_a_first_run_says_how_many_it_kept(platform_server: PlatformServer, template: dict) -> None:
+    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(500)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+
+    notes = [n for b in fetched(source(platform_server)) for n in b.notes]
+
+    assert "first fetch: the 400 newest mentions kept; older ones left on the server" in notes
+
+
+def test_700_mentions_between_two_fetches_come_in_two_fetches_that_say_so(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(710)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+
+    first = fetched(source(platform_server), json.dumps({"notifications": "10009"}))
+    assert len(mentions_of(first)) == 400 and any(b.more_to_read for b in first)
+    second = fetched(source(platform_server), first[-1].cursor)
+
+    assert len(mentions_of(second)) == 300 and not any(b.more_to_read for b in second)
+    assert cursor_of(second)["notifications"] == "10709"

@@ -49,7 +49,9 @@ def fetch(
         ]
         if options.json:
             output.print_json({"mentions": [_mention_json(m) for m in new_mentions], "errors": errors, "sources": [
-                {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error} for r in reports for s in r.results
+                {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error,
+                 "more_to_read": s.more_to_read, "notes": s.notes, "counts": s.counts}
+                for r in reports for s in r.results
             ]})
         else:
             for report in reports:

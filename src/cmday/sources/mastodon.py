@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from cmday.errors import SourceError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent
 
@@ -426,6 +426,8 @@ class Page:
     items: list[Any]
     ids: list[str]
     older: str | None  # max_id for the next, older page
+    cut_short: bool = False  # the page limit was reached with older items still on the server
+    notes: list[str] = field(default_factory=list)  # what went wrong with the paging itself, for the user
 
 
 class _Refused(Exception):
@@ -502,10 +504,25 @@ class MastodonAdapter:
     async def _mentions(self, state: Cursor) -> AsyncIterator[Batch]:
         params = [("types[]", "mention"), ("limit", MENTIONS_PER_PAGE)]
         pages = self._timeline("/api/v1/notifications", params, state.notifications, MENTIONS_PER_PAGE, MAX_PAGES)
+        first = state.notifications is None
+        kept = 0
         async for page, newest in pages:
             mentions, skipped = mentions_from_notifications(page.items, self.host)
+            kept += len(mentions)
             state.notifications = _newer(state.notifications, newest)
-            yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {})
+            notes, more = list(page.notes), False
+            if page.cut_short and first:  # by design: a first run does not pour in the account's whole past
+                notes.append(
+                    ngettext(
+                        "first fetch: the newest mention kept; older ones left on the server",
+                        "first fetch: the {count} newest mentions kept; older ones left on the server",
+                        kept,
+                    ).format(count=kept)
+                )
+            elif page.cut_short:
+                notes.append(_("more to read: the next fetch carries on where this one stopped"))
+                more = True
+            yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
 
     async def _activity(self, state: Cursor) -> AsyncIterator[Batch]:
         params: list[tuple[str, Any]] = [("types[]", kind) for kind in ACTIVITY_TYPES] + [("limit", ACTIVITY_PER_PAGE)]
@@ -526,7 +543,8 @@ class MastodonAdapter:
         pages = self._timeline(path, params, since, STATUSES_PER_PAGE, MAX_PAGES if since else 1, optional=True)
         refused = _("{host} refused the hashtag timeline #{tag} ({status}); it was skipped")
         note = partial(refused.format, host=self.host, tag=tag)
-        return self._listen(state, state.tags, tag.casefold(), pages, "hashtags_refused", note)
+        cut = _("more to read: the next fetch carries on where this one stopped") if since else None
+        return self._listen(state, state.tags, tag.casefold(), pages, "hashtags_refused", note, cut)
 
     def _search(self, state: Cursor, query: str) -> AsyncIterator[Batch]:
         since = state.search.get(query)
@@ -538,11 +556,18 @@ class MastodonAdapter:
         )
         refused = _("{host} refused the search for “{query}” ({status}); it was skipped")
         note = partial(refused.format, host=self.host, query=query)
-        return self._listen(state, state.search, query, pages, "search_refused", note)
+        cut = None
+        if since:  # search cannot be paged forward: what lies beyond its pages is given up, and said
+            cut = ngettext(
+                "more hits for “{query}” than the newest page holds; older ones were not read",
+                "more hits for “{query}” than the newest {count} pages hold; older ones were not read",
+                SEARCH_PAGES,
+            ).format(query=query, count=SEARCH_PAGES)
+        return self._listen(state, state.search, query, pages, "search_refused", note, cut)
 
     async def _listen(
         self, state: Cursor, places: dict[str, str], key: str, pages: AsyncIterator[tuple[Page, str | None]],
-        counter: str, note: Callable[..., str],
+        counter: str, note: Callable[..., str], cut_note: str | None = None,
     ) -> AsyncIterator[Batch]:
         try:
             async for page, newest in pages:
@@ -550,7 +575,9 @@ class MastodonAdapter:
                 moved = _newer(places.get(key), newest)
                 if moved:
                     places[key] = moved
-                yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {})
+                notes = [*page.notes, *([cut_note] if cut_note and page.cut_short else [])]
+                more = bool(cut_note and page.cut_short and places is state.tags)  # tag timelines page forward
+                yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
         except _Refused as refusal:
             yield Batch([], state.text(), {counter: 1}, [note(status=refusal.status)])
 
@@ -566,17 +593,38 @@ class MastodonAdapter:
         self, path: str, params: list[tuple[str, Any]], per_page: int, max_pages: int,
         unwrap: Callable[[Any, str], list[Any]], optional: bool,
     ) -> AsyncIterator[tuple[Page, str | None]]:
-        """Pages from the newest back, each with None for the cursor except the last, which carries the newest id."""
+        """Pages from the newest back, each with None for the cursor except the last, which carries the newest id.
+
+        The next page is the Link header's `max_id`, or the lowest id read when the header points back
+        at what was already read (some servers' Link is wrong that way). A page that brings nothing not
+        already read means the server cannot be paged: the walk stops there with the cursor left where
+        it was (a gap is never covered by it), and says so.
+        """
         newest: str | None = None
+        lowest: str | None = None
+        seen: set[str] = set()
         query = params
         for number in range(max_pages):
             page = await self._page(path, query, unwrap, optional)
-            for found in page.ids:
+            fresh = [found for found in page.ids if found not in seen]
+            if number and page.items and not fresh:
+                page.notes.append(
+                    _("{host} sent a page already read instead of the next one; the older mentions could not be read "
+                      "and the stream's place was not moved").format(host=self.host)
+                )
+                yield page, None
+                return
+            seen.update(fresh)
+            for found in fresh:
                 newest = _newer(newest, found)
+                lowest = found if lowest is None or _id_key(found) < _id_key(lowest) else lowest
             full = len(page.items) >= per_page
-            older = page.older or (min(page.ids, key=_id_key) if full and page.ids else None)
-            stalled = older is not None and any(k == "max_id" and _id_key(older) >= _id_key(v) for k, v in query)
-            last = not full or older is None or stalled or number == max_pages - 1
+            older = page.older
+            if older is not None and lowest is not None and _id_key(older) > _id_key(lowest):
+                older = None  # the Link header points back over what was read: page by id instead
+            older = older or (lowest if full else None)
+            last = not full or older is None or number == max_pages - 1
+            page.cut_short = full and older is not None and number == max_pages - 1
             yield page, (newest if last else None)
             if last:
                 return
@@ -587,11 +635,12 @@ class MastodonAdapter:
     ) -> AsyncIterator[tuple[Page, str | None]]:
         """Pages just newer than `since`, oldest first, each with the newest id it holds as its cursor."""
         floor = since
-        for _number in range(max_pages):
+        for number in range(max_pages):
             page = await self._page(path, [*params, ("min_id", floor)], _items, optional)
             newest = _newer(floor, max(page.ids, key=_id_key, default=None))
             if newest == floor:
                 return  # nothing newer, or a server ignoring min_id
+            page.cut_short = len(page.items) >= per_page and number == max_pages - 1
             yield page, newest
             if len(page.items) < per_page:
                 return
