@@ -84,3 +84,36 @@ def test_sources_check_makes_an_authenticated_call(workspace: Path, platform_ser
     second = {r["source"]: r for r in json.loads(run("sources", "--check", "--workspace", str(workspace), "--json").stdout)["sources"]}
     assert second["good"]["credentials_work"] is False and "access token is invalid" in second["good"]["account"]
     assert "tok-123" not in json.dumps(second)
+
+
+IMPORT_SOURCE = '\n[[sources]]\nid = "comments"\nplatform = "file"\npath = "comments.csv"\n'
+
+
+def test_skipped_import_rows_are_reported_by_fetch_morning_and_sources_until_the_file_changes(workspace: Path):
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + IMPORT_SOURCE, encoding="utf-8")
+    export = workspace / "comments.csv"
+    export.write_text("fecha;texto\n21/11/2026 10:00;bien\n32/11/2026;mal\n21/11/2026 11:00;\n", encoding="utf-8")
+    said = "2 rows of comments.csv skipped: line 3: date not readable ('32/11/2026'); line 4: no text"
+
+    fetched = run("fetch", "--workspace", str(workspace))
+    assert fetched.exit_code == 0 and said in " ".join(fetched.stderr.split())
+    again = run("fetch", "--workspace", str(workspace), "--json")  # the file is unchanged: said again
+    [row] = json.loads(again.stdout)["sources"]
+    assert row["new"] == 0 and row["notes"] == [said]
+    morning = run("morning", "--workspace", str(workspace))
+    assert said in " ".join(morning.stderr.split())
+    listed = run("sources", "--workspace", str(workspace), "--json")
+    [source] = json.loads(listed.stdout)["sources"]
+    assert source["skipped_rows"]["count"] == 2
+    assert source["skipped_rows"]["rows"][0] == {"line": 3, "reason": "bad-date", "detail": "32/11/2026"}
+    shown = run("sources", "--workspace", str(workspace), "--lang", "es")
+    assert "2 filas de comments.csv omitidas: línea 3: fecha ilegible ('32/11/2026'); línea 4: sin texto" in " ".join(
+        shown.stdout.split()
+    )
+
+    export.write_text("fecha;texto\n21/11/2026 10:00;bien\n21/11/2026 11:00;arreglado\n", encoding="utf-8")
+    fixed = run("fetch", "--workspace", str(workspace), "--json")
+    assert json.loads(fixed.stdout)["sources"][0]["notes"] == []
+    after = json.loads(run("sources", "--workspace", str(workspace), "--json").stdout)["sources"][0]
+    assert after["skipped_rows"]["count"] == 0

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from cmday import clock
 from cmday.errors import CmdayError, StateError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.secrets import read_secret
@@ -35,6 +35,7 @@ class SourceResult:
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     more_to_read: bool = False  # stopped early (page or time limit): the next fetch carries on where this one stopped
+    incomplete: list[str] = field(default_factory=list)  # platform ids kept without a readable time or author
 
 
 @dataclass
@@ -109,6 +110,8 @@ async def fetch_project_async(
                         async for batch in adapter.fetch(store.cursor(project.slug, source.id)):
                             for mention in batch.mentions:
                                 triage.apply(mention)
+                                if mention.extra.get("incomplete"):
+                                    result.incomplete.append(mention.platform_id)
                             result.new += store.save_batch(
                                 project.slug, source.id, source.platform, batch.mentions, batch.cursor, started
                             )
@@ -134,6 +137,7 @@ async def fetch_project_async(
                     result.error = _("unexpected answer: {kind}: {detail}").format(
                         kind=type(error).__name__, detail=one_line(str(error), 160)
                     )
+                result.notes.extend(_unread_notes(result))
                 store.record_fetch(
                     project.slug, source.id, source.platform, clock.now(), result.error, result.needs_auth
                 )
@@ -143,6 +147,33 @@ async def fetch_project_async(
 
         results = await asyncio.gather(*(run(s) for s in sources))
     return FetchReport(project=project.slug, started=started, results=list(results))
+
+
+INCOMPLETE_IDS_SHOWN = 5
+
+
+def _unread_notes(result: SourceResult) -> list[str]:
+    """What came in but could not be read whole: kept and named by id, or left out and counted."""
+    notes = []
+    if result.incomplete:
+        shown = ", ".join(result.incomplete[:INCOMPLETE_IDS_SHOWN]) + (" …" if len(result.incomplete) > INCOMPLETE_IDS_SHOWN else "")
+        notes.append(
+            ngettext(
+                "{count} mention kept without a readable time or author (the time it was fetched stands in): {ids}",
+                "{count} mentions kept without a readable time or author (the time they were fetched stands in): {ids}",
+                len(result.incomplete),
+            ).format(count=len(result.incomplete), ids=shown)
+        )
+    skipped = result.counts.get("skipped", 0)
+    if skipped:
+        notes.append(
+            ngettext(
+                "{count} item the server sent could not be read at all and was left out",
+                "{count} items the server sent could not be read at all and were left out",
+                skipped,
+            ).format(count=skipped)
+        )
+    return notes
 
 
 async def _snapshot_account(store: Store, project: Project, source, adapter, now: datetime, workspace: Workspace, result: SourceResult) -> None:

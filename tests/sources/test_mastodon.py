@@ -375,8 +375,35 @@ def test_unusable_items_are_skipped_and_counted(platform_server: PlatformServer,
 
     batches = fetched(source(platform_server))
 
-    assert [m.platform_id for m in mentions_of(batches)] == ["116000000000000012"]
-    assert sum(b.counts.get("skipped", 0) for b in batches) == 3
+    # Without a time the mention is still kept (see below); without a trustworthy id it cannot be.
+    assert [m.platform_id for m in mentions_of(batches)] == ["116000000000000012", "116000000000000011"]
+    assert sum(b.counts.get("skipped", 0) for b in batches) == 2
+
+
+def test_mentions_without_a_time_or_an_author_are_kept_and_reported_by_id(
+    platform_server: PlatformServer, template: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(100)]
+    entries[10]["created_at"] = entries[10]["status"]["created_at"] = None
+    entries[20]["status"]["account"]["acct"] = ""
+    entries[30]["status"]["account"] = None
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+    monkeypatch.setenv("X", TOKEN)
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    workspace = Workspace(root=tmp_path, config=WorkspaceConfig())
+    store = Store(tmp_path / "s.sqlite3")
+
+    [result] = fetch_project(store, workspace, project, load_protocol()).results
+
+    assert result.new == 100
+    assert sorted(result.incomplete) == ["116000000000000010", "116000000000000020", "116000000000000030"]
+    assert any(note.startswith("3 mentions kept without a readable time or author") and "116000000000000020" in note
+               for note in result.notes)
+    stored = {m.platform_id: m for m in store.mentions("acme", states=None)}
+    undated = stored["116000000000000010"]
+    assert undated.created_at == undated.fetched_at
+    assert stored["116000000000000020"].author_handle == "" and stored["116000000000000030"].author_handle == ""
+    assert stored["116000000000000031"].author_handle.startswith("@")
 
 
 def test_legacy_integer_ids_are_kept_exact(recorded_fixtures: Path) -> None:

@@ -50,7 +50,8 @@ def fetch(
         if options.json:
             output.print_json({"mentions": [_mention_json(m) for m in new_mentions], "errors": errors, "sources": [
                 {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error,
-                 "more_to_read": s.more_to_read, "notes": s.notes, "counts": s.counts}
+                 "more_to_read": s.more_to_read, "notes": s.notes, "counts": s.counts,
+                 "incomplete": {"count": len(s.incomplete), "ids": s.incomplete}}
                 for r in reports for s in r.results
             ]})
         else:

@@ -40,6 +40,7 @@ def sources(
                 verified = verify_sources(session.workspace, project, session.store)
             for source in project.sources:
                 state = health.get(source.id)
+                skipped = _skipped_rows(source, state)
                 rows.append(
                     {
                         "project": project.slug,
@@ -57,6 +58,7 @@ def sources(
                         "mentions": state.mentions if state else 0,
                         "credentials_work": verified[source.id][0] if source.id in verified else None,
                         "account": verified[source.id][1] if source.id in verified else None,
+                        "skipped_rows": skipped,
                     }
                 )
         if options.json:
@@ -79,6 +81,8 @@ def sources(
                 state = Text(_("log in again: cmday auth {source}").format(source=row["source"]), style="bold red")
             elif row["last_error"]:
                 state = Text(one_line(row["last_error"], 160), style="red")
+            elif row["skipped_rows"] and row["skipped_rows"]["count"]:
+                state = Text(row["skipped_rows"]["note"], style="yellow")
             elif row["credentials_work"]:
                 state = Text(_("ok, logged in as {account}").format(account=one_line(row["account"], 60)), style="green")
             elif row["last_success"]:
@@ -91,6 +95,22 @@ def sources(
         output.out.print(table)
     finally:
         session.close()
+
+
+def _skipped_rows(source, state) -> dict | None:
+    """For an import file: the rows its last import skipped, as the source's cursor keeps them until the file changes."""
+    if source.platform != "file":
+        return None
+    from pathlib import Path
+
+    from cmday.sources.fileimport import skipped_note, skipped_rows
+
+    total, rows = skipped_rows(state.cursor if state else None)
+    return {
+        "count": total,
+        "rows": [{"line": row.line, "reason": row.reason, "detail": row.detail} for row in rows],
+        "note": skipped_note(Path(source.path).name, total, rows) if total else "",
+    }
 
 
 def auth(

@@ -255,34 +255,68 @@ def html_to_text(content: str) -> str:
 # --- Payloads to mentions ------------------------------------------------------------------------
 
 
-def mentions_from_notifications(payload: Any, instance_host: str) -> tuple[list[Mention], int]:
-    """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable."""
+# What a status may lack and still be kept: its time (the time it was fetched stands in) and its author.
+MENDABLE = {"created_at": "date", "account": "author"}
+UNKNOWN_ACCT = "\x00unknown"  # never an account name: shown as an unknown author
+
+
+def _readable(model: type[Entity], item: Any, fetched_at: datetime | None) -> tuple[Any, list[str]]:
+    """`item` as `model`; a missing or unreadable time or author is mended and named, anything else is refused.
+
+    Mended: `created_at` becomes `fetched_at`, an author without `acct` becomes an unknown author. With
+    no `fetched_at` nothing is mended.
+    """
+    try:
+        return model.model_validate(item), []
+    except ValidationError as error:
+        broken = {str(detail["loc"][0]) for detail in error.errors() if detail["loc"]}
+        if fetched_at is None or not isinstance(item, dict) or not broken or not broken <= set(MENDABLE):
+            raise
+    mended = dict(item)
+    if "created_at" in broken:
+        mended["created_at"] = fetched_at.isoformat()
+    if "account" in broken:
+        account = item.get("account") if isinstance(item.get("account"), dict) else {}
+        mended["account"] = {k: v for k, v in account.items() if k in ("display_name", "url")} | {"acct": UNKNOWN_ACCT}
+    return model.model_validate(mended), sorted(MENDABLE[name] for name in broken)
+
+
+def mentions_from_notifications(
+    payload: Any, instance_host: str, fetched_at: datetime | None = None
+) -> tuple[list[Mention], int]:
+    """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable.
+
+    A mention without a readable time or author is kept (see `_readable`), its `extra["incomplete"]`
+    saying what it lacks.
+    """
     mentions: list[Mention] = []
     skipped = 0
     for item in _items(payload, instance_host):
         try:
-            notification = Notification.model_validate(item)
+            notification, lacking = _readable(Notification, item, fetched_at)
             if notification.type != "mention" or notification.status is None:
                 continue  # a deleted or no longer visible post leaves its notification without a status
-            status = Status.model_validate(notification.status)
+            status, lacking_too = _readable(Status, notification.status, notification.created_at if fetched_at else None)
         except ValidationError:
             skipped += 1
             continue
-        mentions.append(_mention(status, _kind(status), item, instance_host))
+        mentions.append(_mention(status, _kind(status), item, instance_host, sorted({*lacking, *lacking_too})))
     return mentions, skipped
 
 
-def mentions_from_statuses(payload: Any, instance_host: str) -> tuple[list[Mention], int]:
+def mentions_from_statuses(
+    payload: Any, instance_host: str, fetched_at: datetime | None = None
+) -> tuple[list[Mention], int]:
     """Statuses found by listening (hashtag timeline, search) as `search` mentions, and how many were unusable."""
     mentions: list[Mention] = []
     skipped = 0
     for item in _items(payload, instance_host):
         try:
-            status = Status.model_validate(item)
+            status, lacking = _readable(Status, item, fetched_at)
         except ValidationError:
             skipped += 1
             continue
-        mentions.append(_mention(status, "search", item, instance_host))
+        mentions.append(_mention(status, "search", item, instance_host, lacking))
     return mentions, skipped
 
 
@@ -323,24 +357,30 @@ def _kind(status: Status) -> str:
     return "reply" if status.in_reply_to_id else "mention"
 
 
-def _mention(status: Status, kind: str, raw: dict[str, Any], instance_host: str) -> Mention:
+def _mention(status: Status, kind: str, raw: dict[str, Any], instance_host: str, lacking: list[str] = ()) -> Mention:
     body = html_to_text(status.content)
     warning = (status.spoiler_text or "").strip()
     account = status.account
     acct = account.acct.lstrip("@")
+    if acct == UNKNOWN_ACCT:
+        handle, name = "", account.display_name or ""
+    else:
+        handle = f"@{acct}" if "@" in acct or not instance_host else f"@{acct}@{instance_host}"
+        name = account.display_name or account.username or acct
     return Mention(
         platform="mastodon",
         platform_id=status.id,
         kind=kind,
         text=f"CW: {warning}\n\n{body}".strip() if warning else body,
         created_at=status.created_at,
-        author_handle=f"@{acct}" if "@" in acct or not instance_host else f"@{acct}@{instance_host}",
-        author_name=account.display_name or account.username or acct,
+        author_handle=handle,
+        author_name=name,
         author_url=account.url or "",
         url=status.url or status.uri,
         language=status.language,
         in_reply_to=status.in_reply_to_id,
         raw=raw,
+        extra={"incomplete": list(lacking)} if lacking else {},
     )
 
 
@@ -507,7 +547,7 @@ class MastodonAdapter:
         first = state.notifications is None
         kept = 0
         async for page, newest in pages:
-            mentions, skipped = mentions_from_notifications(page.items, self.host)
+            mentions, skipped = mentions_from_notifications(page.items, self.host, self.context.now)
             kept += len(mentions)
             state.notifications = _newer(state.notifications, newest)
             notes, more = list(page.notes), False
@@ -571,7 +611,7 @@ class MastodonAdapter:
     ) -> AsyncIterator[Batch]:
         try:
             async for page, newest in pages:
-                mentions, skipped = mentions_from_statuses(page.items, self.host)
+                mentions, skipped = mentions_from_statuses(page.items, self.host, self.context.now)
                 moved = _newer(places.get(key), newest)
                 if moved:
                     places[key] = moved
