@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -196,3 +197,19 @@ def test_an_unchanged_state_is_not_checked_again_but_a_changed_one_is(tmp_path: 
         store.record_run("acme", "check", NOW)
     store.close()
     assert path.read_bytes() == bytes(data)
+
+
+def test_how_a_mention_came_is_kept_and_shown(workspace: Path, cmday_home: Path):
+    store = Store(cmday_home / "state.sqlite3")
+    held = mention("1")
+    held.flags = ["filtered", "no-date"]
+    store.save_batch("acme", "m", "mastodon", [held, mention("2")], None, NOW)
+    assert [m.flags for m in store.mentions("acme", states=None)] == [("filtered", "no-date"), ()]
+    store.close()
+
+    shown = run("show", "1", "--workspace", str(workspace))
+    assert "filtered by the server" in shown.stdout and "the time it was fetched is shown" in shown.stdout
+    as_json = json.loads(run("show", "1", "--workspace", str(workspace), "--json").stdout)
+    assert as_json["mentions"][0]["flags"] == ["filtered", "no-date"]
+    spanish = run("show", "1", "--workspace", str(workspace), "--lang", "es")
+    assert "filtrada por el servidor" in spanish.stdout

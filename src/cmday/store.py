@@ -134,12 +134,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "m003_mention_flags",
+        """
+        ALTER TABLE mentions ADD COLUMN flags TEXT NOT NULL DEFAULT ''
+        """,
+    ),
 ]
 
 _MENTION_COLUMNS = (
     "id, project, source_id, platform, platform_id, kind, author_handle, author_name, author_url, text, url,"
     " created_at, fetched_at, language, category, priority, urgent, sla_due, matched, state, state_at,"
-    " state_reason, snooze_until, answered_at, in_reply_to"
+    " state_reason, snooze_until, answered_at, in_reply_to, flags"
 )
 
 
@@ -435,8 +441,8 @@ class Store:
                 inserted = db.execute(
                     "INSERT INTO mentions (project, source_id, platform, platform_id, kind, author_handle, author_name,"
                     " author_url, text, url, created_at, fetched_at, language, in_reply_to, raw, linked_to, category,"
-                    " priority, urgent, sla_due, matched, state)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " priority, urgent, sla_due, matched, state, flags)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (project, source_id, platform_id) DO NOTHING",
                     (
                         project,
@@ -461,6 +467,7 @@ class Store:
                         _text(mention.sla_due),
                         _storable(mention.matched),
                         "linked" if linked_to else "open",
+                        ",".join(mention.flags),
                     ),
                 )
                 added += inserted.rowcount
@@ -878,4 +885,5 @@ def _stored(row: sqlite3.Row | tuple) -> StoredMention:
         snooze_until=_time(row[22]),
         answered_at=_time(row[23]),
         in_reply_to=row[24],
+        flags=tuple(flag for flag in (row[25] or "").split(",") if flag),
     )

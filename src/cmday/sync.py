@@ -11,6 +11,7 @@ from datetime import datetime
 from cmday import clock
 from cmday.errors import CmdayError, StateError
 from cmday.i18n import _, ngettext
+from cmday.mention import INCOMPLETE
 from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.secrets import read_secret
@@ -110,7 +111,7 @@ async def fetch_project_async(
                         async for batch in adapter.fetch(store.cursor(project.slug, source.id)):
                             for mention in batch.mentions:
                                 triage.apply(mention)
-                                if mention.extra.get("incomplete"):
+                                if set(mention.flags) & set(INCOMPLETE):
                                     result.incomplete.append(mention.platform_id)
                             result.new += store.save_batch(
                                 project.slug, source.id, source.platform, batch.mentions, batch.cursor, started

@@ -764,3 +764,52 @@ def test_700_mentions_between_two_fetches_come_in_two_fetches_that_say_so(
 
     assert len(mentions_of(second)) == 300 and not any(b.more_to_read for b in second)
     assert cursor_of(second)["notifications"] == "10709"
+
+
+# --- notifications the server's policy filters ---------------------------------------------------
+
+REQUESTS = "/api/v1/notifications/requests"
+
+
+def test_filtered_notifications_are_asked_for_and_marked(
+    platform_server: PlatformServer, template: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(3)]
+    stranger = copy.deepcopy(template["account"]) | {"id": "990001", "acct": "newcomer@elsewhere.example"}
+    held = mention_notification(template, "1003", "116000000000000003", account=stranger)
+    held["account"] = stranger
+    listing = fake_list(platform_server, known + [held])
+    lenient = fake_list(platform_server, known)  # what Mastodon 4.3 answers without include_filtered
+
+    def policy(request: Request) -> Reply:
+        return listing(request) if request.query.get("include_filtered") == ["true"] else lenient(request)
+
+    platform_server.route("GET", NOTIFICATIONS, policy)
+    # GET /api/v1/notifications/requests as docs.joinmastodon.org/methods/notifications/#get-requests shows it.
+    platform_server.route("GET", REQUESTS, Reply(200, [{
+        "id": "112456967201894256", "created_at": "2024-05-17T14:45:41.171Z", "updated_at": "2024-05-17T14:45:41.171Z",
+        "notifications_count": "1", "account": stranger, "last_status": held["status"],
+    }]))
+    monkeypatch.setenv("X", TOKEN)
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    store = Store(tmp_path / "s.sqlite3")
+
+    [result] = fetch_project(store, Workspace(root=tmp_path, config=WorkspaceConfig()), project, load_protocol()).results
+
+    assert result.error is None and result.new == 4
+    flags = {m.platform_id: m.flags for m in store.mentions("acme", states=None)}
+    assert flags["116000000000000003"] == ("filtered",)
+    assert flags["116000000000000000"] == ()
+
+
+def test_a_server_that_ignores_include_filtered_and_has_no_requests_keeps_working(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(3)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+    platform_server.route("GET", REQUESTS, Reply(404, {"error": "Record not found"}))
+
+    batches = fetched(source(platform_server))
+
+    assert len(mentions_of(batches)) == 3 and all(m.flags == [] for m in mentions_of(batches))
+    assert platform_server.requests_to(NOTIFICATIONS)[0].query["include_filtered"] == ["true"]

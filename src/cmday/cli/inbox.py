@@ -67,6 +67,15 @@ def fetch(
         session.close()
 
 
+def _flag_label(flag: str) -> str:
+    labels = {
+        "filtered": _("filtered by the server (an account it holds back: new, or not followed)"),
+        "no-date": _("no date from the server: the time it was fetched is shown"),
+        "no-author": _("unknown author: the server sent none"),
+    }
+    return labels.get(flag, flag)
+
+
 def _mention_json(mention) -> dict:
     return {
         "id": mention.id,
@@ -84,6 +93,7 @@ def _mention_json(mention) -> dict:
         "priority": mention.priority,
         "urgent": mention.urgent,
         "sla_due": mention.sla_due.isoformat() if mention.sla_due else None,
+        "flags": list(mention.flags),
     }
 
 
@@ -179,6 +189,8 @@ def show(
         zone = session.workspace.project_zone(session.workspace.projects[mention.project])
         at = mention.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         out.print(Text.assemble((_("at: "), "dim"), at, "   ", (_("state: "), "dim"), mention.state))
+        if mention.flags:
+            out.print(Text.assemble((_("marked: "), "dim"), (" · ".join(_flag_label(f) for f in mention.flags), "yellow")))
         if mention.url:
             out.print(Text.assemble((_("link: "), "dim"), clean(mention.url)))
         out.print()

@@ -256,7 +256,7 @@ def html_to_text(content: str) -> str:
 
 
 # What a status may lack and still be kept: its time (the time it was fetched stands in) and its author.
-MENDABLE = {"created_at": "date", "account": "author"}
+MENDABLE = {"created_at": "no-date", "account": "no-author"}
 UNKNOWN_ACCT = "\x00unknown"  # never an account name: shown as an unknown author
 
 
@@ -286,8 +286,7 @@ def mentions_from_notifications(
 ) -> tuple[list[Mention], int]:
     """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable.
 
-    A mention without a readable time or author is kept (see `_readable`), its `extra["incomplete"]`
-    saying what it lacks.
+    A mention without a readable time or author is kept (see `_readable`), its flags saying what it lacks.
     """
     mentions: list[Mention] = []
     skipped = 0
@@ -351,6 +350,14 @@ def _unreadable(instance_host: str) -> SourceError:
     return SourceError(_("{host} answered a page that is not the list of posts asked for").format(host=instance_host))
 
 
+def _mark_filtered(mentions: list[Mention], accounts: set[str]) -> None:
+    """Flag the mentions from accounts the server's notification policy filters: a stranger's complaint among them."""
+    for mention in mentions:
+        sender = mention.raw.get("account") if isinstance(mention.raw, dict) else None
+        if isinstance(sender, dict) and str(sender.get("id")) in accounts:
+            mention.flags.append("filtered")
+
+
 def _kind(status: Status) -> str:
     if status.visibility == "direct":
         return "dm"
@@ -380,7 +387,7 @@ def _mention(status: Status, kind: str, raw: dict[str, Any], instance_host: str,
         language=status.language,
         in_reply_to=status.in_reply_to_id,
         raw=raw,
-        extra={"incomplete": list(lacking)} if lacking else {},
+        flags=list(lacking),
     )
 
 
@@ -542,12 +549,18 @@ class MastodonAdapter:
         return token
 
     async def _mentions(self, state: Cursor) -> AsyncIterator[Batch]:
-        params = [("types[]", "mention"), ("limit", MENTIONS_PER_PAGE)]
+        # Mastodon 4.3+ holds back notifications its policy filters (strangers, new accounts) unless asked;
+        # older servers and forks ignore the parameter.
+        params = [("types[]", "mention"), ("limit", MENTIONS_PER_PAGE), ("include_filtered", "true")]
         pages = self._timeline("/api/v1/notifications", params, state.notifications, MENTIONS_PER_PAGE, MAX_PAGES)
         first = state.notifications is None
         kept = 0
+        filtered: set[str] | None = None
         async for page, newest in pages:
             mentions, skipped = mentions_from_notifications(page.items, self.host, self.context.now)
+            if mentions:
+                filtered = await self._filtered_accounts() if filtered is None else filtered
+                _mark_filtered(mentions, filtered)
             kept += len(mentions)
             state.notifications = _newer(state.notifications, newest)
             notes, more = list(page.notes), False
@@ -563,6 +576,29 @@ class MastodonAdapter:
                 notes.append(_("more to read: the next fetch carries on where this one stopped"))
                 more = True
             yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
+
+    async def _filtered_accounts(self) -> set[str]:
+        """Accounts whose notifications the server's policy filters (GET /api/v1/notifications/requests, 4.3+).
+
+        A server without the endpoint (older, forks) or refusing it has none: nothing is marked.
+        """
+        try:
+            response = await self.context.http.request(
+                "GET", self.base + "/api/v1/notifications/requests", params=[("limit", 80)], headers=self.headers,
+                expect=(200, *REFUSED, 410),
+            )
+            requests = response.json() if response.status == 200 else []
+        except SourceError:
+            return set()
+        accounts = set()
+        for request in requests if isinstance(requests, list) else []:
+            account = request.get("account") if isinstance(request, dict) else None
+            if isinstance(account, dict):
+                try:
+                    accounts.add(_platform_id(account.get("id")))
+                except ValueError:
+                    continue
+        return accounts
 
     async def _activity(self, state: Cursor) -> AsyncIterator[Batch]:
         params: list[tuple[str, Any]] = [("types[]", kind) for kind in ACTIVITY_TYPES] + [("limit", ACTIVITY_PER_PAGE)]
