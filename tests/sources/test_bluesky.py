@@ -784,3 +784,20 @@ def test_a_fetch_cut_by_its_time_limit_carries_on_next_time(timeline, platform_s
 
     assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 150
     assert len(store.mentions("acme", states=None)) == 305
+
+
+def test_the_accounts_own_posts_never_come_back_as_notifications(platform_server, session, notifications):
+    page = copy.deepcopy(notifications)
+    mention = next(n for n in page["notifications"] if n["reason"] == "mention")
+    ours = copy.deepcopy(mention)
+    # The session's DID (bskyr.bsky.social in the recorded createSession answer) wrote this one.
+    ours["author"] = {**ours["author"], "did": "did:plc:5c2r73erhng4bszmxlfdtscf", "handle": "bskyr.bsky.social"}
+    ours["uri"] = "at://did:plc:5c2r73erhng4bszmxlfdtscf/app.bsky.feed.post/3lpours00002x"
+    page["notifications"].insert(0, ours)
+    platform_server.route("POST", CREATE, session())
+    platform_server.route("GET", NOTIFICATIONS, lambda r: Reply(200, END_OF_LIST if "cursor" in r.query else page))
+
+    run = fetch(source(platform_server.url, handle="bskyr.bsky.social"))
+
+    assert len(run.mentions) == 18
+    assert all(not m.platform_id.startswith("at://did:plc:5c2r73erhng4bszmxlfdtscf/") for m in run.mentions)

@@ -813,3 +813,26 @@ def test_a_server_that_ignores_include_filtered_and_has_no_requests_keeps_workin
 
     assert len(mentions_of(batches)) == 3 and all(m.flags == [] for m in mentions_of(batches))
     assert platform_server.requests_to(NOTIFICATIONS)[0].query["include_filtered"] == ["true"]
+
+
+# --- the brand's own posts -----------------------------------------------------------------------
+
+
+def test_the_brands_own_posts_never_enter_its_inbox(platform_server: PlatformServer, template: dict) -> None:
+    # GET /api/v1/accounts/verify_credentials: a CredentialAccount, as documented (the id is what counts).
+    me = copy.deepcopy(template["account"]) | {"id": "424242", "username": "acmecoffee", "acct": "acmecoffee"}
+    platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(200, me | {"followers_count": 3}))
+    ours = status_like(template, "116000000000000001", account=me, content="<p>New beans! #acmecoffee</p>")
+    theirs = status_like(template, "116000000000000002", content="<p>Loving #acmecoffee</p>")
+    platform_server.route("GET", "/api/v1/timelines/tag/acmecoffee", Reply(200, [ours, theirs]))
+    platform_server.route("GET", "/api/v2/search", Reply(200, {"accounts": [], "hashtags": [], "statuses": [ours, theirs]}))
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, [
+        mention_notification(template, "1001", "116000000000000001", account=me),
+        mention_notification(template, "1002", "116000000000000003"),
+    ]))
+
+    batches = fetched(source(platform_server, hashtags=["acmecoffee"], search=["acme coffee"]))
+
+    found = sorted((m.kind, m.platform_id) for m in mentions_of(batches))
+    assert found == [("mention", "116000000000000003"), ("search", "116000000000000002"), ("search", "116000000000000002")]
+    assert len(platform_server.requests_to("/api/v1/accounts/verify_credentials")) == 1

@@ -242,6 +242,7 @@ def _context_json(post, mention) -> dict:
         "priority": None,
         "urgent": False,
         "sla_due": None,
+        "flags": list(post.flags),
     }
 
 

@@ -292,11 +292,12 @@ def _listing(model: type[NotificationPage | SearchPage | PostsPage], payload: An
 class _Sweep:
     """What one fetch learnt about the server while reading notifications."""
 
-    def __init__(self) -> None:
+    def __init__(self, own: set[str]) -> None:
+        self.own = own
         self.unfiltered = False  # the server sent likes, reposts or follows where only mentions were asked for
 
     def read_mentions(self, payload: Any, since: datetime | None) -> Page:
-        page = read_notifications(payload, since)
+        page = read_notifications(payload, since, self.own)
         items = payload.get("notifications") if isinstance(payload, dict) else None
         self.unfiltered = self.unfiltered or any(
             isinstance(item, dict) and item.get("reason") in COUNTED for item in items or []
@@ -319,8 +320,11 @@ def read_activity(payload: Any, since: datetime | None, counted_from: datetime |
     return page
 
 
-def read_notifications(payload: Any, since: datetime | None) -> Page:
-    """Mentions, replies and quotes newer than `since`; likes, reposts and follows only counted."""
+def read_notifications(payload: Any, since: datetime | None, own: set[str] | frozenset[str] = frozenset()) -> Page:
+    """Mentions, replies and quotes newer than `since`; likes, reposts and follows only counted.
+
+    The account's own posts (`own`: its DID and handles) are left out: the brand is not its own mention.
+    """
     listing = _listing(NotificationPage, payload, LIST_NOTIFICATIONS)
     page = Page(cursor=listing.cursor, size=len(listing.notifications))
     for item in listing.notifications:
@@ -331,6 +335,8 @@ def read_notifications(payload: Any, since: datetime | None) -> Page:
             page.count("skipped")
             continue
         if not page.is_new(notification.indexed_at, since):
+            continue
+        if {notification.author.did, notification.author.handle.lower()} & own:
             continue
         if record is not None:
             page.mentions.append(_mention(KINDS[notification.reason], notification, record, item))
@@ -610,7 +616,8 @@ class BlueskyAdapter:
         # Mentions and the likes/reposts/follows are read apart (listNotifications `reasons`), so that a
         # burst of likes never takes the pages mentions need. A server that ignores `reasons` sends both
         # in the first listing: they are counted there and the second listing is not read.
-        sweep = _Sweep()
+        own = {session.did, session.handle.lower(), self.source.handle.lower()} - {""}
+        sweep = _Sweep(own)
         async for batch in self._sweep(
             LIST_NOTIFICATIONS, {"reasons": list(KINDS)}, sweep.read_mentions, self._marks, "notifications_seen"
         ):
@@ -624,7 +631,6 @@ class BlueskyAdapter:
                 self._marks, "activity_seen", max_pages=1 if first else MAX_PAGES, first_run_note=False,
             ):
                 yield batch
-        own = {session.did, session.handle.lower(), self.source.handle.lower()}
         searches = self._marks["search"]
         for query in dict.fromkeys(q.strip() for q in self.source.search if q.strip()):
             async for batch in self._sweep(

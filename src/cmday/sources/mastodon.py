@@ -76,9 +76,17 @@ class Entity(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _id_or_none(value: Any) -> str | None:
+    try:
+        return _platform_id(value)
+    except ValueError:
+        return None
+
+
 class Account(Entity):
     """https://docs.joinmastodon.org/entities/Account/"""
 
+    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
     acct: Annotated[str, Field(min_length=1)]
     username: OptionalText = None
     display_name: OptionalText = None
@@ -141,6 +149,7 @@ class StatusCounts(Entity):
 class CredentialAccount(Entity):
     """https://docs.joinmastodon.org/entities/Account/#CredentialAccount: the token's own account and its counts."""
 
+    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
     acct: Annotated[str, Field(min_length=1)]
     followers_count: int = 0
     following_count: int = 0
@@ -281,8 +290,21 @@ def _readable(model: type[Entity], item: Any, fetched_at: datetime | None) -> tu
     return model.model_validate(mended), sorted(MENDABLE[name] for name in broken)
 
 
+@dataclass(frozen=True)
+class Own:
+    """The source's own account: what it posts never enters its inbox."""
+
+    id: str | None
+    acct: str  # as the instance writes local accounts: `user`, without the domain
+
+    def wrote(self, status: Status) -> bool:
+        if self.id is not None and status.account.id is not None:
+            return status.account.id == self.id
+        return status.account.acct.lstrip("@").casefold() == self.acct.casefold()
+
+
 def mentions_from_notifications(
-    payload: Any, instance_host: str, fetched_at: datetime | None = None
+    payload: Any, instance_host: str, fetched_at: datetime | None = None, own: Own | None = None
 ) -> tuple[list[Mention], int]:
     """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable.
 
@@ -299,14 +321,19 @@ def mentions_from_notifications(
         except ValidationError:
             skipped += 1
             continue
+        if own is not None and own.wrote(status):
+            continue
         mentions.append(_mention(status, _kind(status), item, instance_host, sorted({*lacking, *lacking_too})))
     return mentions, skipped
 
 
 def mentions_from_statuses(
-    payload: Any, instance_host: str, fetched_at: datetime | None = None
+    payload: Any, instance_host: str, fetched_at: datetime | None = None, own: Own | None = None
 ) -> tuple[list[Mention], int]:
-    """Statuses found by listening (hashtag timeline, search) as `search` mentions, and how many were unusable."""
+    """Statuses found by listening (hashtag timeline, search) as `search` mentions, and how many were unusable.
+
+    The source's own posts (`own`) are left out: a post the brand published with its own hashtag is not a mention.
+    """
     mentions: list[Mention] = []
     skipped = 0
     for item in _items(payload, instance_host):
@@ -314,6 +341,8 @@ def mentions_from_statuses(
             status, lacking = _readable(Status, item, fetched_at)
         except ValidationError:
             skipped += 1
+            continue
+        if own is not None and own.wrote(status):
             continue
         mentions.append(_mention(status, "search", item, instance_host, lacking))
     return mentions, skipped
@@ -515,9 +544,12 @@ class MastodonAdapter:
         self.host = urlsplit(self.base).hostname or ""
         self.headers: dict[str, str] = {}
         self._text_limit: int | None = None
+        self._own: Own | None = None
+        self._account: CredentialAccount | None = None
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
         self.headers = self._authorized()
+        self._own = await self._own_account()
         state = Cursor.load(cursor)
         streams = [self._mentions(state), self._activity(state)]
         streams += [self._hashtag(state, tag) for tag in _unique(t.strip().lstrip("#") for t in self.source.hashtags)]
@@ -557,7 +589,7 @@ class MastodonAdapter:
         kept = 0
         filtered: set[str] | None = None
         async for page, newest in pages:
-            mentions, skipped = mentions_from_notifications(page.items, self.host, self.context.now)
+            mentions, skipped = mentions_from_notifications(page.items, self.host, self.context.now, self._own)
             if mentions:
                 filtered = await self._filtered_accounts() if filtered is None else filtered
                 _mark_filtered(mentions, filtered)
@@ -576,6 +608,22 @@ class MastodonAdapter:
                 notes.append(_("more to read: the next fetch carries on where this one stopped"))
                 more = True
             yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
+
+    async def _own_account(self) -> Own | None:
+        """The token's own account (verify_credentials), read once per fetch; a refused token stops the fetch here.
+
+        An instance that cannot say (an answer cmday cannot read) leaves the brand's posts unrecognised, not the
+        fetch failed.
+        """
+        try:
+            account = await self._credentials()
+        except AuthenticationFailed:
+            raise
+        except SourceError:
+            return None
+        acct = account.acct.lstrip("@")
+        local, _at, domain = acct.partition("@")
+        return Own(account.id, local if not domain or domain == self.host else acct)
 
     async def _filtered_accounts(self) -> set[str]:
         """Accounts whose notifications the server's policy filters (GET /api/v1/notifications/requests, 4.3+).
@@ -647,7 +695,7 @@ class MastodonAdapter:
     ) -> AsyncIterator[Batch]:
         try:
             async for page, newest in pages:
-                mentions, skipped = mentions_from_statuses(page.items, self.host, self.context.now)
+                mentions, skipped = mentions_from_statuses(page.items, self.host, self.context.now, self._own)
                 moved = _newer(places.get(key), newest)
                 if moved:
                     places[key] = moved
@@ -867,11 +915,14 @@ class MastodonAdapter:
         }
 
     async def _credentials(self) -> CredentialAccount:
+        if self._account is not None:  # read once per fetch: the sweep and its account figures share it
+            return self._account
         response = await self.context.http.request(
             "GET", self.base + "/api/v1/accounts/verify_credentials", headers=self._authorized()
         )
         try:
-            return CredentialAccount.model_validate(response.json())
+            self._account = CredentialAccount.model_validate(response.json())
+            return self._account
         except ValidationError:
             raise SourceError(
                 _("{host} answered verify_credentials without an account cmday can read").format(host=self.host)
