@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from cmday.errors import ExitCode
+from tests.support.platform_server import Reply
 from tests.cli_runner import run
 
 SOURCES = """
@@ -117,3 +118,27 @@ def test_skipped_import_rows_are_reported_by_fetch_morning_and_sources_until_the
     assert json.loads(fixed.stdout)["sources"][0]["notes"] == []
     after = json.loads(run("sources", "--workspace", str(workspace), "--json").stdout)["sources"][0]
     assert after["skipped_rows"]["count"] == 0
+
+
+def test_an_instance_answering_every_search_empty_is_said_once_in_sources(workspace: Path, platform_server, monkeypatch):
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(
+        project.read_text(encoding="utf-8")
+        + f'\n[[sources]]\nid = "masto"\nplatform = "mastodon"\ninstance = "{platform_server.url}"\n'
+        'token_env = "MASTO_TOKEN"\nhashtags = ["acmecoffee"]\nsearch = ["acme coffee", "acme"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MASTO_TOKEN", "t0ken")
+    platform_server.route("GET", "/api/v1/notifications", Reply(200, []))
+    platform_server.route("GET", "/api/v1/timelines/tag/acmecoffee", Reply(200, []))
+    # Mastodon without Elasticsearch: GET /api/v2/search answers the documented Search shape, never a status.
+    platform_server.route("GET", "/api/v2/search", Reply(200, {"accounts": [], "statuses": [], "hashtags": []}))
+
+    for _time in range(3):
+        assert run("fetch", "--workspace", str(workspace)).exit_code == 0
+    [row] = json.loads(run("sources", "--workspace", str(workspace), "--json").stdout)["sources"]
+    assert row["search_unanswered"] == ["acme", "acme coffee"]
+    shown = " ".join(run("sources", "--workspace", str(workspace)).stdout.split())
+    assert shown.count("may lack full-text search") == 1 and "hashtags still work" in shown
+    spanish = " ".join(run("sources", "--workspace", str(workspace), "--lang", "es").stdout.split())
+    assert "búsqueda completa de texto" in spanish

@@ -156,7 +156,7 @@ def test_recorded_notifications_become_mentions_replies_and_quotes(server):
 
     kinds = [m.kind for m in run.mentions]
     assert kinds.count("mention") == 11 and kinds.count("quote") == 7 and len(kinds) == 18
-    assert run.counts == {"likes": 13, "reposts": 2, "follows": 17}
+    assert run.counts == {"favourites": 13, "boosts": 2, "follows": 17}
     first = run.mentions[0]
     assert first.platform == "bluesky"
     assert first.platform_id == "at://did:plc:lprqqpoyjspuma25n5gofocf/app.bsky.feed.post/3lmicbemya22g"
@@ -644,7 +644,7 @@ def test_fetching_a_project_stores_each_mention_once(server, load, tmp_path, mon
 
     assert report.errors == []
     assert report.new == 18 + 25
-    assert report.results[0].counts == {"likes": 13, "reposts": 2, "follows": 17}
+    assert report.results[0].counts == {"favourites": 13, "boosts": 2, "follows": 17}
     stored = store.mentions("acme", states=None)
     assert len(stored) == 43
     assert {m.kind for m in stored} == {"mention", "quote", "search"}
@@ -753,7 +753,7 @@ def test_100_mentions_then_500_likes_lose_no_mention(honours_reasons, timeline, 
     first = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
     if honours_reasons:  # the likes are read apart and never take the mentions' pages
         assert first.new == 100 and not first.more_to_read
-        assert first.counts["likes"] == 500
+        assert first.counts["favourites"] == 500
     else:  # the likes fill this fetch's pages: the mentions come with the next one, none lost
         assert first.new == 0 and first.more_to_read
         assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 100

@@ -572,6 +572,8 @@ def test_a_token_with_control_characters_is_refused_without_leaking_it(platform_
     ("reply", "error_type", "words"),
     [
         (Reply(401, {"error": "The access token is invalid"}), AuthenticationFailed, "refused the credentials"),
+        (Reply(400, {"error": "invalid token"}), AuthenticationFailed, "400: invalid token); log in again"),
+        (Reply(400, {"error": "Validation failed: limit is too big"}), SourceError, "answered 400"),
         (Reply(403, {"error": "This action is outside the authorized scopes"}), AuthenticationFailed, "403"),
         (Reply(404, {"error": "Record not found"}), SourceError, "not found"),
         (Reply(500, {"error": "We're sorry, but something went wrong"}), SourceError, "500"),
@@ -836,3 +838,19 @@ def test_the_brands_own_posts_never_enter_its_inbox(platform_server: PlatformSer
     found = sorted((m.kind, m.platform_id) for m in mentions_of(batches))
     assert found == [("mention", "116000000000000003"), ("search", "116000000000000002"), ("search", "116000000000000002")]
     assert len(platform_server.requests_to("/api/v1/accounts/verify_credentials")) == 1
+
+
+def test_a_token_refused_with_400_is_a_login_to_renew(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a real Mastodon-API server answered a revoked token: 400 with its own reason, not 401.
+    platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(400, {"error": "invalid token"}))
+    platform_server.route("GET", NOTIFICATIONS, Reply(400, {"error": "invalid token"}))
+    monkeypatch.setenv("X", TOKEN)
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    store = Store(tmp_path / "s.sqlite3")
+
+    [result] = fetch_project(store, Workspace(root=tmp_path, config=WorkspaceConfig()), project, load_protocol()).results
+
+    assert result.needs_auth and "invalid token" in result.error and "log in again" in result.error
+    assert store.source_health("acme")["m"].needs_auth

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 INBOX_STATES = ("open", "answered", "escalated", "snoozed", "ignored", "all")
 MARK_STATES = ("answered", "escalated", "snoozed", "ignored", "open")
@@ -60,11 +60,22 @@ def fetch(
                     if result.error:
                         output.error(_("{project}/{source}: {error}").format(project=report.project, source=result.source_id, error=result.error))
                     else:
-                        output.message(_("{project}/{source}: {count} new").format(project=report.project, source=result.source_id, count=result.new))
+                        line = _("{project}/{source}: {count} new").format(project=report.project, source=result.source_id, count=result.new)
+                        output.message(" · ".join([line, *_activity(result.counts)]))
         if errors and len(errors) == sum(len(r.results) for r in reports):
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:
         session.close()
+
+
+def _activity(counts: dict[str, int]) -> list[str]:
+    """Favourites (Bluesky likes), boosts (reposts) and follows a fetch counted, as words."""
+    words = {
+        "favourites": lambda n: ngettext("{count} favourite", "{count} favourites", n),
+        "boosts": lambda n: ngettext("{count} boost", "{count} boosts", n),
+        "follows": lambda n: ngettext("{count} follow", "{count} follows", n),
+    }
+    return [words[key](counts[key]).format(count=counts[key]) for key in words if counts.get(key)]
 
 
 def _flag_label(flag: str) -> str:

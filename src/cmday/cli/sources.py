@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +41,7 @@ def sources(
             for source in project.sources:
                 state = health.get(source.id)
                 skipped = _skipped_rows(source, state)
+                unanswered = _search_unanswered(source, state)
                 rows.append(
                     {
                         "project": project.slug,
@@ -59,6 +60,7 @@ def sources(
                         "credentials_work": verified[source.id][0] if source.id in verified else None,
                         "account": verified[source.id][1] if source.id in verified else None,
                         "skipped_rows": skipped,
+                        "search_unanswered": unanswered,
                     }
                 )
         if options.json:
@@ -83,6 +85,15 @@ def sources(
                 state = Text(one_line(row["last_error"], 160), style="red")
             elif row["skipped_rows"] and row["skipped_rows"]["count"]:
                 state = Text(row["skipped_rows"]["note"], style="yellow")
+            elif row["search_unanswered"]:
+                from cmday.sources.mastodon import EMPTY_SEARCHES
+
+                said = ngettext(
+                    "search found no posts in {count} fetch: this instance may lack full-text search (hashtags still work)",
+                    "search found no posts in {count} fetches: this instance may lack full-text search (hashtags still work)",
+                    EMPTY_SEARCHES,
+                )
+                state = Text(said.format(count=EMPTY_SEARCHES), style="yellow")
             elif row["credentials_work"]:
                 state = Text(_("ok, logged in as {account}").format(account=one_line(row["account"], 60)), style="green")
             elif row["last_success"]:
@@ -95,6 +106,15 @@ def sources(
         output.out.print(table)
     finally:
         session.close()
+
+
+def _search_unanswered(source, state) -> list[str] | None:
+    """For Mastodon: the keyword searches its instance has answered empty fetch after fetch (see search_unanswered)."""
+    if source.platform != "mastodon" or state is None:
+        return None
+    from cmday.sources.mastodon import search_unanswered
+
+    return search_unanswered(state.cursor) or None
 
 
 def _skipped_rows(source, state) -> dict | None:

@@ -48,7 +48,8 @@ MAX_PAGES = 10
 # A keyword read for the first time would otherwise pour months of strangers' posts into the inbox.
 FIRST_SEARCH_PAGES = 1
 KINDS = {"mention": "mention", "reply": "reply", "quote": "quote"}
-COUNTED = {"like": "likes", "like-via-repost": "likes", "repost": "reposts", "repost-via-repost": "reposts",
+# Counted under the names Mastodon's counts have, so that every view shows both alike.
+COUNTED = {"like": "favourites", "like-via-repost": "favourites", "repost": "boosts", "repost-via-repost": "boosts",
            "follow": "follows"}
 EXPIRED = ("ExpiredToken", "InvalidToken")
 FIRST_RUN_ACTIVITY = timedelta(hours=24)

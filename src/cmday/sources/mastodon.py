@@ -460,6 +460,7 @@ class Cursor:
     activity: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     search: dict[str, str] = field(default_factory=dict)
+    search_empty: dict[str, int] = field(default_factory=dict)  # fetches in a row a never-answered query found nothing
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -477,8 +478,11 @@ class Cursor:
         def many(value: Any) -> dict[str, str]:
             return {k: v for k, v in value.items() if one(v)} if isinstance(value, dict) else {}
 
+        empty = data.get("search_empty")
+        runs = {k: v for k, v in empty.items() if isinstance(v, int) and v > 0} if isinstance(empty, dict) else {}
         return cls(
-            one(data.get("notifications")), one(data.get("activity")), many(data.get("tags")), many(data.get("search"))
+            one(data.get("notifications")), one(data.get("activity")), many(data.get("tags")), many(data.get("search")),
+            runs,
         )
 
     def text(self) -> str:
@@ -488,7 +492,24 @@ class Cursor:
             data["tags"] = self.tags
         if self.search:
             data["search"] = self.search
+        if self.search_empty:
+            data["search_empty"] = self.search_empty
         return json.dumps(data, sort_keys=True)
+
+
+EMPTY_SEARCHES = 3  # fetches in a row in which every query found nothing, before `sources` says so
+
+
+def search_unanswered(cursor: str | None) -> list[str]:
+    """The queries of a source whose instance has answered every search with no posts, fetch after fetch.
+
+    Mastodon without full-text search (and some forks) answers keyword search with an empty list of
+    statuses, which looks like no hits; hashtags still work there. Empty: search has found something.
+    """
+    state = Cursor.load(cursor)
+    if state.search or not state.search_empty or min(state.search_empty.values()) < EMPTY_SEARCHES:
+        return []
+    return sorted(state.search_empty)
 
 
 def _newer(current: str | None, candidate: str | None) -> str | None:
@@ -699,6 +720,11 @@ class MastodonAdapter:
                 moved = _newer(places.get(key), newest)
                 if moved:
                     places[key] = moved
+                if places is state.search:  # an instance without full-text search answers every query empty
+                    if key in places or page.items:
+                        state.search_empty.pop(key, None)
+                    else:
+                        state.search_empty[key] = state.search_empty.get(key, 0) + 1
                 notes = [*page.notes, *([cut_note] if cut_note and page.cut_short else [])]
                 more = bool(cut_note and page.cut_short and places is state.tags)  # tag timelines page forward
                 yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
