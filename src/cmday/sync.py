@@ -13,7 +13,7 @@ from cmday.errors import CmdayError, StateError
 from cmday.i18n import _, ngettext
 from cmday.mention import INCOMPLETE
 from cmday.models import Project
-from cmday.protocol import Protocol
+from cmday.protocol import PATTERN_SECONDS, Protocol
 from cmday.secrets import read_secret
 from cmday.sources import adapter_class
 from cmday.sources.base import AuthenticationFailed, FetchContext
@@ -113,6 +113,11 @@ async def fetch_project_async(
                                 triage.apply(mention)
                                 if set(mention.flags) & set(INCOMPLETE):
                                     result.incomplete.append(mention.platform_id)
+                            for where in triage.slow_patterns():
+                                result.notes.append(
+                                    _("a protocol pattern took over {seconds} s on one mention and is left out until "
+                                      "the next fetch; simplify it: {where}").format(seconds=PATTERN_SECONDS, where=where)
+                                )
                             result.new += store.save_batch(
                                 project.slug, source.id, source.platform, batch.mentions, batch.cursor, started
                             )
