@@ -213,3 +213,23 @@ def test_how_a_mention_came_is_kept_and_shown(workspace: Path, cmday_home: Path)
     assert as_json["mentions"][0]["flags"] == ["filtered", "no-date"]
     spanish = run("show", "1", "--workspace", str(workspace), "--lang", "es")
     assert "filtrada por el servidor" in spanish.stdout
+
+
+def test_a_state_left_as_cmday_closed_it_is_not_read_whole_again(tmp_path: Path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.save_batch("acme", "m", "mastodon", [mention(str(i)) for i in range(2000)], None, NOW)
+    store.close()
+    # Damage that keeps size and time as they were: only a full check would see it, and it is skipped,
+    # which is what keeps each `mark` or `done` fast on a big state.
+    info = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-4096:] = b"\xde\xad" * 2048
+    path.write_bytes(bytes(data))
+    import os
+
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+    store = Store(path)
+    store.set_meta("opened", "again")  # no full check: the stamp says the file is as cmday left it
+    store.close()

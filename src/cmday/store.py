@@ -330,9 +330,10 @@ class Store:
         for file in (self.path, self.path.with_name(self.path.name + "-wal")):
             try:
                 info = file.stat()
-                parts.append(f"{info.st_size}:{info.st_mtime_ns}")
             except OSError:
-                parts.append("-")
+                info = None
+            # An empty WAL holds nothing: opening the file creates one, which changes nothing written.
+            parts.append(f"{info.st_size}:{info.st_mtime_ns}" if info is not None and info.st_size else "-")
         return " ".join(parts)
 
     def _verify(self) -> None:
