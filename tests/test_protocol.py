@@ -222,3 +222,15 @@ def test_a_slow_pattern_is_given_up_on_and_the_others_still_match():
     assert matcher.search("a" * 40 + "! refund please") == "refund"
     assert matcher.timed_out == ["(a|aa)+$"]
     assert matcher.search("a" * 40 + "!") is None and matcher.timed_out == ["(a|aa)+$"]  # not tried again
+
+
+def test_re_classifying_says_which_pattern_ran_out_of_time(workspace: Path, cmday_home: Path):
+    store = Store(cmday_home / "state.sqlite3")
+    store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "a" * 40 + "!", datetime.now(UTC))], None, datetime.now(UTC))
+    store.close()
+    use_protocol(workspace, "[categories.complaint]\npatterns = ['(a|aa)+$']\n")
+
+    ran = run("triage", "--workspace", str(workspace))
+
+    assert ran.exit_code == 0
+    assert "categories.complaint.patterns: '(a|aa)+$'" in " ".join(ran.stderr.split())
