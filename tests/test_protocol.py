@@ -188,3 +188,49 @@ def test_escalation_webhook_variable_missing_is_a_clear_error(workspace: Path, c
     store.close()
     ran = run("escalate", str(mention_id), "--to", "team", "--workspace", str(workspace))
     assert ran.exit_code == ExitCode.USAGE and "$NOT_SET_HOOK" in ran.stderr
+
+
+def test_a_pattern_that_backtracks_without_end_never_stalls_the_sweep(workspace: Path, cmday_home: Path):
+    use_protocol(workspace, '[categories.complaint]\npatterns = [\'(a|aa)+$\', \'\\bcold (coffee|latte)\\b\']\n')
+    rows = "".join(f"2026-11-21 10:{n:02d},{'a' * 40}!\n" for n in range(40)) + "2026-11-21 11:00,my cold coffee again\n"
+    (workspace / "comments.csv").write_text("date,text\n" + rows, encoding="utf-8")
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(
+        project.read_text(encoding="utf-8") + '\n[[sources]]\nid = "comments"\nplatform = "file"\npath = "comments.csv"\n',
+        encoding="utf-8",
+    )
+    started = datetime.now(UTC)
+
+    ran = run("fetch", "--workspace", str(workspace), "--json")
+
+    assert ran.exit_code == 0, ran.stderr
+    assert (datetime.now(UTC) - started).total_seconds() < 20  # `re` would take hours on these 40 mentions
+    fetched = json.loads(ran.stdout)
+    assert len(fetched["mentions"]) == 41
+    [source] = fetched["sources"]
+    [note] = [n for n in source["notes"] if "protocol pattern" in n]
+    assert "protocols/acme.toml: categories.complaint.patterns: '(a|aa)+$'" in note
+    cold = next(m for m in fetched["mentions"] if "cold coffee" in m["text"])
+    assert cold["category"] == "complaint"  # the other pattern still works
+
+
+def test_a_slow_pattern_is_given_up_on_and_the_others_still_match():
+    from cmday.protocol import PhraseMatcher
+
+    matcher = PhraseMatcher([], ["(a|aa)+$", "refund"])
+
+    assert matcher.search("a" * 40 + "! refund please") == "refund"
+    assert matcher.timed_out == ["(a|aa)+$"]
+    assert matcher.search("a" * 40 + "!") is None and matcher.timed_out == ["(a|aa)+$"]  # not tried again
+
+
+def test_re_classifying_says_which_pattern_ran_out_of_time(workspace: Path, cmday_home: Path):
+    store = Store(cmday_home / "state.sqlite3")
+    store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "a" * 40 + "!", datetime.now(UTC))], None, datetime.now(UTC))
+    store.close()
+    use_protocol(workspace, "[categories.complaint]\npatterns = ['(a|aa)+$']\n")
+
+    ran = run("triage", "--workspace", str(workspace))
+
+    assert ran.exit_code == 0
+    assert "categories.complaint.patterns: '(a|aa)+$'" in " ".join(ran.stderr.split())

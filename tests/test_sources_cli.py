@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from cmday.errors import ExitCode
+from tests.support.platform_server import Reply
 from tests.cli_runner import run
 
 SOURCES = """
@@ -91,3 +92,60 @@ def test_sources_check_makes_an_authenticated_call(workspace: Path, platform_ser
     table = run("sources", "--check", "--workspace", str(workspace))
     assert table.exit_code == ExitCode.SOURCES and "credentials refused" in table.stdout
     assert run("sources", "--workspace", str(workspace)).exit_code == 0  # without --check nothing is tried
+
+
+IMPORT_SOURCE = '\n[[sources]]\nid = "comments"\nplatform = "file"\npath = "comments.csv"\n'
+
+
+def test_skipped_import_rows_are_reported_by_fetch_morning_and_sources_until_the_file_changes(workspace: Path):
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + IMPORT_SOURCE, encoding="utf-8")
+    export = workspace / "comments.csv"
+    export.write_text("fecha;texto\n21/11/2026 10:00;bien\n32/11/2026;mal\n21/11/2026 11:00;\n", encoding="utf-8")
+    said = "2 rows of comments.csv skipped: line 3: date not readable ('32/11/2026'); line 4: no text"
+
+    fetched = run("fetch", "--workspace", str(workspace))
+    assert fetched.exit_code == 0 and said in " ".join(fetched.stderr.split())
+    again = run("fetch", "--workspace", str(workspace), "--json")  # the file is unchanged: said again
+    [row] = json.loads(again.stdout)["sources"]
+    assert row["new"] == 0 and row["notes"] == [said]
+    morning = run("morning", "--workspace", str(workspace))
+    assert said in " ".join(morning.stderr.split())
+    listed = run("sources", "--workspace", str(workspace), "--json")
+    [source] = json.loads(listed.stdout)["sources"]
+    assert source["skipped_rows"]["count"] == 2
+    assert source["skipped_rows"]["rows"][0] == {"line": 3, "reason": "bad-date", "detail": "32/11/2026"}
+    shown = run("sources", "--workspace", str(workspace), "--lang", "es")
+    assert "2 filas de comments.csv omitidas: línea 3: fecha ilegible ('32/11/2026'); línea 4: sin texto" in " ".join(
+        shown.stdout.split()
+    )
+
+    export.write_text("fecha;texto\n21/11/2026 10:00;bien\n21/11/2026 11:00;arreglado\n", encoding="utf-8")
+    fixed = run("fetch", "--workspace", str(workspace), "--json")
+    assert json.loads(fixed.stdout)["sources"][0]["notes"] == []
+    after = json.loads(run("sources", "--workspace", str(workspace), "--json").stdout)["sources"][0]
+    assert after["skipped_rows"]["count"] == 0
+
+
+def test_an_instance_answering_every_search_empty_is_said_once_in_sources(workspace: Path, platform_server, monkeypatch):
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(
+        project.read_text(encoding="utf-8")
+        + f'\n[[sources]]\nid = "masto"\nplatform = "mastodon"\ninstance = "{platform_server.url}"\n'
+        'token_env = "MASTO_TOKEN"\nhashtags = ["acmecoffee"]\nsearch = ["acme coffee", "acme"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MASTO_TOKEN", "t0ken")
+    platform_server.route("GET", "/api/v1/notifications", Reply(200, []))
+    platform_server.route("GET", "/api/v1/timelines/tag/acmecoffee", Reply(200, []))
+    # Mastodon without Elasticsearch: GET /api/v2/search answers the documented Search shape, never a status.
+    platform_server.route("GET", "/api/v2/search", Reply(200, {"accounts": [], "statuses": [], "hashtags": []}))
+
+    for _time in range(3):
+        assert run("fetch", "--workspace", str(workspace)).exit_code == 0
+    [row] = json.loads(run("sources", "--workspace", str(workspace), "--json").stdout)["sources"]
+    assert row["search_unanswered"] == ["acme", "acme coffee"]
+    shown = " ".join(run("sources", "--workspace", str(workspace)).stdout.split())
+    assert shown.count("may lack full-text search") == 1 and "hashtags still work" in shown
+    spanish = " ".join(run("sources", "--workspace", str(workspace), "--lang", "es").stdout.split())
+    assert "búsqueda completa de texto" in spanish

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -134,3 +135,101 @@ def test_lone_surrogates_from_the_network_are_stored_not_crashed_on(tmp_path: Pa
     assert store.save_batch("acme", "b", "bluesky", [broken], None, NOW) == 1
     stored = store.mentions("acme")[0]
     assert stored.text == "hola \ufffd mundo"
+
+
+def _damaged_in_the_middle(state: Path) -> bytes:
+    """A state of 3,000 mentions whose middle page is overwritten with garbage, as a bad disk or a stray write leaves it."""
+    store = Store(state)
+    store.save_batch("acme", "m", "mastodon", [mention(str(i)) for i in range(3000)], None, NOW)
+    store.close()
+    data = bytearray(state.read_bytes())
+    page_size = 4096
+    middle = (len(data) // page_size // 2) * page_size
+    data[middle : middle + page_size] = b"\xde\xad" * (page_size // 2)
+    state.write_bytes(bytes(data))
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("mark", "1", "answered"),
+        ("done", "news"),
+        ("kpi", "set", "followers.mastodon", "120"),
+        ("fetch",),
+        ("morning",),
+    ],
+)
+def test_a_state_damaged_in_the_middle_is_never_written(command, workspace: Path, cmday_home: Path):
+    (workspace / "comments.csv").write_text("date,text\n2026-11-21 10:00,hello\n", encoding="utf-8")
+    project_file = workspace / "projects" / "acme.toml"
+    project_file.write_text(
+        project_file.read_text(encoding="utf-8") + '\n[[sources]]\nid = "comments"\nplatform = "file"\npath = "comments.csv"\n',
+        encoding="utf-8",
+    )
+    cmday_home.mkdir(parents=True)
+    state = cmday_home / "state.sqlite3"
+    damaged = _damaged_in_the_middle(state)
+
+    ran = run(*command, "--workspace", str(workspace))
+
+    assert ran.exit_code == ExitCode.STATE, ran.stdout + ran.stderr
+    assert "is damaged" in ran.stderr and "has not touched it" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert state.read_bytes() == damaged
+    assert not (cmday_home / "state.sqlite3-wal").exists() or (cmday_home / "state.sqlite3-wal").stat().st_size == 0
+
+
+def test_an_unchanged_state_is_not_checked_again_but_a_changed_one_is(tmp_path: Path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.save_batch("acme", "m", "mastodon", [mention("1")], None, NOW)
+    store.close()
+    assert (tmp_path / "s.sqlite3.verified").is_file()  # the next command skips the full check
+
+    data = bytearray(path.read_bytes())
+    data[-4096:] = b"\xde\xad" * 2048
+    path.write_bytes(bytes(data))
+    store = Store(path)
+    with pytest.raises(StateError, match="damaged"):
+        store.set_meta("x", "y")
+    with pytest.raises(StateError, match="damaged"):  # and every write after it
+        store.record_run("acme", "check", NOW)
+    store.close()
+    assert path.read_bytes() == bytes(data)
+
+
+def test_how_a_mention_came_is_kept_and_shown(workspace: Path, cmday_home: Path):
+    store = Store(cmday_home / "state.sqlite3")
+    held = mention("1")
+    held.flags = ["filtered", "no-date"]
+    store.save_batch("acme", "m", "mastodon", [held, mention("2")], None, NOW)
+    assert [m.flags for m in store.mentions("acme", states=None)] == [("filtered", "no-date"), ()]
+    store.close()
+
+    shown = run("show", "1", "--workspace", str(workspace))
+    assert "filtered by the server" in shown.stdout and "the time it was fetched is shown" in shown.stdout
+    as_json = json.loads(run("show", "1", "--workspace", str(workspace), "--json").stdout)
+    assert as_json["mentions"][0]["flags"] == ["filtered", "no-date"]
+    spanish = run("show", "1", "--workspace", str(workspace), "--lang", "es")
+    assert "filtrada por el servidor" in spanish.stdout
+
+
+def test_a_state_left_as_cmday_closed_it_is_not_read_whole_again(tmp_path: Path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    store.save_batch("acme", "m", "mastodon", [mention(str(i)) for i in range(2000)], None, NOW)
+    store.close()
+    # Damage that keeps size and time as they were: only a full check would see it, and it is skipped,
+    # which is what keeps each `mark` or `done` fast on a big state.
+    info = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-4096:] = b"\xde\xad" * 2048
+    path.write_bytes(bytes(data))
+    import os
+
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+    store = Store(path)
+    store.set_meta("opened", "again")  # no full check: the stamp says the file is as cmday left it
+    store.close()

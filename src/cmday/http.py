@@ -6,6 +6,7 @@ import asyncio
 import email.utils
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -221,12 +222,18 @@ class HttpClient:
         raise SourceError(_("{url} redirected more than {count} times").format(url=_short(str(request.url)), count=MAX_REDIRECTS))
 
 
+_REFUSED_TOKEN = re.compile(r"\b(invalid|expired|revoked|unknown|bad)\b.*\btoken\b|\btoken\b.*\b(invalid|expired|revoked)\b", re.IGNORECASE)
+
+
 def _status_error(response: Response) -> SourceError:
     detail = _error_detail(response)
     shown = _short(response.url)
-    if response.status in (401, 403):
+    if response.status in (401, 403) or (response.status == 400 and _REFUSED_TOKEN.search(detail)):
+        # Some Mastodon-API servers refuse a revoked or unknown token with 400 `invalid token`, not 401.
         return AuthenticationFailed(
-            _("{url} refused the credentials ({status}{detail})").format(url=shown, status=response.status, detail=detail),
+            _("{url} refused the credentials ({status}{detail}); log in again").format(
+                url=shown, status=response.status, detail=detail
+            ),
             hint=_("check the token or app password, or run `cmday auth SOURCE`"),
         )
     if response.status == 404:

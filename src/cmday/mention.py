@@ -9,6 +9,10 @@ from typing import Any
 KINDS = ("mention", "reply", "quote", "dm", "search", "alert", "import", "email")
 STATES = ("open", "answered", "escalated", "snoozed", "ignored", "linked")
 # `linked`: the same post already came in by another route (a notification and a search hit).
+FLAGS = ("no-date", "no-author", "filtered")
+# no-date: the platform sent no readable time (the time it was fetched stands in); no-author: no readable
+# author; filtered: the platform's own filter held it back (Mastodon's notification policy for strangers).
+INCOMPLETE = ("no-date", "no-author")
 
 
 @dataclass
@@ -27,13 +31,14 @@ class Mention:
     language: str | None = None
     in_reply_to: str | None = None
     raw: dict[str, Any] | None = None
+    # What the inbox should know about how it came: see FLAGS.
+    flags: list[str] = field(default_factory=list)
     # Filled by triage before the mention is stored.
     category: str = "mention"
     priority: int = 5
     urgent: bool = False
     sla_due: datetime | None = None
     matched: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +70,7 @@ class StoredMention:
     snooze_until: datetime | None
     answered_at: datetime | None
     in_reply_to: str | None = None
+    flags: tuple[str, ...] = ()
 
     def age_minutes(self, now: datetime) -> int:
         return max(int((now - self.created_at).total_seconds() // 60), 0)

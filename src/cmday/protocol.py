@@ -28,10 +28,12 @@ class CategoryRule(Strict):
     @field_validator("patterns")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        import regex
+
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as error:
+                regex.compile(pattern, regex.V0)  # the engine triage runs them with
+            except regex.error as error:
                 raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from None
         return patterns
 
@@ -103,11 +105,17 @@ def fold(text: str) -> str:
 class Category:
     name: str
     rule: CategoryRule
+    origins: dict[str, Path] = field(default_factory=dict)  # pattern -> the protocol file that brought it
 
     @cached_property
     def matcher(self) -> PhraseMatcher:
         """Built on first use: views that only read the state never pay for it."""
         return PhraseMatcher(self.rule.words, self.rule.patterns)
+
+    def where(self, pattern: str) -> str:
+        """`protocols/acme.toml: categories.complaint.patterns`: where a CM finds the pattern to fix it."""
+        origin = self.origins.get(pattern)
+        return f"{origin}: categories.{self.name}.patterns" if origin else f"categories.{self.name}.patterns"
 
 
 @dataclass
@@ -150,20 +158,59 @@ def phrase_key(text: str) -> str:
     return " ".join(_TOKEN.findall(fold(text)))
 
 
+PATTERN_SECONDS = 0.1  # what one pattern may take on one mention before it is given up on
+
+
 class PhraseMatcher:
     """Whole words and phrases, without case or accents, plus optional regular expressions.
 
     The text is cut into words once and its runs of up to N words are looked up in a set, so
     hundreds of rules cost about as much as one (a regex alternation would try each in turn).
+
+    Patterns run with the `regex` engine's time limit per match: a pattern that backtracks without
+    end on some text is stopped after PATTERN_SECONDS, named in `timed_out`, and left out of every
+    later search by this matcher, so one mention never holds up the others.
     """
 
     def __init__(self, words: list[str], patterns: list[str] | tuple[str, ...] = ()) -> None:
         self.phrases = frozenset(key for key in map(phrase_key, words) if key)
         self.longest = max((key.count(" ") + 1 for key in self.phrases), default=0)
-        self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        self.patterns = list(dict.fromkeys(patterns))
+        self.timed_out: list[str] = []
+        self.pattern = self._compile(self.patterns)
+
+    @staticmethod
+    def _compile(patterns: list[str]):
+        if not patterns:
+            return None
+        import regex
+
+        return regex.compile("|".join(f"(?:{p})" for p in patterns), regex.V0)
 
     def __bool__(self) -> bool:
         return bool(self.phrases) or self.pattern is not None
+
+    def _pattern_match(self, folded: str) -> str | None:
+        try:
+            match = self.pattern.search(folded, timeout=PATTERN_SECONDS)
+            return match.group(0) if match else None
+        except TimeoutError:
+            pass
+        # One of them is too slow on this text: find which, keep the others.
+        import regex
+
+        found: list[tuple[int, str]] = []
+        for pattern in list(self.patterns):
+            try:
+                match = regex.compile(pattern, regex.V0).search(folded, timeout=PATTERN_SECONDS)
+            except TimeoutError:
+                self.timed_out.append(pattern)
+                self.patterns.remove(pattern)
+                continue
+            if match:
+                found.append((match.start(), match.group(0)))
+        self.pattern = self._compile(self.patterns)
+        return min(found)[1] if found else None
 
     def search(self, folded: str, grams: set[str] | None = None) -> str | None:
         """The earliest phrase (or pattern match) in already-folded text, or None.
@@ -176,9 +223,7 @@ class PhraseMatcher:
             if found:
                 return min(found, key=lambda phrase: (folded.find(phrase.split(" ")[0]), -len(phrase)))
         if self.pattern is not None:
-            match = self.pattern.search(folded)
-            if match:
-                return match.group(0)
+            return self._pattern_match(folded)
         return None
 
 
@@ -199,6 +244,7 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
     rules with the language in their name (`default.es.toml`).
     """
     merged: dict[str, CategoryRule] = {}
+    origins: dict[str, dict[str, Path]] = {}
     protocol = Protocol(crisis=CrisisRule(), categories=[])
     files = sorted(shipped_dir("protocols").glob("default.*.toml"))
     if extra is not None:
@@ -209,6 +255,8 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
         if "crisis" in loaded.model_fields_set:
             protocol.crisis = loaded.crisis
         for name, rule in loaded.categories.items():
+            for pattern in rule.patterns:
+                origins.setdefault(name, {}).setdefault(pattern, path)
             if name in merged:
                 previous = merged[name]
                 given = rule.model_fields_set
@@ -233,7 +281,7 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
         protocol.escalation.routes.update(loaded.escalation.routes)
         protocol.values.update(loaded.values)
         protocol.files.append(path)
-    protocol.categories = [Category(name, rule) for name, rule in merged.items()]
+    protocol.categories = [Category(name, rule, origins.get(name, {})) for name, rule in merged.items()]
     if not any(c.name == "mention" for c in protocol.categories):
         protocol.categories.append(Category("mention", CategoryRule()))
     unknown = {t.category for t in protocol.templates.values()} - set(merged) - {"mention"}

@@ -153,6 +153,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE publications SET started_at = at;
         """,
     ),
+    (
+        # How a mention came, when it came incomplete or filtered: kept and marked rather than dropped.
+        "m004_mention_flags",
+        """
+        ALTER TABLE mentions ADD COLUMN flags TEXT NOT NULL DEFAULT ''
+        """,
+    ),
 ]
 
 PENDING = ("sending", "failed")  # a draft or post in these states may be on the platform: ask it before sending again
@@ -160,7 +167,7 @@ PENDING = ("sending", "failed")  # a draft or post in these states may be on the
 _MENTION_COLUMNS = (
     "id, project, source_id, platform, platform_id, kind, author_handle, author_name, author_url, text, url,"
     " created_at, fetched_at, language, category, priority, urgent, sla_due, matched, state, state_at,"
-    " state_reason, snooze_until, answered_at, in_reply_to"
+    " state_reason, snooze_until, answered_at, in_reply_to, flags"
 )
 
 
@@ -276,6 +283,8 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._damage: StateError | None = None  # once seen, every later write is refused with it
+        self._verified = False  # the file passed its integrity check (or was known unchanged) in this process
         self._db = self._connect(path)
         self._migrate()
 
@@ -306,15 +315,16 @@ class Store:
                 _("cannot open the state file {path}: {reason}").format(path=path, reason=error.strerror)
             ) from None
 
-    def _state_error(self, error: sqlite3.Error) -> StateError:
+    def _state_error(self, error: sqlite3.Error | str) -> StateError:
         reason = str(error)
         if "not a database" in reason or "malformed" in reason or "corrupt" in reason:
-            return StateError(
+            self._damage = StateError(
                 _("the state file {path} is damaged ({reason}); cmday has not touched it").format(
                     path=self.path, reason=reason
                 ),
                 hint=_("move it aside (keep it: it may be recoverable) and run the command again to start afresh"),
             )
+            return self._damage
         if "full" in reason:
             return StateError(
                 _("the disk holding {path} is full; nothing was written").format(path=self.path),
@@ -358,9 +368,59 @@ class Store:
                         db.execute(statement)
                 db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
 
+    # -- integrity: a damaged file is never written ----------------------------------------
+
+    def _stamp_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".verified")
+
+    def _file_stamp(self) -> str:
+        """Size and modification time of the file and its WAL: what changes when anything writes to them."""
+        parts = []
+        for file in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                info = file.stat()
+            except OSError:
+                info = None
+            # An empty WAL holds nothing: opening the file creates one, which changes nothing written.
+            parts.append(f"{info.st_size}:{info.st_mtime_ns}" if info is not None and info.st_size else "-")
+        return " ".join(parts)
+
+    def _verify(self) -> None:
+        """Before the first write: refuse a damaged file, whichever page the damage is on.
+
+        SQLite only notices damage on the pages a statement reads, so a small update could land in a
+        file whose other pages are garbage. `quick_check` reads them all (about 0.7 s for 100,000
+        mentions); it is skipped when the file is exactly as the last cmday that checked it left it.
+        """
+        if self._damage is not None:
+            raise self._damage
+        if self._verified:
+            return
+        try:
+            unchanged = self._stamp_path().read_text(encoding="ascii") == self._file_stamp()
+        except (OSError, UnicodeDecodeError):
+            unchanged = False
+        if not unchanged:
+            try:
+                rows = self._db.execute("PRAGMA quick_check(1)").fetchall()
+            except sqlite3.DatabaseError as error:
+                raise self._state_error(error) from None
+            if not rows or rows[0][0] != "ok":
+                found = " ".join(str(rows[0][0]).split()) if rows else "no answer"
+                raise self._state_error(f"malformed: {found[:160]}")
+        self._verified = True
+
+    def _remember_verified(self) -> None:
+        """After closing: the file as this process leaves it, so the next one can skip the check."""
+        try:
+            self._stamp_path().write_text(self._file_stamp(), encoding="ascii")
+        except OSError:
+            pass  # the next write checks the whole file again: slower, never wrong
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it lands, or none of it."""
+        """One write transaction: all of it lands, or none of it. A damaged file refuses every one."""
+        self._verify()
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
@@ -388,6 +448,8 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        if self._verified and self._damage is None:
+            self._remember_verified()
 
     # -- meta ----------------------------------------------------------------------
 
@@ -429,8 +491,8 @@ class Store:
                 inserted = db.execute(
                     "INSERT INTO mentions (project, source_id, platform, platform_id, kind, author_handle, author_name,"
                     " author_url, text, url, created_at, fetched_at, language, in_reply_to, raw, linked_to, category,"
-                    " priority, urgent, sla_due, matched, state)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " priority, urgent, sla_due, matched, state, flags)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (project, source_id, platform_id) DO NOTHING",
                     (
                         project,
@@ -455,6 +517,7 @@ class Store:
                         _text(mention.sla_due),
                         _storable(mention.matched),
                         "linked" if linked_to else "open",
+                        ",".join(mention.flags),
                     ),
                 )
                 added += inserted.rowcount
@@ -943,4 +1006,5 @@ def _stored(row: sqlite3.Row | tuple) -> StoredMention:
         snooze_until=_time(row[22]),
         answered_at=_time(row[23]),
         in_reply_to=row[24],
+        flags=tuple(flag for flag in (row[25] or "").split(",") if flag),
     )

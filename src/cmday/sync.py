@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cmday import clock
-from cmday.errors import CmdayError
-from cmday.i18n import _
+from cmday.errors import CmdayError, StateError
+from cmday.i18n import _, ngettext
+from cmday.mention import INCOMPLETE
 from cmday.models import Project
-from cmday.protocol import Protocol
+from cmday.protocol import PATTERN_SECONDS, Protocol
 from cmday.secrets import read_secret, redact
 from cmday.sources import adapter_class
 from cmday.sources.base import AuthenticationFailed, FetchContext
@@ -34,6 +35,8 @@ class SourceResult:
     needs_auth: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    more_to_read: bool = False  # stopped early (page or time limit): the next fetch carries on where this one stopped
+    incomplete: list[str] = field(default_factory=list)  # platform ids kept without a readable time or author
 
 
 @dataclass
@@ -98,6 +101,7 @@ async def fetch_project_async(
                 project_slug=project.slug,
                 state=state,
             )
+            stored_some = False
             async with limit:
                 if progress:
                     progress(source.id, "start")
@@ -107,24 +111,39 @@ async def fetch_project_async(
                         async for batch in adapter.fetch(store.cursor(project.slug, source.id)):
                             for mention in batch.mentions:
                                 triage.apply(mention)
+                                if set(mention.flags) & set(INCOMPLETE):
+                                    result.incomplete.append(mention.platform_id)
+                            for where in triage.slow_patterns():
+                                result.notes.append(
+                                    _("a protocol pattern took over {seconds} s on one mention and is left out until "
+                                      "the next fetch; simplify it: {where}").format(seconds=PATTERN_SECONDS, where=where)
+                                )
                             result.new += store.save_batch(
                                 project.slug, source.id, source.platform, batch.mentions, batch.cursor, started
                             )
                             for key, value in batch.counts.items():
                                 result.counts[key] = result.counts.get(key, 0) + value
                             result.notes.extend(batch.notes)
+                            result.more_to_read = result.more_to_read or batch.more_to_read
+                            stored_some = True
                         if hasattr(adapter, "account_metrics"):
                             await _snapshot_account(store, project, source, adapter, started, workspace, result)
                 except TimeoutError:
                     result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
+                    if stored_some:  # every batch stored moved the cursor with it: the rest comes next time
+                        result.more_to_read = True
+                        result.error += _("; what was read is kept and the next fetch carries on")
                 except AuthenticationFailed as error:
                     result.error, result.needs_auth = one_line(error.message), True
+                except StateError:
+                    raise  # the state, not the source: the whole command stops and says so (exit 4)
                 except CmdayError as error:
                     result.error = one_line(error.message)
                 except Exception as error:  # a platform answering something no parser foresaw must not stop the sweep
                     result.error = _("unexpected answer: {kind}: {detail}").format(
                         kind=type(error).__name__, detail=one_line(redact(str(error)), 160)  # before it is cut short
                     )
+                result.notes.extend(_unread_notes(result))
                 store.record_fetch(
                     project.slug, source.id, source.platform, clock.now(), result.error, result.needs_auth
                 )
@@ -134,6 +153,33 @@ async def fetch_project_async(
 
         results = await asyncio.gather(*(run(s) for s in sources))
     return FetchReport(project=project.slug, started=started, results=list(results))
+
+
+INCOMPLETE_IDS_SHOWN = 5
+
+
+def _unread_notes(result: SourceResult) -> list[str]:
+    """What came in but could not be read whole: kept and named by id, or left out and counted."""
+    notes = []
+    if result.incomplete:
+        shown = ", ".join(result.incomplete[:INCOMPLETE_IDS_SHOWN]) + (" …" if len(result.incomplete) > INCOMPLETE_IDS_SHOWN else "")
+        notes.append(
+            ngettext(
+                "{count} mention kept without a readable time or author (the time it was fetched stands in): {ids}",
+                "{count} mentions kept without a readable time or author (the time they were fetched stands in): {ids}",
+                len(result.incomplete),
+            ).format(count=len(result.incomplete), ids=shown)
+        )
+    skipped = result.counts.get("skipped", 0)
+    if skipped:
+        notes.append(
+            ngettext(
+                "{count} item the server sent could not be read at all and was left out",
+                "{count} items the server sent could not be read at all and were left out",
+                skipped,
+            ).format(count=skipped)
+        )
+    return notes
 
 
 async def _snapshot_account(store: Store, project: Project, source, adapter, now: datetime, workspace: Workspace, result: SourceResult) -> None:

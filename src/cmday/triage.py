@@ -73,6 +73,17 @@ class Triage:
             language=detect_language(text, folded),
         )
 
+    def slow_patterns(self) -> list[str]:
+        """Patterns that ran out of time since the last call, each with the file and key it is under."""
+        said = []
+        for category in self.protocol.categories:
+            if "matcher" not in category.__dict__:
+                continue  # never built: never ran
+            while category.matcher.timed_out:
+                pattern = category.matcher.timed_out.pop(0)
+                said.append(f"{category.where(pattern)}: {pattern!r}")
+        return said
+
     def apply(self, mention: Mention) -> Mention:
         found = self.explain(mention.text, mention.kind)
         category = self.protocol.category(found.category)

@@ -156,7 +156,7 @@ def test_recorded_notifications_become_mentions_replies_and_quotes(server):
 
     kinds = [m.kind for m in run.mentions]
     assert kinds.count("mention") == 11 and kinds.count("quote") == 7 and len(kinds) == 18
-    assert run.counts == {"likes": 13, "reposts": 2, "follows": 17}
+    assert run.counts == {"favourites": 13, "boosts": 2, "follows": 17}
     first = run.mentions[0]
     assert first.platform == "bluesky"
     assert first.platform_id == "at://did:plc:lprqqpoyjspuma25n5gofocf/app.bsky.feed.post/3lmicbemya22g"
@@ -383,7 +383,12 @@ def test_a_failure_half_way_keeps_what_came_but_not_the_mark(platform_server, se
 
     assert isinstance(run.error, SourceError)
     assert len(run.mentions) == sum(n["reason"] in ("mention", "quote") for n in items[:25]) == 4
-    assert all(b.cursor is None for b in run.batches)
+    # The mark stays where it was; the next fetch carries on below what the first page held.
+    assert json.loads(run.batches[-1].cursor) == {
+        "notifications_seen": "2024-01-01T00:00:00Z",
+        "notifications_seen/backlog": {"cursor": "c1", "newest": "2025-05-17T08:44:44.416000Z"},
+        "search": {},
+    }
 
 
 def test_a_new_keyword_reads_one_page_then_pages_back_to_its_mark(server, load):
@@ -639,7 +644,7 @@ def test_fetching_a_project_stores_each_mention_once(server, load, tmp_path, mon
 
     assert report.errors == []
     assert report.new == 18 + 25
-    assert report.results[0].counts == {"likes": 13, "reposts": 2, "follows": 17}
+    assert report.results[0].counts == {"favourites": 13, "boosts": 2, "follows": 17}
     stored = store.mentions("acme", states=None)
     assert len(stored) == 43
     assert {m.kind for m in stored} == {"mention", "quote", "search"}
@@ -650,3 +655,149 @@ def test_fetching_a_project_stores_each_mention_once(server, load, tmp_path, mon
 
     assert again.errors == [] and again.new == 0
     assert len(store.mentions("acme", states=None)) == 43
+
+
+# -- bursts larger than one fetch reads --------------------------------------------------------------
+
+
+class Timeline:
+    """A listNotifications that pages by offset and honours `reasons` (or ignores it, as older servers do)."""
+
+    def __init__(self, template: dict[str, Any], honours_reasons: bool = True) -> None:
+        self.template = template
+        self.items: list[dict[str, Any]] = []  # newest first
+        self.clock = datetime(2025, 5, 1, tzinfo=UTC)
+        self.honours_reasons = honours_reasons
+        self.slow_cursor: str | None = None  # the page at this cursor answers too late for the source's time limit
+
+    def add(self, count: int, reason: str = "mention") -> None:
+        """`count` notifications newer than everything already there."""
+        for _index in range(count):
+            self.clock = self.clock.replace(microsecond=0) + (datetime(2000, 1, 1, 0, 0, 1) - datetime(2000, 1, 1))
+            item = copy.deepcopy(self.template)
+            stamp = self.clock.isoformat().replace("+00:00", ".000Z")
+            item["uri"] = f"at://did:plc:someone/app.bsky.feed.post/n{len(self.items):05d}"
+            item["reason"], item["indexedAt"] = reason, stamp
+            item["record"] = {**item["record"], "createdAt": stamp}
+            self.items.insert(0, item)
+
+    def __call__(self, request: Request) -> Reply:
+        wanted = request.query.get("reasons")
+        items = [n for n in self.items if not wanted or not self.honours_reasons or n["reason"] in wanted]
+        start = int(request.query.get("cursor", ["0"])[0])
+        size = int(request.query["limit"][0])
+        page = items[start : start + size]
+        more = start + size < len(items)
+        delay = 3.0 if request.query.get("cursor", [None])[0] == self.slow_cursor else 0.0
+        return Reply(200, {"notifications": page} | ({"cursor": str(start + size)} if more else {}), delay=delay)
+
+
+@pytest.fixture
+def timeline(platform_server, session, notifications):
+    template = next(n for n in notifications["notifications"] if n["reason"] == "mention")
+    line = Timeline(template)
+    platform_server.route("POST", CREATE, session())
+    platform_server.route("GET", NOTIFICATIONS, line)
+    return line
+
+
+def sweep_into(store: Store, tmp_path: Path, url: str, monkeypatch, **http_options: Any) -> Any:
+    monkeypatch.setenv("X", PASSWORD)
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(url)])
+    workspace = Workspace(root=tmp_path, config=WorkspaceConfig())
+    options = {"max_retry_wait": 2} | http_options
+    [result] = fetch_project(store, workspace, project, load_protocol(), http_options=options).results
+    assert result.error is None or http_options
+    return result
+
+
+def test_700_mentions_between_two_fetches_all_arrive_and_the_fetch_says_it_has_more(
+    timeline, platform_server, tmp_path, monkeypatch
+):
+    store = Store(tmp_path / "s.sqlite3")
+    timeline.add(50)
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 50
+    timeline.add(700)
+
+    second = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+    assert second.new == 500 and second.more_to_read
+    assert any("more to read" in note for note in second.notes)
+    third = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+
+    assert third.new == 200 and not third.more_to_read
+    assert len(store.mentions("acme", states=None)) == 750
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 0
+
+
+def test_a_burst_read_in_two_fetches_also_gets_what_came_in_between(timeline, platform_server, tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.sqlite3")
+    timeline.add(10)
+    sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+    timeline.add(600)
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 500
+    timeline.add(30)  # while the CM was away from the keyboard
+
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 100 + 30
+    assert len(store.mentions("acme", states=None)) == 640
+
+
+@pytest.mark.parametrize("honours_reasons", [True, False])
+def test_100_mentions_then_500_likes_lose_no_mention(honours_reasons, timeline, platform_server, tmp_path, monkeypatch):
+    timeline.honours_reasons = honours_reasons
+    store = Store(tmp_path / "s.sqlite3")
+    timeline.add(5)
+    sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+    timeline.add(100)
+    timeline.add(500, reason="like")
+
+    first = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+    if honours_reasons:  # the likes are read apart and never take the mentions' pages
+        assert first.new == 100 and not first.more_to_read
+        assert first.counts["favourites"] == 500
+    else:  # the likes fill this fetch's pages: the mentions come with the next one, none lost
+        assert first.new == 0 and first.more_to_read
+        assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 100
+    assert len(store.mentions("acme", states=None)) == 105
+
+
+def test_a_first_fetch_keeps_the_newest_and_says_how_many(timeline, platform_server, tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.sqlite3")
+    timeline.add(600)
+
+    first = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+
+    assert first.new == 500 and not first.more_to_read
+    assert "first fetch: the 500 newest mentions kept; older ones left on the server" in first.notes
+
+
+def test_a_fetch_cut_by_its_time_limit_carries_on_next_time(timeline, platform_server, tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.sqlite3")
+    timeline.add(5)
+    sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+    timeline.add(300)
+    timeline.slow_cursor = "150"
+
+    cut = sweep_into(store, tmp_path, platform_server.url, monkeypatch, source_timeout=1.5)
+    assert cut.error and "the next fetch carries on" in cut.error and cut.more_to_read
+    assert cut.new == 150
+    timeline.slow_cursor = None
+
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 150
+    assert len(store.mentions("acme", states=None)) == 305
+
+
+def test_the_accounts_own_posts_never_come_back_as_notifications(platform_server, session, notifications):
+    page = copy.deepcopy(notifications)
+    mention = next(n for n in page["notifications"] if n["reason"] == "mention")
+    ours = copy.deepcopy(mention)
+    # The session's DID (bskyr.bsky.social in the recorded createSession answer) wrote this one.
+    ours["author"] = {**ours["author"], "did": "did:plc:5c2r73erhng4bszmxlfdtscf", "handle": "bskyr.bsky.social"}
+    ours["uri"] = "at://did:plc:5c2r73erhng4bszmxlfdtscf/app.bsky.feed.post/3lpours00002x"
+    page["notifications"].insert(0, ours)
+    platform_server.route("POST", CREATE, session())
+    platform_server.route("GET", NOTIFICATIONS, lambda r: Reply(200, END_OF_LIST if "cursor" in r.query else page))
+
+    run = fetch(source(platform_server.url, handle="bskyr.bsky.social"))
+
+    assert len(run.mentions) == 18
+    assert all(not m.platform_id.startswith("at://did:plc:5c2r73erhng4bszmxlfdtscf/") for m in run.mentions)

@@ -160,7 +160,8 @@ def test_rows_without_text_or_with_an_unreadable_date_are_skipped_and_counted(tm
     [batch] = run_adapter(tmp_path, "c.csv")
 
     assert [m.text for m in batch.mentions] == ["bien", "también bien"]
-    assert batch.counts == {"skipped": 2}
+    assert batch.counts == {"rows_skipped": 2}
+    assert batch.notes == ["2 rows of c.csv skipped: line 4: no text; line 5: date not readable ('ayer por la tarde')"]
 
 
 def test_skipped_lines_are_numbered_as_in_the_file():
@@ -202,7 +203,7 @@ def test_json_lines_with_a_broken_line(tmp_path):
     assert (lucia.platform_id, lucia.text, lucia.author_handle) == ("mastodon:1", "Hola\u2028mundo", "lucia")
     assert (sam.platform, sam.kind, sam.created_at) == ("bluesky", "dm", datetime(2024, 5, 3, 19, 15, tzinfo=UTC))
     assert sam.raw["Texto"] == "¿Abrís el domingo?"
-    assert batch.counts == {"skipped": 3}
+    assert batch.counts == {"rows_skipped": 3}
     assert parse_import((tmp_path / "export.jsonl").read_bytes(), "export.jsonl").skipped_lines == [2, 4, 6]
 
 
@@ -335,3 +336,42 @@ def test_any_bytes_give_mentions_or_a_source_error(data):
         parse_import(data, "x.csv")
     except SourceError:
         pass
+
+
+def test_a_cell_over_128_kb_keeps_the_rows_after_it(tmp_path):
+    long_message = "¡Qué pasa con mi pedido! " * 8000  # about 200 KB in one cell
+    data = f'text,author\nfirst,a\n"{long_message}",b\nthird,c\n'.encode()
+
+    result = parse_import(data, "c.csv")
+
+    assert [m.text[:5] for m in result.mentions] == ["first", "¡Qué ", "third"]
+    assert result.skipped == []
+
+
+def test_skipped_rows_are_said_by_every_fetch_until_the_file_changes(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"fecha;texto\n01/05/2024 10:00;bien\n31/02/2024;mal\n01/05/2024 11:00;\n")
+
+    first = run_adapter(tmp_path, "c.csv")
+    expected = "2 rows of c.csv skipped: line 3: date not readable ('31/02/2024'); line 4: no text"
+    assert first[-1].notes == [expected]
+    again = run_adapter(tmp_path, "c.csv", first[-1].cursor)  # unchanged: not read again, still said
+    assert again == [Batch([], None, {}, [expected])]
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+    touched = run_adapter(tmp_path, "c.csv", first[-1].cursor)  # saved again, same bytes: still said
+    assert touched[-1].notes == [expected] and json.loads(touched[-1].cursor)["skipped_count"] == 2
+
+    path.write_bytes(b"fecha;texto\n01/05/2024 10:00;bien\n01/05/2024 11:00;fixed\n")
+    fixed = run_adapter(tmp_path, "c.csv", touched[-1].cursor)
+    assert fixed[-1].notes == [] and len(fixed[-1].mentions) == 2
+    assert run_adapter(tmp_path, "c.csv", fixed[-1].cursor) == []
+
+
+def test_many_skipped_rows_name_the_first_three_and_count_all(tmp_path):
+    rows = "".join(f";{n}\n" for n in range(30))
+    (tmp_path / "c.csv").write_text("texto;id\n" + rows, encoding="utf-8")
+
+    [batch] = run_adapter(tmp_path, "c.csv")
+
+    assert batch.notes == ["30 rows of c.csv skipped: line 2: no text; line 3: no text; line 4: no text; …"]
+    assert json.loads(batch.cursor)["skipped_count"] == 30 and len(json.loads(batch.cursor)["skipped"]) == 20

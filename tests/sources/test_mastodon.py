@@ -375,8 +375,35 @@ def test_unusable_items_are_skipped_and_counted(platform_server: PlatformServer,
 
     batches = fetched(source(platform_server))
 
-    assert [m.platform_id for m in mentions_of(batches)] == ["116000000000000012"]
-    assert sum(b.counts.get("skipped", 0) for b in batches) == 3
+    # Without a time the mention is still kept (see below); without a trustworthy id it cannot be.
+    assert [m.platform_id for m in mentions_of(batches)] == ["116000000000000012", "116000000000000011"]
+    assert sum(b.counts.get("skipped", 0) for b in batches) == 2
+
+
+def test_mentions_without_a_time_or_an_author_are_kept_and_reported_by_id(
+    platform_server: PlatformServer, template: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(100)]
+    entries[10]["created_at"] = entries[10]["status"]["created_at"] = None
+    entries[20]["status"]["account"]["acct"] = ""
+    entries[30]["status"]["account"] = None
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+    monkeypatch.setenv("X", TOKEN)
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    workspace = Workspace(root=tmp_path, config=WorkspaceConfig())
+    store = Store(tmp_path / "s.sqlite3")
+
+    [result] = fetch_project(store, workspace, project, load_protocol()).results
+
+    assert result.new == 100
+    assert sorted(result.incomplete) == ["116000000000000010", "116000000000000020", "116000000000000030"]
+    assert any(note.startswith("3 mentions kept without a readable time or author") and "116000000000000020" in note
+               for note in result.notes)
+    stored = {m.platform_id: m for m in store.mentions("acme", states=None)}
+    undated = stored["116000000000000010"]
+    assert undated.created_at == undated.fetched_at
+    assert stored["116000000000000020"].author_handle == "" and stored["116000000000000030"].author_handle == ""
+    assert stored["116000000000000031"].author_handle.startswith("@")
 
 
 def test_legacy_integer_ids_are_kept_exact(recorded_fixtures: Path) -> None:
@@ -545,6 +572,8 @@ def test_a_token_with_control_characters_is_refused_without_leaking_it(platform_
     ("reply", "error_type", "words"),
     [
         (Reply(401, {"error": "The access token is invalid"}), AuthenticationFailed, "refused the credentials"),
+        (Reply(400, {"error": "invalid token"}), AuthenticationFailed, "400: invalid token); log in again"),
+        (Reply(400, {"error": "Validation failed: limit is too big"}), SourceError, "answered 400"),
         (Reply(403, {"error": "This action is outside the authorized scopes"}), AuthenticationFailed, "403"),
         (Reply(404, {"error": "Record not found"}), SourceError, "not found"),
         (Reply(500, {"error": "We're sorry, but something went wrong"}), SourceError, "500"),
@@ -671,3 +700,157 @@ def test_fetch_project_stores_mentions_once(
         assert later.query["min_id"] == ["3"]
     finally:
         store.close()
+
+
+# --- paging that goes wrong ----------------------------------------------------------------------
+
+
+def test_a_link_header_pointing_back_at_the_same_page_is_paged_by_id(platform_server: PlatformServer, template: dict) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(100)]
+    listing = fake_list(platform_server, entries)
+
+    def self_pointing(request: Request) -> Reply:
+        reply = listing(request)
+        # A `next` that asks again for the page just sent: max_id just above its newest item.
+        newest = reply.body[0]["id"] if reply.body else "0"
+        here = platform_server.url + request.path
+        reply.headers["Link"] = f'<{here}?max_id={int(newest) + 1}>; rel="next"'
+        return reply
+
+    platform_server.route("GET", NOTIFICATIONS, self_pointing)
+
+    batches = fetched(source(platform_server))
+
+    assert len({m.platform_id for m in mentions_of(batches)}) == 100
+    assert cursor_of(batches)["notifications"] == "1099"
+
+
+def test_a_server_that_keeps_sending_the_same_page_is_said_and_the_cursor_not_moved(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(100)]
+    listing = fake_list(platform_server, entries)
+
+    def stuck(request: Request) -> Reply:  # ignores max_id: always the newest page
+        return listing(Request(request.method, request.path, {k: v for k, v in request.query.items() if k != "max_id"},
+                               request.headers, request.body))
+
+    platform_server.route("GET", NOTIFICATIONS, stuck)
+
+    batches = fetched(source(platform_server))
+
+    assert len(mentions_of(batches)) == 40 + 40  # the second page was the first again: stored once
+    assert "notifications" not in cursor_of(batches)  # the 60 older ones are not covered by it
+    notes = [n for b in batches for n in b.notes]
+    assert any("sent a page already read" in n for n in notes)
+
+
+def test_a_first_run_says_how_many_it_kept(platform_server: PlatformServer, template: dict) -> None:
+    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(500)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+
+    notes = [n for b in fetched(source(platform_server)) for n in b.notes]
+
+    assert "first fetch: the 400 newest mentions kept; older ones left on the server" in notes
+
+
+def test_700_mentions_between_two_fetches_come_in_two_fetches_that_say_so(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(710)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+
+    first = fetched(source(platform_server), json.dumps({"notifications": "10009"}))
+    assert len(mentions_of(first)) == 400 and any(b.more_to_read for b in first)
+    second = fetched(source(platform_server), first[-1].cursor)
+
+    assert len(mentions_of(second)) == 300 and not any(b.more_to_read for b in second)
+    assert cursor_of(second)["notifications"] == "10709"
+
+
+# --- notifications the server's policy filters ---------------------------------------------------
+
+REQUESTS = "/api/v1/notifications/requests"
+
+
+def test_filtered_notifications_are_asked_for_and_marked(
+    platform_server: PlatformServer, template: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(3)]
+    stranger = copy.deepcopy(template["account"]) | {"id": "990001", "acct": "newcomer@elsewhere.example"}
+    held = mention_notification(template, "1003", "116000000000000003", account=stranger)
+    held["account"] = stranger
+    listing = fake_list(platform_server, known + [held])
+    lenient = fake_list(platform_server, known)  # what Mastodon 4.3 answers without include_filtered
+
+    def policy(request: Request) -> Reply:
+        return listing(request) if request.query.get("include_filtered") == ["true"] else lenient(request)
+
+    platform_server.route("GET", NOTIFICATIONS, policy)
+    # GET /api/v1/notifications/requests as docs.joinmastodon.org/methods/notifications/#get-requests shows it.
+    platform_server.route("GET", REQUESTS, Reply(200, [{
+        "id": "112456967201894256", "created_at": "2024-05-17T14:45:41.171Z", "updated_at": "2024-05-17T14:45:41.171Z",
+        "notifications_count": "1", "account": stranger, "last_status": held["status"],
+    }]))
+    monkeypatch.setenv("X", TOKEN)
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    store = Store(tmp_path / "s.sqlite3")
+
+    [result] = fetch_project(store, Workspace(root=tmp_path, config=WorkspaceConfig()), project, load_protocol()).results
+
+    assert result.error is None and result.new == 4
+    flags = {m.platform_id: m.flags for m in store.mentions("acme", states=None)}
+    assert flags["116000000000000003"] == ("filtered",)
+    assert flags["116000000000000000"] == ()
+
+
+def test_a_server_that_ignores_include_filtered_and_has_no_requests_keeps_working(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    entries = [mention_notification(template, str(1000 + n), str(116000000000000000 + n)) for n in range(3)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+    platform_server.route("GET", REQUESTS, Reply(404, {"error": "Record not found"}))
+
+    batches = fetched(source(platform_server))
+
+    assert len(mentions_of(batches)) == 3 and all(m.flags == [] for m in mentions_of(batches))
+    assert platform_server.requests_to(NOTIFICATIONS)[0].query["include_filtered"] == ["true"]
+
+
+# --- the brand's own posts -----------------------------------------------------------------------
+
+
+def test_the_brands_own_posts_never_enter_its_inbox(platform_server: PlatformServer, template: dict) -> None:
+    # GET /api/v1/accounts/verify_credentials: a CredentialAccount, as documented (the id is what counts).
+    me = copy.deepcopy(template["account"]) | {"id": "424242", "username": "acmecoffee", "acct": "acmecoffee"}
+    platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(200, me | {"followers_count": 3}))
+    ours = status_like(template, "116000000000000001", account=me, content="<p>New beans! #acmecoffee</p>")
+    theirs = status_like(template, "116000000000000002", content="<p>Loving #acmecoffee</p>")
+    platform_server.route("GET", "/api/v1/timelines/tag/acmecoffee", Reply(200, [ours, theirs]))
+    platform_server.route("GET", "/api/v2/search", Reply(200, {"accounts": [], "hashtags": [], "statuses": [ours, theirs]}))
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, [
+        mention_notification(template, "1001", "116000000000000001", account=me),
+        mention_notification(template, "1002", "116000000000000003"),
+    ]))
+
+    batches = fetched(source(platform_server, hashtags=["acmecoffee"], search=["acme coffee"]))
+
+    found = sorted((m.kind, m.platform_id) for m in mentions_of(batches))
+    assert found == [("mention", "116000000000000003"), ("search", "116000000000000002"), ("search", "116000000000000002")]
+    assert len(platform_server.requests_to("/api/v1/accounts/verify_credentials")) == 1
+
+
+def test_a_token_refused_with_400_is_a_login_to_renew(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a real Mastodon-API server answered a revoked token: 400 with its own reason, not 401.
+    platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(400, {"error": "invalid token"}))
+    platform_server.route("GET", NOTIFICATIONS, Reply(400, {"error": "invalid token"}))
+    monkeypatch.setenv("X", TOKEN)
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    store = Store(tmp_path / "s.sqlite3")
+
+    [result] = fetch_project(store, Workspace(root=tmp_path, config=WorkspaceConfig()), project, load_protocol()).results
+
+    assert result.needs_auth and "invalid token" in result.error and "log in again" in result.error
+    assert store.source_health("acme")["m"].needs_auth

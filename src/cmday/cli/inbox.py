@@ -51,7 +51,10 @@ def fetch(
         ]
         if options.json:
             output.print_json({"mentions": [_mention_json(m) for m in new_mentions], "errors": errors, "sources": [
-                {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error} for r in reports for s in r.results
+                {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error,
+                 "more_to_read": s.more_to_read, "notes": s.notes, "counts": s.counts,
+                 "incomplete": {"count": len(s.incomplete), "ids": s.incomplete}}
+                for r in reports for s in r.results
             ]})
         else:
             for report in reports:
@@ -59,12 +62,32 @@ def fetch(
                     if result.error:
                         output.error(_("{project}/{source}: {error}").format(project=report.project, source=result.source_id, error=result.error))
                     else:
-                        output.message(ngettext("{project}/{source}: {count} new", "{project}/{source}: {count} new", result.new).format(project=report.project, source=result.source_id, count=result.new))
+                        line = ngettext("{project}/{source}: {count} new", "{project}/{source}: {count} new", result.new).format(project=report.project, source=result.source_id, count=result.new)
+                        output.message(" · ".join([line, *_activity(result.counts)]))
         if errors and len(errors) == sum(len(r.results) for r in reports):
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:
         session.close()
     _exit_if_broken(broken)  # the other projects were fetched; the broken one's file is named on stderr
+
+
+def _activity(counts: dict[str, int]) -> list[str]:
+    """Favourites (Bluesky likes), boosts (reposts) and follows a fetch counted, as words."""
+    words = {
+        "favourites": lambda n: ngettext("{count} favourite", "{count} favourites", n),
+        "boosts": lambda n: ngettext("{count} boost", "{count} boosts", n),
+        "follows": lambda n: ngettext("{count} follow", "{count} follows", n),
+    }
+    return [words[key](counts[key]).format(count=counts[key]) for key in words if counts.get(key)]
+
+
+def _flag_label(flag: str) -> str:
+    labels = {
+        "filtered": _("filtered by the server (an account it holds back: new, or not followed)"),
+        "no-date": _("no date from the server: the time it was fetched is shown"),
+        "no-author": _("unknown author: the server sent none"),
+    }
+    return labels.get(flag, flag)
 
 
 def _mention_json(mention) -> dict:
@@ -84,6 +107,7 @@ def _mention_json(mention) -> dict:
         "priority": mention.priority,
         "urgent": mention.urgent,
         "sla_due": mention.sla_due.isoformat() if mention.sla_due else None,
+        "flags": list(mention.flags),
     }
 
 
@@ -199,6 +223,8 @@ def show(
         zone = session.workspace.project_zone(session.workspace.projects[mention.project])
         at = mention.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         out.print(Text.assemble((_("at: "), "dim"), at, "   ", (_("state: "), "dim"), state_label(mention.state)))
+        if mention.flags:
+            out.print(Text.assemble((_("marked: "), "dim"), (" · ".join(_flag_label(f) for f in mention.flags), "yellow")))
         if mention.url:
             out.print(Text.assemble((_("link: "), "dim"), clean(mention.url)))
         out.print()
@@ -250,6 +276,7 @@ def _context_json(post, mention) -> dict:
         "priority": None,
         "urgent": False,
         "sla_due": None,
+        "flags": list(post.flags),
     }
 
 

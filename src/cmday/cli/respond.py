@@ -347,6 +347,7 @@ def triage(
     from rich.text import Text
 
     from cmday.cli import output
+    from cmday.protocol import PATTERN_SECONDS
     from cmday.triage import Triage
 
     session = _session(options)
@@ -369,9 +370,13 @@ def triage(
         changed = {}
         for project in session.workspace.select(options.project):
             open_mentions = session.store.mentions(project.slug, states=("open", "snoozed"))
-            changes = Triage.for_project(project, session.protocol(project)).reclassify(open_mentions)
+            triage = Triage.for_project(project, session.protocol(project))
+            changes = triage.reclassify(open_mentions)
             session.store.reclassify(changes)
             changed[project.slug] = len(changes)
+            for where in triage.slow_patterns():  # stopped at its time limit: said, never a stalled command
+                output.message(_("{project}: a protocol pattern took over {seconds} s on one mention and was left out; simplify it: {where}").format(
+                    project=project.slug, seconds=PATTERN_SECONDS, where=where), style="yellow")
         if options.json:
             output.print_json({"reclassified": changed})
         else:

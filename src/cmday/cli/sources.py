@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cmday.cli.common import Options, command
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.labels import state_label
 
 
@@ -42,6 +42,8 @@ def sources(
                 verified = verify_sources(session.workspace, project, session.store)
             for source in project.sources:
                 state = health.get(source.id)
+                skipped = _skipped_rows(source, state)
+                unanswered = _search_unanswered(source, state)
                 rows.append(
                     {
                         "project": project.slug,
@@ -59,6 +61,8 @@ def sources(
                         "mentions": state.mentions if state else 0,
                         "credentials_work": verified[source.id][0] if source.id in verified else None,
                         "account": verified[source.id][1] if source.id in verified else None,
+                        "skipped_rows": skipped,
+                        "search_unanswered": unanswered,
                     }
                 )
         # Scripts and cron learn from the exit code alone that a source needs `cmday auth`.
@@ -85,6 +89,17 @@ def sources(
                 state = Text(_("set its credentials: cmday auth {source}").format(source=row["source"]), style="bold red")
             elif row["last_error"]:
                 state = Text(one_line(row["last_error"], 160), style="red")
+            elif row["skipped_rows"] and row["skipped_rows"]["count"]:
+                state = Text(row["skipped_rows"]["note"], style="yellow")
+            elif row["search_unanswered"]:
+                from cmday.sources.mastodon import EMPTY_SEARCHES
+
+                said = ngettext(
+                    "search found no posts in {count} fetch: this instance may lack full-text search (hashtags still work)",
+                    "search found no posts in {count} fetches: this instance may lack full-text search (hashtags still work)",
+                    EMPTY_SEARCHES,
+                )
+                state = Text(said.format(count=EMPTY_SEARCHES), style="yellow")
             elif row["credentials_work"]:
                 state = Text(_("ok, logged in as {account}").format(account=one_line(row["account"], 60)), style="green")
             elif row["last_success"]:
@@ -99,6 +114,31 @@ def sources(
             raise refused
     finally:
         session.close()
+
+
+def _search_unanswered(source, state) -> list[str] | None:
+    """For Mastodon: the keyword searches its instance has answered empty fetch after fetch (see search_unanswered)."""
+    if source.platform != "mastodon" or state is None:
+        return None
+    from cmday.sources.mastodon import search_unanswered
+
+    return search_unanswered(state.cursor) or None
+
+
+def _skipped_rows(source, state) -> dict | None:
+    """For an import file: the rows its last import skipped, as the source's cursor keeps them until the file changes."""
+    if source.platform != "file":
+        return None
+    from pathlib import Path
+
+    from cmday.sources.fileimport import skipped_note, skipped_rows
+
+    total, rows = skipped_rows(state.cursor if state else None)
+    return {
+        "count": total,
+        "rows": [{"line": row.line, "reason": row.reason, "detail": row.detail} for row in rows],
+        "note": skipped_note(Path(source.path).name, total, rows) if total else "",
+    }
 
 
 def auth(

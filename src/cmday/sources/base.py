@@ -20,6 +20,7 @@ class Batch:
     cursor: str | None = None
     counts: dict[str, int] = field(default_factory=dict)  # e.g. favourites, boosts, follows seen
     notes: list[str] = field(default_factory=list)  # warnings for the user: rows skipped, feed ill-formed
+    more_to_read: bool = False  # the fetch stopped early (page limit): the next one carries on from this cursor
 
 
 @dataclass

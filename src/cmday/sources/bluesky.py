@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic.alias_generators import to_camel
 
 from cmday.errors import SourceError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.models import BlueskySource
 from cmday.secrets import remember
@@ -49,9 +49,12 @@ MAX_PAGES = 10
 # A keyword read for the first time would otherwise pour months of strangers' posts into the inbox.
 FIRST_SEARCH_PAGES = 1
 KINDS = {"mention": "mention", "reply": "reply", "quote": "quote"}
-COUNTED = {"like": "likes", "like-via-repost": "likes", "repost": "reposts", "repost-via-repost": "reposts",
+# Counted under the names Mastodon's counts have, so that every view shows both alike.
+COUNTED = {"like": "favourites", "like-via-repost": "favourites", "repost": "boosts", "repost-via-repost": "boosts",
            "follow": "follows"}
 EXPIRED = ("ExpiredToken", "InvalidToken")
+FIRST_RUN_ACTIVITY = timedelta(hours=24)
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)  # likes and follows a first run counts: the last day's, as on Mastodon
 LINK = "app.bsky.richtext.facet#link"
 POST_URI = re.compile(r"^at://([^/]+)/app\.bsky\.feed\.post/([^/?#]+)$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -293,8 +296,42 @@ def _listing(model: type[NotificationPage | SearchPage | PostsPage], payload: An
         raise SourceError(_("{nsid} answered something that is not a page of results").format(nsid=nsid)) from None
 
 
-def read_notifications(payload: Any, since: datetime | None) -> Page:
-    """Mentions, replies and quotes newer than `since`; likes, reposts and follows only counted."""
+class _Sweep:
+    """What one fetch learnt about the server while reading notifications."""
+
+    def __init__(self, own: set[str]) -> None:
+        self.own = own
+        self.unfiltered = False  # the server sent likes, reposts or follows where only mentions were asked for
+
+    def read_mentions(self, payload: Any, since: datetime | None) -> Page:
+        page = read_notifications(payload, since, self.own)
+        items = payload.get("notifications") if isinstance(payload, dict) else None
+        self.unfiltered = self.unfiltered or any(
+            isinstance(item, dict) and item.get("reason") in COUNTED for item in items or []
+        )
+        return page
+
+
+def read_activity(payload: Any, since: datetime | None, counted_from: datetime | None) -> Page:
+    """Likes, reposts and follows newer than `since` (and, on a first run, than `counted_from`), counted."""
+    listing = _listing(NotificationPage, payload, LIST_NOTIFICATIONS)
+    page = Page(cursor=listing.cursor, size=len(listing.notifications))
+    for item in listing.notifications:
+        try:
+            notification = Notification.model_validate(item)
+        except ValidationError:
+            continue
+        if page.is_new(notification.indexed_at, since) and notification.reason in COUNTED:
+            if counted_from is None or notification.indexed_at >= counted_from:
+                page.count(COUNTED[notification.reason])
+    return page
+
+
+def read_notifications(payload: Any, since: datetime | None, own: set[str] | frozenset[str] = frozenset()) -> Page:
+    """Mentions, replies and quotes newer than `since`; likes, reposts and follows only counted.
+
+    The account's own posts (`own`: its DID and handles) are left out: the brand is not its own mention.
+    """
     listing = _listing(NotificationPage, payload, LIST_NOTIFICATIONS)
     page = Page(cursor=listing.cursor, size=len(listing.notifications))
     for item in listing.notifications:
@@ -305,6 +342,8 @@ def read_notifications(payload: Any, since: datetime | None) -> Page:
             page.count("skipped")
             continue
         if not page.is_new(notification.indexed_at, since):
+            continue
+        if {notification.author.did, notification.author.handle.lower()} & own:
             continue
         if record is not None:
             page.mentions.append(_mention(KINDS[notification.reason], notification, record, item))
@@ -574,9 +613,24 @@ class BlueskyAdapter:
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
         self._marks = read_cursor(cursor)
         session = await self._session()  # a refused login is reported before anything is read
-        async for batch in self._sweep(LIST_NOTIFICATIONS, {}, read_notifications, self._marks, "notifications_seen"):
+        # Mentions and the likes/reposts/follows are read apart (listNotifications `reasons`), so that a
+        # burst of likes never takes the pages mentions need. A server that ignores `reasons` sends both
+        # in the first listing: they are counted there and the second listing is not read.
+        own = {session.did, session.handle.lower(), self.source.handle.lower()} - {""}
+        sweep = _Sweep(own)
+        async for batch in self._sweep(
+            LIST_NOTIFICATIONS, {"reasons": list(KINDS)}, sweep.read_mentions, self._marks, "notifications_seen"
+        ):
             yield batch
-        own = {session.did, session.handle.lower(), self.source.handle.lower()}
+        if not sweep.unfiltered:
+            activity = {"reasons": list(COUNTED)}
+            first = "activity_seen" not in self._marks
+            counted_from = self.context.now - FIRST_RUN_ACTIVITY if first else None
+            async for batch in self._sweep(
+                LIST_NOTIFICATIONS, activity, lambda payload, since: read_activity(payload, since, counted_from),
+                self._marks, "activity_seen", max_pages=1 if first else MAX_PAGES, first_run_note=False,
+            ):
+                yield batch
         searches = self._marks["search"]
         for query in dict.fromkeys(q.strip() for q in self.source.search if q.strip()):
             async for batch in self._sweep(
@@ -586,6 +640,7 @@ class BlueskyAdapter:
                 searches,
                 query,
                 max_pages=MAX_PAGES if query in searches else FIRST_SEARCH_PAGES,
+                first_run_note=False,  # a keyword starts listening now, by design, not with its past
             ):
                 yield batch
 
@@ -597,24 +652,66 @@ class BlueskyAdapter:
         marks: dict[str, Any],
         key: str,
         max_pages: int = MAX_PAGES,
+        first_run_note: bool = True,
     ) -> AsyncIterator[Batch]:
-        """Pages from the newest back to the mark `marks[key]`; only the last batch moves the mark."""
+        """Pages from the newest back to the mark `marks[key]`: the mark moves only over what was stored.
+
+        Everything at or before the mark is stored. A run that stops before reaching it (page limit, time
+        limit, an error) leaves `marks[key + "/backlog"]`: the listing's cursor to carry on from and the
+        newest instant read above it. The next run first reads on from there down to the mark, then what
+        came in on top. A first run (no mark) keeps the newest MAX_PAGES pages, by design, and says so.
+        """
+        backlog_key = key + "/backlog"
         since = parse_time(marks.get(key))
-        newest, page_cursor = since, None
+        backlog = marks.get(backlog_key)
+        resuming = since is not None and isinstance(backlog, dict) and isinstance(backlog.get("cursor"), str)
+        newest = parse_time(backlog.get("newest")) if resuming else since
+        page_cursor = backlog["cursor"] if resuming else None
+        newest = newest or since
+        kept = 0
         for number in range(max_pages):
             query = {**params, "limit": PAGE_SIZE} | ({"cursor": page_cursor} if page_cursor else {})
             page = read(await self._call(nsid, query), since)
+            kept += len(page.mentions)
             if page.newest is not None and (newest is None or page.newest > newest):
                 newest = page.newest
-            last = page.reached_mark or not page.size or page.cursor in (None, "", page_cursor)
-            last = last or number == max_pages - 1
-            if last and newest is not None:
-                marks[key] = _mark_text(newest)
-            cursor = json.dumps(self._marks, ensure_ascii=False, sort_keys=True) if last else None
-            yield Batch(page.mentions, cursor, page.counts)
-            if last:
+            more = page.cursor not in (None, "", page_cursor)
+            if page.reached_mark or not page.size or not more:
+                # The whole listing is read: an empty one marks the beginning of time, not "never read".
+                marks[key] = _mark_text(newest or BEGINNING)
+                marks.pop(backlog_key, None)
+                yield Batch(page.mentions, self._cursor_text(), page.counts)
+                if not resuming:
+                    return
+                # The gap below the old mark is filled: now what came in on top since the last run.
+                resuming, since, page_cursor = False, newest, None
+                continue
+            if since is None:
+                if number < max_pages - 1:
+                    yield Batch(page.mentions, None, page.counts)  # a broken first run starts again: storing dedupes
+                    page_cursor = page.cursor
+                    continue
+                if newest is not None:
+                    marks[key] = _mark_text(newest)
+                notes = []
+                if first_run_note:
+                    notes.append(
+                        ngettext(
+                            "first fetch: the newest mention kept; older ones left on the server",
+                            "first fetch: the {count} newest mentions kept; older ones left on the server",
+                            kept,
+                        ).format(count=kept)
+                    )
+                yield Batch(page.mentions, self._cursor_text(), page.counts, notes)
                 return
+            marks[backlog_key] = {"cursor": page.cursor, "newest": _mark_text(newest) if newest else None}
+            last = number == max_pages - 1
+            notes = [_("more to read: the next fetch carries on where this one stopped")] if last else []
+            yield Batch(page.mentions, self._cursor_text(), page.counts, notes, more_to_read=last)
             page_cursor = page.cursor
+
+    def _cursor_text(self) -> str:
+        return json.dumps(self._marks, ensure_ascii=False, sort_keys=True)
 
     # -- sending: replies, posts, the account itself --
 

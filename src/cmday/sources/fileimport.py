@@ -7,7 +7,7 @@ English and Spanish names (see COLUMNS):
     date         ISO 8601, dd/mm/yyyy HH:MM[:SS] or dd/mm/yyyy (also with - or .); naive times are in the given zone
     author       the author's handle
     author_name  the author's display name (defaults to the handle)
-    text         required: a row without it is skipped and counted
+    text         required: a row without it is skipped and reported
     url          link to the comment or message
     kind         comment (the default), dm / message / mensaje, reply / respuesta
     network      the network it came from; else the source's `network`, else "file"
@@ -16,7 +16,9 @@ English and Spanish names (see COLUMNS):
 CSV may use commas, semicolons or tabs (chosen from the header line; Excel's `sep=;` line
 is honoured), in UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252 (counted as
 `encoding_fallback`). In JSON Lines each line is one object; a line that is not one is
-skipped and counted, as is any row without text or with a date that cannot be read.
+skipped, as is any row without text or with a date that cannot be read. Skipped rows are kept in
+the source's cursor (line and reason) and said by every fetch, and by `cmday sources`, until the
+file changes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import csv
 import hashlib
 import io
 import json
-import logging
 import re
 import unicodedata
 from collections.abc import AsyncIterator
@@ -38,11 +39,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cmday import files
 from cmday.errors import SourceError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext
-
-log = logging.getLogger("cmday.sources.fileimport")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "identificador", "id_comentario", "id_mensaje", "comment_id", "message_id"),
@@ -70,17 +69,65 @@ _DAY_FIRST = re.compile(
 )
 
 
+SKIPPED_ROWS_KEPT = 20  # rows named in the cursor (and so in `sources`); the count is always whole
+SKIPPED_ROWS_SHOWN = 3  # rows named in a fetch's note
+
+
+@dataclass
+class SkippedRow:
+    """A row left out of an import: its line in the file, why (a reason code), and the cell at fault."""
+
+    line: int
+    reason: str  # no-text | bad-date | not-an-object | unclosed-quote | unreadable
+    detail: str = ""
+
+    def says(self) -> str:
+        """`line 4: no text`, in the session's language."""
+        detail = self.detail[:40] + ("…" if len(self.detail) > 40 else "")
+        reasons = {
+            "no-text": _("no text"),
+            "bad-date": _("date not readable ({value})").format(value=repr(detail)),
+            "not-an-object": _("not a JSON object"),
+            "unclosed-quote": _("a quote opened and never closed"),
+        }
+        reason = reasons.get(self.reason) or _("not readable ({detail})").format(detail=detail)
+        return _("line {line}: {reason}").format(line=self.line, reason=reason)
+
+
 @dataclass
 class ImportResult:
     mentions: list[Mention] = field(default_factory=list)
-    skipped_lines: list[int] = field(default_factory=list)
+    skipped: list[SkippedRow] = field(default_factory=list)
     encoding_fallback: bool = False
 
+    @property
+    def skipped_lines(self) -> list[int]:
+        return [row.line for row in self.skipped]
+
     def counts(self) -> dict[str, int]:
-        counts = {"skipped": len(self.skipped_lines)} if self.skipped_lines else {}
+        counts = {"rows_skipped": len(self.skipped)} if self.skipped else {}
         if self.encoding_fallback:
             counts["encoding_fallback"] = 1
         return counts
+
+
+def skipped_rows(cursor: str | None) -> tuple[int, list[SkippedRow]]:
+    """How many rows the last import of a file skipped, and the first of them, from the source's cursor."""
+    data = _load_cursor(cursor)
+    rows = []
+    for entry in data.get("skipped", []) if isinstance(data.get("skipped"), list) else []:
+        if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], int):
+            rows.append(SkippedRow(entry[0], str(entry[1]), str(entry[2])))
+    total = data.get("skipped_count")
+    return (total if isinstance(total, int) and total >= len(rows) else len(rows)), rows
+
+
+def skipped_note(name: str, total: int, rows: list[SkippedRow]) -> str:
+    """`3 rows of comments.csv skipped: line 4: no text; …`, the first few named."""
+    named = "; ".join(row.says() for row in rows[:SKIPPED_ROWS_SHOWN]) + ("; …" if total > SKIPPED_ROWS_SHOWN else "")
+    return ngettext(
+        "{count} row of {file} skipped: {rows}", "{count} rows of {file} skipped: {rows}", total
+    ).format(count=total, file=name, rows=named)
 
 
 class FileAdapter:
@@ -115,15 +162,20 @@ class FileAdapter:
             )
         previous = _load_cursor(cursor)
         if previous.get("size") == stat.st_size and previous.get("mtime_ns") == stat.st_mtime_ns:
+            if skipped_rows(cursor)[0]:
+                yield from_previous(path.name, cursor)  # what it skipped is said until the file changes
             return
         try:
             data = await asyncio.to_thread(files.read_bytes, path, files.IMPORT, str(path), SourceError)
         except OSError as error:
             raise _unreadable(path, error) from None
         digest = hashlib.sha256(data).hexdigest()
-        following = json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest})
+        place = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
         if previous.get("sha256") == digest:
-            yield Batch([], following)  # touched, not changed: only remember the new mtime
+            # Touched, not changed: remember the new mtime, keep what it skipped.
+            kept = {key: previous[key] for key in ("skipped", "skipped_count") if key in previous}
+            following = json.dumps(place | kept)
+            yield from_previous(path.name, following, following)
             return
         result = await asyncio.to_thread(
             parse_import,
@@ -134,12 +186,21 @@ class FileAdapter:
             now=self.context.now,
         )
         self.skipped_lines = result.skipped_lines
-        if result.skipped_lines:
-            log.debug("%s: skipped lines %s", path, ", ".join(map(str, result.skipped_lines)))
+        if result.skipped:
+            place["skipped"] = [[row.line, row.reason, row.detail] for row in result.skipped[:SKIPPED_ROWS_KEPT]]
+            place["skipped_count"] = len(result.skipped)
+        following = json.dumps(place, ensure_ascii=False)
+        notes = [skipped_note(path.name, len(result.skipped), result.skipped)] if result.skipped else []
         chunks = [result.mentions[i : i + BATCH_SIZE] for i in range(0, len(result.mentions), BATCH_SIZE)] or [[]]
         for chunk in chunks[:-1]:
             yield Batch(chunk, None)  # no cursor yet: the file counts as read only once all of it is stored
-        yield Batch(chunks[-1], following, result.counts())
+        yield Batch(chunks[-1], following, result.counts(), notes)
+
+
+def from_previous(name: str, cursor: str | None, following: str | None = None) -> Batch:
+    """Nothing new from an unchanged file, and the rows its last import skipped, said again."""
+    total, rows = skipped_rows(cursor)
+    return Batch([], following, {}, [skipped_note(name, total, rows)] if total else [])
 
 
 def parse_import(
@@ -156,10 +217,12 @@ def parse_import(
     rows = _json_lines(text, result) if json_lines else _csv_rows(text, name, result)
     for line, fields, raw in rows:
         mention = _mention(fields, raw, network=network, tz=tz, now=now)
-        if mention is None:
-            result.skipped_lines.append(line)
+        if isinstance(mention, SkippedRow):
+            mention.line = line
+            result.skipped.append(mention)
         else:
             result.mentions.append(mention)
+    result.skipped.sort(key=lambda row: row.line)
     return result
 
 
@@ -185,15 +248,17 @@ def parse_date(value: Any, tz: tzinfo = UTC) -> datetime | None:
     return moment if EARLIEST_YEAR <= moment.year <= LATEST_YEAR else None
 
 
-def _mention(fields: dict[str, Any], raw: dict[str, Any], *, network: str, tz: tzinfo, now: datetime) -> Mention | None:
+def _mention(
+    fields: dict[str, Any], raw: dict[str, Any], *, network: str, tz: tzinfo, now: datetime
+) -> Mention | SkippedRow:
     text = _cell(fields.get("text"))
     if not text:
-        return None
+        return SkippedRow(0, "no-text")
     created = None
     if _cell(fields.get("date")):
         created = parse_date(fields["date"], tz)
         if created is None:
-            return None
+            return SkippedRow(0, "bad-date", _cell(fields["date"]))
     platform = _word(_cell(fields.get("network"))).replace("_", "-") or network.strip().lower() or "file"
     author = _cell(fields.get("author"))
     given_id = _cell(fields.get("id"))
@@ -228,44 +293,53 @@ def _csv_rows(text: str, name: str, result: ImportResult) -> list[tuple[int, dic
         header_line = next((line for line in text.split("\n") if line.strip()), "")
         counted = {d: header_line.count(d) for d in (",", ";", "\t")}
         delimiter = max(counted, key=counted.__getitem__)  # a tie (one-column file) keeps the comma
+    # One cell may hold a long message (csv's own limit is 128 KB): the whole file is the bound.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     header: list[str] | None = None
     columns: dict[str, int] = {}
     start = first_line
     spans_lines = short = False
-    try:
-        for cells in reader:
-            line, start = start, first_line + reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip().lstrip("\ufeff") for cell in cells]
-                for index, title in enumerate(header):
-                    canonical = _ALIASES.get(_word(title))
-                    if canonical:
-                        columns.setdefault(canonical, index)
-                if "text" not in columns:
-                    raise SourceError(
-                        _("{name} has no text column (its columns: {found})").format(
-                            name=name, found=", ".join(header)[:200]
-                        ),
-                        hint=_("name the column that holds the message `text` or `texto`"),
-                    )
-                continue
-            raw: dict[str, Any] = {}
-            for index, cell in enumerate(cells):
-                raw.setdefault(header[index] if index < len(header) and header[index] else f"column_{index + 1}", cell)
-            fields = {key: cells[index] for key, index in columns.items() if index < len(cells)}
-            rows.append((line, fields, raw))
-            spans_lines, short = start - line > 1, len(cells) < len(header)
-    except csv.Error as error:
-        log.debug("%s line %s: %s", name, start, error)
-        result.skipped_lines.append(start)
-        return rows
+    while True:
+        before = reader.line_num
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # One row the reader cannot take; the reader goes on with the next line.
+            result.skipped.append(SkippedRow(start, "unreadable", str(error)))
+            start = first_line + reader.line_num
+            if reader.line_num == before:
+                break  # nothing more it can read
+            continue
+        line, start = start, first_line + reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [cell.strip().lstrip("\ufeff") for cell in cells]
+            for index, title in enumerate(header):
+                canonical = _ALIASES.get(_word(title))
+                if canonical:
+                    columns.setdefault(canonical, index)
+            if "text" not in columns:
+                raise SourceError(
+                    _("{name} has no text column (its columns: {found})").format(
+                        name=name, found=", ".join(header)[:200]
+                    ),
+                    hint=_("name the column that holds the message `text` or `texto`"),
+                )
+            continue
+        raw: dict[str, Any] = {}
+        for index, cell in enumerate(cells):
+            raw.setdefault(header[index] if index < len(header) and header[index] else f"column_{index + 1}", cell)
+        fields = {key: cells[index] for key, index in columns.items() if index < len(cells)}
+        rows.append((line, fields, raw))
+        spans_lines, short = start - line > 1, len(cells) < len(header)
     if rows and spans_lines and short:
         # An unclosed quote swallows the rest of the file into one short last row: not a comment, a typo.
-        result.skipped_lines.append(rows.pop()[0])
+        result.skipped.append(SkippedRow(rows.pop()[0], "unclosed-quote"))
     return rows
 
 
@@ -280,7 +354,7 @@ def _json_lines(text: str, result: ImportResult) -> list[tuple[int, dict[str, An
         except (ValueError, RecursionError):
             record = None
         if not isinstance(record, dict):
-            result.skipped_lines.append(number)
+            result.skipped.append(SkippedRow(number, "not-an-object"))
             continue
         fields: dict[str, Any] = {}
         for key, value in record.items():

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from cmday.errors import SourceError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent
 
@@ -77,9 +77,17 @@ class Entity(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _id_or_none(value: Any) -> str | None:
+    try:
+        return _platform_id(value)
+    except ValueError:
+        return None
+
+
 class Account(Entity):
     """https://docs.joinmastodon.org/entities/Account/"""
 
+    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
     acct: Annotated[str, Field(min_length=1)]
     id: PlatformId | None = None
     username: OptionalText = None
@@ -144,6 +152,7 @@ class StatusCounts(Entity):
 class CredentialAccount(Entity):
     """https://docs.joinmastodon.org/entities/Account/#CredentialAccount: the token's own account and its counts."""
 
+    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
     acct: Annotated[str, Field(min_length=1)]
     id: PlatformId | None = None
     followers_count: int = 0
@@ -259,34 +268,87 @@ def html_to_text(content: str) -> str:
 # --- Payloads to mentions ------------------------------------------------------------------------
 
 
-def mentions_from_notifications(payload: Any, instance_host: str) -> tuple[list[Mention], int]:
-    """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable."""
+# What a status may lack and still be kept: its time (the time it was fetched stands in) and its author.
+MENDABLE = {"created_at": "no-date", "account": "no-author"}
+UNKNOWN_ACCT = "\x00unknown"  # never an account name: shown as an unknown author
+
+
+def _readable(model: type[Entity], item: Any, fetched_at: datetime | None) -> tuple[Any, list[str]]:
+    """`item` as `model`; a missing or unreadable time or author is mended and named, anything else is refused.
+
+    Mended: `created_at` becomes `fetched_at`, an author without `acct` becomes an unknown author. With
+    no `fetched_at` nothing is mended.
+    """
+    try:
+        return model.model_validate(item), []
+    except ValidationError as error:
+        broken = {str(detail["loc"][0]) for detail in error.errors() if detail["loc"]}
+        if fetched_at is None or not isinstance(item, dict) or not broken or not broken <= set(MENDABLE):
+            raise
+    mended = dict(item)
+    if "created_at" in broken:
+        mended["created_at"] = fetched_at.isoformat()
+    if "account" in broken:
+        account = item.get("account") if isinstance(item.get("account"), dict) else {}
+        mended["account"] = {k: v for k, v in account.items() if k in ("display_name", "url")} | {"acct": UNKNOWN_ACCT}
+    return model.model_validate(mended), sorted(MENDABLE[name] for name in broken)
+
+
+@dataclass(frozen=True)
+class Own:
+    """The source's own account: what it posts never enters its inbox."""
+
+    id: str | None
+    acct: str  # as the instance writes local accounts: `user`, without the domain
+
+    def wrote(self, status: Status) -> bool:
+        if self.id is not None and status.account.id is not None:
+            return status.account.id == self.id
+        return status.account.acct.lstrip("@").casefold() == self.acct.casefold()
+
+
+def mentions_from_notifications(
+    payload: Any, instance_host: str, fetched_at: datetime | None = None, own: Own | None = None
+) -> tuple[list[Mention], int]:
+    """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable.
+
+    A mention without a readable time or author is kept (see `_readable`), its flags saying what it lacks.
+    """
     mentions: list[Mention] = []
     skipped = 0
     for item in _items(payload, instance_host):
         try:
-            notification = Notification.model_validate(item)
+            notification, lacking = _readable(Notification, item, fetched_at)
             if notification.type != "mention" or notification.status is None:
                 continue  # a deleted or no longer visible post leaves its notification without a status
-            status = Status.model_validate(notification.status)
+            status, lacking_too = _readable(Status, notification.status, notification.created_at if fetched_at else None)
         except ValidationError:
             skipped += 1
             continue
-        mentions.append(_mention(status, _kind(status), item, instance_host))
+        if own is not None and own.wrote(status):
+            continue
+        mentions.append(_mention(status, _kind(status), item, instance_host, sorted({*lacking, *lacking_too})))
     return mentions, skipped
 
 
-def mentions_from_statuses(payload: Any, instance_host: str) -> tuple[list[Mention], int]:
-    """Statuses found by listening (hashtag timeline, search) as `search` mentions, and how many were unusable."""
+def mentions_from_statuses(
+    payload: Any, instance_host: str, fetched_at: datetime | None = None, own: Own | None = None
+) -> tuple[list[Mention], int]:
+    """Statuses found by listening (hashtag timeline, search) as `search` mentions, and how many were unusable.
+
+    The source's own posts (`own`) are left out: a post the brand published with its own hashtag is not a mention.
+    """
     mentions: list[Mention] = []
     skipped = 0
     for item in _items(payload, instance_host):
         try:
-            status = Status.model_validate(item)
+            status, lacking = _readable(Status, item, fetched_at)
         except ValidationError:
             skipped += 1
             continue
-        mentions.append(_mention(status, "search", item, instance_host))
+        if own is not None and own.wrote(status):
+            continue
+        mentions.append(_mention(status, "search", item, instance_host, lacking))
     return mentions, skipped
 
 
@@ -321,30 +383,44 @@ def _unreadable(instance_host: str) -> SourceError:
     return SourceError(_("{host} answered a page that is not the list of posts asked for").format(host=instance_host))
 
 
+def _mark_filtered(mentions: list[Mention], accounts: set[str]) -> None:
+    """Flag the mentions from accounts the server's notification policy filters: a stranger's complaint among them."""
+    for mention in mentions:
+        sender = mention.raw.get("account") if isinstance(mention.raw, dict) else None
+        if isinstance(sender, dict) and str(sender.get("id")) in accounts:
+            mention.flags.append("filtered")
+
+
 def _kind(status: Status) -> str:
     if status.visibility == "direct":
         return "dm"
     return "reply" if status.in_reply_to_id else "mention"
 
 
-def _mention(status: Status, kind: str, raw: dict[str, Any], instance_host: str) -> Mention:
+def _mention(status: Status, kind: str, raw: dict[str, Any], instance_host: str, lacking: list[str] = ()) -> Mention:
     body = html_to_text(status.content)
     warning = (status.spoiler_text or "").strip()
     account = status.account
     acct = account.acct.lstrip("@")
+    if acct == UNKNOWN_ACCT:
+        handle, name = "", account.display_name or ""
+    else:
+        handle = f"@{acct}" if "@" in acct or not instance_host else f"@{acct}@{instance_host}"
+        name = account.display_name or account.username or acct
     return Mention(
         platform="mastodon",
         platform_id=status.id,
         kind=kind,
         text=f"CW: {warning}\n\n{body}".strip() if warning else body,
         created_at=status.created_at,
-        author_handle=f"@{acct}" if "@" in acct or not instance_host else f"@{acct}@{instance_host}",
-        author_name=account.display_name or account.username or acct,
+        author_handle=handle,
+        author_name=name,
         author_url=account.url or "",
         url=status.url or status.uri,
         language=status.language,
         in_reply_to=status.in_reply_to_id,
         raw=raw,
+        flags=list(lacking),
     )
 
 
@@ -388,6 +464,7 @@ class Cursor:
     activity: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     search: dict[str, str] = field(default_factory=dict)
+    search_empty: dict[str, int] = field(default_factory=dict)  # fetches in a row a never-answered query found nothing
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -405,8 +482,11 @@ class Cursor:
         def many(value: Any) -> dict[str, str]:
             return {k: v for k, v in value.items() if one(v)} if isinstance(value, dict) else {}
 
+        empty = data.get("search_empty")
+        runs = {k: v for k, v in empty.items() if isinstance(v, int) and v > 0} if isinstance(empty, dict) else {}
         return cls(
-            one(data.get("notifications")), one(data.get("activity")), many(data.get("tags")), many(data.get("search"))
+            one(data.get("notifications")), one(data.get("activity")), many(data.get("tags")), many(data.get("search")),
+            runs,
         )
 
     def text(self) -> str:
@@ -416,7 +496,24 @@ class Cursor:
             data["tags"] = self.tags
         if self.search:
             data["search"] = self.search
+        if self.search_empty:
+            data["search_empty"] = self.search_empty
         return json.dumps(data, sort_keys=True)
+
+
+EMPTY_SEARCHES = 3  # fetches in a row in which every query found nothing, before `sources` says so
+
+
+def search_unanswered(cursor: str | None) -> list[str]:
+    """The queries of a source whose instance has answered every search with no posts, fetch after fetch.
+
+    Mastodon without full-text search (and some forks) answers keyword search with an empty list of
+    statuses, which looks like no hits; hashtags still work there. Empty: search has found something.
+    """
+    state = Cursor.load(cursor)
+    if state.search or not state.search_empty or min(state.search_empty.values()) < EMPTY_SEARCHES:
+        return []
+    return sorted(state.search_empty)
 
 
 def _newer(current: str | None, candidate: str | None) -> str | None:
@@ -430,6 +527,8 @@ class Page:
     items: list[Any]
     ids: list[str]
     older: str | None  # max_id for the next, older page
+    cut_short: bool = False  # the page limit was reached with older items still on the server
+    notes: list[str] = field(default_factory=list)  # what went wrong with the paging itself, for the user
 
 
 class _Refused(Exception):
@@ -470,9 +569,12 @@ class MastodonAdapter:
         self.host = urlsplit(self.base).hostname or ""
         self.headers: dict[str, str] = {}
         self._text_limit: int | None = None
+        self._own: Own | None = None
+        self._account: CredentialAccount | None = None
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
         self.headers = self._authorized()
+        self._own = await self._own_account()
         state = Cursor.load(cursor)
         streams = [self._mentions(state), self._activity(state)]
         streams += [self._hashtag(state, tag) for tag in _unique(t.strip().lstrip("#") for t in self.source.hashtags)]
@@ -504,12 +606,72 @@ class MastodonAdapter:
         return token
 
     async def _mentions(self, state: Cursor) -> AsyncIterator[Batch]:
-        params = [("types[]", "mention"), ("limit", MENTIONS_PER_PAGE)]
+        # Mastodon 4.3+ holds back notifications its policy filters (strangers, new accounts) unless asked;
+        # older servers and forks ignore the parameter.
+        params = [("types[]", "mention"), ("limit", MENTIONS_PER_PAGE), ("include_filtered", "true")]
         pages = self._timeline("/api/v1/notifications", params, state.notifications, MENTIONS_PER_PAGE, MAX_PAGES)
+        first = state.notifications is None
+        kept = 0
+        filtered: set[str] | None = None
         async for page, newest in pages:
-            mentions, skipped = mentions_from_notifications(page.items, self.host)
+            mentions, skipped = mentions_from_notifications(page.items, self.host, self.context.now, self._own)
+            if mentions:
+                filtered = await self._filtered_accounts() if filtered is None else filtered
+                _mark_filtered(mentions, filtered)
+            kept += len(mentions)
             state.notifications = _newer(state.notifications, newest)
-            yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {})
+            notes, more = list(page.notes), False
+            if page.cut_short and first:  # by design: a first run does not pour in the account's whole past
+                notes.append(
+                    ngettext(
+                        "first fetch: the newest mention kept; older ones left on the server",
+                        "first fetch: the {count} newest mentions kept; older ones left on the server",
+                        kept,
+                    ).format(count=kept)
+                )
+            elif page.cut_short:
+                notes.append(_("more to read: the next fetch carries on where this one stopped"))
+                more = True
+            yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
+
+    async def _own_account(self) -> Own | None:
+        """The token's own account (verify_credentials), read once per fetch; a refused token stops the fetch here.
+
+        An instance that cannot say (an answer cmday cannot read) leaves the brand's posts unrecognised, not the
+        fetch failed.
+        """
+        try:
+            account = await self._credentials()
+        except AuthenticationFailed:
+            raise
+        except SourceError:
+            return None
+        acct = account.acct.lstrip("@")
+        local, _at, domain = acct.partition("@")
+        return Own(account.id, local if not domain or domain == self.host else acct)
+
+    async def _filtered_accounts(self) -> set[str]:
+        """Accounts whose notifications the server's policy filters (GET /api/v1/notifications/requests, 4.3+).
+
+        A server without the endpoint (older, forks) or refusing it has none: nothing is marked.
+        """
+        try:
+            response = await self.context.http.request(
+                "GET", self.base + "/api/v1/notifications/requests", params=[("limit", 80)], headers=self.headers,
+                expect=(200, *REFUSED, 410),
+            )
+            requests = response.json() if response.status == 200 else []
+        except SourceError:
+            return set()
+        accounts = set()
+        for request in requests if isinstance(requests, list) else []:
+            account = request.get("account") if isinstance(request, dict) else None
+            if isinstance(account, dict):
+                try:
+                    accounts.add(_platform_id(account.get("id")))
+                except ValueError:
+                    continue
+        return accounts
 
     async def _activity(self, state: Cursor) -> AsyncIterator[Batch]:
         params: list[tuple[str, Any]] = [("types[]", kind) for kind in ACTIVITY_TYPES] + [("limit", ACTIVITY_PER_PAGE)]
@@ -530,7 +692,8 @@ class MastodonAdapter:
         pages = self._timeline(path, params, since, STATUSES_PER_PAGE, MAX_PAGES if since else 1, optional=True)
         refused = _("{host} refused the hashtag timeline #{tag} ({status}); it was skipped")
         note = partial(refused.format, host=self.host, tag=tag)
-        return self._listen(state, state.tags, tag.casefold(), pages, "hashtags_refused", note)
+        cut = _("more to read: the next fetch carries on where this one stopped") if since else None
+        return self._listen(state, state.tags, tag.casefold(), pages, "hashtags_refused", note, cut)
 
     def _search(self, state: Cursor, query: str) -> AsyncIterator[Batch]:
         since = state.search.get(query)
@@ -542,19 +705,33 @@ class MastodonAdapter:
         )
         refused = _("{host} refused the search for “{query}” ({status}); it was skipped")
         note = partial(refused.format, host=self.host, query=query)
-        return self._listen(state, state.search, query, pages, "search_refused", note)
+        cut = None
+        if since:  # search cannot be paged forward: what lies beyond its pages is given up, and said
+            cut = ngettext(
+                "more hits for “{query}” than the newest page holds; older ones were not read",
+                "more hits for “{query}” than the newest {count} pages hold; older ones were not read",
+                SEARCH_PAGES,
+            ).format(query=query, count=SEARCH_PAGES)
+        return self._listen(state, state.search, query, pages, "search_refused", note, cut)
 
     async def _listen(
         self, state: Cursor, places: dict[str, str], key: str, pages: AsyncIterator[tuple[Page, str | None]],
-        counter: str, note: Callable[..., str],
+        counter: str, note: Callable[..., str], cut_note: str | None = None,
     ) -> AsyncIterator[Batch]:
         try:
             async for page, newest in pages:
-                mentions, skipped = mentions_from_statuses(page.items, self.host)
+                mentions, skipped = mentions_from_statuses(page.items, self.host, self.context.now, self._own)
                 moved = _newer(places.get(key), newest)
                 if moved:
                     places[key] = moved
-                yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {})
+                if places is state.search:  # an instance without full-text search answers every query empty
+                    if key in places or page.items:
+                        state.search_empty.pop(key, None)
+                    else:
+                        state.search_empty[key] = state.search_empty.get(key, 0) + 1
+                notes = [*page.notes, *([cut_note] if cut_note and page.cut_short else [])]
+                more = bool(cut_note and page.cut_short and places is state.tags)  # tag timelines page forward
+                yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
         except _Refused as refusal:
             yield Batch([], state.text(), {counter: 1}, [note(status=refusal.status)])
 
@@ -570,17 +747,38 @@ class MastodonAdapter:
         self, path: str, params: list[tuple[str, Any]], per_page: int, max_pages: int,
         unwrap: Callable[[Any, str], list[Any]], optional: bool,
     ) -> AsyncIterator[tuple[Page, str | None]]:
-        """Pages from the newest back, each with None for the cursor except the last, which carries the newest id."""
+        """Pages from the newest back, each with None for the cursor except the last, which carries the newest id.
+
+        The next page is the Link header's `max_id`, or the lowest id read when the header points back
+        at what was already read (some servers' Link is wrong that way). A page that brings nothing not
+        already read means the server cannot be paged: the walk stops there with the cursor left where
+        it was (a gap is never covered by it), and says so.
+        """
         newest: str | None = None
+        lowest: str | None = None
+        seen: set[str] = set()
         query = params
         for number in range(max_pages):
             page = await self._page(path, query, unwrap, optional)
-            for found in page.ids:
+            fresh = [found for found in page.ids if found not in seen]
+            if number and page.items and not fresh:
+                page.notes.append(
+                    _("{host} sent a page already read instead of the next one; the older mentions could not be read "
+                      "and the stream's place was not moved").format(host=self.host)
+                )
+                yield page, None
+                return
+            seen.update(fresh)
+            for found in fresh:
                 newest = _newer(newest, found)
+                lowest = found if lowest is None or _id_key(found) < _id_key(lowest) else lowest
             full = len(page.items) >= per_page
-            older = page.older or (min(page.ids, key=_id_key) if full and page.ids else None)
-            stalled = older is not None and any(k == "max_id" and _id_key(older) >= _id_key(v) for k, v in query)
-            last = not full or older is None or stalled or number == max_pages - 1
+            older = page.older
+            if older is not None and lowest is not None and _id_key(older) > _id_key(lowest):
+                older = None  # the Link header points back over what was read: page by id instead
+            older = older or (lowest if full else None)
+            last = not full or older is None or number == max_pages - 1
+            page.cut_short = full and older is not None and number == max_pages - 1
             yield page, (newest if last else None)
             if last:
                 return
@@ -591,11 +789,12 @@ class MastodonAdapter:
     ) -> AsyncIterator[tuple[Page, str | None]]:
         """Pages just newer than `since`, oldest first, each with the newest id it holds as its cursor."""
         floor = since
-        for _number in range(max_pages):
+        for number in range(max_pages):
             page = await self._page(path, [*params, ("min_id", floor)], _items, optional)
             newest = _newer(floor, max(page.ids, key=_id_key, default=None))
             if newest == floor:
                 return  # nothing newer, or a server ignoring min_id
+            page.cut_short = len(page.items) >= per_page and number == max_pages - 1
             yield page, newest
             if len(page.items) < per_page:
                 return
@@ -808,11 +1007,14 @@ class MastodonAdapter:
         }
 
     async def _credentials(self) -> CredentialAccount:
+        if self._account is not None:  # read once per fetch: the sweep and its account figures share it
+            return self._account
         response = await self.context.http.request(
             "GET", self.base + "/api/v1/accounts/verify_credentials", headers=self._authorized()
         )
         try:
-            return CredentialAccount.model_validate(response.json())
+            self._account = CredentialAccount.model_validate(response.json())
+            return self._account
         except ValidationError:
             raise SourceError(
                 _("{host} answered verify_credentials without an account cmday can read").format(host=self.host)
