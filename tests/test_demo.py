@@ -35,3 +35,20 @@ def test_demo_posts_sit_at_working_hours_on_the_days_they_name(hour: int):
 def test_demo_posts_with_images_have_their_image():
     ran = run("calendar", "check", "--demo")
     assert "no media file" not in ran.stdout + ran.stderr
+
+
+def test_demo_publishing_rehearses_and_says_nothing_left():
+    agenda = json.loads(run("calendar", "--demo", "--json", "--offline").stdout)["projects"][0]["agenda"]
+    ready = {post["platform"]: post["key"] for day in agenda for post in day["posts"] if post["status"] == "ready"}
+    for platform in ("mastodon", "bluesky"):
+        shown = run("publish", ready[platform], "--dry-run", "--demo", "--offline")
+        assert shown.exit_code == 0, shown.stderr
+        published = run("publish", ready[platform], "--yes", "--demo")
+        assert published.exit_code == 0, published.stderr
+        assert f"demo: nothing was sent to {platform}" in published.stderr
+        assert "https://" not in published.stdout + published.stderr
+        again = run("publish", ready[platform], "--yes", "--demo")
+        assert again.exit_code != 0 and "never publishes a post twice" in again.stderr
+    # Instagram has no publishing API in cmday: the demo says so, as a real workspace would
+    refused = run("publish", ready["instagram"], "--dry-run", "--demo", "--offline")
+    assert refused.exit_code == 2 and "no enabled instagram source" in refused.stderr

@@ -1415,6 +1415,11 @@ def _publishing_source(project: Project, planned: PlannedPost) -> Any:
         return source
     candidates = [s for s in project.sources if s.enabled and s.platform == planned.platform]
     if not candidates:
+        from cmday.sources.demo import REHEARSED_PLATFORMS
+
+        demo = [s for s in project.sources if s.enabled and s.platform == "demo"]
+        if demo and planned.platform in REHEARSED_PLATFORMS:  # the demo rehearses what the real platform would take
+            return demo[0]
         raise UsageError(
             _("post {key} goes to {platform}, and the project has no enabled {platform} source to publish with").format(
                 key=planned.key, platform=planned.platform),

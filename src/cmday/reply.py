@@ -19,12 +19,12 @@ from cmday.protocol import Protocol
 from cmday.sources import adapter_class
 from cmday.sending import NotSent, deliver, in_flight, not_sent, when_text
 from cmday.sources.base import FetchContext, ReplyTarget, Sent
+from cmday.sources.demo import REHEARSED_PLATFORMS
 from cmday.store import Draft, Store
 from cmday.textsafe import one_line
 from cmday.workspace import Workspace
 
 
-DEMO_REPLIES = ("mastodon", "bluesky")  # the platforms cmday replies on; the demo's other mentions are answered by hand
 
 
 @dataclass
@@ -81,7 +81,7 @@ def plan(mention: StoredMention, project: Project, protocol: Protocol, workspace
     can_send = source is not None and hasattr(adapter_class(source.platform), "reply")
     rehearsal = source is not None and source.platform == "demo"
     if rehearsal:
-        can_send = platform in DEMO_REPLIES  # as the real platform would: feeds and imports give text to copy
+        can_send = platform in REHEARSED_PLATFORMS  # as the real platform would: feeds and imports give text to copy
     return ReplyPlan(mention, language, suggestions, platform, can_send, PLATFORM_LIMITS.get(platform), missing, rehearsal)
 
 

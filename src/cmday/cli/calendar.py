@@ -628,6 +628,9 @@ def publish(
         sent = calendar.publish(session.workspace, plan, publishing, source, session.store, session.now)
         if options.json:
             output.print_json({"dry_run": False, "post": preview, "sent": {"remote_id": sent.remote_id, "url": sent.url}})
+        elif source.platform == "demo":
+            output.message(_("demo: nothing was sent to {platform}; in your own workspace this post would be published there. {key}: published").format(
+                platform=publishing.platform, key=publishing.key))
         else:
             output.message(_("published {key} on {platform}").format(key=publishing.key, platform=publishing.platform), style="green")
             output.out.print(Text(sent.url or ""), soft_wrap=True)

@@ -43,6 +43,8 @@ SCRIPT: list[tuple[int, str, str, str, str, str]] = [
 ]
 
 ANCHOR_KEY = "demo_anchor"
+# The platforms cmday replies and publishes on: the demo rehearses those; for the others it gives text to copy.
+REHEARSED_PLATFORMS = ("mastodon", "bluesky")
 
 
 def script_mention(index: int, anchor: datetime) -> Mention:
@@ -92,6 +94,13 @@ class DemoAdapter:
 
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
         return None  # nothing ever left the machine: a pending demo reply is never anywhere
+
+    async def publish(self, text: str, link: str | None, media: list, idempotency_key: str) -> Sent:
+        """The demo publishes without a network: the post is recorded as published, nothing leaves the machine."""
+        return Sent(f"demo-post-{idempotency_key[:12]}", "")
+
+    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None:
+        return None  # nothing ever left the machine
 
     async def verify(self) -> str:
         return "@cafearoma (demo)"
