@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cmday.errors import SourceError
+from cmday.i18n import ngettext
 from cmday.mention import Mention
 
 
@@ -106,3 +107,23 @@ class AnswerLost(SourceError):
 
 class AuthenticationFailed(SourceError):
     """The platform refused the credentials: the source needs `cmday auth` or a new token."""
+
+
+def cursor_fields(text: str | None) -> dict[str, Any]:
+    """A stored cursor's fields; anything else (none, damaged, not an object) is none: the fetch starts afresh, storing dedupes."""
+    import json
+
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def first_fetch_note(kept: int) -> str:
+    """What a first fetch says when, by design, it did not pour in the account's whole past."""
+    return ngettext(
+        "first fetch: the newest mention kept; older ones left on the server",
+        "first fetch: the {count} newest mentions kept; older ones left on the server",
+        kept,
+    ).format(count=kept)

@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic.alias_generators import to_camel
 
 from cmday.errors import SourceError
-from cmday.i18n import _, ngettext
+from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.models import BlueskySource
 from cmday.secrets import remember
-from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent
+from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent, first_fetch_note
 
 CREATE_SESSION = "com.atproto.server.createSession"
 REFRESH_SESSION = "com.atproto.server.refreshSession"
@@ -696,11 +696,7 @@ class BlueskyAdapter:
                 notes = []
                 if first_run_note:
                     notes.append(
-                        ngettext(
-                            "first fetch: the newest mention kept; older ones left on the server",
-                            "first fetch: the {count} newest mentions kept; older ones left on the server",
-                            kept,
-                        ).format(count=kept)
+                        first_fetch_note(kept)
                     )
                 yield Batch(page.mentions, self._cursor_text(), page.counts, notes)
                 return

@@ -20,7 +20,7 @@ import feedparser
 from cmday.errors import SourceError
 from cmday.i18n import _
 from cmday.mention import Mention
-from cmday.sources.base import Batch, FetchContext
+from cmday.sources.base import Batch, FetchContext, cursor_fields
 
 log = logging.getLogger("cmday.sources.feed")
 
@@ -54,12 +54,7 @@ class FeedCursor:
 
     @classmethod
     def load(cls, text: str | None) -> FeedCursor:
-        try:
-            data = json.loads(text) if text else {}
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            return cls()
+        data = cursor_fields(text)
         seen = data.get("seen")
         return cls(
             etag=data.get("etag") if isinstance(data.get("etag"), str) else None,

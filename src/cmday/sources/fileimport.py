@@ -41,7 +41,7 @@ from cmday import files
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
 from cmday.mention import Mention
-from cmday.sources.base import Batch, FetchContext
+from cmday.sources.base import Batch, FetchContext, cursor_fields
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "identificador", "id_comentario", "id_mensaje", "comment_id", "message_id"),
@@ -113,7 +113,7 @@ class ImportResult:
 
 def skipped_rows(cursor: str | None) -> tuple[int, list[SkippedRow]]:
     """How many rows the last import of a file skipped, and the first of them, from the source's cursor."""
-    data = _load_cursor(cursor)
+    data = cursor_fields(cursor)
     rows = []
     for entry in data.get("skipped", []) if isinstance(data.get("skipped"), list) else []:
         if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], int):
@@ -160,7 +160,7 @@ class FileAdapter:
                 _("import file {path} is not a file").format(path=path),
                 hint=_("point `path` in source {id} at the exported .csv or .jsonl file").format(id=self.source.id),
             )
-        previous = _load_cursor(cursor)
+        previous = cursor_fields(cursor)
         if previous.get("size") == stat.st_size and previous.get("mtime_ns") == stat.st_mtime_ns:
             if skipped_rows(cursor)[0]:
                 yield from_previous(path.name, cursor)  # what it skipped is said until the file changes
@@ -393,14 +393,6 @@ def _word(value: str) -> str:
     folded = unicodedata.normalize("NFKD", value.strip().lower())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return re.sub(r"[\s\-]+", "_", folded)
-
-
-def _load_cursor(text: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _zone(value: Any) -> tzinfo:

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
 from cmday.mention import Mention
-from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent
+from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent, cursor_fields, first_fetch_note
 
 MAX_PAGES = 10  # per stream and run: a first run on a busy account stays bounded
 SEARCH_PAGES = 3
@@ -469,12 +469,7 @@ class Cursor:
     @classmethod
     def load(cls, text: str | None) -> Cursor:
         """A cursor this adapter wrote; anything else (none, damaged) starts afresh: storing dedupes."""
-        try:
-            data = json.loads(text) if text else {}
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
+        data = cursor_fields(text)
 
         def one(value: Any) -> str | None:
             return value if isinstance(value, str) and value else None
@@ -623,11 +618,7 @@ class MastodonAdapter:
             notes, more = list(page.notes), False
             if page.cut_short and first:  # by design: a first run does not pour in the account's whole past
                 notes.append(
-                    ngettext(
-                        "first fetch: the newest mention kept; older ones left on the server",
-                        "first fetch: the {count} newest mentions kept; older ones left on the server",
-                        kept,
-                    ).format(count=kept)
+                    first_fetch_note(kept)
                 )
             elif page.cut_short:
                 notes.append(_("more to read: the next fetch carries on where this one stopped"))

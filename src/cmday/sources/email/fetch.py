@@ -15,7 +15,7 @@ from typing import Any
 
 from cmday.errors import SourceError
 from cmday.i18n import _
-from cmday.sources.base import AuthenticationFailed
+from cmday.sources.base import AuthenticationFailed, cursor_fields
 from cmday.sources.email.entities import FetchedMessage
 from cmday.textsafe import one_line
 
@@ -40,12 +40,7 @@ class MailCursor:
 
     @classmethod
     def load(cls, text: str | None) -> MailCursor:
-        try:
-            data = json.loads(text) if text else {}
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            return cls()
+        data = cursor_fields(text)
         validity, uid = data.get("uidvalidity"), data.get("uid")
         return cls(validity if isinstance(validity, int) else None, uid if isinstance(uid, int) and uid >= 0 else 0)
 
