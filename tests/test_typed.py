@@ -126,3 +126,30 @@ def test_anything_typed_for_a_date_option_is_a_moment_or_an_error_naming_the_opt
         assert refused.message.startswith("--until ")
     else:
         assert read.at.tzinfo is not None
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("2026-11-25T10:00", datetime(2026, 11, 25, 10, 0)),
+    ("2026-11-25 10:00:30", datetime(2026, 11, 25, 10, 0, 30)),
+    ("25/11/2026 10:00", datetime(2026, 11, 25, 10, 0)),
+    ("25/11/26 10h00", datetime(2026, 11, 25, 10, 0)),
+    ("25-11-2026 10:00:00", datetime(2026, 11, 25, 10, 0)),  # as Excel writes a time into a sheet
+    ("25.11.2026", datetime(2026, 11, 25, 0, 0)),
+])
+def test_one_reader_for_dates_in_cells_imports_and_options(written: str, meant: datetime) -> None:
+    from cmday.calendar import parse_when
+    from cmday.sources.fileimport import parse_date
+
+    assert parse_when(written) == meant  # a calendar sheet's cell
+    assert parse_date(written, MADRID) == meant.replace(tzinfo=MADRID).astimezone(UTC)  # an import row
+    assert read_moment(written, "--since", NOW, MADRID).at == meant.replace(tzinfo=MADRID)  # an option
+
+
+@pytest.mark.parametrize("written", ["31/02/2026", "25/11/2026 25:00", "mañana", "2026-13-01"])
+def test_what_is_no_date_is_refused_by_every_reader(written: str) -> None:
+    from cmday.calendar import parse_when
+    from cmday.sources.fileimport import parse_date
+
+    with pytest.raises(ValueError):
+        parse_when(written)
+    assert parse_date(written) is None

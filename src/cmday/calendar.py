@@ -27,6 +27,7 @@ from cmday.labels import state_label
 from cmday.models import POST_STATUSES, Post, Project, Utm
 from cmday.sheets import neutral, restored
 from cmday.sending import NotSent
+from cmday.typed import is_day_first, read_written, read_written_clock
 
 if TYPE_CHECKING:
     from cmday.sources.base import Sent
@@ -66,8 +67,6 @@ STATUS_WORDS: dict[str, str] = {
 }
 SPANISH_STATUS = {"idea": "idea", "draft": "borrador", "ready": "listo", "scheduled": "programado", "published": "publicado"}
 _MEDIA_SEPARATOR = re.compile(r"\s*[|\n]\s*")
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T,]+(.+))?")
-_CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?")
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -234,33 +233,12 @@ def _shown(path: Path | None, root: Path) -> str:
 
 
 def parse_when(value: str) -> datetime:
-    """ISO (`2026-11-25T10:00`, `2026-11-25 10:00`, with or without offset) or `25/11/2026 10:00` (day first)."""
-    text = value.strip()
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    found = _DMY.fullmatch(text)
-    if not found:
-        raise ValueError(_("{value!r} is not a date and time: write 2026-11-25T10:00 or 25/11/2026 10:00").format(value=value))
-    day, month, year, rest = int(found[1]), int(found[2]), int(found[3]), found[4]
-    if year < 100:
-        year += 2000
-    try:
-        moment = datetime(year, month, day)
-    except ValueError:
-        raise ValueError(_("{value!r} is not a date (day/month/year)").format(value=value)) from None
-    return datetime.combine(moment.date(), parse_clock(rest)) if rest else moment
+    """ISO (`2026-11-25T10:00`, with or without offset) or day first (`25/11/2026 10:00`)."""
+    return read_written(value)
 
 
 def parse_clock(value: str) -> time:
-    found = _CLOCK.fullmatch(value.strip())
-    if not found:
-        raise ValueError(_("{value!r} is not a time of day such as 10:00").format(value=value))
-    try:
-        return time(int(found[1]), int(found[2]), int(found[3] or 0))
-    except ValueError:
-        raise ValueError(_("{value!r} is not a time of day such as 10:00").format(value=value)) from None
+    return read_written_clock(value)
 
 
 def parse_status(value: str) -> str:
@@ -366,11 +344,11 @@ def _row_post(cells: dict[str, str], form: CsvFormat, shown: str, line: int, pro
     try:
         if cells.get("at"):
             data["at"] = parse_when(cells["at"])
-            form.day_first = form.day_first or bool(_DMY.fullmatch(cells["at"]))
+            form.day_first = form.day_first or is_day_first(cells["at"])
         elif cells.get("date"):
             reading = "date"
             moment = parse_when(cells["date"])
-            form.day_first = form.day_first or bool(_DMY.fullmatch(cells["date"]))
+            form.day_first = form.day_first or is_day_first(cells["date"])
             reading = "time"
             data["at"] = datetime.combine(moment.date(), parse_clock(cells["time"])) if cells.get("time") else moment
         else:

@@ -87,7 +87,9 @@ def _example(language: str) -> str:
 
 _SPAN = re.compile(r"(\d+)\s*(m|min|h|d|w|sem)", re.IGNORECASE)
 _CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})")
-_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T]+(.+))?")
+# Day first, as Spanish and most of the world write it; `-` and `.` as in sheets (25-11-2026, 25.11.2026).
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T,]+(.+))?")
+_WRITTEN_CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?")  # a sheet's 10:00:00 too
 _DAY_WORDS = {
     "today": 0, "hoy": 0,
     "tomorrow": 1, "mañana": 1, "manana": 1,
@@ -152,21 +154,52 @@ def _read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: 
                 option=option, value=typed, day=at.date().isoformat(), time=f"{clock:%H:%M}"))
         return Moment(at)
     found = _DMY.fullmatch(typed)
+    if found and found[4] and not _WRITTEN_CLOCK.fullmatch(found[4].strip().lower()):
+        raise _not_a_moment(option, typed)
+    try:
+        moment = read_written(typed)
+    except ValueError:
+        why = _("there is no such day (day/month/year)") if found else None
+        raise _not_a_moment(option, typed, why) from None
+    if moment.tzinfo is None:
+        return Moment(_local(moment.date(), moment.time(), zone))
+    return Moment(moment)
+
+
+def read_written(text: str) -> datetime:
+    """A date and time as a person or a sheet writes it, without a zone unless it says one: ISO
+    (`2026-11-25T10:00`, `2026-11-25 10:00:00+01:00`) or day first (`25/11/2026`, `25/11/26 10:00`,
+    `25-11-2026 10:00:00`). One reader for calendar cells, import rows and the command line.
+    Raises ValueError with a message that says what was expected."""
+    typed = " ".join(str(text).strip().split())
+    found = _DMY.fullmatch(typed)
     if found:
         year = int(found[3]) + (2000 if len(found[3]) == 2 else 0)
         try:
             day = date(year, int(found[2]), int(found[1]))
         except ValueError:
-            raise _not_a_moment(option, typed, _("there is no such day (day/month/year)")) from None
-        clock = _read_clock(found[4], option, typed) if found[4] else time(0)
-        return Moment(_local(day, clock, zone))
+            raise ValueError(_("{value!r} is not a date (day/month/year)").format(value=typed)) from None
+        return datetime.combine(day, read_written_clock(found[4])) if found[4] else datetime.combine(day, time(0))
     try:
-        moment = datetime.fromisoformat(typed)
+        return datetime.fromisoformat(typed)
     except ValueError:
-        raise _not_a_moment(option, typed) from None
-    if moment.tzinfo is None:
-        return Moment(_local(moment.date(), moment.time(), zone))
-    return Moment(moment)
+        raise ValueError(_("{value!r} is not a date and time: write 2026-11-25T10:00 or 25/11/2026 10:00").format(value=typed)) from None
+
+
+def is_day_first(text: str) -> bool:
+    """Whether a written date puts the day first (25/11/2026), as the sheet it came from will be written back."""
+    return bool(_DMY.fullmatch(" ".join(str(text).strip().split())))
+
+
+def read_written_clock(text: str) -> time:
+    """A time of day as written: `10:00`, `10.00`, `10h00`, `10:00:00`."""
+    found = _WRITTEN_CLOCK.fullmatch(text.strip().lower())
+    try:
+        if found:
+            return time(int(found[1]), int(found[2]), int(found[3] or 0))
+    except ValueError:
+        pass
+    raise ValueError(_("{value!r} is not a time of day such as 10:00").format(value=text.strip()))
 
 
 def read_day(text: str, option: str, today: date) -> date:

@@ -42,6 +42,7 @@ from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, cursor_fields
+from cmday.typed import read_written
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "identificador", "id_comentario", "id_mensaje", "comment_id", "message_id"),
@@ -64,9 +65,6 @@ BATCH_SIZE = 500
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # outside this a "date" is a typo or another column
 
 _ALIASES = {alias: name for name, aliases in COLUMNS.items() for alias in aliases}
-_DAY_FIRST = re.compile(
-    r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?)?", re.IGNORECASE
-)
 
 
 SKIPPED_ROWS_KEPT = 20  # rows named in the cursor (and so in `sources`); the count is always whole
@@ -233,13 +231,7 @@ def parse_date(value: Any, tz: tzinfo = UTC) -> datetime | None:
             # JSON exports give epoch seconds or, from JavaScript tools, milliseconds.
             moment = datetime.fromtimestamp(value / 1000 if abs(value) > 1e11 else value, UTC)
         else:
-            text = str(value).strip()
-            found = _DAY_FIRST.fullmatch(text)
-            if found:
-                day, month, year, hour, minute, second = (int(g) if g else 0 for g in found.groups())
-                moment = datetime(year, month, day, hour, minute, second)
-            else:
-                moment = datetime.fromisoformat(text)
+            moment = read_written(str(value))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=tz)
             moment = moment.astimezone(UTC)
