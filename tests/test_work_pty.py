@@ -47,7 +47,7 @@ class Terminal:
                     assert self.process.poll() is None or text in self.seen, self.seen[-1500:]
 
     def send(self, keys: str) -> None:
-        time.sleep(0.5)  # the screen is drawn; let cmday put the terminal in single-key mode before the key arrives
+        time.sleep(0.2)  # the screen is whole before the next key, as a person sees it
         self.seen = ""
         os.write(self.master, keys.encode())
 

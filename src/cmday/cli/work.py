@@ -17,26 +17,43 @@ def register(app: typer.Typer) -> None:
     command(app, "work", help=_("Go through the open mentions one at a time, one key per action."))(work)
 
 
-def _key() -> str:
-    """One key, without Enter: the terminal in cbreak mode for that key only (Ctrl-C still interrupts)."""
-    import termios
-    import tty
+class _Keys:
+    """The terminal in cbreak mode for the whole session (a key typed ahead is never echoed or lost), cooked for a line."""
 
-    descriptor = sys.stdin.fileno()
-    saved = termios.tcgetattr(descriptor)
-    try:
-        tty.setcbreak(descriptor)
-        return os.read(descriptor, 1).decode("utf-8", "replace")
-    finally:
-        termios.tcsetattr(descriptor, termios.TCSADRAIN, saved)
+    def __init__(self) -> None:
+        import termios
+        import tty
+
+        self._termios, self._tty = termios, tty
+        self.descriptor = sys.stdin.fileno()
+        self.saved = termios.tcgetattr(self.descriptor)
+        tty.setcbreak(self.descriptor)  # Ctrl-C still interrupts
+
+    def key(self) -> str:
+        return os.read(self.descriptor, 1).decode("utf-8", "replace")
+
+    def cooked(self, ask):
+        """Run `ask` (input(), the editor) with the terminal as the user left it, then back to one key."""
+        self._termios.tcsetattr(self.descriptor, self._termios.TCSADRAIN, self.saved)
+        try:
+            return ask()
+        finally:
+            self._tty.setcbreak(self.descriptor)
+
+    def restore(self) -> None:
+        self._termios.tcsetattr(self.descriptor, self._termios.TCSADRAIN, self.saved)
 
 
-def _ask(console, question: str) -> str:
+def _ask(console, keys: _Keys, question: str) -> str:
     console.print(question, end=" ", markup=False)
-    try:
-        return input()
-    except EOFError:
-        return ""
+
+    def line() -> str:
+        try:
+            return input()
+        except EOFError:
+            return ""
+
+    return keys.cooked(line)
 
 
 def _screen(console, work, plan) -> None:
@@ -87,6 +104,7 @@ def work(
         raise typer.Exit(int(ExitCode.USAGE))
     console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
     session = Session(options.workspace, options.demo, options.lang)
+    keys = _Keys()
     sessions: list[WorkSession] = []
     try:
         for project in session.workspace.select(options.project):
@@ -95,7 +113,7 @@ def work(
             while work_session.current is not None:
                 plan = work_session.plan()
                 _screen(console, work_session, plan)
-                key = _key().lower()
+                key = keys.key().lower()
                 try:
                     if key == "q":
                         return
@@ -104,15 +122,15 @@ def work(
                         outcome = work_session.reply(chosen.text, chosen.name)
                         console.print(_("sent: {url}").format(url=outcome.sent.url or ""), markup=False)
                     elif key == "e":
-                        text = typer.edit(plan.suggestions[0].text if plan.suggestions else "")
+                        text = keys.cooked(lambda: typer.edit(plan.suggestions[0].text if plan.suggestions else ""))
                         if text and text.strip():
                             work_session.reply(text.strip())
                     elif key == "a":
                         work_session.mark_answered()
                     elif key == "i":
-                        work_session.ignore(_ask(console, _("Why ignore it?")))
+                        work_session.ignore(_ask(console, keys, _("Why ignore it?")))
                     elif key == "z":
-                        typed = _ask(console, _("Snooze until (e.g. 15:00, tomorrow 9:00, 2h)?"))
+                        typed = _ask(console, keys, _("Snooze until (e.g. 15:00, tomorrow 9:00, 2h)?"))
                         moment = read_moment(typed, "snooze", clock.now(), work_session.day.zone, future=True)
                         work_session.snooze(moment.at)
                     elif key == "s":
@@ -122,8 +140,9 @@ def work(
                 except CmdayError as error:
                     console.print(_("cmday: error: ") + error.message + (f" ({error.hint})" if error.hint else ""), markup=False)
                     console.print(_("press a key"), markup=False)
-                    _key()
+                    keys.key()
     finally:
+        keys.restore()
         done = [line for s in sessions for line in s.summary()]
         console.print(_("Done in this session: {what}").format(what=", ".join(done) if done else _("nothing")), markup=False)
         session.close()
