@@ -58,7 +58,7 @@ def test_reply_ignore_snooze_and_quit_in_a_real_terminal(workspace: Path, cmday_
     project.write_text(project.read_text(encoding="utf-8") + f'\n[[sources]]\nid = "masto"\nplatform = "mastodon"\n'
                        f'instance = "{platform_server.url}"\ntoken_env = "ACME_MASTODON_TOKEN"\n', encoding="utf-8")
     store = Store(cmday_home / "state.sqlite3")
-    _add(store, "101", "you are the best cafe", 50, urgent=True)
+    _add(store, "101", "you are the best cafe\n" + "and the croissants are great too " * 120, 50, urgent=True)
     _add(store, "102", "buy followers cheap", 40)
     _add(store, "103", "will you open on sunday", 30)
     _add(store, "104", "nice pictures", 20)
@@ -75,6 +75,9 @@ def test_reply_ignore_snooze_and_quit_in_a_real_terminal(workspace: Path, cmday_
     terminal = Terminal([CMDAY, "work", "--workspace", str(workspace), "--offline", "--lang", "en"], env)
     terminal.expect("4 of 4 left")
     terminal.expect("q quit")
+    first_screen = terminal.seen.split("\x1b[2J")[-1]
+    assert first_screen.count("\n") < 24  # a long mention is cut inside its part of 80x24: the keys stay visible
+    assert "\x1b[3" not in first_screen  # NO_COLOR: no colours
     terminal.send("1")  # the first suggested template, through reply.send
     terminal.expect("3 of 4 left")
     terminal.send("i")

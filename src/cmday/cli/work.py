@@ -60,7 +60,9 @@ def _screen(console, work, plan) -> None:
     from rich.text import Text
 
     from cmday.labels import category_label
-    from cmday.textsafe import clean
+    import textwrap
+
+    from cmday.textsafe import clean, one_line
     from cmday.worksession import waited
 
     mention = work.current
@@ -75,15 +77,20 @@ def _screen(console, work, plan) -> None:
             time=waited(max(int((mention.sla_due - now).total_seconds() // 60), 0)))
     console.print(Text(f"#{mention.id} {clean(mention.author_handle or mention.author_name)} · {mention.platform} · {age}{deadline}"))
     console.print(Text(f"{category_label(mention.category)}" + (f" ({clean(mention.matched)})" if mention.matched else ""), style="dim"))
-    for above in work.day.store.thread_above(mention, depth=2):
-        console.print(Text("  ↑ " + clean(above.author_handle) + ": " + clean(above.text)[:150], style="dim"))
-    # the mention is cut to what fits: the keys below always stay on the screen
-    room = max(console.height - 12 - len(plan.suggestions[:9]), 3)
-    lines = clean(mention.text).splitlines() or [""]
-    body = "\n".join(lines[:room])
-    console.print(Text(body[: room * console.width]))
-    for number, suggestion in enumerate(plan.suggestions[:9], start=1):
-        console.print(Text.assemble((f"{number} ", "bold"), (suggestion.name + ": ", "dim"), clean(suggestion.text)[: console.width * 2 - 10]))
+    width = console.width
+    thread = work.day.store.thread_above(mention, depth=2)
+    for above in thread:
+        console.print(Text(one_line("  ↑ " + clean(above.author_handle) + ": " + clean(above.text), width - 1), style="dim"), no_wrap=True)
+    suggestions = plan.suggestions[:9]
+    # the mention gets what is left of the screen, cut there: the templates and keys below always stay visible
+    room = max(console.height - 8 - len(thread) - len(suggestions), 2)
+    wrapped = [piece for line in (clean(mention.text).splitlines() or [""]) for piece in (textwrap.wrap(line, width - 1) or [""])]
+    body = wrapped[:room]
+    if len(wrapped) > room:
+        body[-1] = one_line(body[-1], width - 2) + " …"
+    console.print(Text("\n".join(body)))
+    for number, suggestion in enumerate(suggestions, start=1):
+        console.print(Text.assemble((f"{number} ", "bold"), (suggestion.name + ": ", "dim"), one_line(clean(suggestion.text), max(width - len(suggestion.name) - 5, 10))), no_wrap=True)
     console.print(Text(_("1-9 reply · e edit · a answered · i ignore · z snooze · s skip · b back · q quit"), style="reverse"))
 
 
