@@ -78,3 +78,17 @@ def test_ignore_snooze_and_answer_land_in_the_state_and_the_summary(session, cmd
     assert states["soon"][0] == "answered"
     assert states["calm"][0] == "open"
     assert work.summary() == ["1 ignored", "1 snoozed", "1 marked answered"]
+
+
+def test_escalating_checks_the_contact_first_then_records_it(session, cmday_home: Path, tmp_path: Path):
+    work, _opened = session
+    with time_machine.travel(NOW, tick=False):
+        with pytest.raises(UsageError):
+            work.escalate("nobody-we-know", tmp_path / "outbox")  # a typo escalates to no one and changes nothing
+        assert work.current.state == "open"
+        _message, delivery = work.escalate("team", tmp_path / "outbox")
+    store = Store(cmday_home / "state.sqlite3")
+    states = {m.platform_id: m.state for m in store.mentions("acme", states=None)}
+    store.close()
+    assert states["angry"] == "escalated" and delivery.channel in ("print", "email", "webhook")
+    assert work.summary() == ["1 escalated"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from cmday import clock
 from cmday import reply as replies
 from cmday.errors import UsageError
+from cmday.escalation import Delivery, EscalationMessage
 from cmday.i18n import _, ngettext
 from cmday.mention import StoredMention
 from cmday.routine import Day
@@ -33,7 +35,7 @@ def waited(minutes: int) -> str:
 @dataclass
 class Done:
     mention_id: int
-    action: str  # replied | answered | ignored | snoozed
+    action: str  # replied | answered | ignored | snoozed | escalated
     detail: str = ""
 
 
@@ -100,6 +102,25 @@ class WorkSession:
         self.day.store.set_state(mention.id, "snoozed", clock.now(), snooze_until=until)
         self._record(mention, "snoozed", until.isoformat(timespec="minutes"))
 
+    def escalate(self, to: str, outbox: Path) -> tuple[EscalationMessage, Delivery]:
+        """As `cmday escalate N --to X`: the contact checked first, the message composed and delivered, then recorded."""
+        from cmday.escalation import compose, deliver
+        from cmday.labels import contact_label
+        from cmday.typed import choose
+
+        mention = self._need()
+        rules = self.day.protocol.escalation
+        routed = {name for names in rules.routes.values() for name in names}
+        to = choose(to.strip(), {*rules.contacts, *routed}, _("{where}: no contact {value!r} in the protocol; contacts: {known}"), "escalate")
+        crisis = self.day.crisis
+        related = [self.day.store.mention(m.id) for m in crisis.mentions] if crisis and mention.category in ("crisis", "complaint") else []
+        contact = rules.contacts.get(to)
+        message = compose(self.day.project, mention, contact_label(to, contact.name if contact else ""), "", [m for m in related if m], self.day.zone)
+        delivery = deliver(message, contact, to, outbox, clock.now())
+        self.day.store.add_escalation(mention.id, to, delivery.channel, "", clock.now(), delivery.delivered, delivery.detail)
+        self._record(mention, "escalated", to)
+        return message, delivery
+
     def plan(self) -> replies.ReplyPlan:
         mention = self._need()
         return replies.plan(mention, self.day.project, self.day.protocol, self.day.workspace, self.day.language)
@@ -133,6 +154,7 @@ class WorkSession:
             "answered": lambda n: ngettext("{count} marked answered", "{count} marked answered", n),
             "ignored": lambda n: ngettext("{count} ignored", "{count} ignored", n),
             "snoozed": lambda n: ngettext("{count} snoozed", "{count} snoozed", n),
+            "escalated": lambda n: ngettext("{count} escalated", "{count} escalated", n),
         }
         return [words[action](count).format(count=count) for action, count in counts.items()]
 

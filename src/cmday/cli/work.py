@@ -91,7 +91,7 @@ def _screen(console, work, plan) -> None:
     console.print(Text("\n".join(body)))
     for number, suggestion in enumerate(suggestions, start=1):
         console.print(Text.assemble((f"{number} ", "bold"), (suggestion.name + ": ", "dim"), one_line(clean(suggestion.text), max(width - len(suggestion.name) - 5, 10))), no_wrap=True)
-    console.print(Text(_("1-9 reply · e edit · a answered · i ignore · z snooze · s skip · b back · q quit"), style="reverse"))
+    console.print(Text(_("1-9 reply · e edit · a answered · i ignore · z snooze · x escalate · s skip · b back · q quit"), style="reverse"))
 
 
 def work(
@@ -140,6 +140,14 @@ def work(
                         typed = _ask(console, keys, _("Snooze until (e.g. 15:00, tomorrow 9:00, 2h)?"))
                         moment = read_moment(typed, "snooze", clock.now(), work_session.day.zone, future=True)
                         work_session.snooze(moment.at)
+                    elif key == "x":
+                        message, delivery = work_session.escalate(_ask(console, keys, _("Escalate to whom ({names})?").format(
+                            names=", ".join(sorted(work_session.day.protocol.escalation.contacts)) or "-")), session.outbox)
+                        if delivery.channel == "print":
+                            console.print(message.subject, markup=False)
+                            console.print(message.body, markup=False)
+                            console.print(_("press a key"), markup=False)
+                            keys.key()
                     elif key == "s":
                         work_session.skip()
                     elif key == "b":
