@@ -160,6 +160,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE mentions ADD COLUMN flags TEXT NOT NULL DEFAULT ''
         """,
     ),
+    (
+        # What `check --notify` already told someone: a crisis, a late mention or a source to log in again
+        # is sent once, however many cron runs see it.
+        "m005_notifications",
+        """
+        CREATE TABLE notifications (
+            project TEXT NOT NULL,
+            item TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (project, item)
+        );
+        """,
+    ),
 ]
 
 PENDING = ("sending", "failed")  # a draft or post in these states may be on the platform: ask it before sending again
@@ -855,6 +868,22 @@ class Store:
                 (when, note or target, mention_id),
             )
         return int(cursor.lastrowid)
+
+    def claim_notification(self, project: str, item: str, at: datetime) -> bool:
+        """True for the one run that may send this item; any later or concurrent run gets False."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO notifications (project, item, at) VALUES (?, ?, ?)", (project, item, _text(at))
+            )
+            return cursor.rowcount == 1
+
+    def forget_notification(self, project: str, item: str) -> None:
+        """The item may be sent again: its delivery failed, or it ended (a source that works again)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM notifications WHERE project = ? AND item = ?", (project, item))
+
+    def notified(self, project: str) -> set[str]:
+        return {row[0] for row in self._read("SELECT item FROM notifications WHERE project = ?", (project,))}
 
     def escalations(self, project: str, since: datetime, until: datetime) -> list[Escalation]:
         rows = self._read(

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     command(app, "close", help=_("End of day: tomorrow's schedule, what stays open, the day's summary."))(close)
 
 
-def _run(options: Options, routine: str, quiet: bool = False) -> tuple[list, list]:
+def _run(options: Options, routine: str, quiet: bool = False, notify: bool = False) -> tuple[list, list]:
     """Every project's view, and a banner for each project whose file does not load (never hiding the others)."""
     from cmday import clock
     from cmday import routine as views
@@ -44,6 +44,8 @@ def _run(options: Options, routine: str, quiet: bool = False) -> tuple[list, lis
                 # the moment this run had seen everything: what arrives after it is "new" next time
                 session.store.record_run(day.slug, routine, clock.now())
             built.append(view)
+            if notify:
+                _notify(session, day)
         if options.json:
             output.print_json({"routine": routine, "projects": built, "broken": broken})
         elif not quiet:
@@ -55,6 +57,17 @@ def _run(options: Options, routine: str, quiet: bool = False) -> tuple[list, lis
         return built, broken
     finally:
         session.close()
+
+
+def _notify(session, day) -> None:
+    """Send what is new through the protocol's routes; each failure one line on stderr (cron mails it)."""
+    from cmday import clock
+    from cmday.cli import output
+    from cmday.notify import send_new
+
+    _sent, failed = send_new(day, session.outbox, clock.now())
+    for problem in failed:
+        output.error(_("{project}: not notified ({item}): {error}").format(project=day.slug, item=problem.item, error=problem.error))
 
 
 def _in_file_order(workspace, built: list, broken: list) -> list:
@@ -99,8 +112,15 @@ def check(
             help=_("For cron: print nothing and exit 0 when nothing needs attention; else one line per item and exit 10."),
         ),
     ] = False,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify",
+            help=_("Also send each new crisis, late mention or source to log in again through the protocol's escalation routes, once."),
+        ),
+    ] = False,
 ) -> None:
-    views, broken = _run(options, "check", quiet=quiet)
+    views, broken = _run(options, "check", quiet=quiet, notify=notify)
     if quiet:
         from cmday.cli import output
         from cmday.routine import broken_attention

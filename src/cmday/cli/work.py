@@ -1,0 +1,163 @@
+"""`cmday work`: the open mentions one screen at a time, one key per action (Rich for the screen, termios for the key)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from cmday.cli.common import Options, command
+from cmday.errors import CmdayError, ExitCode
+from cmday.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "work", help=_("Go through the open mentions one at a time, one key per action."))(work)
+
+
+class _Keys:
+    """The terminal in cbreak mode for the whole session (a key typed ahead is never echoed or lost), cooked for a line."""
+
+    def __init__(self) -> None:
+        import termios
+        import tty
+
+        self._termios, self._tty = termios, tty
+        self.descriptor = sys.stdin.fileno()
+        self.saved = termios.tcgetattr(self.descriptor)
+        tty.setcbreak(self.descriptor)  # Ctrl-C still interrupts
+
+    def key(self) -> str:
+        return os.read(self.descriptor, 1).decode("utf-8", "replace")
+
+    def cooked(self, ask):
+        """Run `ask` (input(), the editor) with the terminal as the user left it, then back to one key."""
+        self._termios.tcsetattr(self.descriptor, self._termios.TCSADRAIN, self.saved)
+        try:
+            return ask()
+        finally:
+            self._tty.setcbreak(self.descriptor)
+
+    def restore(self) -> None:
+        self._termios.tcsetattr(self.descriptor, self._termios.TCSADRAIN, self.saved)
+
+
+def _ask(console, keys: _Keys, question: str) -> str:
+    console.print(question, end=" ", markup=False)
+
+    def line() -> str:
+        try:
+            return input()
+        except EOFError:
+            return ""
+
+    return keys.cooked(line)
+
+
+def _screen(console, work, plan) -> None:
+    from rich.text import Text
+
+    from cmday.labels import category_label
+    import textwrap
+
+    from cmday.textsafe import clean, one_line
+    from cmday.worksession import waited
+
+    mention = work.current
+    now = work.day.now
+    console.clear()
+    console.print(Text(work.header_line(now), style="bold"))
+    age = waited(mention.age_minutes(now))
+    deadline = ""
+    if mention.sla_due:
+        late = mention.past_sla(now)
+        deadline = _(" · past its deadline") if late else _(" · answer within {time}").format(
+            time=waited(max(int((mention.sla_due - now).total_seconds() // 60), 0)))
+    console.print(Text(f"#{mention.id} {clean(mention.author_handle or mention.author_name)} · {mention.platform} · {age}{deadline}"))
+    console.print(Text(f"{category_label(mention.category)}" + (f" ({clean(mention.matched)})" if mention.matched else ""), style="dim"))
+    width = console.width
+    thread = work.day.store.thread_above(mention, depth=2)
+    for above in thread:
+        console.print(Text(one_line("  ↑ " + clean(above.author_handle) + ": " + clean(above.text), width - 1), style="dim"), no_wrap=True)
+    suggestions = plan.suggestions[:9]
+    # the mention gets what is left of the screen, cut there: the templates and keys below always stay visible
+    room = max(console.height - 8 - len(thread) - len(suggestions), 2)
+    wrapped = [piece for line in (clean(mention.text).splitlines() or [""]) for piece in (textwrap.wrap(line, width - 1) or [""])]
+    body = wrapped[:room]
+    if len(wrapped) > room:
+        body[-1] = one_line(body[-1], width - 2) + " …"
+    console.print(Text("\n".join(body)))
+    for number, suggestion in enumerate(suggestions, start=1):
+        console.print(Text.assemble((f"{number} ", "bold"), (suggestion.name + ": ", "dim"), one_line(clean(suggestion.text), max(width - len(suggestion.name) - 5, 10))), no_wrap=True)
+    console.print(Text(_("1-9 reply · e edit · a answered · i ignore · z snooze · x escalate · s skip · b back · q quit"), style="reverse"))
+
+
+def work(
+    options: Options,
+    platform: Annotated[str | None, typer.Option("--platform", help=_("Only mentions from this platform."), show_default=False)] = None,
+) -> None:
+    from rich.console import Console
+
+    from cmday import clock
+    from cmday.cli import output
+    from cmday.session import Session
+    from cmday.typed import read_moment
+    from cmday.worksession import WorkSession
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) or os.environ.get("CI"):
+        output.error(_("`cmday work` needs a terminal; use `cmday inbox` and `cmday reply N` instead"))
+        raise typer.Exit(int(ExitCode.USAGE))
+    console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+    session = Session(options.workspace, options.demo, options.lang)
+    keys = _Keys()
+    sessions: list[WorkSession] = []
+    try:
+        for project in session.workspace.select(options.project):
+            work_session = WorkSession(session.day(project), platform)
+            sessions.append(work_session)
+            while work_session.current is not None:
+                plan = work_session.plan()
+                _screen(console, work_session, plan)
+                key = keys.key().lower()
+                try:
+                    if key == "q":
+                        return
+                    if key.isdigit() and 1 <= int(key) <= len(plan.suggestions[:9]):
+                        chosen = plan.suggestions[int(key) - 1]
+                        outcome = work_session.reply(chosen.text, chosen.name)
+                        console.print(_("sent: {url}").format(url=outcome.sent.url or ""), markup=False)
+                    elif key == "e":
+                        text = keys.cooked(lambda: typer.edit(plan.suggestions[0].text if plan.suggestions else ""))
+                        if text and text.strip():
+                            work_session.reply(text.strip())
+                    elif key == "a":
+                        work_session.mark_answered()
+                    elif key == "i":
+                        work_session.ignore(_ask(console, keys, _("Why ignore it?")))
+                    elif key == "z":
+                        typed = _ask(console, keys, _("Snooze until (e.g. 15:00, tomorrow 9:00, 2h)?"))
+                        moment = read_moment(typed, "snooze", clock.now(), work_session.day.zone, future=True)
+                        work_session.snooze(moment.at)
+                    elif key == "x":
+                        message, delivery = work_session.escalate(_ask(console, keys, _("Escalate to whom ({names})?").format(
+                            names=", ".join(sorted(work_session.day.protocol.escalation.contacts)) or "-")), session.outbox)
+                        if delivery.channel == "print":
+                            console.print(message.subject, markup=False)
+                            console.print(message.body, markup=False)
+                            console.print(_("press a key"), markup=False)
+                            keys.key()
+                    elif key == "s":
+                        work_session.skip()
+                    elif key == "b":
+                        work_session.back()
+                except CmdayError as error:
+                    console.print(_("cmday: error: ") + error.message + (f" ({error.hint})" if error.hint else ""), markup=False)
+                    console.print(_("press a key"), markup=False)
+                    keys.key()
+    finally:
+        keys.restore()
+        done = [line for s in sessions for line in s.summary()]
+        console.print(_("Done in this session: {what}").format(what=", ".join(done) if done else _("nothing")), markup=False)
+        session.close()

@@ -1,0 +1,109 @@
+"""`cmday work` driven through a real pseudo-terminal: keys in, state and the Mastodon server checked after."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cmday.mention import Mention
+from cmday.store import Store
+from tests.support.fake_platforms import MastodonInstance
+from tests.support.platform_server import Reply
+
+CMDAY = str(Path(sys.executable).parent / "cmday")
+
+
+def _add(store: Store, platform_id: str, text: str, minutes_ago: int, urgent: bool = False) -> None:
+    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    store.save_batch("acme", "masto", "mastodon", [Mention(
+        "mastodon", platform_id, "mention", text, at, author_handle=f"@{platform_id}@m.example",
+        category="mention", urgent=urgent, sla_due=at + timedelta(minutes=60),
+    )], None, at)
+
+
+class Terminal:
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        os.set_blocking(self.master, False)
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env={**env, "COLUMNS": "80", "LINES": "24"}, close_fds=True)
+        os.close(slave)
+        self.seen = ""
+
+    def expect(self, text: str, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while text not in self.seen:
+            assert time.monotonic() < deadline, f"never saw {text!r} in {self.seen[-1500:]!r}"
+            ready, _w, _x = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 65536).decode("utf-8", "replace")
+                except OSError:
+                    assert self.process.poll() is None or text in self.seen, self.seen[-1500:]
+
+    def send(self, keys: str) -> None:
+        time.sleep(0.2)  # the screen is whole before the next key, as a person sees it
+        self.seen = ""
+        os.write(self.master, keys.encode())
+
+
+def test_reply_ignore_snooze_and_quit_in_a_real_terminal(workspace: Path, cmday_home: Path, platform_server):
+    instance = MastodonInstance(platform_server)
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + f'\n[[sources]]\nid = "masto"\nplatform = "mastodon"\n'
+                       f'instance = "{platform_server.url}"\ntoken_env = "ACME_MASTODON_TOKEN"\n', encoding="utf-8")
+    store = Store(cmday_home / "state.sqlite3")
+    _add(store, "101", "you are the best cafe\n" + "and the croissants are great too " * 120, 50, urgent=True)
+    _add(store, "102", "buy followers cheap", 40)
+    _add(store, "103", "will you open on sunday", 30)
+    _add(store, "104", "nice pictures", 20)
+    store.close()
+    instance.watch("101")
+    # the status answered, as GET /api/v1/statuses/:id returns it (https://docs.joinmastodon.org/entities/Status/; nothing recorded fits)
+    platform_server.route("GET", "/api/v1/statuses/101", Reply(200, {
+        "id": "101", "uri": "https://m.example/users/fan/statuses/101", "created_at": "2026-12-01T08:00:00.000Z",
+        "account": {"id": "7", "acct": "fan@m.example", "username": "fan"}, "content": "<p>you are the best cafe</p>",
+        "visibility": "public", "language": "en"}))
+    env = {**os.environ, "CMDAY_HOME": str(cmday_home), "ACME_MASTODON_TOKEN": "token-1", "NO_COLOR": "1", "TERM": "xterm"}
+    env.pop("CI", None)
+
+    terminal = Terminal([CMDAY, "work", "--workspace", str(workspace), "--offline", "--lang", "en"], env)
+    terminal.expect("4 of 4 left")
+    terminal.expect("q quit")
+    first_screen = terminal.seen.split("\x1b[2J")[-1]
+    assert first_screen.count("\n") < 24  # a long mention is cut inside its part of 80x24: the keys stay visible
+    assert "\x1b[3" not in first_screen  # NO_COLOR: no colours
+    terminal.send("1")  # the first suggested template, through reply.send
+    terminal.expect("3 of 4 left")
+    terminal.send("i")
+    terminal.expect("Why ignore it?")
+    terminal.send("spam\n")
+    terminal.expect("2 of 4 left")
+    terminal.send("z")
+    terminal.expect("Snooze until")
+    terminal.send("2h\n")
+    terminal.expect("1 of 4 left")
+    terminal.send("q")
+    terminal.expect("Done in this session")
+    assert terminal.process.wait(30) == 0
+
+    store = Store(cmday_home / "state.sqlite3")
+    states = {m.platform_id: (m.state, m.state_reason) for m in store.mentions("acme", states=None)}
+    store.close()
+    assert states["101"][0] == "answered"
+    assert states["102"] == ("ignored", "spam")
+    assert states["103"][0] == "snoozed"
+    assert states["104"][0] == "open"
+    assert len(instance.posts) == 1 and instance.posts[0]["in_reply_to_id"] == "101"
+
+
+def test_without_a_terminal_it_points_to_inbox_and_reply(workspace: Path, cmday_home: Path):
+    ran = subprocess.run([CMDAY, "work", "--workspace", str(workspace), "--offline"], capture_output=True, text=True,
+                         env={**os.environ, "CMDAY_HOME": str(cmday_home)}, stdin=subprocess.DEVNULL, timeout=60)
+    assert ran.returncode == 2
+    assert "cmday inbox" in ran.stderr and "cmday reply" in ran.stderr and len(ran.stderr.strip().splitlines()) == 1

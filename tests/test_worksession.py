@@ -1,0 +1,94 @@
+"""`cmday work`'s session core: the queue's order, the count line, and what each action leaves in the state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from cmday.errors import UsageError
+from cmday.mention import Mention
+from cmday.session import Session
+from cmday.store import Store
+from cmday.worksession import WorkSession
+
+NOW = datetime(2026, 12, 1, 11, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+
+
+def add(cmday_home: Path, platform_id: str, minutes_ago: int, deadline_minutes: int | None, urgent: bool = False) -> None:
+    store = Store(cmday_home / "state.sqlite3")
+    at = NOW - timedelta(minutes=minutes_ago)
+    store.save_batch("acme", "m", "mastodon", [Mention(
+        "mastodon", platform_id, "mention", f"text {platform_id}", at, author_handle=f"@{platform_id}@m.example",
+        category="question", urgent=urgent, sla_due=at + timedelta(minutes=deadline_minutes) if deadline_minutes else None,
+    )], None, at)
+    store.close()
+
+
+@pytest.fixture
+def session(workspace: Path, cmday_home: Path):
+    add(cmday_home, "calm", minutes_ago=200, deadline_minutes=None)
+    add(cmday_home, "late", minutes_ago=180, deadline_minutes=60)      # 2 h past its deadline
+    add(cmday_home, "soon", minutes_ago=10, deadline_minutes=20)       # 10 min left
+    add(cmday_home, "angry", minutes_ago=5, deadline_minutes=240, urgent=True)
+    with time_machine.travel(NOW, tick=False):
+        opened = Session(workspace, False, "en")
+        project = opened.workspace.select("acme")[0]
+        yield WorkSession(opened.day(project)), opened
+        opened.close()
+
+
+def handles(work: WorkSession) -> list[str]:
+    return [m.platform_id for m in work.queue]
+
+
+def test_urgent_first_then_least_time_left_then_no_deadline(session):
+    work, _opened = session
+    assert handles(work) == ["angry", "late", "soon", "calm"]
+
+
+def test_the_count_line_follows_what_was_done(session):
+    work, _opened = session
+    assert work.header_line(NOW) == "4 of 4 left · oldest waits 3 h · 1 past deadline"
+    work.skip()
+    work.ignore("spam from a bot")
+    assert work.header_line(NOW) == "3 of 4 left · oldest waits 3 h"
+
+
+def test_ignore_snooze_and_answer_land_in_the_state_and_the_summary(session, cmday_home: Path):
+    work, _opened = session
+    with time_machine.travel(NOW, tick=False):
+        with pytest.raises(UsageError):
+            work.ignore("   ")  # a reason is asked for, never left empty
+        work.ignore("spam")
+        work.snooze(NOW + timedelta(hours=3))
+        work.back()
+        work.back()
+        work.skip()
+        work.skip()
+        work.mark_answered()
+    store = Store(cmday_home / "state.sqlite3")
+    states = {m.platform_id: (m.state, m.state_reason) for m in store.mentions("acme", states=None)}
+    store.close()
+    assert states["angry"] == ("ignored", "spam")
+    assert states["late"][0] == "snoozed"
+    assert states["soon"][0] == "answered"
+    assert states["calm"][0] == "open"
+    assert work.summary() == ["1 ignored", "1 snoozed", "1 marked answered"]
+
+
+def test_escalating_checks_the_contact_first_then_records_it(session, cmday_home: Path, tmp_path: Path):
+    work, _opened = session
+    with time_machine.travel(NOW, tick=False):
+        with pytest.raises(UsageError):
+            work.escalate("nobody-we-know", tmp_path / "outbox")  # a typo escalates to no one and changes nothing
+        assert work.current.state == "open"
+        _message, delivery = work.escalate("team", tmp_path / "outbox")
+    store = Store(cmday_home / "state.sqlite3")
+    states = {m.platform_id: m.state for m in store.mentions("acme", states=None)}
+    store.close()
+    assert states["angry"] == "escalated" and delivery.channel in ("print", "email", "webhook")
+    assert work.summary() == ["1 escalated"]
