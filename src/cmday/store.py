@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from cmday.clock import from_utc_text, to_utc_text
 from cmday.errors import StateError
@@ -575,6 +576,19 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [_stored(row) for row in self._read(sql, parameters)]
 
+    def trend_mentions(self, project: str, since: datetime, until: datetime) -> list[TrendMention]:
+        """Only what a trend counts of each mention created in [since, until), linked ones left out: no text, no sorting."""
+        rows = self._read(
+            "SELECT created_at, answered_at, sla_due, category, state, platform FROM mentions"
+            " WHERE project = ? AND created_at >= ? AND created_at < ? AND state != 'linked'",
+            (project, to_utc_text(since), to_utc_text(until)),
+        )
+        return [
+            TrendMention(from_utc_text(row[0]), from_utc_text(row[1]) if row[1] else None, from_utc_text(row[2]) if row[2] else None,
+                         row[3], row[4], row[5])
+            for row in rows
+        ]
+
     def mention(self, mention_id: int) -> StoredMention | None:
         rows = self._read(f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
         return _stored(rows[0]) if rows else None
@@ -966,6 +980,17 @@ class Store:
                 (project, day, routine, item),
             )
         return cursor.rowcount > 0
+
+
+class TrendMention(NamedTuple):
+    """The fields of a mention that a trend of earlier periods needs (see `Store.trend_mentions`)."""
+
+    created_at: datetime
+    answered_at: datetime | None
+    sla_due: datetime | None
+    category: str
+    state: str
+    platform: str
 
 
 _DRAFT_COLUMNS = (
