@@ -479,7 +479,10 @@ def compute(plan: Plan, store: Store, period: Period, now: datetime, history: in
             return None
         return buckets[bisect.bisect_right(starts, moment) - 1]
 
-    mentions = [m for m in store.mentions(slug, states=None, since=since, until=until) if m.state != "linked"]
+    # full rows only for the reported period; earlier periods are only counted and timed, from a lighter query
+    reported = starts[-1]
+    mentions: list = store.trend_mentions(slug, since, reported)
+    mentions += [m for m in store.mentions(slug, states=None, since=reported, until=until) if m.state != "linked"]
     for mention in mentions:
         bucket = bucket_of(mention.created_at)
         if bucket is not None:

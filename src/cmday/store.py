@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from cmday.clock import from_utc_text, to_utc_text
 from cmday.errors import StateError
@@ -558,15 +559,45 @@ class Store:
 
         With `now`, a snoozed mention whose time has come counts as open again.
         """
+        where, parameters = self._mention_filter(project, states, now, since, until, platform, fetched_since)
+        sql = (
+            f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE {' AND '.join(where)}"
+            " ORDER BY urgent DESC, priority ASC, created_at ASC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_stored(row) for row in self._read(sql, parameters)]
+
+    def count_mentions(
+        self,
+        project: str,
+        *,
+        states: tuple[str, ...] | None = ("open",),
+        now: datetime | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        fetched_since: datetime | None = None,
+    ) -> int:
+        """How many mentions `mentions` would list with the same filters, without reading them."""
+        where, parameters = self._mention_filter(project, states, now, since, until, platform, fetched_since)
+        return self._read(f"SELECT COUNT(*) FROM mentions WHERE {' AND '.join(where)}", parameters)[0][0]
+
+    @staticmethod
+    def _mention_filter(project, states, now, since, until, platform, fetched_since) -> tuple[list[str], list[object]]:
         where = ["project = ?"]
         parameters: list[object] = [project]
         if states is not None:
-            marks = ", ".join("?" for _state in states)
-            clause = f"state IN ({marks})"
-            parameters.extend(states)
             if now is not None and "open" in states and "snoozed" not in states:
-                clause = f"({clause} OR (state = 'snoozed' AND snooze_until <= ?))"
+                # written as one IN over the state index, not an OR that makes SQLite read every row of the project
+                marks = ", ".join("?" for _state in states + ("snoozed",))
+                clause = f"(state IN ({marks}) AND (state != 'snoozed' OR snooze_until <= ?))"
+                parameters.extend(states + ("snoozed",))
                 parameters.append(to_utc_text(now))
+            else:
+                marks = ", ".join("?" for _state in states)
+                clause = f"state IN ({marks})"
+                parameters.extend(states)
             where.append(clause)
         if since is not None:
             where.append("created_at >= ?")
@@ -580,13 +611,20 @@ class Store:
         if fetched_since is not None:
             where.append("fetched_at >= ?")
             parameters.append(to_utc_text(fetched_since))
-        sql = (
-            f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE {' AND '.join(where)}"
-            " ORDER BY urgent DESC, priority ASC, created_at ASC"
+        return where, parameters
+
+    def trend_mentions(self, project: str, since: datetime, until: datetime) -> list[TrendMention]:
+        """Only what a trend counts of each mention created in [since, until), linked ones left out: no text, no sorting."""
+        rows = self._read(
+            "SELECT created_at, answered_at, sla_due, category, state, platform FROM mentions"
+            " WHERE project = ? AND created_at >= ? AND created_at < ? AND state != 'linked'",
+            (project, to_utc_text(since), to_utc_text(until)),
         )
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [_stored(row) for row in self._read(sql, parameters)]
+        return [
+            TrendMention(from_utc_text(row[0]), from_utc_text(row[1]) if row[1] else None, from_utc_text(row[2]) if row[2] else None,
+                         row[3], row[4], row[5])
+            for row in rows
+        ]
 
     def mention(self, mention_id: int) -> StoredMention | None:
         rows = self._read(f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
@@ -995,6 +1033,17 @@ class Store:
                 (project, day, routine, item),
             )
         return cursor.rowcount > 0
+
+
+class TrendMention(NamedTuple):
+    """The fields of a mention that a trend of earlier periods needs (see `Store.trend_mentions`)."""
+
+    created_at: datetime
+    answered_at: datetime | None
+    sla_due: datetime | None
+    category: str
+    state: str
+    platform: str
 
 
 _DRAFT_COLUMNS = (

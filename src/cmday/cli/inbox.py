@@ -138,24 +138,28 @@ def inbox(
         listed = []
         shown = limit if limit is not None else (None if options.json else 50)
         for project in projects:
-            mentions = session.store.mentions(project.slug, states=states, now=session.now, since=since_at, platform=platform)
-            listed.append((project, mentions))
+            filters = {"states": states, "now": session.now, "since": since_at, "platform": platform}
+            # the screen shows `shown` of each project and the count of the rest: read only those, count the others
+            read = shown if shown and not options.json else None  # 0 shows all
+            mentions = session.store.mentions(project.slug, **filters, limit=read)
+            total = session.store.count_mentions(project.slug, **filters) if read and len(mentions) >= read else len(mentions)
+            listed.append((project, mentions, total))
         if options.json:
-            everything = [m for _p, ms in listed for m in ms]
+            everything = [m for _p, ms, _t in listed for m in ms]
             output.print_json({
                 "mentions": [_mention_json(m) for m in (everything[:shown] if shown else everything)],
                 "broken": [{"project": b.slug, "file": b.file, "error": b.error.message, "hint": b.error.hint} for b in broken],
             })
             _exit_if_broken(broken)
             return
-        for project, mentions in listed:
+        for project, mentions, total in listed:
             header = session.day(project).header()
-            render.section(output.out, f"{project.name} · {state_heading(state)}", len(mentions))
+            render.section(output.out, f"{project.name} · {state_heading(state)}", total)
             if mentions:
                 visible = mentions[:shown] if shown else mentions
                 output.out.print(render.mention_table([MentionLine.of(m, session.now) for m in visible], header, output.out.width))
-                if len(visible) < len(mentions):
-                    output.out.print(_("… and {count} more (--limit 0 shows all)").format(count=len(mentions) - len(visible)), style="dim")
+                if len(visible) < total:
+                    output.out.print(_("… and {count} more (--limit 0 shows all)").format(count=total - len(visible)), style="dim")
             else:
                 output.out.print(_("Nothing here."), style="green")
         for project in broken:
