@@ -276,3 +276,15 @@ async def _refused(account: PlatformServer) -> None:
     async with HttpClient() as http:
         await InstagramAdapter(instagram(account), context(http)).reply(
             ReplyTarget("17858154961981086", "", "reply", {"graph": "comment"}), "Hi", "k")
+
+
+def test_tags_refused_leave_the_comments_read_and_say_why(
+    account: PlatformServer, recorded_fixtures: Path, tmp_path: Path,
+) -> None:
+    account.route("GET", f"{V}/17846368219941692/comments", *comment_pages(recorded_fixtures))
+    account.route("GET", f"{V}/{IG}/tags", graph_error(10, "(#10) Application does not have permission for this action", 403))
+    store, run = sweep(tmp_path, instagram(account))
+    [result] = run().results
+    assert result.error is None and result.new == 5
+    assert any("lacks the permission instagram_basic" in note for note in result.notes)
+    assert store.cursor("acme", "acme-ig") is not None

@@ -12,7 +12,7 @@ from cmday.errors import SourceError
 from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
-from cmday.sources.graph import GraphClient, expiry_note, graph_id, parse_time, text_of
+from cmday.sources.graph import GraphClient, GraphError, expiry_note, graph_id, parse_time, text_of
 
 RECENT_MEDIA = 25  # the account's newest posts whose comments are read on every fetch
 TEXT_LIMIT = 2200  # an Instagram comment's length limit
@@ -58,7 +58,10 @@ class InstagramAdapter:
                                 newest = max(newest, mention.created_at) if newest else mention.created_at
                 yield Batch(mentions, cursor, notes=notes)
                 notes = []
-        tagged = await self._tagged(since)
+        try:
+            tagged = await self._tagged(since)
+        except GraphError as error:  # tags need more than comments do: the comments read still count
+            tagged, notes = [], notes + [error.message]
         for mention in tagged:
             newest = max(newest, mention.created_at) if newest else mention.created_at
         yield Batch(tagged, json.dumps({"since": newest.isoformat()}) if newest else cursor, notes=notes)
