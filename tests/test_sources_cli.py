@@ -149,3 +149,26 @@ def test_an_instance_answering_every_search_empty_is_said_once_in_sources(worksp
     assert shown.count("may lack full-text search") == 1 and "hashtags still work" in shown
     spanish = " ".join(run("sources", "--workspace", str(workspace), "--lang", "es").stdout.split())
     assert "búsqueda completa de texto" in spanish
+
+
+def test_sources_says_an_instagram_token_ends_days_before_and_auth_takes_one(workspace: Path, cmday_home: Path):
+    from datetime import UTC, date, datetime
+
+    soon = date.fromordinal(datetime.now(UTC).date().toordinal() + 4)
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + f"""
+[[sources]]
+id = "acme-ig"
+platform = "instagram"
+ig_user_id = "17841400008460056"
+token_env = "ACME_META_TOKEN"
+token_expires = {soon.isoformat()}
+""", encoding="utf-8")
+    ran = run("auth", "acme-ig", "--stdin", "--workspace", str(workspace), input="EAAGpagetoken123\n")
+    assert ran.exit_code == 0, ran.stderr
+    ran = run("sources", "--workspace", str(workspace), "--json")
+    [row] = [r for r in json.loads(ran.stdout)["sources"] if r["source"] == "acme-ig"]
+    assert row["credentials"] == "cmday auth"
+    assert "stops working in" in row["token_expiry"] and soon.isoformat() in row["token_expiry"]
+    shown = run("sources", "--workspace", str(workspace))
+    assert "stops working" in shown.stdout

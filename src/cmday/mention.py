@@ -9,9 +9,10 @@ from typing import Any
 KINDS = ("mention", "reply", "quote", "dm", "search", "alert", "import", "email")
 STATES = ("open", "answered", "escalated", "snoozed", "ignored", "linked")
 # `linked`: the same post already came in by another route (a notification and a search hit).
-FLAGS = ("no-date", "no-author", "filtered")
+FLAGS = ("no-date", "no-author", "filtered", "hidden")
 # no-date: the platform sent no readable time (the time it was fetched stands in); no-author: no readable
-# author; filtered: the platform's own filter held it back (Mastodon's notification policy for strangers).
+# author; filtered: the platform's own filter held it back (Mastodon's notification policy for strangers);
+# hidden: the brand hid it on the platform (Instagram, Facebook): shown as hidden, never dropped.
 INCOMPLETE = ("no-date", "no-author")
 
 

@@ -226,15 +226,41 @@ class EmailSource(SourceBase):
         return self.username if re.fullmatch(r"[^@\s<>\",;]+@[A-Za-z0-9.-]+", self.username) else None
 
 
+class GraphSource(SourceBase):
+    """What the Instagram and Facebook sources share: Meta's Graph API host and version, and the token."""
+
+    token_env: str | None = None
+    token_expires: date | None = None  # when the token stops working (Meta's access token debugger says it)
+    api_version: Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")] = "v21.0"
+    base_url: str = "https://graph.facebook.com"
+
+    _base_url = field_validator("base_url")(check_service_url)
+    _token_env = field_validator("token_env")(check_env_name)
+
+
+class InstagramSource(GraphSource):
+    """A professional Instagram account: comments on its media, replies to them, and the posts it is tagged in."""
+
+    platform: Literal["instagram"]
+    ig_user_id: Annotated[str, Field(pattern=r"^[0-9]{1,40}$")]
+
+
+class FacebookSource(GraphSource):
+    """A Facebook Page: comments on its posts and posts visitors leave on it."""
+
+    platform: Literal["facebook"]
+    page_id: Annotated[str, Field(pattern=r"^[0-9]{1,40}$")]
+
+
 class DemoSource(SourceBase):
     platform: Literal["demo"]
 
 
 Source = Annotated[
-    Union[MastodonSource, BlueskySource, FeedSource, FileSource, EmailSource, DemoSource],
+    Union[MastodonSource, BlueskySource, FeedSource, FileSource, EmailSource, InstagramSource, FacebookSource, DemoSource],
     Field(discriminator="platform"),
 ]
-SOURCE_PLATFORMS = ("mastodon", "bluesky", "rss", "file", "email", "demo")
+SOURCE_PLATFORMS = ("mastodon", "bluesky", "rss", "file", "email", "instagram", "facebook", "demo")
 
 
 POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")

@@ -63,6 +63,7 @@ def sources(
                         "account": verified[source.id][1] if source.id in verified else None,
                         "skipped_rows": skipped,
                         "search_unanswered": unanswered,
+                        "token_expiry": _token_expiry(source),
                     }
                 )
         # Scripts and cron learn from the exit code alone that a source needs `cmday auth`.
@@ -89,6 +90,8 @@ def sources(
                 state = Text(_("set its credentials: cmday auth {source}").format(source=row["source"]), style="bold red")
             elif row["last_error"]:
                 state = Text(one_line(row["last_error"], 160), style="red")
+            elif row["token_expiry"]:
+                state = Text(row["token_expiry"], style="yellow")
             elif row["skipped_rows"] and row["skipped_rows"]["count"]:
                 state = Text(row["skipped_rows"]["note"], style="yellow")
             elif row["search_unanswered"]:
@@ -114,6 +117,16 @@ def sources(
             raise refused
     finally:
         session.close()
+
+
+def _token_expiry(source) -> str | None:
+    """Instagram and Facebook: the token's end, said a week before (`token_expires` in the source)."""
+    if source.platform not in ("instagram", "facebook"):
+        return None
+    from cmday import clock
+    from cmday.sources.graph import expiry_note
+
+    return expiry_note(source.id, source.token_expires, clock.now())
 
 
 def _search_unanswered(source, state) -> list[str] | None:
@@ -161,12 +174,13 @@ def auth(
         if len(found) > 1:
             raise UsageError(_("several projects have a source {source!r}").format(source=source_id), hint=_("say which with --project"))
         project, source = found[0]
-        if source.platform not in ("mastodon", "bluesky", "email"):
+        if source.platform not in ("mastodon", "bluesky", "email", "instagram", "facebook"):
             raise UsageError(_("source {source!r} ({platform}) needs no secret").format(source=source_id, platform=source.platform))
         if from_stdin:
             secret = sys.stdin.readline().strip()
         elif sys.stdin.isatty():
-            label = {"mastodon": _("access token"), "email": _("mail password")}.get(source.platform, _("app password"))
+            label = {"mastodon": _("access token"), "instagram": _("access token"), "facebook": _("access token"),
+                     "email": _("mail password")}.get(source.platform, _("app password"))
             secret = typer.prompt(_("{label} for {source}").format(label=label, source=source_id), hide_input=True).strip()
         else:
             raise UsageError(_("no terminal to ask on"), hint=_("pipe the secret with --stdin"))

@@ -17,6 +17,8 @@ ADAPTERS: dict[str, str] = {
     "rss": "cmday.sources.feed:FeedAdapter",
     "file": "cmday.sources.fileimport:FileAdapter",
     "email": "cmday.sources.email:EmailAdapter",
+    "instagram": "cmday.sources.graph.instagram:InstagramAdapter",
+    "facebook": "cmday.sources.graph.facebook:FacebookAdapter",
 }
 
 

@@ -1,0 +1,139 @@
+"""The Facebook Page source: comments on the Page's posts, replies among them, visitor posts, and answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from cmday.mention import Mention
+from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
+from cmday.sources.graph import GraphClient, after_cursor, expiry_note, graph_id, items, parse_time, text_of
+from cmday.sources.graph.instagram import _since
+
+TEXT_LIMIT = 8000  # a Facebook comment's length limit
+CLOCK_SKEW = timedelta(minutes=5)
+COMMENT_FIELDS = "id,message,created_time,from,is_hidden,permalink_url"
+FEED_FIELDS = (
+    "id,message,created_time,from,permalink_url,"
+    f"comments.limit(50){{{COMMENT_FIELDS},comments.limit(25){{{COMMENT_FIELDS}}}}}"
+)
+
+
+class FacebookAdapter:
+    """Reads one Page's feed through the Graph API, with a Page access token, and answers comments as comments."""
+
+    uses_network = True
+
+    def __init__(self, source: Any, context: FetchContext) -> None:
+        self.source = source
+        self.context = context
+        self.graph = GraphClient(source, context, "Facebook")
+
+    async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """One batch per post read, the cursor unchanged; the last, empty batch moves it to the newest item stored."""
+        since = _since(cursor)
+        newest = since
+        notes = [note for note in [expiry_note(self.graph.label, self.source.token_expires, self.context.now)] if note]
+        async for posts, _after in self.graph.pages(
+            f"/{self.source.page_id}/feed", {"fields": FEED_FIELDS}, "pages_read_engagement", max_pages=1,
+        ):
+            for post in posts:
+                mentions = []
+                permalink = text_of(post.get("permalink_url"))
+                if not self._by_page(post):  # a visitor's post on the Page
+                    mentions.append(self._mention("mention", post, permalink, None, None))
+                comments = post.get("comments")
+                for comment in items(comments):
+                    mentions.extend(self._from_comment(comment, post, permalink))
+                after = after_cursor(comments)
+                if after:  # more comments than came with the post
+                    async for page, _next in self.graph.pages(
+                        f"/{quote(graph_id(post['id']), safe='')}/comments",
+                        {"fields": f"{COMMENT_FIELDS},comments.limit(25){{{COMMENT_FIELDS}}}"}, "pages_read_engagement",
+                        after=after,
+                    ):
+                        for comment in page:
+                            mentions.extend(self._from_comment(comment, post, permalink))
+                mentions = [m for m in mentions if since is None or m.created_at > since - CLOCK_SKEW]
+                for mention in mentions:
+                    newest = max(newest, mention.created_at) if newest else mention.created_at
+                yield Batch(mentions, cursor, notes=notes)
+                notes = []
+        yield Batch([], json.dumps({"since": newest.isoformat()}) if newest else cursor, notes=notes)
+
+    def _by_page(self, item: dict[str, Any]) -> bool:
+        author = item.get("from")
+        return isinstance(author, dict) and graph_id(author.get("id")) == self.source.page_id
+
+    def _from_comment(self, comment: dict[str, Any], post: dict[str, Any], permalink: str) -> list[Mention]:
+        found = []
+        post_id = graph_id(post.get("id"))
+        if not self._by_page(comment):
+            found.append(self._mention("reply", comment, permalink, post_id, graph_id(comment.get("id"))))
+        for reply in items(comment.get("comments")):
+            if not self._by_page(reply):
+                found.append(self._mention("reply", reply, permalink, graph_id(comment.get("id")), graph_id(comment.get("id"))))
+        return found
+
+    def _mention(self, kind: str, item: dict[str, Any], post_url: str, in_reply_to: str | None,
+                 thread: str | None) -> Mention:
+        author = item.get("from") if isinstance(item.get("from"), dict) else {}
+        name = text_of(author.get("name"))
+        author_id = graph_id(author.get("id"))
+        moment = parse_time(item.get("created_time"))
+        flags = []
+        if moment is None:
+            flags.append("no-date")
+        if not (name or author_id):
+            flags.append("no-author")  # Meta leaves `from` out for people who have not allowed the app to show them
+        if item.get("is_hidden") is True:
+            flags.append("hidden")
+        url = text_of(item.get("permalink_url")) or post_url
+        return Mention(
+            platform="facebook", platform_id=graph_id(item.get("id")), kind=kind, text=text_of(item.get("message")),
+            created_at=moment or self.context.now, author_handle=name, author_name=name,
+            author_url=f"https://www.facebook.com/{author_id}" if author_id else "", url=url, in_reply_to=in_reply_to,
+            raw={"graph": "comment" if kind == "reply" else "post", "id": graph_id(item.get("id")), "thread": thread,
+                 "permalink": url},
+            flags=flags,
+        )
+
+    async def verify(self) -> str:
+        page = await self.graph.call("GET", f"/{self.source.page_id}", {"fields": "name"}, "pages_show_list")
+        return text_of(page.get("name") if isinstance(page, dict) else None) or self.source.page_id
+
+    async def text_limit(self) -> int:
+        return TEXT_LIMIT
+
+    def reply_text(self, target: ReplyTarget, text: str) -> str:
+        return text
+
+    def _answered(self, target: ReplyTarget) -> str:
+        # Facebook threads one level deep: a reply to a reply is a comment on the comment above it.
+        return (target.raw or {}).get("thread") or target.platform_id
+
+    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
+        """POST /{comment-id}/comments (or /{post-id}/comments for a visitor post) once, as the Page."""
+        answer = await self.graph.call("POST", f"/{quote(self._answered(target), safe='')}/comments", {"message": text},
+                                       "pages_manage_engagement")
+        return Sent(graph_id(answer.get("id") if isinstance(answer, dict) else None), (target.raw or {}).get("permalink", ""))
+
+    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
+        """A comment by the Page under the same thread since `since`: this text first, else one written by hand."""
+        by_hand = None
+        async for comments, _after in self.graph.pages(
+            f"/{quote(self._answered(target), safe='')}/comments", {"fields": COMMENT_FIELDS, "order": "reverse_chronological"},
+            "pages_read_engagement",
+        ):
+            for comment in comments:
+                moment = parse_time(comment.get("created_time"))
+                if not self._by_page(comment) or (moment and moment < since - CLOCK_SKEW):
+                    continue
+                sent = Sent(graph_id(comment.get("id")), text_of(comment.get("permalink_url")))
+                if " ".join(text_of(comment.get("message")).split()) == " ".join(text.split()):
+                    return sent
+                by_hand = by_hand or sent
+        return by_hand
