@@ -370,11 +370,12 @@ def test_publishing_an_image_uploads_it_waits_while_it_processes_then_posts_it(m
     mastodon.route("GET", "/api/v1/media/22348641", Reply(206, attachment("22348641", None)),
                    Reply(200, attachment("22348641", "https://files.example/brunch.jpg")))
 
-    on_mastodon(mastodon, lambda a: a.publish("Brunch is served", None, [photo], "post-brunch"))
+    on_mastodon(mastodon, lambda a: a.publish("Brunch is served", None, [photo], "post-brunch", alts=["Brunch table"]))
 
     [upload] = mastodon.requests_to(MEDIA_UPLOAD)
     assert header(upload, "Content-Type").startswith("multipart/form-data")
     assert b'name="file"; filename="brunch.jpg"' in upload.body and b"Content-Type: image/jpeg" in upload.body
+    assert b'name="description"\r\n\r\nBrunch table\r\n' in upload.body
     assert len(mastodon.requests_to("/api/v1/media/22348641")) == 2
     [status] = mastodon.requests_to(STATUSES)
     assert status.json() == {"status": "Brunch is served", "media_ids": ["22348641"]}
@@ -719,13 +720,13 @@ def test_publishing_an_image_on_bluesky_uploads_the_raw_bytes_and_embeds_it_with
             "mimeType": "image/png", "size": len(PNG)}
     bluesky.route("POST", "/xrpc/com.atproto.repo.uploadBlob", Reply(200, {"blob": blob}))
 
-    on_bluesky(bluesky, lambda a: a.publish("New menu", None, [photo], "post-1"))
+    on_bluesky(bluesky, lambda a: a.publish("New menu", None, [photo], "post-1", alts=["The autumn menu board"]))
 
     [upload] = bluesky.requests_to("/xrpc/com.atproto.repo.uploadBlob")
     assert header(upload, "Content-Type") == "image/png" and upload.body == PNG
     embed = bluesky.requests_to(CREATE_RECORD)[0].json()["record"]["embed"]
     assert embed == {"$type": "app.bsky.embed.images",
-                     "images": [{"alt": "", "image": blob, "aspectRatio": {"width": 3, "height": 2}}]}
+                     "images": [{"alt": "The autumn menu board", "image": blob, "aspectRatio": {"width": 3, "height": 2}}]}
 
 
 def test_an_image_over_blueskys_limit_is_refused_before_upload_with_its_size(bluesky, tmp_path):

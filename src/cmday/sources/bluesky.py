@@ -770,9 +770,12 @@ class BlueskyAdapter:
     def _web_url(self, session: Session, rkey: str) -> str:
         return f"https://bsky.app/profile/{quote(session.handle or session.did, safe=':.')}/post/{rkey}"
 
-    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
+    async def publish(
+        self, text: str, link: str | None, media: list[Path], idempotency_key: str, alts: list[str] | None = None
+    ) -> Sent:
         """A post with link, mention and tag facets and, when there is a link, a link card (no thumbnail)."""
-        images = [_image(path) for path in media]  # every file checked before the first upload
+        alt_texts = list(alts or []) + [""] * len(media)
+        images = [_image(path, alt) for path, alt in zip(media, alt_texts)]  # every file checked before the first upload
         if len(images) > MAX_IMAGES:
             raise SourceError(_("Bluesky takes at most {most} images on a post; this one has {count}").format(
                 most=MAX_IMAGES, count=len(images)))

@@ -887,13 +887,17 @@ class MastodonAdapter:
             status["language"] = original.language
         return await self._post_status(status, idempotency_key, headers)
 
-    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
+    async def publish(
+        self, text: str, link: str | None, media: list[Path], idempotency_key: str, alts: list[str] | None = None
+    ) -> Sent:
         """A new status with the account's default visibility; the link is added when the text does not hold it."""
         headers = self._authorized()
         status: dict[str, Any] = {"status": with_link(text, link)}
         if media:
             # Uploads are not posts: one left by a crash is never shown, and the server drops it unattached.
-            status["media_ids"] = [await self._upload(path, headers) for path in await self._allowed_media(media, headers)]
+            allowed = await self._allowed_media(media, headers)
+            alt_texts = list(alts or []) + [""] * len(allowed)
+            status["media_ids"] = [await self._upload(path, headers, alt) for path, alt in zip(allowed, alt_texts)]
         return await self._post_status(status, idempotency_key, headers)
 
     async def _allowed_media(self, media: list[Path], headers: dict[str, str]) -> list[Path]:
