@@ -847,3 +847,16 @@ def test_a_sweep_stores_the_accounts_figures_as_todays_snapshot(platform_server:
     values = {v.key: v.value for v in store.kpi_values("acme")}
     assert values["followers.mastodon"] == 1234 and values["posts.mastodon"] == 789
     assert {v.origin for v in store.kpi_values("acme")} == {"api"}
+
+
+def test_an_upload_over_the_http_layers_cap_leaves_nothing_on_the_wire(platform_server):
+    platform_server.route("POST", "/upload", Reply(200, {}))
+
+    async def upload() -> None:
+        async with HttpClient(max_upload_bytes=10) as http:
+            await http.request("POST", platform_server.url + "/upload", content=b"x" * 11,
+                               headers={"Authorization": "Bearer secret-token"})
+
+    with pytest.raises(SourceError, match="11 bytes, over cmday's limit of 10") as raised:
+        asyncio.run(upload())
+    assert platform_server.requests == [] and "secret-token" not in raised.value.message
