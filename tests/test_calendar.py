@@ -299,6 +299,21 @@ def test_media_files_must_exist_relative_to_the_workspace(tmp_path: Path):
     assert "media/missing.jpg" in problems[0].message
 
 
+def test_alt_text_is_written_beside_its_file_and_a_missing_one_is_a_warning(tmp_path: Path):
+    posts = post("2026-11-25T09:00:00", "brunch", extra=(
+        'media = [{ path = "media/brunch.jpg", alt = "Turkish eggs and a flat white" }, "media/menu.jpg"]'))
+    root = make(tmp_path / "ws", posts)
+    (root / "media").mkdir()
+    for name in ("brunch.jpg", "menu.jpg"):
+        (root / "media" / name).write_bytes(b"\xff\xd8")
+    plan = plan_of(root)
+    [planned] = plan.posts
+    assert planned.post.media == ["media/brunch.jpg", "media/menu.jpg"]
+    assert planned.post.media_alt == {"media/brunch.jpg": "Turkish eggs and a flat white"}
+    problems = only(calendar.check_plan(plan, NOW), "alt-missing")
+    assert [(p.severity, "media/menu.jpg" in p.message) for p in problems] == [("warning", True)]
+
+
 def test_links_answering_or_not(tmp_path: Path, platform_server):
     from tests.support.platform_server import Reply
 

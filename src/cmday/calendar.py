@@ -731,7 +731,7 @@ def _toml_table(post: Post) -> Any:
     if post.link:
         table.add("link", post.link)
     if post.media:
-        table.add("media", list(post.media))
+        table.add("media", [({"path": m, "alt": post.media_alt[m]} if m in post.media_alt else m) for m in post.media])
     if post.campaign:
         table.add("campaign", post.campaign)
     if post.owner:
@@ -992,7 +992,7 @@ class Problem:
 
 
 PROBLEM_CODES = (
-    "past", "dst-gap", "dst-ambiguous", "not-ready", "tomorrow-missing", "media-missing", "link-broken", "empty",
+    "past", "dst-gap", "dst-ambiguous", "not-ready", "tomorrow-missing", "media-missing", "alt-missing", "link-broken", "empty",
     "too-long", "taboo", "utm-missing", "utm-naming", "utm-mismatch", "too-many", "too-close", "gap",
     "horizon-short", "duplicate", "links-not-checked",
 )
@@ -1081,6 +1081,10 @@ def _post_problems(plan: Plan, planned: PlannedPost, now: datetime, soon: dateti
         if not (path if path.is_absolute() else plan.root / path).is_file():
             found.append(problem("error" if urgent else "warning", "media-missing",
                                  _("media file {file} not found (relative to the workspace)").format(file=media)))
+        elif not post.media_alt.get(media):
+            found.append(problem("warning", "alt-missing",
+                                 _("{file} has no alt text: people using screen readers miss it; write "
+                                   "media = [{{ path = \"{file}\", alt = \"...\" }}]").format(file=media)))
     if planned.status in ("ready", "scheduled") and not post.text.strip() and not post.media:
         found.append(problem("error", "empty", _("ready but has no text and no media")))
     limit = text_limit(planned.platform, project)
@@ -1350,6 +1354,7 @@ class Publishing:
     link: str | None
     media: list[Path]
     at: datetime
+    alts: list[str] = field(default_factory=list)  # alt text of each file, "" where none was written
 
 
 def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: Store) -> tuple[Publishing, Any]:
@@ -1383,7 +1388,9 @@ def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: 
             hint=_("publish it by hand, then set status = \"published\" in {origin}").format(origin=planned.origin),
         )
     media = [(Path(m).expanduser() if Path(m).expanduser().is_absolute() else plan.root / m) for m in planned.post.media]
-    return Publishing(plan.project.slug, key, planned.platform, source.id, planned.post.text, planned.post.link, media, planned.local), source
+    alts = [planned.post.media_alt.get(m, "") for m in planned.post.media]
+    return Publishing(plan.project.slug, key, planned.platform, source.id, planned.post.text, planned.post.link, media,
+                      planned.local, alts), source
 
 
 def _publishing_source(project: Project, planned: PlannedPost) -> Any:
@@ -1430,7 +1437,8 @@ def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: An
 
         def attempt(adapter: Any):
             return deliver(
-                lambda: adapter.publish(publishing.text, publishing.link, publishing.media, publishing.key),
+                lambda: adapter.publish(publishing.text, publishing.link, publishing.media, publishing.key,
+                                        **_alt_texts(adapter, publishing)),
                 lambda: _find_post(adapter, publishing, since),
                 earlier_attempt=claim == "pending",
             )
@@ -1454,6 +1462,14 @@ def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: An
     sent = delivery.sent
     store.finish_publication(slug, publishing.key, "published", now, remote_id=sent.remote_id, url=sent.url)
     return sent
+
+
+def _alt_texts(adapter: Any, publishing: Publishing) -> dict[str, list[str]]:
+    """The files' alt text, for the adapters that take it (Mastodon, Bluesky)."""
+    import inspect
+
+    takes = "alts" in inspect.signature(adapter.publish).parameters
+    return {"alts": publishing.alts} if takes and any(publishing.alts) else {}
 
 
 async def _find_post(adapter: Any, publishing: Publishing, since: datetime) -> Sent | None:

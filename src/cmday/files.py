@@ -26,12 +26,14 @@ SETTINGS = FileKind("workspace, project, checklist and protocol files", 1 * MB)
 CALENDAR_SHEET = FileKind("calendar sheets and calendars to import", 16 * MB)
 IMPORT = FileKind("import files", 64 * MB)
 RECOMMENDATIONS = FileKind("report recommendations", 1 * MB)
+MEDIA = FileKind("images and videos to publish", 40 * MB)  # Mastodon's largest video
 
 _KIND_WORDS = {  # the msgids above, spelled out so the catalog extractor finds them
     SETTINGS.words: lambda: _("workspace, project, checklist and protocol files"),
     CALENDAR_SHEET.words: lambda: _("calendar sheets and calendars to import"),
     IMPORT.words: lambda: _("import files"),
     RECOMMENDATIONS.words: lambda: _("report recommendations"),
+    MEDIA.words: lambda: _("images and videos to publish"),
 }
 
 

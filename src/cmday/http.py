@@ -21,6 +21,7 @@ from cmday.sources.base import AnswerLost, AuthenticationFailed
 log = logging.getLogger("cmday.http")
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_BYTES = 40 * 1024 * 1024  # the largest file a platform takes (Mastodon video); images are far below
 RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RETRIES = 3
 MAX_RETRY_WAIT_SECONDS = 30.0
@@ -105,10 +106,12 @@ class HttpClient:
         timeout: float = 20.0,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_retry_wait: float = MAX_RETRY_WAIT_SECONDS,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_retry_wait = max_retry_wait
+        self.max_upload_bytes = max_upload_bytes
         self._client = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,  # followed in `_send`, which decides what may go where
@@ -130,6 +133,9 @@ class HttpClient:
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        data: dict[str, str] | None = None,
         expect: tuple[int, ...] = (200,),
         retry_on: tuple[int, ...] = RETRY_STATUSES,
     ) -> Response:
@@ -138,9 +144,14 @@ class HttpClient:
         A POST that may have created something passes `retry_on=(429,)`: a 502 can come after the platform
         stored the post, and only the send gate (cmday.sending), which asks the platform first, may repeat it.
         """
+        uploading = len(content or b"") + sum(len(part[1]) for part in (files or {}).values())
+        if uploading > self.max_upload_bytes:  # refused before a byte leaves: the platform would refuse it anyway
+            raise SourceError(_("{url}: the upload is {size} bytes, over cmday's limit of {limit}").format(
+                url=_short(url), size=uploading, limit=self.max_upload_bytes))
         waited = 0.0
         for attempt in range(MAX_RETRIES + 1):
-            response = await self._send(method, url, params=params, headers=headers, json_body=json_body)
+            response = await self._send(method, url, params=params, headers=headers, json_body=json_body,
+                                        content=content, files=files, data=data)
             if response.status in retry_on and attempt < MAX_RETRIES:
                 wait = rate_limit_wait(response.headers)
                 wait = wait if wait is not None else 2.0**attempt
@@ -160,7 +171,10 @@ class HttpClient:
         json_body = kwargs.pop("json_body")
         log.debug("%s %s headers=%s", method, _short(url), redact(headers))
         try:
-            request = self._client.build_request(method, url, params=kwargs.get("params"), headers=headers, json=json_body)
+            # Multipart (`files`, `data`) and raw bytes (`content`) for uploads; the same redirect rules hold.
+            request = self._client.build_request(method, url, params=kwargs.get("params"), headers=headers, json=json_body,
+                                                 content=kwargs.get("content"), files=kwargs.get("files"),
+                                                 data=kwargs.get("data"))
             streamed = await self._follow(request)
             try:
                 declared = streamed.headers.get("content-length")

@@ -279,7 +279,8 @@ class Post(Strict):
     platform: str | None = None
     text: str = ""
     link: str | None = None
-    media: list[str] = []
+    media: list[str] = []  # the files' paths; `{ path = "...", alt = "..." }` puts the alt text in media_alt
+    media_alt: dict[str, str] = {}  # alt text by file path: part of the post, what screen readers say
     campaign: str = ""
     owner: str = ""
     status: PostStatus = "draft"
@@ -295,6 +296,21 @@ class Post(Strict):
     @classmethod
     def _one_file_is_a_list(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alt_text_beside_its_file(cls, data: object) -> object:
+        if not isinstance(data, dict) or not isinstance(data.get("media"), list):
+            return data
+        paths, alts = [], dict(data.get("media_alt") or {})
+        for entry in data["media"]:
+            if isinstance(entry, dict) and set(entry) <= {"path", "alt"} and isinstance(entry.get("path"), str):
+                paths.append(entry["path"])
+                if isinstance(entry.get("alt"), str) and entry["alt"].strip():
+                    alts[entry["path"]] = entry["alt"].strip()
+            else:
+                paths.append(entry)  # a plain path, or something the field's own check refuses with its place
+        return {**data, "media": paths, **({"media_alt": alts} if alts else {})}
 
     @field_validator("link", mode="before")
     @classmethod

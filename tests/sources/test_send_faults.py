@@ -372,3 +372,34 @@ def test_an_earlier_answer_is_not_taken_for_this_send_but_one_written_since_is(w
     assert find("Second answer, two minutes ago", began).remote_id == masto.fake.posts[1]["id"]  # same text, within the skew
     post("@WAHa_06x36 Written by hand after the send failed", 0)
     assert find("A third answer", began - timedelta(seconds=30)).remote_id == masto.fake.posts[2]["id"]
+
+
+@signals
+def test_a_publish_with_an_image_killed_after_the_status_was_stored_is_never_posted_again(platform: Platform, platform_server):
+    from tests.sources.test_sending import INSTANCE, PNG, attachment
+    from tests.support.platform_server import Reply
+
+    key = _ready_post(platform.workspace, platform.name)
+    (platform.workspace / "media").mkdir(exist_ok=True)
+    (platform.workspace / "media" / "menu.png").write_bytes(PNG)
+    project = platform.workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + 'media = [{ path = "media/menu.png", alt = "The menu board" }]\n',
+                       encoding="utf-8")
+    platform_server.route("GET", "/api/v2/instance", Reply(200, INSTANCE))
+    platform_server.route("POST", "/api/v2/media", Reply(200, attachment("7", "https://files.example/menu.png")))
+    blob = {"$type": "blob", "ref": {"$link": "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa"},
+            "mimeType": "image/png", "size": len(PNG)}
+    platform_server.route("POST", "/xrpc/com.atproto.repo.uploadBlob", Reply(200, {"blob": blob}))
+    platform.fake.queue.append("hold")
+    process = platform.cmday("publish", key, "--yes")
+    _wait(platform.fake.stored.is_set, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    platform.fake.release.set()
+
+    again = platform.run("publish", key, "--yes")
+
+    assert again.returncode == 0, again.stderr
+    assert platform.posts() == 1
+    uploads = platform_server.requests_to("/api/v2/media") + platform_server.requests_to("/xrpc/com.atproto.repo.uploadBlob")
+    assert len(uploads) == 1  # the second run found the post: nothing uploaded again

@@ -347,14 +347,50 @@ def test_a_key_that_cannot_be_a_header_is_sent_as_its_hash(mastodon):
     assert key is not None and re.fullmatch(r"[0-9a-f]{64}", key)
 
 
-def test_publishing_media_is_refused_plainly_before_anything_is_sent(mastodon, tmp_path):
-    photo = tmp_path / "photo.jpg"
-    photo.write_bytes(b"\xff\xd8\xff")
+# A 3x2 PNG header and a 5x4 JPEG (SOI, APP0, SOF0): enough for the type and the size.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (3).to_bytes(4, "big") + (2).to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+JPEG = (b"\xff\xd8" + b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + b"\xff\xc0\x00\x11\x08" + (4).to_bytes(2, "big") + (5).to_bytes(2, "big") + b"\x03" + b"\x00" * 9 + b"\xff\xd9")
+MEDIA_UPLOAD = "/api/v2/media"
+# Built from the Mastodon docs (Instance v2 configuration; MediaAttachment): nothing recorded fits.
+INSTANCE = {"domain": "mastodon.example", "configuration": {
+    "statuses": {"max_media_attachments": 4},
+    "media_attachments": {"supported_mime_types": ["image/jpeg", "image/png"], "image_size_limit": 16777216}}}
 
-    with pytest.raises(SourceError, match="media is not supported"):
+
+def attachment(media_id: str, url: str | None) -> dict[str, Any]:
+    return {"id": media_id, "type": "image", "url": url, "preview_url": url, "description": "Brunch table"}
+
+
+def test_publishing_an_image_uploads_it_waits_while_it_processes_then_posts_it(mastodon, tmp_path):
+    photo = tmp_path / "brunch.jpg"
+    photo.write_bytes(JPEG)
+    mastodon.route("GET", "/api/v2/instance", Reply(200, INSTANCE))
+    mastodon.route("POST", MEDIA_UPLOAD, Reply(202, attachment("22348641", None)))
+    mastodon.route("GET", "/api/v1/media/22348641", Reply(206, attachment("22348641", None)),
+                   Reply(200, attachment("22348641", "https://files.example/brunch.jpg")))
+
+    on_mastodon(mastodon, lambda a: a.publish("Brunch is served", None, [photo], "post-brunch", alts=["Brunch table"]))
+
+    [upload] = mastodon.requests_to(MEDIA_UPLOAD)
+    assert header(upload, "Content-Type").startswith("multipart/form-data")
+    assert b'name="file"; filename="brunch.jpg"' in upload.body and b"Content-Type: image/jpeg" in upload.body
+    assert b'name="description"\r\n\r\nBrunch table\r\n' in upload.body
+    assert len(mastodon.requests_to("/api/v1/media/22348641")) == 2
+    [status] = mastodon.requests_to(STATUSES)
+    assert status.json() == {"status": "Brunch is served", "media_ids": ["22348641"]}
+
+
+def test_a_file_the_instance_does_not_take_is_refused_before_any_upload(mastodon, tmp_path):
+    photo = tmp_path / "menu.png"
+    photo.write_bytes(PNG)
+    small = copy.deepcopy(INSTANCE)
+    small["configuration"]["media_attachments"]["image_size_limit"] = 10
+    mastodon.route("GET", "/api/v2/instance", Reply(200, small))
+
+    with pytest.raises(SourceError, match=r"menu.png is \d+ bytes, over .*limit of 10"):
         on_mastodon(mastodon, lambda a: a.publish("New menu", None, [photo], "post-1"))
-    assert mastodon.requests == []
-
+    assert mastodon.requests_to(MEDIA_UPLOAD) == [] and mastodon.requests_to(STATUSES) == []
 
 def test_the_text_limit_is_the_instances_own_and_asked_once(platform_server):
     # GET /api/v2/instance as documented: configuration.statuses.max_characters.
@@ -676,11 +712,30 @@ def test_publishing_without_a_link_has_no_card(bluesky):
     assert record == {"$type": "app.bsky.feed.post", "text": "Good morning, Madrid", "createdAt": "2026-04-12T07:00:00.000Z"}
 
 
-def test_publishing_media_on_bluesky_is_refused_plainly_before_anything_is_sent(bluesky, tmp_path):
-    with pytest.raises(SourceError, match="media is not supported"):
-        on_bluesky(bluesky, lambda a: a.publish("New menu", None, [tmp_path / "menu.png"], "post-1"))
-    assert bluesky.requests == []
+def test_publishing_an_image_on_bluesky_uploads_the_raw_bytes_and_embeds_it_with_its_size(bluesky, tmp_path):
+    photo = tmp_path / "menu.png"
+    photo.write_bytes(PNG)
+    # com.atproto.repo.uploadBlob#output, as the lexicon says: a blob ref.
+    blob = {"$type": "blob", "ref": {"$link": "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa"},
+            "mimeType": "image/png", "size": len(PNG)}
+    bluesky.route("POST", "/xrpc/com.atproto.repo.uploadBlob", Reply(200, {"blob": blob}))
 
+    on_bluesky(bluesky, lambda a: a.publish("New menu", None, [photo], "post-1", alts=["The autumn menu board"]))
+
+    [upload] = bluesky.requests_to("/xrpc/com.atproto.repo.uploadBlob")
+    assert header(upload, "Content-Type") == "image/png" and upload.body == PNG
+    embed = bluesky.requests_to(CREATE_RECORD)[0].json()["record"]["embed"]
+    assert embed == {"$type": "app.bsky.embed.images",
+                     "images": [{"alt": "The autumn menu board", "image": blob, "aspectRatio": {"width": 3, "height": 2}}]}
+
+
+def test_an_image_over_blueskys_limit_is_refused_before_upload_with_its_size(bluesky, tmp_path):
+    photo = tmp_path / "huge.jpg"
+    photo.write_bytes(JPEG + b"\x00" * 1_000_001)
+
+    with pytest.raises(SourceError, match=r"huge.jpg is .*over Bluesky's limit of "):
+        on_bluesky(bluesky, lambda a: a.publish("New menu", None, [photo], "post-1"))
+    assert bluesky.requests == []
 
 def test_bluesky_counts_300_graphemes(bluesky):
     assert on_bluesky(bluesky, lambda a: a.text_limit()) == 300
@@ -792,3 +847,16 @@ def test_a_sweep_stores_the_accounts_figures_as_todays_snapshot(platform_server:
     values = {v.key: v.value for v in store.kpi_values("acme")}
     assert values["followers.mastodon"] == 1234 and values["posts.mastodon"] == 789
     assert {v.origin for v in store.kpi_values("acme")} == {"api"}
+
+
+def test_an_upload_over_the_http_layers_cap_leaves_nothing_on_the_wire(platform_server):
+    platform_server.route("POST", "/upload", Reply(200, {}))
+
+    async def upload() -> None:
+        async with HttpClient(max_upload_bytes=10) as http:
+            await http.request("POST", platform_server.url + "/upload", content=b"x" * 11,
+                               headers={"Authorization": "Bearer secret-token"})
+
+    with pytest.raises(SourceError, match="11 bytes, over cmday's limit of 10") as raised:
+        asyncio.run(upload())
+    assert platform_server.requests == [] and "secret-token" not in raised.value.message

@@ -607,7 +607,8 @@ def publish(
         publishing, source = calendar.prepare_publication(plan, planned, session.now, session.store)
         preview = {
             "project": publishing.project, "key": publishing.key, "platform": publishing.platform, "source": publishing.source,
-            "text": publishing.text, "link": publishing.link, "media": [str(m) for m in publishing.media], "at": publishing.at,
+            "text": publishing.text, "link": publishing.link, "media": [str(m) for m in publishing.media],
+            "alt": publishing.alts, "at": publishing.at,
         }
         if dry_run:
             if options.json:
@@ -651,5 +652,7 @@ def _print_preview(console: Any, publishing: Any) -> None:
     console.print(safe(publishing.text))
     if publishing.link:
         console.print(Text.assemble((_("link: "), "dim"), safe(publishing.link)))
-    for path in publishing.media:
+    for path, alt in zip(publishing.media, publishing.alts or [""] * len(publishing.media)):
         console.print(Text.assemble((_("media: "), "dim"), safe(str(path))))
+        if alt:
+            console.print(Text.assemble(("  ", ""), (_("alt: "), "dim"), safe(alt)))

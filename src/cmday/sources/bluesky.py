@@ -766,19 +766,35 @@ class BlueskyAdapter:
     def _web_url(self, session: Session, rkey: str) -> str:
         return f"https://bsky.app/profile/{quote(session.handle or session.did, safe=':.')}/post/{rkey}"
 
-    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
+    async def publish(
+        self, text: str, link: str | None, media: list[Path], idempotency_key: str, alts: list[str] | None = None
+    ) -> Sent:
         """A post with link, mention and tag facets and, when there is a link, a link card (no thumbnail)."""
-        if media:
-            raise SourceError(
-                _("Bluesky source {source}: publishing media is not supported yet (cmday cannot upload files); "
-                  "publish the post without media or attach them by hand").format(source=self.source.id)
-            )
+        alt_texts = list(alts or []) + [""] * len(media)
+        images = [_image(path, alt) for path, alt in zip(media, alt_texts)]  # every file checked before the first upload
+        if len(images) > MAX_IMAGES:
+            raise SourceError(_("Bluesky takes at most {most} images on a post; this one has {count}").format(
+                most=MAX_IMAGES, count=len(images)))
         text = with_link(text, link)
         record = self._record(text, await self._resolve(handles_in(text), {}))
-        if link:
+        if images:
+            # Blobs not referenced by a record are dropped by the PDS: an upload left by a crash is no post.
+            record["embed"] = {"$type": IMAGES, "images": [await self._upload(image) for image in images]}
+        elif link:
             card = {"uri": link, "title": _card_title(text, link), "description": ""}
             record["embed"] = {"$type": EXTERNAL, "external": card}
         return await self._create_post(record, idempotency_key)
+
+    async def _upload(self, image: _Image) -> dict[str, Any]:
+        """com.atproto.repo.uploadBlob with the raw bytes, then the app.bsky.embed.images#image that refers to it."""
+        response = await self._xrpc("POST", UPLOAD_BLOB, content=image.data, content_type=image.mime, retry_on=(429,))
+        blob = (response.json() or {}).get("blob") if response.status == 200 else None
+        if not isinstance(blob, dict):
+            raise SourceError(_("Bluesky refused the image {file}: {detail}").format(file=image.name, detail=_xrpc_message(response)))
+        entry: dict[str, Any] = {"alt": image.alt, "image": blob}
+        if image.width and image.height:
+            entry["aspectRatio"] = {"width": image.width, "height": image.height}
+        return entry
 
     async def verify(self) -> str:
         """The account's handle as `@handle`, read from its profile: fails when the login does not work."""
@@ -910,30 +926,35 @@ class BlueskyAdapter:
     async def _xrpc(
         self, method: str, nsid: str, *, params: dict[str, Any] | None = None, body: Any = None,
         expect: tuple[int, ...] = (), retry_on: tuple[int, ...] | None = None,
+        content: bytes | None = None, content_type: str | None = None,
     ) -> Any:
         """One call with the session's token; an expired or refused token is renewed once and the call repeated.
 
         Answers 200, 400 and what `expect` adds come back to the caller; others are the HTTP layer's errors.
         """
-        response = await self._once(method, nsid, params, body, expect, retry_on)
+        response = await self._once(method, nsid, params, body, expect, retry_on, content, content_type)
         if _needs_new_session(response):
             await self._renew()
-            response = await self._once(method, nsid, params, body, expect, retry_on)
+            response = await self._once(method, nsid, params, body, expect, retry_on, content, content_type)
             if _needs_new_session(response):
                 raise self._log_in_again()
         return response
 
     async def _once(
         self, method: str, nsid: str, params: dict[str, Any] | None, body: Any, expect: tuple[int, ...],
-        retry_on: tuple[int, ...] | None = None,
+        retry_on: tuple[int, ...] | None = None, content: bytes | None = None, content_type: str | None = None,
     ) -> Any:
         session = await self._session()
+        headers = {"Authorization": f"Bearer {session.access_jwt}"}
+        if content_type:
+            headers["Content-Type"] = content_type
         return await self.context.http.request(
             method,
             self.base + nsid,
             params=params,
-            headers={"Authorization": f"Bearer {session.access_jwt}"},
+            headers=headers,
             json_body=body,
+            content=content,
             expect=(200, 400, 401, *expect),
             **({"retry_on": retry_on} if retry_on is not None else {}),
         )
@@ -1072,6 +1093,39 @@ def _card_title(text: str, link: str) -> str:
 
 def _needs_new_session(response: Any) -> bool:
     return response.status == 401 or (response.status == 400 and _xrpc_error(response)[0] in EXPIRED)
+
+
+UPLOAD_BLOB = "com.atproto.repo.uploadBlob"
+IMAGES = "app.bsky.embed.images"
+MAX_IMAGES = 4  # app.bsky.embed.images: maxLength 4
+MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images#image: the blob's maxSize
+
+
+@dataclass
+class _Image:
+    name: str
+    data: bytes
+    mime: str
+    width: int | None
+    height: int | None
+    alt: str = ""
+
+
+def _image(path: Path, alt: str = "") -> _Image:
+    """The file as Bluesky takes it, or a SourceError before any upload: an image, within 1,000,000 bytes."""
+    from cmday.files import MEDIA, human_size, read_bytes
+    from cmday.images import image_info
+
+    data = read_bytes(path, MEDIA, error=SourceError)
+    info = image_info(data)
+    if info is None:
+        raise SourceError(_("Bluesky takes JPEG, PNG, GIF or WebP images; {file} is none of them").format(file=path.name))
+    if len(data) > MAX_IMAGE_BYTES:
+        raise SourceError(
+            _("{file} is {size}, over Bluesky's limit of {limit} for an image; nothing was sent").format(
+                file=path.name, size=human_size(len(data)), limit=human_size(MAX_IMAGE_BYTES)),
+            hint=_("make the image smaller, then publish again"))
+    return _Image(path.name, data, info.mime, info.width, info.height, alt)
 
 
 def _xrpc_error(response: Any) -> tuple[str, str]:

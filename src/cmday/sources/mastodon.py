@@ -878,15 +878,62 @@ class MastodonAdapter:
             status["language"] = original.language
         return await self._post_status(status, idempotency_key, headers)
 
-    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
+    async def publish(
+        self, text: str, link: str | None, media: list[Path], idempotency_key: str, alts: list[str] | None = None
+    ) -> Sent:
         """A new status with the account's default visibility; the link is added when the text does not hold it."""
-        if media:
-            raise SourceError(
-                _("Mastodon source {source}: publishing media is not supported yet (cmday cannot upload files); "
-                  "publish the post without media or attach them by hand").format(source=self.source.id)
-            )
         headers = self._authorized()
-        return await self._post_status({"status": with_link(text, link)}, idempotency_key, headers)
+        status: dict[str, Any] = {"status": with_link(text, link)}
+        if media:
+            # Uploads are not posts: one left by a crash is never shown, and the server drops it unattached.
+            allowed = await self._allowed_media(media, headers)
+            alt_texts = list(alts or []) + [""] * len(allowed)
+            status["media_ids"] = [await self._upload(path, headers, alt) for path, alt in zip(allowed, alt_texts)]
+        return await self._post_status(status, idempotency_key, headers)
+
+    async def _allowed_media(self, media: list[Path], headers: dict[str, str]) -> list[Path]:
+        """The files, once checked against the instance's own limits (GET /api/v2/instance), before any upload."""
+        response = await self.context.http.request("GET", self.base + "/api/v2/instance", headers=headers)
+        configuration = (response.json() or {}).get("configuration") or {}
+        limits = configuration.get("media_attachments") or {}
+        most = (configuration.get("statuses") or {}).get("max_media_attachments") or 4
+        if len(media) > most:
+            raise SourceError(_("{host} takes at most {most} files on a post; this one has {count}").format(
+                host=self.host, most=most, count=len(media)))
+        supported = limits.get("supported_mime_types")
+        for path in media:
+            data = _read_media(path)
+            mime = _media_type(path, data)
+            if supported and mime not in supported:
+                raise SourceError(_("{host} does not take {kind} files ({file})").format(host=self.host, kind=mime, file=path.name))
+            limit = limits.get("image_size_limit") if mime.startswith("image/") else limits.get("video_size_limit")
+            if isinstance(limit, int) and len(data) > limit:
+                raise SourceError(_("{file} is {size} bytes, over {host}'s limit of {limit}; make it smaller").format(
+                    file=path.name, size=len(data), host=self.host, limit=limit))
+        return media
+
+    async def _upload(self, path: Path, headers: dict[str, str], alt: str = "") -> str:
+        """POST /api/v2/media, then wait (bounded) while the server answers 202 and the file is still processing."""
+        data = _read_media(path)
+        fields = {"description": alt} if alt else None
+        response = await self.context.http.request(
+            "POST", self.base + "/api/v2/media", headers=headers, files={"file": (path.name, data, _media_type(path, data))},
+            data=fields, expect=(200, 202), retry_on=(429,))
+        attachment = response.json() or {}
+        media_id = str(attachment.get("id") or "")
+        if not media_id:
+            raise SourceError(_("{host} took the file {file} but answered without its id").format(host=self.host, file=path.name))
+        wait = 0.5
+        for _attempt in range(MEDIA_POLLS):
+            if response.status == 200:  # 202 from the upload, 206 from the look: still processing
+                return media_id
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 4.0)
+            response = await self.context.http.request(
+                "GET", self.base + "/api/v1/media/" + quote(media_id, safe=""), headers=headers, expect=(200, 206))
+            attachment = response.json() or {}
+        raise SourceError(_("{host} is still processing {file}; nothing was posted").format(host=self.host, file=path.name),
+                          hint=_("run `cmday publish` again in a minute"))
 
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
         """The brand's own reply to the mention from this send, found among the status's context descendants.
@@ -1049,6 +1096,24 @@ class MastodonAdapter:
                 )
             ) from None
         return Sent(posted.id, posted.url or posted.uri)
+
+
+MEDIA_POLLS = 10  # about half a minute of waiting for the server to process a file
+
+
+def _read_media(path: Path) -> bytes:
+    from cmday.files import MEDIA, read_bytes
+
+    return read_bytes(path, MEDIA, error=SourceError)
+
+
+def _media_type(path: Path, data: bytes) -> str:
+    import mimetypes
+
+    from cmday.images import image_info
+
+    info = image_info(data)
+    return info.mime if info else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
 
 def _is_own(account: Account, own: CredentialAccount) -> bool:
