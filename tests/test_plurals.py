@@ -30,6 +30,9 @@ ALLOWED = {
     "{url} answered with malformed JSON ({size} bytes)": "never one byte: a JSON body is longer",
     "{file} is {size}; {kind} may be at most {cap}, so it was not read": "sizes are written with their unit (human_size)",
     "{url} redirected more than {count} times": "the count is MAX_REDIRECTS, never one",
+    "{url}: the upload is {size} bytes, over cmday's limit of {limit}": "over a limit of megabytes: never one byte",
+    "{file} is {size}, over Bluesky's limit of {limit} for an image; nothing was sent": "sizes are written with their unit (human_size)",
+    "{file} is {size} bytes, over {host}'s limit of {limit}; make it smaller": "over an instance's limit of megabytes: never one byte",
     "message {uid} in {folder}: only its first {size} KB were read (an attachment is never downloaded)": "a size in KB, far above one",
 }
 # The report helper converts these files' counts (issue 14).

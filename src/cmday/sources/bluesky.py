@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic.alias_generators import to_camel
 
 from cmday.errors import SourceError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.models import BlueskySource
 from cmday.secrets import remember
@@ -773,7 +773,8 @@ class BlueskyAdapter:
         alt_texts = list(alts or []) + [""] * len(media)
         images = [_image(path, alt) for path, alt in zip(media, alt_texts)]  # every file checked before the first upload
         if len(images) > MAX_IMAGES:
-            raise SourceError(_("Bluesky takes at most {most} images on a post; this one has {count}").format(
+            raise SourceError(ngettext("Bluesky takes at most {most} image on a post; this one has {count}",
+                                       "Bluesky takes at most {most} images on a post; this one has {count}", MAX_IMAGES).format(
                 most=MAX_IMAGES, count=len(images)))
         text = with_link(text, link)
         record = self._record(text, await self._resolve(handles_in(text), {}))

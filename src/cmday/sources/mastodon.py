@@ -898,7 +898,8 @@ class MastodonAdapter:
         limits = configuration.get("media_attachments") or {}
         most = (configuration.get("statuses") or {}).get("max_media_attachments") or 4
         if len(media) > most:
-            raise SourceError(_("{host} takes at most {most} files on a post; this one has {count}").format(
+            raise SourceError(ngettext("{host} takes at most {most} file on a post; this one has {count}",
+                                       "{host} takes at most {most} files on a post; this one has {count}", most).format(
                 host=self.host, most=most, count=len(media)))
         supported = limits.get("supported_mime_types")
         for path in media:
