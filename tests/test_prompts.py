@@ -121,8 +121,11 @@ def test_lint_file_does_not_count_the_final_newline(tmp_path: Path):
 
 
 def interrupt_at_prompt(argv: list[str], typed: str, prompt: str, timeout: float = 30) -> tuple[int, str]:
-    """Run cmday on a pseudo-terminal, type `typed`, wait for `prompt`, then press Ctrl-C."""
+    """Run cmday on a pseudo-terminal, type `typed`, wait for `prompt`, then press Ctrl-C, as a person does:
+    once the question is on the screen. Reads never block past the deadline: a cmday that does not end is killed
+    and its screen returned with the code of that kill."""
     import pty
+    import select
 
     pid, fd = pty.fork()
     if pid == 0:
@@ -130,21 +133,42 @@ def interrupt_at_prompt(argv: list[str], typed: str, prompt: str, timeout: float
     os.write(fd, typed.encode("utf-8"))
     output = b""
     deadline = time.monotonic() + timeout
+
+    def read_some() -> bytes | None:
+        ready, _w, _x = select.select([fd], [], [], max(0.0, min(0.5, deadline - time.monotonic())))
+        if not ready:
+            return b""
+        try:
+            return os.read(fd, 4096) or None
+        except OSError:  # the child has closed the terminal
+            return None
+
     while prompt.encode() not in output and time.monotonic() < deadline:
-        try:
-            output += os.read(fd, 4096)
-        except OSError:
-            break
-    os.write(fd, b"\x03")  # the terminal turns it into SIGINT, as Ctrl-C does
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
+        chunk = read_some()
+        if chunk is None:
             break
         output += chunk
-    _pid, status = os.waitpid(pid, 0)
+    settled = time.monotonic() + 0.5  # the question is printed a moment before the input is read
+    while time.monotonic() < settled:
+        chunk = read_some()
+        if chunk is None:
+            break
+        output += chunk
+    os.write(fd, b"\x03")  # the terminal turns it into SIGINT, as Ctrl-C does
+    while time.monotonic() < deadline:
+        chunk = read_some()
+        if chunk is None:
+            break
+        output += chunk
+    while True:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            break
+        if time.monotonic() >= deadline:  # it did not end on Ctrl-C: say so with the screen, never hang the suite
+            os.kill(pid, signal.SIGKILL)
+            _pid, status = os.waitpid(pid, 0)
+            break
+        time.sleep(0.05)
     return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
 
 
