@@ -698,20 +698,27 @@ def _note(mention: StoredMention, clock: WorkingClock, now: datetime, escalated:
     )
 
 
-def reactions(raw: str | None) -> int | None:
-    """Likes, boosts and replies a post got, when the platform's payload carries them (Mastodon, Bluesky)."""
+def _payload(raw: str | None) -> dict | None:
+    """A stored platform payload as the JSON object it should be; None when there is none or it is not one."""
     if not raw:
         return None
     try:
         payload = json.loads(raw)
     except ValueError:
         return None
+    return payload if isinstance(payload, dict) else None
+
+
+def reactions(raw: str | None) -> int | None:
+    """Likes, boosts and replies a post got, when the platform's payload carries them (Mastodon, Bluesky)."""
+    payload = _payload(raw)
+    if payload is None:
+        return None
     counters = (
         "favourites_count", "reblogs_count", "replies_count",  # Mastodon status
         "likeCount", "repostCount", "replyCount", "quoteCount",  # Bluesky post view
     )
-    for candidate in (payload, payload.get("status") if isinstance(payload, dict) else None,
-                      payload.get("post") if isinstance(payload, dict) else None):
+    for candidate in (payload, payload.get("status"), payload.get("post")):
         if isinstance(candidate, dict):
             found = [candidate[c] for c in counters if isinstance(candidate.get(c), int)]
             if found:
@@ -760,13 +767,8 @@ def _anonymous(author: str) -> bool:
 
 def _followers(raw: str | None) -> int | None:
     """The author's followers, when the platform's payload says (a Mastodon account, a Bluesky profile)."""
-    if not raw:
-        return None
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(payload, dict):
+    payload = _payload(raw)
+    if payload is None:
         return None
     for holder in (payload, payload.get("status"), payload.get("post")):
         if not isinstance(holder, dict):
