@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import tomllib
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import time_machine
 
 from cmday.i18n import set_language
 from cmday.labels import contact_label, routine_label, state_label
@@ -17,6 +21,11 @@ def demo_mentions() -> list[dict]:
     return json.loads(run("inbox", "--demo", "--json").stdout)["mentions"]
 
 
+# The demo's agenda follows the hour it is run at: mid-morning it holds a post already out and the next ones ready.
+MID_MORNING = datetime(2026, 12, 2, 11, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+
+
+@time_machine.travel(MID_MORNING, tick=False)
 def test_calendar_statuses_are_spanish_on_screen_and_keys_in_json() -> None:
     shown = run("calendar", "--demo", "--lang", "es")
     assert shown.exit_code == 0, shown.stderr
@@ -27,6 +36,7 @@ def test_calendar_statuses_are_spanish_on_screen_and_keys_in_json() -> None:
     assert {post["status"] for day in data["projects"][0]["agenda"] for post in day["posts"]} >= {"ready", "published"}
 
 
+@time_machine.travel(MID_MORNING.replace(hour=18), tick=False)
 def test_close_shows_tomorrows_posts_as_ready_in_spanish() -> None:
     shown = run("close", "--demo", "--lang", "es")
     assert "  lista  " in shown.stdout

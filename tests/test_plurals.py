@@ -96,6 +96,6 @@ def test_one_and_two_agree_in_both_languages(language: str, one: str, two: str) 
 
 def test_the_calendar_footer_agrees_in_spanish() -> None:
     shown = run("calendar", "--demo", "--lang", "es").stdout
-    assert re.search(r"\d+ errores? · \d+ avisos? · \d+ notas?", shown)
+    assert re.search(r"\d+ error(es)? · \d+ avisos? · \d+ notas?", shown)
     assert not re.search(r"\b1 (errores|avisos|notas)\b", shown)
     assert not re.search(r"\b1 (errors|warnings|notes)\b", run("calendar", "--demo").stdout)
