@@ -121,3 +121,18 @@ def test_a_draft_due_within_24_hours_is_flagged(workspace: Path):
         close = view(workspace, "close")
     assert close["tomorrow"][0]["problem"] == "not-ready"
     assert close["tomorrow_missing"] == ["mastodon"]
+
+
+def test_a_mention_is_the_same_object_in_check_inbox_show_and_mark(workspace: Path, cmday_home: Path):
+    late = add(cmday_home, "q", datetime(2026, 11, 24, 7, 0, tzinfo=MADRID), text="¿abrís el domingo?", sla_minutes=60)
+    with time_machine.travel(datetime(2026, 11, 24, 8, 45, tzinfo=MADRID), tick=False):
+        checked = view(workspace, "check")
+        listed = json.loads(run("inbox", "--workspace", str(workspace), "--json").stdout)["mentions"]
+        shown = json.loads(run("show", str(late), "--workspace", str(workspace), "--offline", "--json").stdout)["mentions"]
+    in_check = next(m for m in checked["new"] + checked["older_open"] if m["id"] == late)
+    assert in_check == listed[0] == shown[0]
+    assert in_check["author"] == {"handle": "@ana@m.example", "display_name": "", "url": ""}
+    assert (in_check["age_minutes"], in_check["past_sla"], in_check["state"], in_check["project"]) == (105, True, "open", "acme")
+    with time_machine.travel(datetime(2026, 11, 24, 8, 45, tzinfo=MADRID), tick=False):
+        marked = json.loads(run("mark", str(late), "answered", "--workspace", str(workspace), "--json").stdout)["mentions"][0]
+    assert set(marked) == set(in_check) and marked["state"] == "answered" and marked["past_sla"] is False

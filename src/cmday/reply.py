@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from cmday import clock
 from cmday.conduct import PLATFORM_LIMITS, Finding, lint
 from cmday.errors import CmdayError, UsageError
-from cmday.i18n import _
-from cmday.mention import StoredMention
+from cmday.i18n import _, ngettext
+from cmday.mention import Mention, StoredMention
 from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.sources import adapter_class
@@ -107,6 +107,135 @@ def check(text: str, reply_plan: ReplyPlan, project: Project, protocol: Protocol
 def new_draft(store: Store, mention: StoredMention, text: str, template: str) -> Draft:
     """A draft kept for later (a failed conduct check): not a send, so never pending."""
     return store.create_draft(mention.id, text, template, uuid.uuid4().hex, clock.now())
+
+
+@dataclass
+class ReplyRequest:
+    """What the CM asked `cmday reply` for."""
+
+    template: str | None = None  # start from this template
+    text: str | None = None  # the reply as typed: its placeholders are filled as a template's are
+    again: bool = False  # answer an interaction already answered
+    force: bool = False  # send past a failing conduct check (never past the length limit)
+    resume: bool = False  # send the pending reply as it was
+
+
+@dataclass
+class Verdict:
+    """A written reply judged before it goes: what the platform would get and what stops it."""
+
+    written: str  # as the CM wrote it: what the send gate stores
+    text: str  # exactly what the platform gets: what is counted and checked
+    findings: list[Finding]
+    blocking: list[Finding]
+    draft: Draft | None = None  # kept for later when a check stops the send
+
+    def refusal(self) -> UsageError:
+        return UsageError(
+            ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)",
+                     len(self.blocking)).format(count=len(self.blocking), draft=self.draft.id if self.draft else "?"),
+            hint=_("edit the text, or --force to send anyway (never past the length limit)"),
+        )
+
+
+class Replying:
+    """One `cmday reply`: the policy between what the CM asked and what is sent. The command asks the questions and shows.
+
+    In order: the pending reply settled (resumed, or in the way of another text), `answered_before` asked
+    about, `prepare` (templates, placeholders, the platform's own limit), the text chosen (`suggestion` or
+    `typed_text`), `judge`d, then `send` or, where cmday cannot send, `mark_answered`.
+    """
+
+    def __init__(self, store: Store, workspace: Workspace, project: Project, protocol: Protocol, mention: StoredMention,
+                 language: str, request: ReplyRequest, now: datetime, *, interactive: bool) -> None:
+        self.store, self.workspace, self.project, self.protocol = store, workspace, project, protocol
+        self.mention, self.language, self.request, self.now = mention, language, request, now
+        self.text, self.again = request.text, request.again
+        waiting = pending(store, mention)
+        if request.resume:
+            if waiting is None:
+                raise UsageError(_("#{id} has no pending reply to resume").format(id=mention.id))
+            self.text, self.again = waiting.text, True
+        elif waiting is not None and (request.text is not None or interactive) and request.text != waiting.text:
+            # another text beside one that may be on the platform: never two replies
+            raise PendingReply(waiting, mention.platform)
+        self.plan: ReplyPlan | None = None
+        self.values: dict[str, str] = {}
+
+    @property
+    def answered_before(self) -> bool:
+        """Already answered and not asked to answer again: the command asks, else stops with `already_answered`."""
+        return self.mention.state == "answered" and not self.again
+
+    def already_answered(self) -> UsageError:
+        return UsageError(_("#{id} is already answered").format(id=self.mention.id), hint=_("add --again to reply once more"))
+
+    def prepare(self, *, online: bool) -> ReplyPlan:
+        """The templates for the mention, the placeholders' values, and the limit the platform states when it can be asked."""
+        self.plan = plan(self.mention, self.project, self.protocol, self.workspace, self.language)
+        self.values = placeholder_values(self.mention, self.project, self.protocol, self.workspace.config.owner)
+        if self.plan.can_send and online:
+            self.plan.limit = platform_limit(self.store, self.workspace, self.project, self.mention)
+        return self.plan
+
+    def suggestion(self) -> Suggestion:
+        """The template asked for (an error naming what it lacks), else the first that fits, else an empty start."""
+        assert self.plan is not None
+        suggestions = {s.name: s for s in self.plan.suggestions}
+        name = self.request.template
+        if name is None:
+            return self.plan.suggestions[0] if self.plan.suggestions else Suggestion("", "")
+        if name in suggestions:
+            return suggestions[name]
+        if name in self.plan.missing:
+            raise UsageError(
+                _("template {name!r} needs values for: {keys}").format(name=name, keys=", ".join(self.plan.missing[name])),
+                hint=_("add them under [values] in the project's protocol file"),
+            )
+        raise UsageError(
+            _("no template {name!r} for {category} in {language}").format(name=name, category=self.mention.category, language=self.plan.language),
+            hint=_("templates: {names}").format(names=", ".join(suggestions) or _("none")),
+        )
+
+    def typed_text(self) -> str:
+        """The typed reply (`--text 'Hi {author}'`) with its placeholders filled, or an error naming the missing ones."""
+        assert self.text is not None
+        try:
+            filled, missing = fill(self.text, self.values)
+        except (ValueError, IndexError, KeyError):
+            raise UsageError(
+                _("the reply has a brace that opens no placeholder: {text!r}").format(text=self.text[:80]),
+                hint=_("write placeholders as {author}; a literal brace is written twice: {{ or }}"),
+            ) from None
+        if missing:
+            raise UsageError(
+                _("no value for {placeholders} in the reply").format(placeholders=", ".join("{" + m + "}" for m in missing)),
+                hint=_("known placeholders: {known}; add others under [values] in the protocol file").format(
+                    known=", ".join("{" + k + "}" for k in self.values)
+                ),
+            )
+        return filled
+
+    def judge(self, written: str, template: str = "") -> Verdict:
+        """The conduct checks on exactly what would be sent; a reply they stop is kept as a draft."""
+        assert self.plan is not None
+        if not written or not written.strip():
+            raise UsageError(_("empty reply; nothing sent"), hint=_("pass --text or pick a --template"))
+        text = as_sent(self.workspace, self.project, self.store, self.mention, written) if self.plan.can_send else written
+        findings = check(text, self.plan, self.project, self.protocol, self.store, self.now)
+        blocking = [f for f in findings if f.severity == "error" and (f.rule == "length" or not self.request.force)]
+        verdict = Verdict(written, text, findings, blocking)
+        if blocking:
+            verdict.draft = new_draft(self.store, self.mention, written, template)
+        return verdict
+
+    def send(self, verdict: Verdict, template: str = "") -> Outcome:
+        return send(self.store, self.workspace, self.project, self.mention, verdict.written, template, since=self.now,
+                    again=self.again or self.mention.state == "answered", resume=self.request.resume)
+
+    def mark_answered(self) -> None:
+        """Answered on the platform by hand (cmday cannot send there)."""
+        self.store.set_state(self.mention.id, "answered", clock.now())
 
 
 @dataclass
@@ -259,6 +388,27 @@ def platform_limit(store: Store, workspace: Workspace, project: Project, mention
         return asyncio.run(_with_adapter(source, workspace, project, store, {"timeout": 10.0}, lambda a: a.text_limit()))
     except CmdayError:
         return default
+
+
+@dataclass
+class Thread:
+    """The posts above a mention, oldest first: as its platform shows them now, else as far as the state holds them."""
+
+    posts: list[Mention] | list[StoredMention]
+    from_platform: bool
+    problem: str = ""  # why the platform could not be asked, when it was tried and failed
+
+
+def thread_above(store: Store, workspace: Workspace, project: Project, mention: StoredMention, *, offline: bool = False) -> Thread:
+    """Ask the platform for the thread (it knows posts cmday never stored); fall back on the stored chain."""
+    source = project.source(mention.source_id)
+    if not offline and source is not None and hasattr(adapter_class(source.platform), "thread"):
+        try:
+            posts = asyncio.run(_with_adapter(source, workspace, project, store, {"timeout": 10}, lambda a: a.thread(mention.platform_id)))
+            return Thread(posts, from_platform=True)
+        except CmdayError as error:
+            return Thread(store.thread_above(mention), from_platform=False, problem=error.message)
+    return Thread(store.thread_above(mention), from_platform=False)
 
 
 async def _with_adapter(source, workspace: Workspace, project: Project, store: Store, http_options: dict, call):

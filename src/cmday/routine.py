@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cmday import checklists as checklist_module
+from cmday import clock
 from cmday.checklists import ChecklistEntry
 from cmday.clock import day_bounds
 from cmday.errors import ConfigError
-from cmday.mention import StoredMention
-from cmday.models import Post, Project
+from cmday.mention import Mention, StoredMention
+from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.store import Store
 from cmday.triage import detect_crisis
@@ -29,41 +30,91 @@ FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little; beyond this a dat
 
 
 @dataclass
+class Author:
+    handle: str
+    display_name: str
+    url: str
+
+    @property
+    def shown(self) -> str:
+        """How a list names the author: the handle, else the display name."""
+        return self.handle or self.display_name
+
+
+@dataclass
 class MentionLine:
-    id: int
+    """A mention as every view shows it, on screen and in --json (`check`, `inbox`, `show`, `fetch`, `mark`).
+
+    A post of a thread read from the platform is one too: not stored, so no id, state or category.
+    """
+
+    id: int | None
+    project: str
     source: str
     platform: str
+    platform_id: str
     kind: str
-    author: str
+    author: Author
     text: str
     url: str
     created_at: datetime
     age_minutes: int
-    category: str
+    dated_in_future: bool  # a clock or an export gone wrong: flagged, never shown as "0m" old
+    state: str | None
+    category: str | None
+    priority: int | None
     urgent: bool
     past_sla: bool
     sla_due: datetime | None
-    state: str
-    dated_in_future: bool = False  # a clock or an export gone wrong: flagged, never shown as "0m" old
+    flags: list[str]
 
     @classmethod
     def of(cls, mention: StoredMention, now: datetime) -> MentionLine:
         return cls(
             id=mention.id,
+            project=mention.project,
             source=mention.source_id,
             platform=mention.platform,
+            platform_id=mention.platform_id,
             kind=mention.kind,
-            author=mention.author_handle or mention.author_name,
+            author=Author(mention.author_handle, mention.author_name, mention.author_url),
             text=mention.text,
             url=mention.url,
             created_at=mention.created_at,
             age_minutes=mention.age_minutes(now),
+            dated_in_future=mention.created_at > now + FUTURE_SLACK,
+            state=mention.state,
             category=mention.category,
+            priority=mention.priority,
             urgent=mention.urgent,
             past_sla=mention.past_sla(now),
             sla_due=mention.sla_due,
-            state=mention.state,
-            dated_in_future=mention.created_at > now + FUTURE_SLACK,
+            flags=list(mention.flags),
+        )
+
+    @classmethod
+    def of_post(cls, post: Mention, around: StoredMention, now: datetime) -> MentionLine:
+        """A post of `around`'s thread as its platform shows it now."""
+        return cls(
+            id=None,
+            project=around.project,
+            source=around.source_id,
+            platform=post.platform,
+            platform_id=post.platform_id,
+            kind=post.kind,
+            author=Author(post.author_handle, post.author_name, post.author_url),
+            text=post.text,
+            url=post.url,
+            created_at=post.created_at,
+            age_minutes=max(int((now - post.created_at).total_seconds() // 60), 0),
+            dated_in_future=post.created_at > now + FUTURE_SLACK,
+            state=None,
+            category=None,
+            priority=None,
+            urgent=False,
+            past_sla=False,
+            sla_due=None,
+            flags=list(post.flags),
         )
 
 
@@ -393,13 +444,6 @@ class Day:
         return checklist_module.entries(items, self.today, marks, self)
 
 
-def post_time(post: Post, zone: ZoneInfo) -> datetime:
-    """A post's instant: times without an offset are the project's local time."""
-    from cmday.calendar import post_instant
-
-    return post_instant(post.at, zone)
-
-
 def morning(day: Day) -> MorningView:
     since = day.store.last_run(day.slug, "close") or day.now - DEFAULT_LOOKBACK
     open_mentions = day.open_mentions
@@ -463,7 +507,7 @@ def attention_lines(view: CheckView) -> list[str]:
         if mention.urgent or mention.past_sla or mention.id in new_ids:
             reason = _("urgent") if mention.urgent else _("late") if mention.past_sla else _("new")
             lines.append(
-                f"{view.header.project} #{mention.id} {reason} {mention.platform} {one_line(mention.author, 30)}: {one_line(mention.text, 60)}"
+                f"{view.header.project} #{mention.id} {reason} {mention.platform} {one_line(mention.author.shown, 30)}: {one_line(mention.text, 60)}"
             )
     return lines
 
@@ -502,6 +546,18 @@ def close(day: Day) -> CloseView:
         source_problems=day.source_problems,
         file_problems=day.file_problems or [],
     )
+
+
+def routine_view(day: Day, routine: str, *, counted: bool = True) -> MorningView | CheckView | CloseView:
+    """The routine's view of the day; `counted` records the run, so that what arrives after it is new next time.
+
+    A look that is not the CM's own (cron's `check --quiet`) leaves the last run as it was.
+    """
+    view = {"morning": morning, "check": check, "close": close}[routine](day)
+    if counted:
+        # the moment this run had seen everything, not when it started: a sweep may have taken a while
+        day.store.record_run(day.slug, routine, clock.now())
+    return view
 
 
 def checklist_view(day: Day, routine: str) -> ChecklistView:

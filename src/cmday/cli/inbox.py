@@ -29,6 +29,7 @@ def fetch(
     from cmday.cli import output
     from cmday.cli.sweep import sweep
     from cmday.errors import ExitCode, UsageError
+    from cmday.routine import MentionLine
     from cmday.session import Session
 
     session = Session(options.workspace, options.demo, options.lang)
@@ -50,7 +51,7 @@ def fetch(
             for s in r.errors
         ]
         if options.json:
-            output.print_json({"mentions": [_mention_json(m) for m in new_mentions], "errors": errors, "sources": [
+            output.print_json({"mentions": [MentionLine.of(m, session.now) for m in new_mentions], "errors": errors, "sources": [
                 {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error,
                  "more_to_read": s.more_to_read, "notes": s.notes, "counts": s.counts,
                  "incomplete": {"count": len(s.incomplete), "ids": s.incomplete}}
@@ -90,27 +91,6 @@ def _flag_label(flag: str) -> str:
     return labels.get(flag, flag)
 
 
-def _mention_json(mention) -> dict:
-    return {
-        "id": mention.id,
-        "project": mention.project,
-        "source": mention.source_id,
-        "platform": mention.platform,
-        "platform_id": mention.platform_id,
-        "kind": mention.kind,
-        "author": {"handle": mention.author_handle, "display_name": mention.author_name, "url": mention.author_url},
-        "text": mention.text,
-        "url": mention.url,
-        "created_at": mention.created_at.isoformat(),
-        "state": mention.state,
-        "category": mention.category,
-        "priority": mention.priority,
-        "urgent": mention.urgent,
-        "sla_due": mention.sla_due.isoformat() if mention.sla_due else None,
-        "flags": list(mention.flags),
-    }
-
-
 def inbox(
     options: Options,
     state: Annotated[str, typer.Option("--state", help=_("open, answered, escalated, snoozed, ignored or all."))] = "open",
@@ -147,7 +127,7 @@ def inbox(
         if options.json:
             everything = [m for _p, ms, _t in listed for m in ms]
             output.print_json({
-                "mentions": [_mention_json(m) for m in (everything[:shown] if shown else everything)],
+                "mentions": [MentionLine.of(m, session.now) for m in (everything[:shown] if shown else everything)],
                 "broken": [{"project": b.slug, "file": b.file, "error": b.error.message, "hint": b.error.hint} for b in broken],
             })
             _exit_if_broken(broken)
@@ -205,17 +185,22 @@ def show(
     from rich.text import Text
 
     from cmday.cli import output
+    from cmday.reply import thread_above
+    from cmday.routine import MentionLine
     from cmday.session import Session
     from cmday.textsafe import clean
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
         mention = _find(session, mention_id)
-        fetched = None if options.offline else _platform_thread(session, mention)
-        above = fetched if fetched is not None else session.store.thread_above(mention)
+        project = session.workspace.projects[mention.project]
+        thread = thread_above(session.store, session.workspace, project, mention, offline=options.offline)
+        if thread.problem:
+            output.message(_("could not read the thread from {platform}, showing what is stored: {reason}").format(platform=mention.platform, reason=thread.problem), style="dim")
+        above = thread.posts
         if options.json:
-            thread = [_mention_json(m) for m in above] if fetched is None else [_context_json(m, mention) for m in above]
-            output.print_json({"mentions": [_mention_json(mention)], "thread": thread})
+            lines = [MentionLine.of_post(m, mention, session.now) if thread.from_platform else MentionLine.of(m, session.now) for m in above]
+            output.print_json({"mentions": [MentionLine.of(mention, session.now)], "thread": lines})
             return
         out = output.out
         for parent in above:
@@ -224,7 +209,7 @@ def show(
             out.print()
         out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {category_label(mention.category)}", "dim"), ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
         out.print(Text.assemble((_("from: "), "dim"), clean(mention.author_name), " ", (clean(mention.author_handle), "cyan")))
-        zone = session.workspace.project_zone(session.workspace.projects[mention.project])
+        zone = session.workspace.project_zone(project)
         at = mention.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         out.print(Text.assemble((_("at: "), "dim"), at, "   ", (_("state: "), "dim"), state_label(mention.state)))
         if mention.flags:
@@ -238,50 +223,6 @@ def show(
             out.print(Text.assemble((_("reason: "), "dim"), clean(mention.state_reason)))
     finally:
         session.close()
-
-
-def _platform_thread(session, mention):
-    """The posts above the mention as its platform shows them now, or None: no such call, or it failed (said on stderr)."""
-    import asyncio
-
-    from cmday.cli import output
-    from cmday.errors import CmdayError
-    from cmday.reply import _with_adapter
-    from cmday.sources import adapter_class
-
-    project = session.workspace.projects[mention.project]
-    source = project.source(mention.source_id)
-    if source is None or not hasattr(adapter_class(source.platform), "thread"):
-        return None
-    try:
-        return asyncio.run(
-            _with_adapter(source, session.workspace, project, session.store, {"timeout": 10}, lambda a: a.thread(mention.platform_id))
-        )
-    except CmdayError as error:
-        output.message(_("could not read the thread from {platform}, showing what is stored: {reason}").format(platform=mention.platform, reason=error.message), style="dim")
-        return None
-
-
-def _context_json(post, mention) -> dict:
-    """A post of the thread read from the platform, shaped as _mention_json: not stored, so no id and no state."""
-    return {
-        "id": None,
-        "project": mention.project,
-        "source": mention.source_id,
-        "platform": post.platform,
-        "platform_id": post.platform_id,
-        "kind": post.kind,
-        "author": {"handle": post.author_handle, "display_name": post.author_name, "url": post.author_url},
-        "text": post.text,
-        "url": post.url,
-        "created_at": post.created_at.isoformat(),
-        "state": None,
-        "category": None,
-        "priority": None,
-        "urgent": False,
-        "sla_due": None,
-        "flags": list(post.flags),
-    }
 
 
 def _find(session, mention_id: int):
@@ -302,6 +243,7 @@ def mark(
 ) -> None:
     from cmday.cli import output
     from cmday.errors import UsageError
+    from cmday.routine import MentionLine
     from cmday.session import Session
     from cmday.typed import read_moment
 
@@ -323,7 +265,7 @@ def mark(
             snooze_until = moment.at
         session.store.set_state(mention.id, state, session.now, why, snooze_until)
         if options.json:
-            output.print_json({"mentions": [_mention_json(session.store.mention(mention.id))]})
+            output.print_json({"mentions": [MentionLine.of(session.store.mention(mention.id), session.now)]})
         else:
             output.message(_("#{id}: {state}").format(id=mention.id, state=state_label(state)))
     finally:

@@ -188,9 +188,10 @@ def export(
 ) -> None:
     import sys
 
-    from cmday.calendar import _write_atomically, load_plan
+    from cmday.calendar import load_plan
     from cmday.cli import output
     from cmday.errors import UsageError
+    from cmday.files import write_atomically
     from cmday.indicators import choose_period, compute
     from cmday.sheets import Sheet, csv_bytes, dialect, write_csv, write_workbook
 
@@ -231,7 +232,7 @@ def export(
                 return
             data = csv_bytes(text, form)
         try:
-            _write_atomically(out, data)
+            write_atomically(out, data)
         except OSError as error:
             raise UsageError(_("cannot write {path}: {reason}").format(path=out, reason=error.strerror)) from None
         output.message(ngettext("{count} row written to {path}", "{count} rows written to {path}", count).format(count=count, path=out))

@@ -120,7 +120,7 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
             Text(f"{flag}{mention.id}", style=style),
             Text(_("future?"), style="bold yellow") if mention.dated_in_future else Text(age(mention.age_minutes), style=style),
             Text(one_line(mention.platform)),
-            Text(one_line(mention.author)),
+            Text(one_line(mention.author.shown)),
             what,
         )
     return table

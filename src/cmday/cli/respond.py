@@ -64,28 +64,6 @@ def _edit(text: str, mention, reply_plan, values: dict[str, str], template: str)
     return edited
 
 
-def _filled(text: str, values: dict[str, str]) -> str:
-    """Placeholders in a typed reply (`--text 'Hi {author}'`) filled as a template's are, or an error naming the missing ones."""
-    from cmday import reply as core
-    from cmday.errors import UsageError
-
-    try:
-        filled, missing = core.fill(text, values)
-    except (ValueError, IndexError, KeyError):
-        raise UsageError(
-            _("the reply has a brace that opens no placeholder: {text!r}").format(text=text[:80]),
-            hint=_("write placeholders as {author}; a literal brace is written twice: {{ or }}"),
-        ) from None
-    if missing:
-        raise UsageError(
-            _("no value for {placeholders} in the reply").format(placeholders=", ".join("{" + m + "}" for m in missing)),
-            hint=_("known placeholders: {known}; add others under [values] in the protocol file").format(
-                known=", ".join("{" + k + "}" for k in values)
-            ),
-        )
-    return filled
-
-
 def reply(
     options: Options,
     mention_id: MentionId,
@@ -100,11 +78,9 @@ def reply(
 ) -> None:
     from rich.text import Text
 
-    from cmday import clock
     from cmday import reply as core
     from cmday.cli import output
     from cmday.cli.prompts import confirm
-    from cmday.errors import UsageError
     from cmday.textsafe import clean
 
     session = _session(options)
@@ -114,78 +90,44 @@ def reply(
         interactive = sys.stdin.isatty() and not options.json
         if discard and not _discard_pending(options, session, project, mention):
             return
-        waiting = core.pending(session.store, mention)
-        if resume:
-            if waiting is None:
-                raise UsageError(_("#{id} has no pending reply to resume").format(id=mention.id))
-            text, again = waiting.text, True
-        elif waiting is not None and (text is not None or interactive) and text != waiting.text:
-            raise core.PendingReply(waiting, mention.platform)
-        if mention.state == "answered" and not again:
-            if not (interactive and confirm(_("#{id} is already answered. Reply again?").format(id=mention.id), default=False)):
-                raise UsageError(_("#{id} is already answered").format(id=mention.id), hint=_("add --again to reply once more"))
-        plan = core.plan(mention, project, protocol, session.workspace, session.language)
-        values = core.placeholder_values(mention, project, protocol, session.workspace.config.owner)
-        if plan.can_send and not options.offline:
-            plan.limit = core.platform_limit(session.store, session.workspace, project, mention)
+        request = core.ReplyRequest(template=template, text=text, again=again, force=force, resume=resume)
+        replying = core.Replying(session.store, session.workspace, project, protocol, mention, session.language, request, session.now,
+                                 interactive=interactive)
+        if replying.answered_before and not (interactive and confirm(_("#{id} is already answered. Reply again?").format(id=mention.id), default=False)):
+            raise replying.already_answered()
+        plan = replying.prepare(online=not options.offline)
         if not options.json:
             out = output.out
             out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), "  ", (clean(mention.author_handle or mention.author_name), "cyan")))
             out.print(Text(clean(mention.text)))
             out.print()
         chosen_name = ""
-        if text is None:
-            suggestions = {s.name: s for s in plan.suggestions}
-            if template is not None:
-                if template not in suggestions:
-                    if template in plan.missing:
-                        raise UsageError(
-                            _("template {name!r} needs values for: {keys}").format(name=template, keys=", ".join(plan.missing[template])),
-                            hint=_("add them under [values] in the project's protocol file"),
-                        )
-                    raise UsageError(
-                        _("no template {name!r} for {category} in {language}").format(name=template, category=mention.category, language=plan.language),
-                        hint=_("templates: {names}").format(names=", ".join(suggestions) or _("none")),
-                    )
-                chosen = suggestions[template]
-            elif plan.suggestions:
-                chosen = plan.suggestions[0]
-            else:
-                chosen = core.Suggestion("", "")
-            chosen_name, text = chosen.name, chosen.text
+        if replying.text is None:
+            chosen = replying.suggestion()
+            chosen_name, written = chosen.name, chosen.text
             if not options.json:
                 for suggestion in plan.suggestions:
                     marker = "→" if suggestion.name == chosen_name else " "
                     output.out.print(Text.assemble((f"{marker} {suggestion.name}: ", "dim"), suggestion.text))
             if interactive and not yes and not dry_run:
-                text = _edit(text, mention, plan, values, chosen_name)
+                written = _edit(written, mention, plan, replying.values, chosen_name)
         else:
-            text = _filled(text, values)  # typed on the command line: placeholders filled as a template's are
-        if not text or not text.strip():
-            raise UsageError(_("empty reply; nothing sent"), hint=_("pass --text or pick a --template"))
-        written = text
-        if plan.can_send:
-            text = core.as_sent(session.workspace, project, session.store, mention, written)  # what is counted is what goes
-        findings = core.check(text, plan, project, protocol, session.store, session.now)
-        blocking = [f for f in findings if f.severity == "error" and (f.rule == "length" or not force)]
-        result = {"mention": mention.id, "platform": plan.platform, "text": text, "in_reply_to": mention.platform_id,
-                  "findings": findings, "sent": False, "url": None, "draft": None, "can_send": plan.can_send,
+            written = replying.typed_text()  # typed on the command line: placeholders filled as a template's are
+        verdict = replying.judge(written, chosen_name)
+        result = {"mention": mention.id, "platform": plan.platform, "text": verdict.text, "in_reply_to": mention.platform_id,
+                  "findings": verdict.findings, "sent": False, "url": None, "draft": None, "can_send": plan.can_send,
                   "demo": plan.rehearsal}
         if not options.json:
             output.out.print()
             output.out.print(Text(_("Reply:"), style="bold"))
-            output.out.print(Text(clean(text)))
-            for finding in findings:
+            output.out.print(Text(clean(verdict.text)))
+            for finding in verdict.findings:
                 style = "bold red" if finding.severity == "error" else "yellow"
                 output.out.print(Text.assemble(("✘ " if finding.severity == "error" else "⚠ ", style), (finding.rule + ": ", "dim"), finding.message))
-        if blocking:
-            draft = core.new_draft(session.store, mention, written, chosen_name)
-            result["draft"] = draft.id
+        if verdict.blocking:
+            result["draft"] = verdict.draft.id
             _finish(options, result)
-            raise UsageError(
-                ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)", len(blocking)).format(count=len(blocking), draft=draft.id),
-                hint=_("edit the text, or --force to send anyway (never past the length limit)"),
-            )
+            raise verdict.refusal()
         if dry_run:
             output.message(_("dry run: nothing was sent"))
             _finish(options, result)
@@ -193,7 +135,7 @@ def reply(
         if not plan.can_send:
             output.message(_("{platform} has no reply API in cmday: copy the text above and answer on the platform").format(platform=plan.platform))
             if yes or (interactive and confirm(_("Mark #{id} as answered?").format(id=mention.id), default=True)):
-                session.store.set_state(mention.id, "answered", clock.now())
+                replying.mark_answered()
                 output.message(_("#{id}: answered").format(id=mention.id))
             _finish(options, result)
             return
@@ -201,8 +143,7 @@ def reply(
             output.message(_("not sent (send it with --yes)"))
             _finish(options, result)
             return
-        outcome = core.send(session.store, session.workspace, project, mention, written, chosen_name,
-                            since=session.now, again=again or mention.state == "answered", resume=resume)
+        outcome = replying.send(verdict, chosen_name)
         result.update(draft=outcome.draft.id, sent=not outcome.rehearsal, url=outcome.sent.url or None)
         _said_sent(outcome, mention)
         _finish(options, result)

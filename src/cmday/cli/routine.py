@@ -19,7 +19,6 @@ def register(app: typer.Typer) -> None:
 
 def _run(options: Options, routine: str, quiet: bool = False, notify: bool = False) -> tuple[list, list]:
     """Every project's view, and a banner for each project whose file does not load (never hiding the others)."""
-    from cmday import clock
     from cmday import routine as views
     from cmday.cli import output, render
     from cmday.cli.sweep import sweep
@@ -39,11 +38,7 @@ def _run(options: Options, routine: str, quiet: bool = False, notify: bool = Fal
             sweep(session, projects, quiet=quiet or options.json)
         built = []
         for day in days:
-            view = getattr(views, routine)(day)
-            if not quiet:
-                # the moment this run had seen everything: what arrives after it is "new" next time
-                session.store.record_run(day.slug, routine, clock.now())
-            built.append(view)
+            built.append(views.routine_view(day, routine, counted=not quiet))
             if notify:
                 _notify(session, day)
         if options.json:
