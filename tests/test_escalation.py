@@ -140,3 +140,106 @@ def test_demo_escalations_write_only_inside_the_demo_folder(cmday_home: Path):
     written = Path(json.loads(ran.stdout)["detail"])
     assert written.is_file() and written.parent == cmday_home / "demo" / "outbox"
     assert not (cmday_home / "outbox").exists()
+
+
+# -- the webhook, as a Slack or Mattermost channel receives it ---------------------------------------------
+
+HOOK_PATH = "/hooks/T0ACME/B0TEAM/wh00secret00part"  # the path of an incoming-webhook URL is its credential
+TEAM = '[escalation.contacts.team]\nname = "Account team"\nwebhook_env = "ACME_SLACK"\n'
+
+
+def a_complaint(cmday_home: Path) -> int:
+    [mention_id] = with_mentions(cmday_home, Mention(
+        "mastodon", "1", "mention", "My oat latte came cold, twice.", NOW, author_handle="@ana@m.example",
+        url="https://m.example/@ana/1", category="complaint"))
+    return mention_id
+
+
+def mention_state(workspace: Path) -> str:
+    return json.loads(run("inbox", "--state", "all", "--workspace", str(workspace), "--json").stdout)["mentions"][0]["state"]
+
+
+def test_the_team_channel_gets_the_subject_the_mention_in_local_time_and_the_note(workspace: Path, cmday_home: Path, platform_server, monkeypatch):
+    from tests.support.platform_server import Reply
+
+    platform_server.route("POST", HOOK_PATH, Reply(200, "ok"))
+    monkeypatch.setenv("ACME_SLACK", platform_server.url + HOOK_PATH)
+    use_protocol(workspace, TEAM)
+    mention_id = a_complaint(cmday_home)
+
+    ran = run("escalate", str(mention_id), "--to", "team", "--note", "Offer a voucher?", "--workspace", str(workspace), "--json")
+
+    assert ran.exit_code == 0, ran.stderr
+    [request] = platform_server.requests_to(HOOK_PATH)
+    assert request.json() == {"text": (
+        "*[Acme Coffee] complaint escalated to Account team: @ana@m.example on mastodon*\n"
+        "What came in:\n"
+        "- 2026-11-23 11:00  mastodon  @ana@m.example: My oat latte came cold, twice.\n"  # 10:00 UTC is 11:00 in Madrid
+        "  https://m.example/@ana/1\n"
+        "\n"
+        "Note from the community manager:\nOffer a voucher?\n"
+        "\n"
+        "Sent with cmday. Reply to agree the answer before anything is published."
+    )}
+    result = json.loads(ran.stdout)
+    assert (result["to"], result["channel"], result["delivered"]) == ("team", "webhook", True)
+    assert HOOK_PATH not in ran.stdout and "wh00secret00part" not in ran.stdout
+    assert mention_state(workspace) == "escalated"
+    assert recorded(cmday_home) == [(1, "200")]
+
+
+def test_a_webhook_that_answers_an_error_is_said_without_its_address_and_nothing_is_recorded(workspace: Path, cmday_home: Path, platform_server, monkeypatch):
+    from tests.support.platform_server import Reply
+
+    platform_server.route("POST", HOOK_PATH, Reply(500, "internal error"))
+    monkeypatch.setenv("ACME_SLACK", platform_server.url + HOOK_PATH)
+    use_protocol(workspace, TEAM)
+    mention_id = a_complaint(cmday_home)
+
+    ran = run("escalate", str(mention_id), "--to", "team", "--workspace", str(workspace))
+
+    assert ran.exit_code == ExitCode.SOURCES
+    assert "the escalation webhook answered 500" in ran.stderr
+    assert "wh00secret00part" not in ran.stderr + ran.stdout and "B0TEAM" not in ran.stderr + ran.stdout
+    assert recorded(cmday_home) == [] and mention_state(workspace) == "open"  # escalate again once the channel works
+
+
+def test_a_webhook_that_cannot_be_reached_is_said_without_its_address(workspace: Path, cmday_home: Path, monkeypatch):
+    from tests.support.mailserver import free_port
+
+    monkeypatch.setenv("ACME_SLACK", f"http://127.0.0.1:{free_port()}{HOOK_PATH}")  # nothing listens there
+    use_protocol(workspace, TEAM)
+    mention_id = a_complaint(cmday_home)
+
+    ran = run("escalate", str(mention_id), "--to", "team", "--workspace", str(workspace))
+
+    assert ran.exit_code == ExitCode.SOURCES
+    assert "the escalation webhook did not answer" in ran.stderr
+    assert "wh00secret00part" not in ran.stderr and "127.0.0.1" not in ran.stderr
+    assert recorded(cmday_home) == [] and mention_state(workspace) == "open"
+
+
+def test_a_contact_without_webhook_or_email_gets_the_text_to_copy(workspace: Path, cmday_home: Path):
+    use_protocol(workspace, '[escalation.contacts.client]\nname = "Marta Ruiz"\n')
+    mention_id = a_complaint(cmday_home)
+
+    ran = run("escalate", str(mention_id), "--to", "client", "--note", "Call her", "--workspace", str(workspace))
+
+    assert ran.exit_code == 0, ran.stderr
+    assert "no contact channel in the protocol, so here it is to copy" in ran.stderr
+    assert ran.stdout.startswith("[Acme Coffee] complaint escalated to Marta Ruiz: @ana@m.example on mastodon\n\nWhat came in:\n")
+    assert "Call her" in ran.stdout
+    assert mention_state(workspace) == "escalated"
+    assert recorded(cmday_home) == [(0, "")]  # escalated, but no one was told by cmday
+
+
+def test_a_mistyped_contact_is_refused_before_anything_is_recorded(workspace: Path, cmday_home: Path):
+    use_protocol(workspace, CONTACT)
+    mention_id = a_complaint(cmday_home)
+
+    ran = run("escalate", str(mention_id), "--to", "clinet", "--workspace", str(workspace))
+
+    assert ran.exit_code == ExitCode.USAGE
+    assert "no contact 'clinet' in the protocol" in ran.stderr and "did you mean 'client'?" in ran.stderr
+    assert recorded(cmday_home) == [] and mention_state(workspace) == "open"
+    assert not (cmday_home / "outbox").exists()

@@ -154,12 +154,3 @@ def entries(items: list[ChecklistItem], day: date, marks: dict, facts: Facts) ->
             result.append(ChecklistEntry(item.id, item.text, False, "open"))
     return result
 
-
-def find_item(items: list[ChecklistItem], item_id: str, routine: str | None) -> ChecklistItem:
-    for item in items:
-        if item.id == item_id:
-            return item
-    raise UsageError(
-        _("no item {item!r} in the {routine} checklist").format(item=item_id, routine=routine or "?"),
-        hint=_("items: {ids}").format(ids=", ".join(i.id for i in items)),
-    )

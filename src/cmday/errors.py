@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     SOURCES = 5
     NOT_SENT = 6
     ATTENTION = 10
+    INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT (128 + 2)
 
 
 class CmdayError(Exception):

@@ -10,6 +10,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cmday.errors import ConfigError, SourceError, StateError, UsageError
@@ -18,8 +19,11 @@ from cmday.labels import category_label
 from cmday.mention import StoredMention
 from cmday.models import Project
 from cmday.private import private_folder, write_private_file
-from cmday.protocol import Contact, Protocol
+from cmday.protocol import Contact
 from cmday.textsafe import clean, one_line
+
+if TYPE_CHECKING:
+    from cmday.routine import Day
 
 
 @dataclass
@@ -33,10 +37,6 @@ class Delivery:
     channel: str  # webhook | email | print
     delivered: bool
     detail: str  # where the email was written, or the webhook's answer
-
-
-def targets_for(protocol: Protocol, category: str) -> list[str]:
-    return protocol.escalation.routes.get(category, [])
 
 
 def compose(
@@ -72,6 +72,36 @@ def compose(
         parts += [""]
     parts.append(_("Sent with cmday. Reply to agree the answer before anything is published."))
     return EscalationMessage(subject=subject, body="\n".join(parts))
+
+
+@dataclass
+class Escalated:
+    """An escalation done and recorded: to whom, what they were sent, and how it went out."""
+
+    to: str  # the contact's name in the protocol
+    recipient: str  # whom the message is for, as they read it
+    message: EscalationMessage
+    delivery: Delivery
+
+
+def escalate(day: Day, mention: StoredMention, to: str, note: str, outbox: Path, now: datetime) -> Escalated:
+    """`cmday escalate`: the message composed (a crisis carries every mention behind it), delivered, then recorded."""
+    from cmday.labels import contact_label
+    from cmday.typed import choose
+
+    escalation = day.protocol.escalation
+    # before anything is written: a typo in --to must not mark the mention escalated to nobody
+    routed = {name for names in escalation.routes.values() for name in names}
+    to = choose(to, {*escalation.contacts, *routed}, _("{where}: no contact {value!r} in the protocol; contacts: {known}"), "--to")
+    related = day.crisis.mentions if day.crisis and mention.category in ("crisis", "complaint") else []
+    related_mentions = [m for m in (day.store.mention(line.id) for line in related) if m]
+    contact = escalation.contacts.get(to)
+    # the subject names whom it is for as they read it: the contact's name, else "the client"
+    recipient = contact_label(to, contact.name if contact else "")
+    message = compose(day.project, mention, recipient, note, related_mentions, day.zone)
+    delivery = deliver(message, contact, to, outbox, now)
+    day.store.add_escalation(mention.id, to, delivery.channel, note, now, delivery.delivered, delivery.detail)
+    return Escalated(to, recipient, message, delivery)
 
 
 def deliver(message: EscalationMessage, contact: Contact | None, target: str, outbox: Path, now: datetime) -> Delivery:

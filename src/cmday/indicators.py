@@ -93,9 +93,6 @@ class Period:
         """The UTC instants the period starts and ends at in `zone` (DST days included as they are)."""
         return day_bounds(self.start, zone)[0], day_bounds(self.end, zone)[0]
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day < self.end
-
     def __str__(self) -> str:
         return self.label
 

@@ -30,6 +30,10 @@ def generalise(text: str, mention: StoredMention, project: Project, agent: str) 
 
 
 def add_template(workspace: Workspace, project: Project, mention: StoredMention, reply_text: str, name: str) -> tuple[Path, str]:
+    """The reply, generalised, as a new template in the project's protocol file (created, and pointed at, when missing).
+
+    Each file is replaced whole or not at all, its comments and layout kept.
+    """
     import re
 
     if not re.fullmatch(SLUG_PATTERN, name):
@@ -58,19 +62,25 @@ def add_template(workspace: Workspace, project: Project, mention: StoredMention,
         entry["language"] = mention.language
     entry["text"] = text
     templates[name] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".toml.tmp")
-    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
-    temporary.replace(path)
+    _replace(path, relative, tomlkit.dumps(document))
     if not project.project.protocol:
-        _point_project_at(workspace.project_files[project.slug], relative)
+        _point_project_at(workspace.project_files[project.slug], relative, workspace.root)
     return path, text
 
 
-def _point_project_at(project_file: Path, relative: str) -> None:
+def _point_project_at(project_file: Path, relative: str, root: Path) -> None:
     """Add `protocol = ...` to the project's [project] table, leaving the rest of the file as written."""
     document = tomlkit.parse(files.read_text(project_file, files.SETTINGS))
     document["project"]["protocol"] = relative
-    temporary = project_file.with_suffix(".toml.tmp")
-    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
-    temporary.replace(project_file)
+    _replace(project_file, str(project_file.relative_to(root)) if project_file.is_relative_to(root) else str(project_file), tomlkit.dumps(document))
+
+
+def _replace(path: Path, shown: str, text: str) -> None:
+    """The file replaced whole or not at all: a full disk leaves the CM's file as it was."""
+    try:
+        files.write_atomically(path, text.encode("utf-8"))
+    except OSError as error:
+        raise ConfigError(
+            _("cannot write {path}: {reason}").format(path=shown, reason=error.strerror or type(error).__name__),
+            hint=_("the file was left as it was; free some space or fix the folder's permissions, then try again"),
+        ) from None

@@ -124,6 +124,7 @@ def main() -> None:
         build_app(_command_in(sys.argv[1:]))(prog_name="cmday")
     except KeyboardInterrupt:  # before a command's own boundary: while starting or parsing
         from cmday.cli import output
+        from cmday.errors import ExitCode
 
         output.error(_("interrupted; what was already stored is kept"))
-        sys.exit(130)
+        sys.exit(int(ExitCode.INTERRUPTED))

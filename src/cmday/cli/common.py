@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +141,6 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
         for handler in logging.getLogger().handlers:
             handler.addFilter(RedactingFilter())
-        os.environ["CMDAY_DEBUG"] = "1"
     try:
         return action()
     except CmdayError as failure:
@@ -153,13 +151,13 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
         raise typer.Exit(int(failure.exit_code)) from None
     except KeyboardInterrupt:
         output.error(_("interrupted; what was already stored is kept"))
-        raise typer.Exit(130) from None
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except typer.Abort as abort:
         # Click turns Ctrl-C at a prompt into Abort ("Aborted!", exit 1); the README promises 130
         if isinstance(abort.__context__, KeyboardInterrupt):
             output.err.print()
             output.error(_("interrupted; what was already stored is kept"))
-            raise typer.Exit(130) from None
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         raise
     except typer.Exit:
         raise

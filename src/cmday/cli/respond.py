@@ -194,29 +194,15 @@ def escalate(
 ) -> None:
     from cmday import clock
     from cmday.cli import output
-    from cmday.escalation import compose, deliver
-    from cmday.labels import contact_label
+    from cmday.escalation import escalate as send_escalation
 
     session = _session(options)
     try:
         mention, project = _mention_and_project(session, mention_id)
-        protocol = session.protocol(project)
-        # before anything is written: a typo in --to must not mark the mention escalated to nobody
-        routed = {name for names in protocol.escalation.routes.values() for name in names}
-        from cmday.typed import choose
-
-        to = choose(to, {*protocol.escalation.contacts, *routed}, _("{where}: no contact {value!r} in the protocol; contacts: {known}"), "--to")
-        day = session.day(project)
-        related = day.crisis.mentions if day.crisis and mention.category in ("crisis", "complaint") else []
-        related_mentions = [session.store.mention(m.id) for m in related]
-        contact = protocol.escalation.contacts.get(to)
-        # the subject names whom it is for as they read it: the contact's name, else "the client"
-        recipient = contact_label(to, contact.name if contact else "")
-        message = compose(project, mention, recipient, note, [m for m in related_mentions if m], day.zone)
-        delivery = deliver(message, contact, to, session.outbox, clock.now())
-        session.store.add_escalation(mention.id, to, delivery.channel, note, clock.now(), delivery.delivered, delivery.detail)
+        done = send_escalation(session.day(project), mention, to, note, session.outbox, clock.now())
+        delivery, message, recipient = done.delivery, done.message, done.recipient
         if options.json:
-            output.print_json({"mention": mention.id, "to": to, "channel": delivery.channel, "delivered": delivery.delivered,
+            output.print_json({"mention": mention.id, "to": done.to, "channel": delivery.channel, "delivered": delivery.delivered,
                                "detail": delivery.detail, "subject": message.subject, "body": message.body})
             return
         if delivery.channel == "webhook":
