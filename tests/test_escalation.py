@@ -84,11 +84,12 @@ def test_an_author_handle_with_a_line_break_cannot_add_headers(workspace: Path, 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(handle=st.text(min_size=1, max_size=40), name=st.text(max_size=30))
 def test_any_handle_and_contact_name_make_a_well_formed_email(tmp_path_factory, handle: str, name: str):
+    from zoneinfo import ZoneInfo
+
     from cmday.escalation import EscalationMessage, compose, write_eml
     from cmday.mention import StoredMention  # noqa: F401 - compose takes what the store hands back
     from cmday.models import Project
     from cmday.protocol import Contact
-    from zoneinfo import ZoneInfo
 
     home = tmp_path_factory.mktemp("outbox")
     store = Store(home / "state.sqlite3")

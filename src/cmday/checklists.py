@@ -129,9 +129,9 @@ def evaluate(check: str, facts: Facts) -> tuple[bool, str]:
             platforms=", ".join(facts.tomorrow_missing)
         )
     if check == "horizon_covered":
-        return facts.horizon_empty_days == 0, ngettext("{empty} of the next {days} days has nothing planned", "{empty} of the next {days} days have nothing planned", facts.horizon_empty_days).format(
-            empty=facts.horizon_empty_days, days=facts.horizon_days
-        )
+        empty = facts.horizon_empty_days
+        said = ngettext("{empty} of the next {days} days has nothing planned", "{empty} of the next {days} days have nothing planned", empty)
+        return empty == 0, said.format(empty=empty, days=facts.horizon_days)
     raise ValueError(check)
 
 

@@ -16,15 +16,13 @@ from cmday.i18n import _, ngettext
 from cmday.mention import Mention, StoredMention
 from cmday.models import Project
 from cmday.protocol import Protocol
-from cmday.sources import adapter_class
 from cmday.sending import NotSent, deliver, in_flight, not_sent, when_text
+from cmday.sources import adapter_class
 from cmday.sources.base import FetchContext, ReplyTarget, Sent
 from cmday.sources.demo import REHEARSED_PLATFORMS
 from cmday.store import Draft, Store
 from cmday.textsafe import one_line
 from cmday.workspace import Workspace
-
-
 
 
 @dataclass

@@ -323,7 +323,7 @@ class Day:
     def calendar_problem(self) -> ConfigError | None:
         """Why the calendar could not be read, for the views that show it in its place."""
         try:
-            self.plan
+            self.plan  # noqa: B018 - reading it loads the calendar, which is what may fail
         except ConfigError as error:
             return error
         return None
@@ -499,9 +499,12 @@ def attention_lines(view: CheckView) -> list[str]:
         for p in view.file_problems
     ]
     if view.crisis:
-        lines.append(ngettext("{project}: crisis ({count} mention)", "{project}: crisis ({count} mentions)", len(view.crisis.mentions)).format(project=view.header.project, count=len(view.crisis.mentions)))
+        count = len(view.crisis.mentions)
+        said = ngettext("{project}: crisis ({count} mention)", "{project}: crisis ({count} mentions)", count)
+        lines.append(said.format(project=view.header.project, count=count))
     for problem in view.source_problems:
-        lines.append(_("{project}: source {source} failing: {error}").format(project=view.header.project, source=problem.source, error=one_line(problem.error, 80)))
+        lines.append(_("{project}: source {source} failing: {error}").format(
+            project=view.header.project, source=problem.source, error=one_line(problem.error, 80)))
     new_ids = {m.id for m in view.new}
     for mention in view.new + view.older_open:
         if mention.urgent or mention.past_sla or mention.id in new_ids:

@@ -8,10 +8,10 @@ from functools import cached_property
 from pathlib import Path
 
 from cmday import clock
+from cmday.errors import ConfigError
 from cmday.i18n import resolve_language, set_language
 from cmday.models import Project
 from cmday.protocol import Protocol, load_protocol
-from cmday.errors import ConfigError
 from cmday.routine import Day, FileProblem
 from cmday.store import Store
 from cmday.workspace import Workspace, find_workspace, load_workspace

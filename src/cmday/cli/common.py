@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -32,7 +33,8 @@ def _common_parameters() -> list[inspect.Parameter]:
         return inspect.Parameter(name, keyword, default=default, annotation=annotation)
 
     return [
-        option("workspace", Annotated[Path | None, typer.Option("--workspace", "-w", help=_("Workspace folder (holds cmday.toml)."), show_default=False)], None),
+        option("workspace", Annotated[Path | None, typer.Option("--workspace", "-w", help=_("Workspace folder (holds cmday.toml)."), show_default=False)],
+               None),
         option("project", Annotated[str | None, typer.Option("--project", "-p", help=_("Only this project (its slug)."), show_default=False)], None),
         option("json", Annotated[bool, typer.Option("--json", help=_("Print JSON on stdout instead of a dashboard."))], False),
         option("demo", Annotated[bool, typer.Option("--demo", help=_("Use the built-in demo workspace and its own state."))], False),

@@ -63,7 +63,8 @@ def fetch(
                     if result.error:
                         output.error(_("{project}/{source}: {error}").format(project=report.project, source=result.source_id, error=result.error))
                     else:
-                        line = ngettext("{project}/{source}: {count} new", "{project}/{source}: {count} new", result.new).format(project=report.project, source=result.source_id, count=result.new)
+                        line = ngettext("{project}/{source}: {count} new", "{project}/{source}: {count} new", result.new).format(
+                            project=report.project, source=result.source_id, count=result.new)
                         output.message(" · ".join([line, *_activity(result.counts)]))
         if errors and len(errors) == sum(len(r.results) for r in reports):
             raise typer.Exit(int(ExitCode.SOURCES))
@@ -196,7 +197,8 @@ def show(
         project = session.workspace.projects[mention.project]
         thread = thread_above(session.store, session.workspace, project, mention, offline=options.offline)
         if thread.problem:
-            output.message(_("could not read the thread from {platform}, showing what is stored: {reason}").format(platform=mention.platform, reason=thread.problem), style="dim")
+            output.message(_("could not read the thread from {platform}, showing what is stored: {reason}").format(
+                platform=mention.platform, reason=thread.problem), style="dim")
         above = thread.posts
         if options.json:
             lines = [MentionLine.of_post(m, mention, session.now) if thread.from_platform else MentionLine.of(m, session.now) for m in above]
@@ -204,10 +206,12 @@ def show(
             return
         out = output.out
         for parent in above:
-            out.print(Text.assemble(("  ↳ " if parent is not above[0] else "", "dim"), (clean(parent.author_handle or parent.author_name) + ": ", "dim cyan"), (clean(parent.text), "dim")))
+            out.print(Text.assemble(("  ↳ " if parent is not above[0] else "", "dim"), (clean(parent.author_handle or parent.author_name) + ": ", "dim cyan"),
+                                    (clean(parent.text), "dim")))
         if above:
             out.print()
-        out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {category_label(mention.category)}", "dim"), ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
+        out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {category_label(mention.category)}", "dim"),
+                                ("  ! " + _("urgent"), "bold red") if mention.urgent else ""))
         out.print(Text.assemble((_("from: "), "dim"), clean(mention.author_name), " ", (clean(mention.author_handle), "cyan")))
         zone = session.workspace.project_zone(project)
         at = mention.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
@@ -239,7 +243,8 @@ def mark(
     mention_id: Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))],
     state: Annotated[str, typer.Argument(help=_("answered, escalated, snoozed, ignored or open."))],
     why: Annotated[str, typer.Option("--why", help=_("Why (required to ignore: never ignore silently)."))] = "",
-    until: Annotated[str | None, typer.Option("--until", help=_("Snooze until: 2026-11-23T09:00, 23/11/2026 09:00, 17:00, tomorrow 9:00, or in: 2h, 1d."), show_default=False)] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help=_("Snooze until: 2026-11-23T09:00, 23/11/2026 09:00, 17:00, tomorrow 9:00, or in: 2h, 1d."), show_default=False)] = None,
 ) -> None:
     from cmday.cli import output
     from cmday.errors import UsageError

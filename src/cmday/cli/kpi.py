@@ -33,8 +33,8 @@ def _open(options: Options):
 
 
 def show(options: Options, week: WeekOption = None, month: MonthOption = None) -> None:
-    from cmday.cli import output
     from cmday.calendar import load_plan
+    from cmday.cli import output
     from cmday.indicators import choose_period, compute
 
     session, project, zone = _open(options)
@@ -117,7 +117,8 @@ def render(console, figures, language: str) -> None:
         console.print()
         console.print(Text(_("People worth engaging"), style="bold cyan"))
         for person in details.people[:5]:
-            waiting = " · " + ngettext("{count} unanswered", "{count} unanswered", person.unanswered).format(count=person.unanswered) if person.unanswered else ""
+            unanswered = person.unanswered
+            waiting = " · " + ngettext("{count} unanswered", "{count} unanswered", unanswered).format(count=unanswered) if unanswered else ""
             console.print(
                 Text.assemble(
                     "  ", one_line(person.author, 36), ("  " + one_line(person.platform, 20), "dim"),
@@ -180,7 +181,8 @@ def export(
     week: WeekOption = None,
     month: MonthOption = None,
     periods: Annotated[
-        int | None, typer.Option("--periods", min=2, max=104, help=_("How many periods, ending with the chosen one (default: 8 weeks or 6 months)."), show_default=False)
+        int | None,
+        typer.Option("--periods", min=2, max=104, help=_("How many periods, ending with the chosen one (default: 8 weeks or 6 months)."), show_default=False),
     ] = None,
     delimiter: Annotated[
         str | None, typer.Option("--delimiter", help=_("CSV separator: , or ; or \\t (default: your language's Excel: ; in Spanish)."), show_default=False)
@@ -214,7 +216,7 @@ def export(
 
         by_period = [(shown, [row(index, shown, i) for i in figures.indicators]) for index, shown in enumerate(figures.periods)]
         if options.json and out is None:
-            output.print_json({"rows": [dict(zip(header, values)) for _shown, rows in by_period for values in rows]})
+            output.print_json({"rows": [dict(zip(header, values, strict=True)) for _shown, rows in by_period for values in rows]})
             return
         count = sum(len(rows) for _shown, rows in by_period)
         if chosen == "xlsx":

@@ -73,7 +73,8 @@ def reply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help=_("Send without asking (for scripts)."))] = False,
     again: Annotated[bool, typer.Option("--again", help=_("Reply to an interaction already answered."))] = False,
     force: Annotated[bool, typer.Option("--force", help=_("Send even when a conduct check fails (never past the length limit)."))] = False,
-    resume: Annotated[bool, typer.Option("--resume", help=_("Send the pending reply (one interrupted or failed) as it was: cmday asks the platform first."))] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help=_("Send the pending reply (one interrupted or failed) as it was: cmday asks the platform first."))] = False,
     discard: Annotated[bool, typer.Option("--discard", help=_("Drop the pending reply once the platform shows it does not hold it."))] = False,
 ) -> None:
     from rich.text import Text
@@ -98,7 +99,8 @@ def reply(
         plan = replying.prepare(online=not options.offline)
         if not options.json:
             out = output.out
-            out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), "  ", (clean(mention.author_handle or mention.author_name), "cyan")))
+            out.print(Text.assemble((f"#{mention.id} ", "bold"), (f"{mention.platform} · {mention.kind} · {mention.category}", "dim"), "  ",
+                                    (clean(mention.author_handle or mention.author_name), "cyan")))
             out.print(Text(clean(mention.text)))
             out.print()
         chosen_name = ""
@@ -286,13 +288,15 @@ def triage(
                 output.print_json({"mention": mention.id, "stored_category": mention.category, "explanation": found})
                 return
             how = {"word": _("the word or phrase"), "pattern": _("the pattern"), "default": _("no rule matched: the default")}[found.rule]
-            output.out.print(Text.assemble((f"#{mention.id} → ", "bold"), (found.category, "bold cyan"), f"  ({how} {found.matched!r})" if found.matched else f"  ({how})"))
+            output.out.print(Text.assemble((f"#{mention.id} → ", "bold"), (found.category, "bold cyan"),
+                                           f"  ({how} {found.matched!r})" if found.matched else f"  ({how})"))
             if found.urgent_word:
                 output.out.print(Text(_("urgent: the project's urgent word {word!r}").format(word=found.urgent_word), style="red"))
             output.out.print(Text(_("priority {priority}, answer within {minutes} min, language {language}").format(
                 priority=found.priority, minutes=found.sla_minutes, language=found.language or "?")))
             if found.category != mention.category:
-                output.out.print(Text(_("stored as {category}: run `cmday triage` to re-classify open mentions").format(category=mention.category), style="yellow"))
+                output.out.print(Text(_("stored as {category}: run `cmday triage` to re-classify open mentions").format(category=mention.category),
+                                      style="yellow"))
             return
         changed = {}
         for project in session.workspace.select(options.project):
@@ -308,7 +312,8 @@ def triage(
             output.print_json({"reclassified": changed})
         else:
             for slug, count in changed.items():
-                output.message(ngettext("{project}: {count} open mention re-classified", "{project}: {count} open mentions re-classified", count).format(project=slug, count=count))
+                output.message(ngettext("{project}: {count} open mention re-classified", "{project}: {count} open mentions re-classified", count).format(
+                    project=slug, count=count))
     finally:
         session.close()
 
@@ -327,7 +332,8 @@ def add_template(
         mention, project = _mention_and_project(session, from_id)
         drafts = [d for d in session.store.drafts_for(mention.id) if d.text.strip()]
         if not drafts:
-            raise UsageError(_("#{id} has no reply written with cmday to learn from").format(id=mention.id), hint=_("reply with `cmday reply {id}` first").format(id=mention.id))
+            raise UsageError(_("#{id} has no reply written with cmday to learn from").format(id=mention.id),
+                             hint=_("reply with `cmday reply {id}` first").format(id=mention.id))
         latest = next((d for d in reversed(drafts) if d.status == "sent"), drafts[-1])
         path, text = write_template(session.workspace, project, mention, latest.text, name)
         output.message(_("template {name!r} for {category} added to {path}").format(name=name, category=mention.category, path=path))
