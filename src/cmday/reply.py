@@ -129,9 +129,10 @@ class Verdict:
     draft: Draft | None = None  # kept for later when a check stops the send
 
     def refusal(self) -> UsageError:
+        assert self.draft is not None  # kept whenever a check blocks
         return UsageError(
             ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)",
-                     len(self.blocking)).format(count=len(self.blocking), draft=self.draft.id if self.draft else "?"),
+                     len(self.blocking)).format(count=len(self.blocking), draft=self.draft.id),
             hint=_("edit the text, or --force to send anyway (never past the length limit)"),
         )
 
