@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import pty
 import select
@@ -107,3 +108,93 @@ def test_without_a_terminal_it_points_to_inbox_and_reply(workspace: Path, cmday_
                          env={**os.environ, "CMDAY_HOME": str(cmday_home)}, stdin=subprocess.DEVNULL, timeout=60)
     assert ran.returncode == 2
     assert "cmday inbox" in ran.stderr and "cmday reply" in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
+
+
+def _mastodon_workspace(workspace: Path, platform_server) -> MastodonInstance:
+    instance = MastodonInstance(platform_server)
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + f'\n[[sources]]\nid = "masto"\nplatform = "mastodon"\n'
+                       f'instance = "{platform_server.url}"\ntoken_env = "ACME_MASTODON_TOKEN"\n', encoding="utf-8")
+    return instance
+
+
+def _answerable(instance: MastodonInstance, platform_server, status_id: str) -> None:
+    instance.watch(status_id)
+    # the status answered, as GET /api/v1/statuses/:id returns it (https://docs.joinmastodon.org/entities/Status/)
+    platform_server.route("GET", f"/api/v1/statuses/{status_id}", Reply(200, {
+        "id": status_id, "uri": f"https://m.example/users/fan/statuses/{status_id}", "created_at": "2026-12-01T08:00:00.000Z",
+        "account": {"id": "7", "acct": "fan@m.example", "username": "fan"}, "content": "<p>hello</p>",
+        "visibility": "public", "language": "en"}))
+
+
+def test_back_returns_to_the_mention_before_and_edit_sends_what_the_editor_saved(workspace: Path, cmday_home: Path, platform_server, tmp_path: Path):
+    instance = _mastodon_workspace(workspace, platform_server)
+    store = Store(cmday_home / "state.sqlite3")
+    _add(store, "201", "will you open on sunday", 50, urgent=True)
+    _add(store, "202", "nice pictures", 40)
+    store.close()
+    _answerable(instance, platform_server, "201")
+    # the editor a user would have: it keeps what it was given to start from, then saves the user's own words
+    given = tmp_path / "given.txt"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\ncp "$1" {given}\nprintf "Yes, from 10 to 14. See you!\\n" > "$1"\n', encoding="utf-8")
+    editor.chmod(0o755)
+    env = {**os.environ, "CMDAY_HOME": str(cmday_home), "ACME_MASTODON_TOKEN": "token-1", "NO_COLOR": "1", "TERM": "xterm",
+           "EDITOR": str(editor), "VISUAL": str(editor)}
+    env.pop("CI", None)
+
+    terminal = Terminal([CMDAY, "work", "--workspace", str(workspace), "--offline", "--lang", "en"], env)
+    terminal.expect("q quit")
+    assert "@201@m.example" in terminal.seen
+    terminal.send("s")
+    terminal.expect("@202@m.example")
+    terminal.expect("q quit")
+    terminal.send("b")  # back to the one skipped over: still open, still counted
+    terminal.expect("@201@m.example")
+    terminal.expect("q quit")
+    assert "2 of 2 left" in terminal.seen
+    terminal.send("e")
+    terminal.expect("1 of 2 left")  # sent, and the next one is on screen
+    terminal.send("b")  # back onto the one just answered: the screen says so, and nothing is sent twice
+    terminal.expect("replied in this session")
+    terminal.expect("q quit")
+    terminal.send("1")
+    terminal.expect("nothing sent")
+    terminal.send(" ")
+    terminal.expect("q quit")
+    terminal.send("q")
+    terminal.expect("Done in this session")
+    assert terminal.process.wait(30) == 0
+
+    started_from = given.read_text(encoding="utf-8")
+    assert not started_from.startswith("\n") and "# Replying to #" in started_from  # the first template, what it answers below
+    assert len(instance.posts) == 1
+    assert instance.posts[0]["in_reply_to_id"] == "201" and "Yes, from 10 to 14. See you!" in html.unescape(instance.posts[0]["content"])
+    store = Store(cmday_home / "state.sqlite3")
+    states = {m.platform_id: m.state for m in store.mentions("acme", states=None)}
+    store.close()
+    assert states == {"201": "answered", "202": "open"}
+
+
+def test_an_editor_left_without_saving_sends_nothing(workspace: Path, cmday_home: Path, platform_server, tmp_path: Path):
+    instance = _mastodon_workspace(workspace, platform_server)
+    store = Store(cmday_home / "state.sqlite3")
+    _add(store, "301", "will you open on sunday", 50)
+    store.close()
+    _answerable(instance, platform_server, "301")
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\n: > "$1"\n', encoding="utf-8")  # the user empties the text and quits
+    editor.chmod(0o755)
+    env = {**os.environ, "CMDAY_HOME": str(cmday_home), "ACME_MASTODON_TOKEN": "token-1", "NO_COLOR": "1", "TERM": "xterm",
+           "EDITOR": str(editor), "VISUAL": str(editor)}
+    env.pop("CI", None)
+
+    terminal = Terminal([CMDAY, "work", "--workspace", str(workspace), "--offline", "--lang", "en"], env)
+    terminal.expect("q quit")
+    terminal.send("e")
+    terminal.expect("1 of 1 left")
+    terminal.expect("q quit")
+    terminal.send("q")
+    terminal.expect("Done in this session: nothing")
+    assert terminal.process.wait(30) == 0
+    assert instance.posts == []

@@ -61,6 +61,17 @@ class WorkSession:
     def handled(self) -> set[int]:
         return {d.mention_id for d in self.done}
 
+    def done_with(self, mention_id: int) -> str:
+        """What this session already did to a mention (shown when `back` returns to it), or ""."""
+        words = {
+            "replied": _("replied in this session"),
+            "answered": _("marked answered in this session"),
+            "ignored": _("ignored in this session"),
+            "snoozed": _("snoozed in this session"),
+            "escalated": _("escalated in this session"),
+        }
+        return next((words[d.action] for d in reversed(self.done) if d.mention_id == mention_id), "")
+
     def header_line(self, now: datetime) -> str:
         """"7 of 23 left · oldest waits 3 h · 2 past deadline"."""
         left = [m for m in self.queue if m.id not in self.handled]

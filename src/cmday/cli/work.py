@@ -56,6 +56,24 @@ def _ask(console, keys: _Keys, question: str) -> str:
     return keys.cooked(line)
 
 
+def _edit(plan) -> str:
+    """$EDITOR on the first template (or nothing), with what it answers as comment lines; empty sends nothing."""
+    from cmday.cli.prompts import edit_reply
+    from cmday.textsafe import one_line
+
+    mention = plan.mention
+    about = [
+        _("Replying to #{id} on {platform}, from {author}:").format(
+            id=mention.id, platform=mention.platform, author=one_line(mention.author_handle or mention.author_name, 80)),
+        *[f"> {one_line(line, 200)}" for line in (mention.text or "").splitlines()[:12]],
+        "",
+        _("Limit: {limit} characters on {platform}.").format(limit=plan.limit, platform=plan.platform)
+        if plan.limit else _("No length limit known for {platform}.").format(platform=plan.platform),
+        _("Lines starting with '# ' are removed. Save and quit to go on; an empty reply or quitting with an error (:cq) sends nothing."),
+    ]
+    return edit_reply(plan.suggestions[0].text if plan.suggestions else "", about)
+
+
 def _screen(console, work, plan) -> None:
     from rich.text import Text
 
@@ -77,13 +95,16 @@ def _screen(console, work, plan) -> None:
             time=waited(max(int((mention.sla_due - now).total_seconds() // 60), 0)))
     console.print(Text(f"#{mention.id} {clean(mention.author_handle or mention.author_name)} · {mention.platform} · {age}{deadline}"))
     console.print(Text(f"{category_label(mention.category)}" + (f" ({clean(mention.matched)})" if mention.matched else ""), style="dim"))
+    done = work.done_with(mention.id)
+    if done:
+        console.print(Text(done, style="bold yellow"))
     width = console.width
     thread = work.day.store.thread_above(mention, depth=2)
     for above in thread:
         console.print(Text(one_line("  ↑ " + clean(above.author_handle) + ": " + clean(above.text), width - 1), style="dim"), no_wrap=True)
     suggestions = plan.suggestions[:9]
     # the mention gets what is left of the screen, cut there: the templates and keys below always stay visible
-    room = max(console.height - 8 - len(thread) - len(suggestions), 2)
+    room = max(console.height - 8 - bool(done) - len(thread) - len(suggestions), 2)
     wrapped = [piece for line in (clean(mention.text).splitlines() or [""]) for piece in (textwrap.wrap(line, width - 1) or [""])]
     body = wrapped[:room]
     if len(wrapped) > room:
@@ -129,9 +150,10 @@ def work(
                         outcome = work_session.reply(chosen.text, chosen.name)
                         console.print(_("sent: {url}").format(url=outcome.sent.url or ""), markup=False)
                     elif key == "e":
-                        text = keys.cooked(lambda: typer.edit(plan.suggestions[0].text if plan.suggestions else ""))
-                        if text and text.strip():
-                            work_session.reply(text.strip())
+                        text = keys.cooked(lambda: _edit(plan))
+                        if text:
+                            outcome = work_session.reply(text)
+                            console.print(_("sent: {url}").format(url=outcome.sent.url or ""), markup=False)
                     elif key == "a":
                         work_session.mark_answered()
                     elif key == "i":
