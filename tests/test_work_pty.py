@@ -20,10 +20,10 @@ from tests.support.platform_server import Reply
 CMDAY = str(Path(sys.executable).parent / "cmday")
 
 
-def _add(store: Store, platform_id: str, text: str, minutes_ago: int, urgent: bool = False) -> None:
+def _add(store: Store, platform_id: str, text: str, minutes_ago: int, urgent: bool = False, author: str = "") -> None:
     at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     store.save_batch("acme", "masto", "mastodon", [Mention(
-        "mastodon", platform_id, "mention", text, at, author_handle=f"@{platform_id}@m.example",
+        "mastodon", platform_id, "mention", text, at, author_handle=author or f"@{platform_id}@m.example",
         category="mention", urgent=urgent, sla_due=at + timedelta(minutes=60),
     )], None, at)
 
@@ -132,6 +132,8 @@ def test_back_returns_to_the_mention_before_and_edit_sends_what_the_editor_saved
     store = Store(cmday_home / "state.sqlite3")
     _add(store, "201", "will you open on sunday", 50, urgent=True)
     _add(store, "202", "nice pictures", 40)
+    _add(store, "200", "where is my order", 3 * 24 * 60, author="@201@m.example")  # the same person, three days ago
+    store.set_state(next(m.id for m in store.mentions("acme") if m.platform_id == "200"), "answered", datetime.now(UTC))
     store.close()
     _answerable(instance, platform_server, "201")
     # the editor a user would have: it keeps what it was given to start from, then saves the user's own words
@@ -146,9 +148,11 @@ def test_back_returns_to_the_mention_before_and_edit_sends_what_the_editor_saved
     terminal = Terminal([CMDAY, "work", "--workspace", str(workspace), "--offline", "--lang", "en"], env)
     terminal.expect("q quit")
     assert "@201@m.example" in terminal.seen
+    assert "1 earlier from this author · " in terminal.seen and " answered" in terminal.seen
     terminal.send("s")
     terminal.expect("@202@m.example")
     terminal.expect("q quit")
+    assert "first mention from this author" in terminal.seen
     terminal.send("b")  # back to the one skipped over: still open, still counted
     terminal.expect("@201@m.example")
     terminal.expect("q quit")
@@ -173,7 +177,7 @@ def test_back_returns_to_the_mention_before_and_edit_sends_what_the_editor_saved
     store = Store(cmday_home / "state.sqlite3")
     states = {m.platform_id: m.state for m in store.mentions("acme", states=None)}
     store.close()
-    assert states == {"201": "answered", "202": "open"}
+    assert states == {"200": "answered", "201": "answered", "202": "open"}
 
 
 def test_an_editor_left_without_saving_sends_nothing(workspace: Path, cmday_home: Path, platform_server, tmp_path: Path):

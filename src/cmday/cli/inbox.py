@@ -236,6 +236,9 @@ def show(
         if mention.state_reason:
             out.print()
             out.print(Text.assemble((_("reason: "), "dim"), clean(mention.state_reason)))
+        from cmday.cli.render import earlier_block
+
+        earlier_block(out, *session.store.earlier_from_author(mention, limit=5), zone)
     finally:
         session.close()
 

@@ -318,3 +318,37 @@ def checklist(console: Console, view: ChecklistView) -> None:
 def footer(console: Console, text: str) -> None:
     console.print()
     console.print(Text(text, style="dim"))
+
+
+def earlier_line(count: int, earlier: list, zone, width: int) -> Text:
+    """One line for `cmday work`: how often this author wrote before, and the last times with their state."""
+    from cmday.i18n import format_short_day
+
+    if not count:
+        return Text(_("first mention from this author"), style="dim")
+    head = ngettext("{count} earlier from this author", "{count} earlier from this author", count).format(count=count)
+    times = [f"{format_short_day(m.created_at.astimezone(zone).date())} {state_label(m.state)}" for m in earlier]
+    return Text(one_line(" · ".join([head, *times]), width - 1), style="dim")
+
+
+def earlier_block(console: Console, count: int, earlier: list, zone) -> None:
+    """For `cmday show`: the author's earlier mentions in this project, newest first, one line each."""
+    from cmday.i18n import format_short_day
+
+    console.print()
+    if not count:
+        console.print(Text(_("first mention from this author"), style="dim"))
+        return
+    console.print(Text(ngettext("{count} earlier from this author", "{count} earlier from this author", count).format(count=count), style="bold"))
+    table = Table(box=None, show_header=False, pad_edge=False, width=console.width, expand=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    for mention in earlier:
+        shown = mention.created_at.astimezone(zone)
+        table.add_row(f"#{mention.id}", f"{format_short_day(shown.date())} {shown:%H:%M}", state_label(mention.state), Text(one_line(mention.text), style="dim"))
+    console.print(table)
+    if count > len(earlier):
+        more = count - len(earlier)
+        console.print(Text(ngettext("… and {count} more", "… and {count} more", more).format(count=more), style="dim"))

@@ -77,8 +77,10 @@ def _edit(plan) -> str:
 def _screen(console, work, plan) -> None:
     from rich.text import Text
 
-    from cmday.labels import category_label
     import textwrap
+
+    from cmday.cli.render import earlier_line
+    from cmday.labels import category_label
 
     from cmday.textsafe import clean, one_line
     from cmday.worksession import waited
@@ -95,6 +97,8 @@ def _screen(console, work, plan) -> None:
             time=waited(max(int((mention.sla_due - now).total_seconds() // 60), 0)))
     console.print(Text(f"#{mention.id} {clean(mention.author_handle or mention.author_name)} · {mention.platform} · {age}{deadline}"))
     console.print(Text(f"{category_label(mention.category)}" + (f" ({clean(mention.matched)})" if mention.matched else ""), style="dim"))
+    count, earlier = work.day.store.earlier_from_author(mention)
+    console.print(earlier_line(count, earlier, work.day.zone, console.width), no_wrap=True)
     done = work.done_with(mention.id)
     if done:
         console.print(Text(done, style="bold yellow"))
@@ -104,7 +108,7 @@ def _screen(console, work, plan) -> None:
         console.print(Text(one_line("  ↑ " + clean(above.author_handle) + ": " + clean(above.text), width - 1), style="dim"), no_wrap=True)
     suggestions = plan.suggestions[:9]
     # the mention gets what is left of the screen, cut there: the templates and keys below always stay visible
-    room = max(console.height - 8 - bool(done) - len(thread) - len(suggestions), 2)
+    room = max(console.height - 9 - bool(done) - len(thread) - len(suggestions), 2)
     wrapped = [piece for line in (clean(mention.text).splitlines() or [""]) for piece in (textwrap.wrap(line, width - 1) or [""])]
     body = wrapped[:room]
     if len(wrapped) > room:
