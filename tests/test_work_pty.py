@@ -16,14 +16,15 @@ from cmday.mention import Mention
 from cmday.store import Store
 from tests.support.fake_platforms import MastodonInstance
 from tests.support.platform_server import Reply
+from tests.cli_runner import run
 
 CMDAY = str(Path(sys.executable).parent / "cmday")
 
 
-def _add(store: Store, platform_id: str, text: str, minutes_ago: int, urgent: bool = False, author: str = "") -> None:
+def _add(store: Store, platform_id: str, text: str, minutes_ago: int, urgent: bool = False, author: str = "", url: str = "") -> None:
     at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     store.save_batch("acme", "masto", "mastodon", [Mention(
-        "mastodon", platform_id, "mention", text, at, author_handle=author or f"@{platform_id}@m.example",
+        "mastodon", platform_id, "mention", text, at, author_handle=author or f"@{platform_id}@m.example", url=url,
         category="mention", urgent=urgent, sla_due=at + timedelta(minutes=60),
     )], None, at)
 
@@ -202,3 +203,50 @@ def test_an_editor_left_without_saving_sends_nothing(workspace: Path, cmday_home
     terminal.expect("Done in this session: nothing")
     assert terminal.process.wait(30) == 0
     assert instance.posts == []
+
+
+def test_recategorise_is_stored_and_kept_by_triage_and_open_hands_only_web_links_to_the_browser(workspace: Path, cmday_home: Path, tmp_path: Path):
+    store = Store(cmday_home / "state.sqlite3")
+    _add(store, "401", "the coffee was cold again", 50, url="https://m.example/@fan/401")
+    _add(store, "402", "look at this", 40, url="javascript:alert(1)")
+    _add(store, "403", "the coffee was cold too", 30)
+    store.close()
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"  # what webbrowser runs for BROWSER: the command, the URL as its argument
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {opened}\n', encoding="utf-8")
+    browser.chmod(0o755)
+    env = {**os.environ, "CMDAY_HOME": str(cmday_home), "NO_COLOR": "1", "TERM": "xterm", "BROWSER": str(browser)}
+    env.pop("CI", None)
+
+    terminal = Terminal([CMDAY, "work", "--workspace", str(workspace), "--offline", "--lang", "en"], env)
+    terminal.expect("q quit")
+    assert "@401@m.example" in terminal.seen
+    terminal.send("o")
+    terminal.expect("q quit")
+    terminal.send("c")
+    terminal.expect("Category (")
+    assert "3 complaint" in terminal.seen
+    terminal.send("complaint\n")
+    terminal.expect("complaint (set by hand)")  # the same mention, now a complaint
+    terminal.expect("q quit")
+    assert "3 of 3 left" in terminal.seen and "@401@m.example" in terminal.seen
+    terminal.send("s")
+    terminal.expect("@402@m.example")
+    terminal.expect("q quit")
+    terminal.send("o")
+    terminal.expect("not a web address")
+    terminal.send(" ")
+    terminal.expect("q quit")
+    terminal.send("q")
+    terminal.expect("1 re-categorised")
+    assert terminal.process.wait(30) == 0
+
+    assert opened.read_text(encoding="utf-8").splitlines() == ["https://m.example/@fan/401"]
+    ran = run("triage", "--workspace", str(workspace), "--offline")  # the protocol's words would make it a mention again
+    assert ran.exit_code == 0, ran.stderr
+    store = Store(cmday_home / "state.sqlite3")
+    by_id = {m.platform_id: m for m in store.mentions("acme", states=None)}
+    store.close()
+    assert by_id["401"].category == "complaint" and by_id["401"].urgent
+    assert by_id["401"].sla_due == by_id["401"].created_at + timedelta(minutes=60)  # the complaint's deadline
+    assert by_id["403"].category == "mention"  # the same words elsewhere: the others' triage untouched

@@ -788,6 +788,17 @@ class Store:
                 [(c, p, int(u), _text(d), m, i) for i, c, p, u, d, m in changes],
             )
 
+    def categorise_by_hand(self, change: tuple[int, str, int, bool, datetime | None, str], flag: str) -> None:
+        """The CM's category for one mention, stored as `reclassify` does and flagged in the same transaction."""
+        mention_id, category, priority, urgent, due, matched = change
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE mentions SET category = ?, priority = ?, urgent = ?, sla_due = ?, matched = ?,"
+                " flags = CASE WHEN (',' || flags || ',') LIKE ? THEN flags WHEN flags = '' THEN ? ELSE flags || ',' || ? END"
+                " WHERE id = ?",
+                (category, priority, int(urgent), _text(due), matched, f"%,{flag},%", flag, flag, mention_id),
+            )
+
     def answered_between(self, project: str, since: datetime, until: datetime) -> list[StoredMention]:
         """Mentions answered in a period (for response-time indicators)."""
         rows = self._read(

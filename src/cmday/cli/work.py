@@ -74,15 +74,27 @@ def _edit(plan) -> str:
     return edit_reply(plan.suggestions[0].text if plan.suggestions else "", about)
 
 
-def _screen(console, work, plan) -> None:
-    from rich.text import Text
+def _key_lines(width: int) -> list[str]:
+    """The keys, as many to a line as fit the terminal's width (two lines at 80 columns), never cut."""
+    keys = _("1-9 reply · e edit · a answered · i ignore · z snooze · x escalate · c category · o open · s skip · b back · q quit").split(" · ")
+    lines = [keys[0]]
+    for key in keys[1:]:
+        if len(lines[-1]) + 3 + len(key) < width:
+            lines[-1] += " · " + key
+        else:
+            lines.append(key)
+    return lines
 
+
+def _screen(console, work, plan) -> None:
     import textwrap
+
+    from rich.text import Text
 
     from cmday.cli.render import earlier_line
     from cmday.labels import category_label
-
     from cmday.textsafe import clean, one_line
+    from cmday.triage import CATEGORISED_BY_HAND
     from cmday.worksession import waited
 
     mention = work.current
@@ -96,7 +108,8 @@ def _screen(console, work, plan) -> None:
         deadline = _(" · past its deadline") if late else _(" · answer within {time}").format(
             time=waited(max(int((mention.sla_due - now).total_seconds() // 60), 0)))
     console.print(Text(f"#{mention.id} {clean(mention.author_handle or mention.author_name)} · {mention.platform} · {age}{deadline}"))
-    console.print(Text(f"{category_label(mention.category)}" + (f" ({clean(mention.matched)})" if mention.matched else ""), style="dim"))
+    why = _("set by hand") if CATEGORISED_BY_HAND in mention.flags else clean(mention.matched)
+    console.print(Text(category_label(mention.category) + (f" ({why})" if why else ""), style="dim"))
     count, earlier = work.day.store.earlier_from_author(mention)
     console.print(earlier_line(count, earlier, work.day.zone, console.width), no_wrap=True)
     done = work.done_with(mention.id)
@@ -107,8 +120,9 @@ def _screen(console, work, plan) -> None:
     for above in thread:
         console.print(Text(one_line("  ↑ " + clean(above.author_handle) + ": " + clean(above.text), width - 1), style="dim"), no_wrap=True)
     suggestions = plan.suggestions[:9]
+    keys = _key_lines(width)
     # the mention gets what is left of the screen, cut there: the templates and keys below always stay visible
-    room = max(console.height - 9 - bool(done) - len(thread) - len(suggestions), 2)
+    room = max(console.height - 8 - len(keys) - bool(done) - len(thread) - len(suggestions), 2)
     wrapped = [piece for line in (clean(mention.text).splitlines() or [""]) for piece in (textwrap.wrap(line, width - 1) or [""])]
     body = wrapped[:room]
     if len(wrapped) > room:
@@ -116,7 +130,8 @@ def _screen(console, work, plan) -> None:
     console.print(Text("\n".join(body)))
     for number, suggestion in enumerate(suggestions, start=1):
         console.print(Text.assemble((f"{number} ", "bold"), (suggestion.name + ": ", "dim"), one_line(clean(suggestion.text), max(width - len(suggestion.name) - 5, 10))), no_wrap=True)
-    console.print(Text(_("1-9 reply · e edit · a answered · i ignore · z snooze · x escalate · s skip · b back · q quit"), style="reverse"))
+    for line in keys:
+        console.print(Text(line.ljust(width - 1), style="reverse"), no_wrap=True)
 
 
 def work(
@@ -127,6 +142,7 @@ def work(
 
     from cmday import clock
     from cmday.cli import output
+    from cmday.labels import category_label
     from cmday.session import Session
     from cmday.typed import read_moment
     from cmday.worksession import WorkSession
@@ -174,6 +190,12 @@ def work(
                             console.print(message.body, markup=False)
                             console.print(_("press a key"), markup=False)
                             keys.key()
+                    elif key == "c":
+                        names = work_session.categories()
+                        work_session.recategorise(_ask(console, keys, _("Category ({choices})?").format(
+                            choices=", ".join(f"{n} {category_label(name)}" for n, name in enumerate(names, start=1)))))
+                    elif key == "o":
+                        keys.cooked(work_session.open_post)
                     elif key == "s":
                         work_session.skip()
                     elif key == "b":
