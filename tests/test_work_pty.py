@@ -82,6 +82,8 @@ def test_reply_ignore_snooze_and_quit_in_a_real_terminal(workspace: Path, cmday_
     assert "\x1b[3" not in first_screen  # NO_COLOR: no colours
     terminal.send("1")  # the first suggested template, through reply.send
     terminal.expect("3 of 4 left")
+    terminal.expect("q quit")
+    assert "sent: " in terminal.seen  # said on the next screen, not wiped by it
     terminal.send("i")
     terminal.expect("Why ignore it?")
     terminal.send("spam\n")
@@ -223,6 +225,11 @@ def test_recategorise_is_stored_and_kept_by_triage_and_open_hands_only_web_links
     assert "@401@m.example" in terminal.seen
     terminal.send("o")
     terminal.expect("q quit")
+    terminal.send("c")
+    terminal.expect("Category (")
+    terminal.send("\n")  # Enter alone: changed my mind, nothing happens
+    terminal.expect("q quit")
+    assert "error" not in terminal.seen and "mention" in terminal.seen
     terminal.send("c")
     terminal.expect("Category (")
     assert "3 complaint" in terminal.seen

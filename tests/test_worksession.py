@@ -50,6 +50,20 @@ def test_urgent_first_then_least_time_left_then_no_deadline(session):
     assert handles(work) == ["angry", "late", "soon", "calm"]
 
 
+def test_a_crisis_comes_before_anything_else_urgent(workspace: Path, cmday_home: Path):
+    add(cmday_home, "late-complaint", minutes_ago=300, deadline_minutes=60, urgent=True)
+    store = Store(cmday_home / "state.sqlite3")
+    at = NOW - timedelta(minutes=5)
+    store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "poisoned", "mention", "we got sick", at, author_handle="@x@m.example",
+                                                       category="crisis", urgent=True, sla_due=at + timedelta(minutes=30))], None, at)
+    store.close()
+    with time_machine.travel(NOW, tick=False):
+        opened = Session(workspace, False, "en")
+        work = WorkSession(opened.day(opened.workspace.select("acme")[0]))
+        opened.close()
+    assert handles(work) == ["poisoned", "late-complaint"]
+
+
 def test_the_count_line_follows_what_was_done(session):
     work, _opened = session
     assert work.header_line(NOW) == "4 of 4 left · oldest waits 3 h · 1 past deadline"

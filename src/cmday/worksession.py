@@ -16,11 +16,11 @@ from cmday.routine import Day
 
 
 def in_order(mentions: list[StoredMention], now: datetime) -> list[StoredMention]:
-    """Urgent first; then the least time left before the response deadline (none: last); then the oldest."""
+    """A crisis first (the protocol says stop everything), then urgent; then the least time left before the deadline (none: last); then the oldest."""
     far = timedelta(days=36500)
     return sorted(
         mentions,
-        key=lambda m: (not m.urgent, (m.sla_due - now) if m.sla_due else far, m.created_at, m.id),
+        key=lambda m: (m.category != "crisis", not m.urgent, (m.sla_due - now) if m.sla_due else far, m.created_at, m.id),
     )
 
 

@@ -45,11 +45,12 @@ class _Keys:
 
 
 def _ask(console, keys: _Keys, question: str) -> str:
+    """A line typed after the question; Enter alone (or Ctrl-D) cancels: the caller changes nothing."""
     console.print(question, end=" ", markup=False)
 
     def line() -> str:
         try:
-            return input()
+            return input().strip()
         except EOFError:
             return ""
 
@@ -86,7 +87,16 @@ def _key_lines(width: int) -> list[str]:
     return lines
 
 
-def _screen(console, work, plan) -> None:
+def _escalated(mention_id: int, to: str, delivery) -> str:
+    """Said on the next screen; a webhook that fails raises before this, and printed text was shown already."""
+    if delivery.channel == "webhook":
+        return _("#{id} escalated to {to}: posted to the webhook").format(id=mention_id, to=to)
+    if delivery.channel == "email":
+        return _("#{id} escalated to {to}: email ready to send in {path}").format(id=mention_id, to=to, path=delivery.detail)
+    return ""
+
+
+def _screen(console, work, plan, notice: str = "") -> None:
     import textwrap
 
     from rich.text import Text
@@ -101,6 +111,8 @@ def _screen(console, work, plan) -> None:
     now = work.day.now
     console.clear()
     console.print(Text(work.header_line(now), style="bold"))
+    if notice:
+        console.print(Text(one_line(clean(notice), console.width - 1), style="green"), no_wrap=True)
     age = waited(mention.age_minutes(now))
     deadline = ""
     if mention.sla_due:
@@ -122,7 +134,7 @@ def _screen(console, work, plan) -> None:
     suggestions = plan.suggestions[:9]
     keys = _key_lines(width)
     # the mention gets what is left of the screen, cut there: the templates and keys below always stay visible
-    room = max(console.height - 8 - len(keys) - bool(done) - len(thread) - len(suggestions), 2)
+    room = max(console.height - 8 - len(keys) - bool(notice) - bool(done) - len(thread) - len(suggestions), 2)
     wrapped = [piece for line in (clean(mention.text).splitlines() or [""]) for piece in (textwrap.wrap(line, width - 1) or [""])]
     body = wrapped[:room]
     if len(wrapped) > room:
@@ -158,9 +170,11 @@ def work(
         for project in session.workspace.select(options.project):
             work_session = WorkSession(session.day(project), platform)
             sessions.append(work_session)
+            notice = ""  # what the last key did, said on the next screen (the screen is redrawn at once)
             while work_session.current is not None:
                 plan = work_session.plan()
-                _screen(console, work_session, plan)
+                _screen(console, work_session, plan, notice)
+                notice = ""
                 key = keys.key().lower()
                 try:
                     if key == "q":
@@ -168,23 +182,32 @@ def work(
                     if key.isdigit() and 1 <= int(key) <= len(plan.suggestions[:9]):
                         chosen = plan.suggestions[int(key) - 1]
                         outcome = work_session.reply(chosen.text, chosen.name)
-                        console.print(_("sent: {url}").format(url=outcome.sent.url or ""), markup=False)
+                        notice = _("sent: {url}").format(url=outcome.sent.url or "")
                     elif key == "e":
                         text = keys.cooked(lambda: _edit(plan))
                         if text:
                             outcome = work_session.reply(text)
-                            console.print(_("sent: {url}").format(url=outcome.sent.url or ""), markup=False)
+                            notice = _("sent: {url}").format(url=outcome.sent.url or "")
                     elif key == "a":
                         work_session.mark_answered()
                     elif key == "i":
-                        work_session.ignore(_ask(console, keys, _("Why ignore it?")))
+                        reason = _ask(console, keys, _("Why ignore it?"))
+                        if reason:
+                            work_session.ignore(reason)
                     elif key == "z":
                         typed = _ask(console, keys, _("Snooze until (e.g. 15:00, tomorrow 9:00, 2h)?"))
+                        if not typed:
+                            continue
                         moment = read_moment(typed, "snooze", clock.now(), work_session.day.zone, future=True)
                         work_session.snooze(moment.at)
                     elif key == "x":
-                        message, delivery = work_session.escalate(_ask(console, keys, _("Escalate to whom ({names})?").format(
-                            names=", ".join(sorted(work_session.day.protocol.escalation.contacts)) or "-")), session.outbox)
+                        to = _ask(console, keys, _("Escalate to whom ({names})?").format(
+                            names=", ".join(sorted(work_session.day.protocol.escalation.contacts)) or "-"))
+                        if not to:
+                            continue
+                        escalated = work_session.current
+                        message, delivery = work_session.escalate(to, session.outbox)
+                        notice = _escalated(escalated.id, to, delivery)
                         if delivery.channel == "print":
                             console.print(message.subject, markup=False)
                             console.print(message.body, markup=False)
@@ -192,8 +215,10 @@ def work(
                             keys.key()
                     elif key == "c":
                         names = work_session.categories()
-                        work_session.recategorise(_ask(console, keys, _("Category ({choices})?").format(
-                            choices=", ".join(f"{n} {category_label(name)}" for n, name in enumerate(names, start=1)))))
+                        typed = _ask(console, keys, _("Category ({choices})?").format(
+                            choices=", ".join(f"{n} {category_label(name)}" for n, name in enumerate(names, start=1))))
+                        if typed:
+                            work_session.recategorise(typed)
                     elif key == "o":
                         keys.cooked(work_session.open_post)
                     elif key == "s":
@@ -207,5 +232,7 @@ def work(
     finally:
         keys.restore()
         done = [line for s in sessions for line in s.summary()]
+        if not any(s.queue for s in sessions):
+            console.print(_("Nothing open to go through: the inbox is clear."), markup=False)
         console.print(_("Done in this session: {what}").format(what=", ".join(done) if done else _("nothing")), markup=False)
         session.close()
