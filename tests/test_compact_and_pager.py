@@ -107,3 +107,22 @@ def test_no_pager_when_it_fits_piped_as_json_or_under_ci(cmday_home: Path, tmp_p
     piped = subprocess.run([CMDAY, "inbox", "--demo", "--offline", "--state", "all"], env=env, capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0 and "all (" in piped.stdout
     assert not seen.exists()
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_legend_at_80_columns_never_breaks_a_command_across_lines(lang: str):
+    for routine in ("morning", "check"):
+        with time_machine.travel(MID_MORNING, tick=False):
+            lines = run(routine, "--demo", "--offline", "--lang", lang).stdout.splitlines()
+        legend = lines[len(lines) - 1 - lines[::-1].index(""):]  # the last block
+        assert legend and all(line.count("`") % 2 == 0 and len(line) <= 80 for line in legend), legend
+
+
+def test_a_wide_terminal_shows_whole_handles(cmday_home: Path):
+    # a process of its own: the console takes its width from COLUMNS when cmday starts
+    at_mid_morning = (f"import sys, time_machine, datetime; time_machine.travel(datetime.datetime.fromisoformat({MID_MORNING.isoformat()!r})).start(); "
+                      "sys.argv = ['cmday', 'check', '--demo']; from cmday.cli.app import main; main()")
+    ran = subprocess.run([sys.executable, "-c", at_mid_morning], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "COLUMNS": "160", "CMDAY_HOME": str(cmday_home)})
+    assert ran.returncode == 0, ran.stderr
+    assert "@oatlover@mastodon.social" in ran.stdout and max(len(line) for line in ran.stdout.splitlines()) <= 160

@@ -110,7 +110,7 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column(_("age"), justify="right", no_wrap=True)
     table.add_column(_("where"), no_wrap=True, max_width=13, overflow="ellipsis")
-    table.add_column(_("who"), no_wrap=True, max_width=16, overflow="ellipsis")
+    table.add_column(_("who"), no_wrap=True, max_width=16 if width < 120 else 32, overflow="ellipsis")  # wide: whole handles
     table.add_column(_("what"), no_wrap=True, overflow="ellipsis", ratio=1)
     for mention in mentions:
         flag = "!" if mention.urgent else ("+" if mention.past_sla else "")
@@ -317,8 +317,16 @@ def checklist(console: Console, view: ChecklistView) -> None:
 
 
 def footer(console: Console, text: str) -> None:
+    """The legend: its `  ·  `-separated parts packed into lines, never a command broken across two."""
     console.print()
-    console.print(Text(text, style="dim"))
+    lines = [""]
+    for part in text.split("  ·  "):
+        if lines[-1] and len(lines[-1]) + 5 + len(part) > console.width:
+            lines.append(part)
+        else:
+            lines[-1] = f"{lines[-1]}  ·  {part}" if lines[-1] else part
+    for line in lines:
+        console.print(Text(line, style="dim"))
 
 
 def earlier_line(count: int, earlier: list, zone, width: int) -> Text:
@@ -433,9 +441,9 @@ def morning_compact(console: Console, view: MorningView) -> None:
     _compact_problems(console, view, except_part="calendar")
     _compact_crisis(console, view.crisis)
     _compact_mentions(console, _("Urgent first"), view.urgent, header, "cmday inbox", _("Nothing urgent. Good morning."))
-    by_platform = "  ·  ".join(f"{one_line(k)} {v}" for k, v in view.incoming_by_platform.items())
+    by_platform = " · ".join(f"{one_line(k)} {v}" for k, v in view.incoming_by_platform.items())
     _line(console, (_("Since the last close ({since})").format(since=local(view.since, header, with_day=True)) + ": ", "bold cyan"),
-          _("came in: ") + str(view.incoming_total), (f"  ·  {by_platform}" if by_platform else "", "dim"))
+          _("came in: ") + str(view.incoming_total), (f" · {by_platform}" if by_platform else "", "dim"))
     _compact_posts(console, _("Today's calendar"), view.today, header, _("Nothing planned for today."), view.file_problems)
     _compact_checklist(console, _("Morning checklist"), view.checklist)
 
@@ -460,6 +468,7 @@ def close_compact(console: Console, view: CloseView) -> None:
     _compact_mentions(console, _("Open overnight"), view.open_overnight, header, "cmday inbox", _("Nothing left open."))
     summary = view.summary
     median = _("{minutes:.0f} min").format(minutes=summary.median_response_minutes) if summary.median_response_minutes is not None else "—"
-    _line(console, (_("The day") + ": ", "bold cyan"), _("in {came_in}  ·  answered {answered}  ·  still open {open}  ·  median response {median}").format(
-        came_in=summary.came_in, answered=summary.answered, open=summary.still_open, median=median))
+    day = _("in {came_in}  ·  answered {answered}  ·  still open {open}  ·  median response {median}").format(
+        came_in=summary.came_in, answered=summary.answered, open=summary.still_open, median=median)
+    _line(console, (_("The day") + ": ", "bold cyan"), day.replace("  ·  ", " · "))
     _compact_checklist(console, _("Close checklist"), view.checklist)
