@@ -224,6 +224,7 @@ def test_recategorise_is_stored_and_kept_by_triage_and_open_hands_only_web_links
     terminal.expect("q quit")
     assert "@401@m.example" in terminal.seen
     terminal.send("o")
+    terminal.expect("opened in the browser: https://m.example/@fan/401")
     terminal.expect("q quit")
     terminal.send("c")
     terminal.expect("Category (")

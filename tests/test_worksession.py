@@ -106,3 +106,22 @@ def test_escalating_checks_the_contact_first_then_records_it(session, cmday_home
     store.close()
     assert states["angry"] == "escalated" and delivery.channel in ("print", "email", "webhook")
     assert work.summary() == ["1 escalated"]
+
+
+def test_recategorising_takes_a_name_a_number_or_a_typo_caught_and_counts_as_not_handled(session, cmday_home: Path):
+    work, _opened = session
+    names = work.categories()
+    with time_machine.travel(NOW, tick=False):
+        assert work.recategorise("praise") == "praise"
+        assert work.current.platform_id == "angry" and work.current.category == "praise"  # still on screen, to answer now
+        with pytest.raises(UsageError) as typo:
+            work.recategorise("complaitn")
+        assert "complaint" in (typo.value.hint or "")
+        work.skip()
+        assert work.recategorise(str(names.index("spam") + 1)) == "spam"
+    assert work.header_line(NOW).startswith("4 of 4 left")
+    assert work.summary() == ["2 re-categorised"]
+    store = Store(cmday_home / "state.sqlite3")
+    categories = {m.platform_id: (m.category, "categorised" in m.flags) for m in store.mentions("acme", states=None)}
+    store.close()
+    assert categories == {"angry": ("praise", True), "late": ("spam", True), "soon": ("question", False), "calm": ("question", False)}

@@ -220,7 +220,7 @@ def work(
                         if typed:
                             work_session.recategorise(typed)
                     elif key == "o":
-                        keys.cooked(work_session.open_post)
+                        notice = _("opened in the browser: {url}").format(url=keys.cooked(work_session.open_post))
                     elif key == "s":
                         work_session.skip()
                     elif key == "b":
