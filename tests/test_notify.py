@@ -112,3 +112,27 @@ def test_a_source_to_log_in_again_goes_to_the_notify_route_once(workspace: Path,
 
     sent = texts(platform_server)
     assert len(sent) == 1 and "needs logging in again" in sent[0]
+
+
+def test_a_crisis_stays_the_same_crisis_when_its_first_mention_is_answered_or_others_join(workspace: Path, cmday_home: Path, platform_server):
+    platform_server.route("POST", HOOK, Reply(200, "ok"))
+    use_protocol(workspace, '[escalation.contacts.team]\nwebhook_env = "ACME_SLACK"\n')
+    add(cmday_home, "c1", "food poisoning after your cake", "crisis", True, minutes_ago=20)
+    add(cmday_home, "c2", "sick after lunch here too", "crisis", True, minutes_ago=10)
+    check(workspace, platform_server)
+    store = Store(cmday_home / "state.sqlite3")
+    ids = {m.platform_id: m.id for m in store.mentions("acme", states=None)}
+    store.set_state(ids["c1"], "answered", NOW)  # the first one answered: the crisis goes on with the second
+    store.close()
+    check(workspace, platform_server)
+    add(cmday_home, "c3", "my whole family got sick", "crisis", True, minutes_ago=5)  # joins the crisis already told
+    check(workspace, platform_server)
+    assert sum("cmday found a crisis" in text for text in texts(platform_server)) == 1
+
+    store = Store(cmday_home / "state.sqlite3")
+    for mention in store.mentions("acme"):
+        store.set_state(mention.id, "answered", NOW)  # the crisis is over
+    store.close()
+    add(cmday_home, "c9", "food poisoning again, a week later", "crisis", True, minutes_ago=1)
+    check(workspace, platform_server)
+    assert sum("cmday found a crisis" in text for text in texts(platform_server)) == 2  # a new crisis is news

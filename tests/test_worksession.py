@@ -50,6 +50,20 @@ def test_urgent_first_then_least_time_left_then_no_deadline(session):
     assert handles(work) == ["angry", "late", "soon", "calm"]
 
 
+def test_a_crisis_comes_before_anything_else_urgent(workspace: Path, cmday_home: Path):
+    add(cmday_home, "late-complaint", minutes_ago=300, deadline_minutes=60, urgent=True)
+    store = Store(cmday_home / "state.sqlite3")
+    at = NOW - timedelta(minutes=5)
+    store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "poisoned", "mention", "we got sick", at, author_handle="@x@m.example",
+                                                       category="crisis", urgent=True, sla_due=at + timedelta(minutes=30))], None, at)
+    store.close()
+    with time_machine.travel(NOW, tick=False):
+        opened = Session(workspace, False, "en")
+        work = WorkSession(opened.day(opened.workspace.select("acme")[0]))
+        opened.close()
+    assert handles(work) == ["poisoned", "late-complaint"]
+
+
 def test_the_count_line_follows_what_was_done(session):
     work, _opened = session
     assert work.header_line(NOW) == "4 of 4 left · oldest waits 3 h · 1 past deadline"
@@ -92,3 +106,22 @@ def test_escalating_checks_the_contact_first_then_records_it(session, cmday_home
     store.close()
     assert states["angry"] == "escalated" and delivery.channel in ("print", "email", "webhook")
     assert work.summary() == ["1 escalated"]
+
+
+def test_recategorising_takes_a_name_a_number_or_a_typo_caught_and_counts_as_not_handled(session, cmday_home: Path):
+    work, _opened = session
+    names = work.categories()
+    with time_machine.travel(NOW, tick=False):
+        assert work.recategorise("praise") == "praise"
+        assert work.current.platform_id == "angry" and work.current.category == "praise"  # still on screen, to answer now
+        with pytest.raises(UsageError) as typo:
+            work.recategorise("complaitn")
+        assert "complaint" in (typo.value.hint or "")
+        work.skip()
+        assert work.recategorise(str(names.index("spam") + 1)) == "spam"
+    assert work.header_line(NOW).startswith("4 of 4 left")
+    assert work.summary() == ["2 re-categorised"]
+    store = Store(cmday_home / "state.sqlite3")
+    categories = {m.platform_id: (m.category, "categorised" in m.flags) for m in store.mentions("acme", states=None)}
+    store.close()
+    assert categories == {"angry": ("praise", True), "late": ("spam", True), "soon": ("question", False), "calm": ("question", False)}

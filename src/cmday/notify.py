@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +18,7 @@ class Alert:
     item: str  # the key that makes it "the same item" across runs: crisis:<first id>, late:<id>, login:<source>
     route: str  # the escalation route it follows: crisis, the mention's category, or "login"
     message: EscalationMessage
+    members: list[int] = field(default_factory=list)  # a crisis's mentions: while one was told, it is the same crisis
 
 
 @dataclass
@@ -44,7 +45,7 @@ def alerts(day: Day) -> list[Alert]:
         related = [m for m in (day.store.mention(line.id) for line in crisis.mentions) if m]
         if mention:
             message = compose(day.project, mention, _("the crisis watch"), ngettext("cmday found a crisis ({count} mention).", "cmday found a crisis ({count} mentions).", len(related)).format(count=len(related)), related, day.zone)
-            found.append(Alert(f"crisis:{first.id}", "crisis", message))
+            found.append(Alert(f"crisis:{first.id}", "crisis", message, [line.id for line in crisis.mentions]))
     for mention in day.open_mentions:
         if mention.past_sla(day.now):
             message = compose(day.project, mention, _("the team"), _("Past its response deadline and still open."), [], day.zone)
@@ -80,13 +81,21 @@ def send_new(day: Day, outbox: Path, now: datetime) -> tuple[list[Sent], list[No
     for item in day.store.notified(day.slug):
         if item.startswith("login:") and item not in live:
             day.store.forget_notification(day.slug, item)
+    told = day.store.notified(day.slug)
     for alert in current:
+        if alert.members and any(_member(i) in told for i in alert.members):
+            # the crisis told before, its first mention answered since or others joining it: not news
+            for mention_id in alert.members:
+                day.store.claim_notification(day.slug, _member(mention_id), now)
+            continue
         names = targets(day, alert.route)
         if not names:
             failed.append(NotSent(alert.item, _("no escalation contact for {route}: add a route or a webhook contact to the protocol's [escalation]").format(route=alert.route)))
             continue
         if not day.store.claim_notification(day.slug, alert.item, now):
             continue  # sent by an earlier run (or one running now)
+        for mention_id in alert.members:
+            day.store.claim_notification(day.slug, _member(mention_id), now)
         reached: list[Sent] = []
         problems: list[str] = []
         for name in names:
@@ -102,7 +111,14 @@ def send_new(day: Day, outbox: Path, now: datetime) -> tuple[list[Sent], list[No
         if not reached:
             # nobody was told: the next run tries again
             day.store.forget_notification(day.slug, alert.item)
+            for mention_id in alert.members:
+                day.store.forget_notification(day.slug, _member(mention_id))
         # someone was told: the item stays sent, a contact left out is said once rather than re-sent to the others
         sent += reached
         failed += [NotSent(alert.item, problem) for problem in problems]
     return sent, failed
+
+
+def _member(mention_id: int) -> str:
+    """The item that remembers a mention was part of a crisis already told (one row per mention, Store.claim_notification)."""
+    return f"crisis-mention:{mention_id}"

@@ -645,6 +645,16 @@ class Store:
             chain.append(current)
         return list(reversed(chain))
 
+    def earlier_from_author(self, mention: StoredMention, limit: int = 3) -> tuple[int, list[StoredMention]]:
+        """The author's mentions in this project and platform before this one: how many, and the latest `limit`, newest first."""
+        if not mention.author_handle:
+            return 0, []
+        where = "project = ? AND platform = ? AND author_handle = ? AND created_at < ? AND id != ? AND state != 'linked'"
+        parameters = (mention.project, mention.platform, mention.author_handle, to_utc_text(mention.created_at), mention.id)
+        count = self._read(f"SELECT COUNT(*) FROM mentions WHERE {where}", parameters)[0][0]
+        rows = self._read(f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE {where} ORDER BY created_at DESC LIMIT {int(limit)}", parameters) if count else []
+        return count, [_stored(row) for row in rows]
+
     def raw_payload(self, mention_id: int) -> str | None:
         rows = self._read("SELECT raw FROM mentions WHERE id = ?", (mention_id,))
         return rows[0][0] if rows else None
@@ -776,6 +786,17 @@ class Store:
             db.executemany(
                 "UPDATE mentions SET category = ?, priority = ?, urgent = ?, sla_due = ?, matched = ? WHERE id = ?",
                 [(c, p, int(u), _text(d), m, i) for i, c, p, u, d, m in changes],
+            )
+
+    def categorise_by_hand(self, change: tuple[int, str, int, bool, datetime | None, str], flag: str) -> None:
+        """The CM's category for one mention, stored as `reclassify` does and flagged in the same transaction."""
+        mention_id, category, priority, urgent, due, matched = change
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE mentions SET category = ?, priority = ?, urgent = ?, sla_due = ?, matched = ?,"
+                " flags = CASE WHEN (',' || flags || ',') LIKE ? THEN flags WHEN flags = '' THEN ? ELSE flags || ',' || ? END"
+                " WHERE id = ?",
+                (category, priority, int(urgent), _text(due), matched, f"%,{flag},%", flag, flag, mention_id),
             )
 
     def answered_between(self, project: str, since: datetime, until: datetime) -> list[StoredMention]:

@@ -25,12 +25,15 @@ def detect_language(text: str, folded: str | None = None) -> str | None:
     return best if scores[best] >= 2 and scores[best] > max(others) else None
 
 
+CATEGORISED_BY_HAND = "categorised"  # the mention's flag once the CM chose its category
+
+
 @dataclass
 class Explanation:
     """Why triage put a mention where it did: `cmday triage --explain`."""
 
     category: str
-    rule: str  # "word", "pattern" or "default"
+    rule: str  # "word", "pattern", "default" or "cm" (chosen by the CM)
     matched: str
     urgent_word: str
     priority: int
@@ -48,17 +51,20 @@ class Triage:
     def for_project(cls, project: Project, protocol: Protocol) -> Triage:
         return cls(protocol=protocol, urgent_words=PhraseMatcher(project.listen.urgent), project_language=project.project.language)
 
-    def explain(self, text: str, kind: str = "mention") -> Explanation:
+    def explain(self, text: str, kind: str = "mention", category: str | None = None) -> Explanation:
+        """Which category the words choose; with `category` (the CM's choice), that one, urgency and priority as it sets them."""
         folded = fold(text)
         grams = runs_of_words(folded, max(self.protocol.longest_phrase, self.urgent_words.longest))
         chosen = self.protocol.category("mention") or self.protocol.categories[-1]
         matched, how = "", "default"
-        for category in self.protocol.categories:
-            found = category.matcher.search(folded, grams)
+        for candidate in [] if category else self.protocol.categories:
+            found = candidate.matcher.search(folded, grams)
             if found:
-                chosen, matched = category, found
-                how = "word" if found in category.matcher.phrases else "pattern"
+                chosen, matched = candidate, found
+                how = "word" if found in candidate.matcher.phrases else "pattern"
                 break
+        if category:
+            chosen, how = self.protocol.category(category) or chosen, "cm"
         urgent_hit = self.urgent_words.search(folded, grams)
         priority = chosen.rule.priority
         if kind in ("dm", "email") and chosen.name != "spam":
@@ -84,8 +90,8 @@ class Triage:
                 said.append(f"{category.where(pattern)}: {pattern!r}")
         return said
 
-    def apply(self, mention: Mention) -> Mention:
-        found = self.explain(mention.text, mention.kind)
+    def apply(self, mention: Mention, category: str | None = None) -> Mention:
+        found = self.explain(mention.text, mention.kind, category)
         category = self.protocol.category(found.category)
         mention.category = found.category
         mention.priority = found.priority
@@ -96,15 +102,25 @@ class Triage:
         return mention
 
     def reclassify(self, mentions: list[StoredMention]) -> list[tuple[int, str, int, bool, datetime | None, str]]:
-        """New triage for stored mentions (after the protocol changed), as rows for Store.reclassify."""
+        """New triage for stored mentions (after the protocol changed), as rows for Store.reclassify.
+
+        A category the CM set by hand (`cmday work`'s re-categorise) stays: the words do not overrule a person.
+        """
         changes = []
         for stored in mentions:
+            if CATEGORISED_BY_HAND in stored.flags:
+                continue
             fresh = self.apply(Mention(stored.platform, stored.platform_id, stored.kind, stored.text, stored.created_at))
             if (fresh.category, fresh.priority, fresh.urgent, fresh.sla_due) != (
                 stored.category, stored.priority, stored.urgent, stored.sla_due,
             ):
                 changes.append((stored.id, fresh.category, fresh.priority, fresh.urgent, fresh.sla_due, fresh.matched))
         return changes
+
+    def chosen_by_hand(self, stored: StoredMention, category: str) -> tuple[int, str, int, bool, datetime | None, str]:
+        """The row for Store.categorise_by_hand: the CM's category, with the priority, urgency and deadline it brings."""
+        fresh = self.apply(Mention(stored.platform, stored.platform_id, stored.kind, stored.text, stored.created_at), category)
+        return (stored.id, fresh.category, fresh.priority, fresh.urgent, fresh.sla_due, fresh.matched)
 
 
 @dataclass

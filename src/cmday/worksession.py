@@ -16,11 +16,11 @@ from cmday.routine import Day
 
 
 def in_order(mentions: list[StoredMention], now: datetime) -> list[StoredMention]:
-    """Urgent first; then the least time left before the response deadline (none: last); then the oldest."""
+    """A crisis first (the protocol says stop everything), then urgent; then the least time left before the deadline (none: last); then the oldest."""
     far = timedelta(days=36500)
     return sorted(
         mentions,
-        key=lambda m: (not m.urgent, (m.sla_due - now) if m.sla_due else far, m.created_at, m.id),
+        key=lambda m: (m.category != "crisis", not m.urgent, (m.sla_due - now) if m.sla_due else far, m.created_at, m.id),
     )
 
 
@@ -35,7 +35,7 @@ def waited(minutes: int) -> str:
 @dataclass
 class Done:
     mention_id: int
-    action: str  # replied | answered | ignored | snoozed | escalated
+    action: str  # replied | answered | ignored | snoozed | escalated | recategorised (not handled: still to answer)
     detail: str = ""
 
 
@@ -59,7 +59,18 @@ class WorkSession:
 
     @property
     def handled(self) -> set[int]:
-        return {d.mention_id for d in self.done}
+        return {d.mention_id for d in self.done if d.action != "recategorised"}
+
+    def done_with(self, mention_id: int) -> str:
+        """What this session already did to a mention (shown when `back` returns to it), or ""."""
+        words = {
+            "replied": _("replied in this session"),
+            "answered": _("marked answered in this session"),
+            "ignored": _("ignored in this session"),
+            "snoozed": _("snoozed in this session"),
+            "escalated": _("escalated in this session"),
+        }
+        return next((words[d.action] for d in reversed(self.done) if d.mention_id == mention_id and d.action in words), "")
 
     def header_line(self, now: datetime) -> str:
         """"7 of 23 left · oldest waits 3 h · 2 past deadline"."""
@@ -121,6 +132,49 @@ class WorkSession:
         self._record(mention, "escalated", to)
         return message, delivery
 
+    def categories(self) -> list[str]:
+        return [c.name for c in self.day.protocol.categories]
+
+    def recategorise(self, typed: str) -> str:
+        """The CM's category for this mention (its name, its label in the session's language, or its number in `categories`).
+
+        Stored with the priority and deadline it brings, and kept by later triage; the others' triage is not touched.
+        The mention stays on screen, with the templates of its new category.
+        """
+        from cmday.labels import category_label
+        from cmday.triage import CATEGORISED_BY_HAND, Triage
+        from cmday.typed import choose
+
+        mention = self._need()
+        names = self.categories()
+        word = typed.strip()
+        by_label = {category_label(name).lower(): name for name in names}
+        if word.isdigit() and 1 <= int(word) <= len(names):
+            category = names[int(word) - 1]
+        else:
+            category = by_label.get(word.lower()) or choose(word, names, _("{where}: no category {value!r} in the protocol; categories: {known}"), "category")
+        triage = Triage.for_project(self.day.project, self.day.protocol)
+        self.day.store.categorise_by_hand(triage.chosen_by_hand(mention, category), CATEGORISED_BY_HAND)
+        self.queue[self.position] = self.day.store.mention(mention.id) or mention
+        self.done.append(Done(mention.id, "recategorised", category))
+        return category
+
+    def open_post(self) -> str:
+        """The mention's post in the user's browser (webbrowser: BROWSER or the desktop's, never a shell); only web links."""
+        import webbrowser
+        from urllib.parse import urlsplit
+
+        mention = self._need()
+        url = mention.url.strip()
+        if not url:
+            raise UsageError(_("#{id} has no link to open").format(id=mention.id))
+        if urlsplit(url).scheme not in ("http", "https") or any(c.isspace() or ord(c) < 32 for c in url):
+            raise UsageError(_("#{id}'s link is not a web address; not opened").format(id=mention.id))
+        if not webbrowser.open(url):
+            raise UsageError(_("no browser could be started; the link is {url}").format(url=url),
+                             hint=_("set BROWSER to the command that opens your browser"))
+        return url
+
     def plan(self) -> replies.ReplyPlan:
         mention = self._need()
         return replies.plan(mention, self.day.project, self.day.protocol, self.day.workspace, self.day.language)
@@ -155,6 +209,7 @@ class WorkSession:
             "ignored": lambda n: ngettext("{count} ignored", "{count} ignored", n),
             "snoozed": lambda n: ngettext("{count} snoozed", "{count} snoozed", n),
             "escalated": lambda n: ngettext("{count} escalated", "{count} escalated", n),
+            "recategorised": lambda n: ngettext("{count} re-categorised", "{count} re-categorised", n),
         }
         return [words[action](count).format(count=count) for action, count in counts.items()]
 

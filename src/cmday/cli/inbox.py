@@ -88,6 +88,7 @@ def _flag_label(flag: str) -> str:
         "filtered": _("filtered by the server (an account it holds back: new, or not followed)"),
         "no-date": _("no date from the server: the time it was fetched is shown"),
         "no-author": _("unknown author: the server sent none"),
+        "categorised": _("category set by hand"),
     }
     return labels.get(flag, flag)
 
@@ -98,6 +99,7 @@ def inbox(
     platform: Annotated[str | None, typer.Option("--platform", help=_("Only this platform."), show_default=False)] = None,
     since: Annotated[str | None, typer.Option("--since", help=_("Only what came in since: 2026-11-20, 20/11/2026 08:00, 08:00, 12h, 3d, yesterday 18:00."), show_default=False)] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help=_("Show at most this many (default 50 on screen, all in --json; 0 for all)."), show_default=False)] = None,
+    compact: Annotated[bool, typer.Option("--compact", help=_("One line per section and per mention."))] = False,
 ) -> None:
     from cmday.cli import output, render
     from cmday.errors import UsageError
@@ -133,20 +135,25 @@ def inbox(
             })
             _exit_if_broken(broken)
             return
-        for project, mentions, total in listed:
-            header = session.day(project).header()
-            render.section(output.out, f"{project.name} · {state_heading(state)}", total)
-            if mentions:
-                visible = mentions[:shown] if shown else mentions
-                output.out.print(render.mention_table([MentionLine.of(m, session.now) for m in visible], header, output.out.width))
-                if len(visible) < total:
-                    output.out.print(_("… and {count} more (--limit 0 shows all)").format(count=total - len(visible)), style="dim")
-            else:
-                output.out.print(_("Nothing here."), style="green")
-        for project in broken:
-            from cmday.routine import BrokenView, FileProblem
+        def draw(console) -> None:
+            for project, mentions, total in listed:
+                header = session.day(project).header()
+                render.section(console, f"{project.name} · {state_heading(state)}", total, compact=compact)
+                if mentions:
+                    visible = mentions[:shown] if shown else mentions
+                    table = render.mention_table([MentionLine.of(m, session.now) for m in visible], header, console.width)
+                    table.show_header = not compact
+                    console.print(table)
+                    if len(visible) < total:
+                        console.print(_("… and {count} more (--limit 0 shows all)").format(count=total - len(visible)), style="dim")
+                else:
+                    console.print(_("Nothing here."), style="green")
+            for project in broken:
+                from cmday.routine import BrokenView, FileProblem
 
-            render.broken(output.out, BrokenView(project.slug, project.file, FileProblem.of("project", project.error)))
+                render.broken(console, BrokenView(project.slug, project.file, FileProblem.of("project", project.error)))
+
+        output.paged(draw)
     finally:
         session.close()
     _exit_if_broken(broken)
@@ -225,6 +232,9 @@ def show(
         if mention.state_reason:
             out.print()
             out.print(Text.assemble((_("reason: "), "dim"), clean(mention.state_reason)))
+        from cmday.cli.render import earlier_block
+
+        earlier_block(out, *session.store.earlier_from_author(mention, limit=5), zone)
     finally:
         session.close()
 

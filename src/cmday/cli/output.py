@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -61,3 +63,42 @@ def print_json(value: Any) -> None:
     text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def paged(draw: Callable[[Console], None]) -> None:
+    """A dashboard on stdout; on a terminal, through the user's pager when it is taller than the screen, as git does.
+
+    Never in a pipe or under CI; `PAGER` chooses it (a shell command, as for git; empty or `cat`: none),
+    else `less` with `LESS=FRX` unless LESS is set (colours kept, the screen left as it was).
+    """
+    import shutil
+    import subprocess
+
+    command = os.environ.get("PAGER", "less" if shutil.which("less") else "")
+    if not out.is_terminal or os.environ.get("CI") or command.strip() in ("", "cat"):
+        draw(out)
+        return
+    with out.capture() as captured:
+        draw(out)
+    text = captured.get()
+    if text.count("\n") < out.height:
+        out.file.write(text)
+        out.file.flush()
+        return
+    out.file.flush()
+    pager = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env={**os.environ, "LESS": os.environ.get("LESS", "FRX")})
+    try:
+        assert pager.stdin is not None
+        with pager.stdin as pipe:
+            pipe.write(text.encode("utf-8", "replace"))
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass  # the pager was quit before the end: what it did not show is not wanted
+    while True:
+        try:
+            status = pager.wait()
+            break
+        except KeyboardInterrupt:
+            pass  # the pager has the terminal; it handles Ctrl-C itself, as git leaves it
+    if status == 127:  # the shell found no such pager: the dashboard still shows
+        out.file.write(text)
+        out.file.flush()

@@ -68,8 +68,9 @@ def title(console: Console, header: Header, routine_label: str) -> None:
     )
 
 
-def section(console: Console, label: str, count: int | None = None) -> None:
-    console.print()
+def section(console: Console, label: str, count: int | None = None, compact: bool = False) -> None:
+    if not compact:
+        console.print()
     suffix = f" ({count})" if count is not None else ""
     console.print(Text(label + suffix, style="bold cyan"))
 
@@ -109,7 +110,7 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column(_("age"), justify="right", no_wrap=True)
     table.add_column(_("where"), no_wrap=True, max_width=13, overflow="ellipsis")
-    table.add_column(_("who"), no_wrap=True, max_width=16, overflow="ellipsis")
+    table.add_column(_("who"), no_wrap=True, max_width=16 if width < 120 else 32, overflow="ellipsis")  # wide: whole handles
     table.add_column(_("what"), no_wrap=True, overflow="ellipsis", ratio=1)
     for mention in mentions:
         flag = "!" if mention.urgent else ("+" if mention.past_sla else "")
@@ -316,5 +317,158 @@ def checklist(console: Console, view: ChecklistView) -> None:
 
 
 def footer(console: Console, text: str) -> None:
+    """The legend: its `  ·  `-separated parts packed into lines, never a command broken across two."""
     console.print()
-    console.print(Text(text, style="dim"))
+    lines = [""]
+    for part in text.split("  ·  "):
+        if lines[-1] and len(lines[-1]) + 5 + len(part) > console.width:
+            lines.append(part)
+        else:
+            lines[-1] = f"{lines[-1]}  ·  {part}" if lines[-1] else part
+    for line in lines:
+        console.print(Text(line, style="dim"))
+
+
+def earlier_line(count: int, earlier: list, zone, width: int) -> Text:
+    """One line for `cmday work`: how often this author wrote before, and the last times with their state."""
+    from cmday.i18n import format_short_day
+
+    if not count:
+        return Text(_("first mention from this author"), style="dim")
+    head = ngettext("{count} earlier from this author", "{count} earlier from this author", count).format(count=count)
+    times = [f"{format_short_day(m.created_at.astimezone(zone).date())} {state_label(m.state)}" for m in earlier]
+    return Text(one_line(" · ".join([head, *times]), width - 1), style="dim")
+
+
+def earlier_block(console: Console, count: int, earlier: list, zone) -> None:
+    """For `cmday show`: the author's earlier mentions in this project, newest first, one line each."""
+    from cmday.i18n import format_short_day
+
+    console.print()
+    if not count:
+        console.print(Text(_("first mention from this author"), style="dim"))
+        return
+    console.print(Text(ngettext("{count} earlier from this author", "{count} earlier from this author", count).format(count=count), style="bold"))
+    table = Table(box=None, show_header=False, pad_edge=False, width=console.width, expand=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    for mention in earlier:
+        shown = mention.created_at.astimezone(zone)
+        table.add_row(f"#{mention.id}", f"{format_short_day(shown.date())} {shown:%H:%M}", state_label(mention.state), Text(one_line(mention.text), style="dim"))
+    console.print(table)
+    if count > len(earlier):
+        more = count - len(earlier)
+        console.print(Text(ngettext("… and {count} more", "… and {count} more", more).format(count=more), style="dim"))
+
+
+# --compact: the same views, one line per section and per mention, for a small terminal or a glance
+
+
+def _line(console: Console, *parts) -> None:
+    console.print(Text.assemble(*parts), no_wrap=True, overflow="ellipsis")
+
+
+def _compact_title(console: Console, header: Header, routine_label: str) -> None:
+    _line(console, (one_line(header.name), "bold"), (f" · {routine_label} · ", "dim"), (local(header.now, header, with_day=True) + f" {header.timezone}", "dim"))
+
+
+def _compact_crisis(console: Console, crisis: CrisisBanner | None) -> None:
+    if crisis is None:
+        return
+    count = len(crisis.mentions)
+    reason = (
+        ngettext("{count} open mention with crisis words", "{count} open mentions with crisis words", count).format(count=count)
+        if crisis.reason == "words"
+        else ngettext("a spike of {count} complaint", "a spike of {count} complaints", count).format(count=count)
+    )
+    # the first step only (the others: the full view); a command is never cut: its own line when it does not fit
+    step = f"cmday escalate {crisis.mentions[0].id} --to {crisis.escalate_to[0]}" if crisis.escalate_to else ""
+    label = _("CRISIS")
+    if step and len(label) + len(reason) + len(step) + 4 <= console.width:
+        _line(console, (label, "bold white on red"), " ", (reason, "bold red"), " · " + step)
+        return
+    _line(console, (label, "bold white on red"), " ", (reason, "bold red"))
+    if step:
+        _line(console, "  " + step)
+
+
+def _compact_mentions(console: Console, label: str, mentions: list[MentionLine], header: Header, hint: str, empty: str) -> None:
+    if not mentions:
+        _line(console, (label, "bold cyan"), ": ", (empty, "green"))
+        return
+    _line(console, (f"{label} ({len(mentions)})", "bold cyan"))
+    table = mention_table(mentions[:DASHBOARD_ROWS], header, console.width)
+    table.show_header = False
+    console.print(table)
+    if len(mentions) > DASHBOARD_ROWS:
+        console.print(Text(_("… and {count} more: {hint}").format(count=len(mentions) - DASHBOARD_ROWS, hint=hint), style="dim"))
+
+
+def _compact_posts(console: Console, label: str, posts: list[PostLine], header: Header, empty: str, problems: list[FileProblem]) -> None:
+    unreadable = next((p for p in problems if p.part == "calendar"), None)
+    if unreadable:
+        _line(console, (label + ": ", "bold cyan"), (_("the calendar could not be read: "), "yellow"), one_line(unreadable.error, 300))
+        return
+    if not posts:
+        _line(console, (label, "bold cyan"), ": ", (empty, "yellow"))
+        return
+    shown = " · ".join(f"{local(p.at, header)} {one_line(p.platform)} {state_label(p.status)}" + (" ⚠" if p.problem else "") for p in posts)
+    _line(console, (f"{label} ({len(posts)}): ", "bold cyan"), shown)
+
+
+def _compact_checklist(console: Console, label: str, entries: list[ChecklistEntry]) -> None:
+    done = sum(1 for e in entries if e.status in ("ok", "done"))
+    failing = [e.id for e in entries if e.status == "failing"]
+    parts = [ngettext("{done} of {total} done", "{done} of {total} done", len(entries)).format(done=done, total=len(entries))]
+    if failing:
+        parts.append(ngettext("{count} failing: {items}", "{count} failing: {items}", len(failing)).format(count=len(failing), items=", ".join(failing)))
+    _line(console, (label + ": ", "bold cyan"), (parts[0], ""), (" · " + parts[1] if failing else "", "red"))
+
+
+def _compact_problems(console: Console, view, except_part: str | None = None) -> None:
+    for problem in view.source_problems:
+        _line(console, ("⚠ ", "bold red"), (_("source {source} failed: ").format(source=problem.source), "red"), one_line(problem.error, 200))
+    for problem in view.file_problems:
+        if problem.part != except_part:
+            _line(console, ("⚠ ", "bold yellow"), one_line(problem.error, 300))
+
+
+def morning_compact(console: Console, view: MorningView) -> None:
+    header = view.header
+    _compact_title(console, header, routine_label("morning"))
+    _compact_problems(console, view, except_part="calendar")
+    _compact_crisis(console, view.crisis)
+    _compact_mentions(console, _("Urgent first"), view.urgent, header, "cmday inbox", _("Nothing urgent. Good morning."))
+    by_platform = " · ".join(f"{one_line(k)} {v}" for k, v in view.incoming_by_platform.items())
+    _line(console, (_("Since the last close ({since})").format(since=local(view.since, header, with_day=True)) + ": ", "bold cyan"),
+          _("came in: ") + str(view.incoming_total), (f" · {by_platform}" if by_platform else "", "dim"))
+    _compact_posts(console, _("Today's calendar"), view.today, header, _("Nothing planned for today."), view.file_problems)
+    _compact_checklist(console, _("Morning checklist"), view.checklist)
+
+
+def check_compact(console: Console, view: CheckView) -> None:
+    header = view.header
+    _compact_title(console, header, routine_label("check"))
+    _compact_problems(console, view)
+    _compact_crisis(console, view.crisis)
+    _compact_mentions(console, _("New since {since}").format(since=local(view.since, header)), view.new, header, "cmday inbox --since 3h", _("Nothing new."))
+    _compact_mentions(console, _("Still unanswered from before"), view.older_open, header, "cmday inbox", _("Nothing older is waiting."))
+    _compact_checklist(console, _("Check checklist"), view.checklist)
+
+
+def close_compact(console: Console, view: CloseView) -> None:
+    header = view.header
+    _compact_title(console, header, routine_label("close"))
+    _compact_problems(console, view, except_part="calendar")
+    _compact_posts(console, _("Tomorrow"), view.tomorrow, header, _("Nothing planned for tomorrow."), view.file_problems)
+    if view.tomorrow_missing:
+        _line(console, (_("No ready post tomorrow on: {platforms}").format(platforms=", ".join(view.tomorrow_missing)), "bold yellow"))
+    _compact_mentions(console, _("Open overnight"), view.open_overnight, header, "cmday inbox", _("Nothing left open."))
+    summary = view.summary
+    median = _("{minutes:.0f} min").format(minutes=summary.median_response_minutes) if summary.median_response_minutes is not None else "—"
+    day = _("in {came_in}  ·  answered {answered}  ·  still open {open}  ·  median response {median}").format(
+        came_in=summary.came_in, answered=summary.answered, open=summary.still_open, median=median)
+    _line(console, (_("The day") + ": ", "bold cyan"), day.replace("  ·  ", " · "))
+    _compact_checklist(console, _("Close checklist"), view.checklist)

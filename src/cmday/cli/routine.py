@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     command(app, "close", help=_("End of day: tomorrow's schedule, what stays open, the day's summary."))(close)
 
 
-def _run(options: Options, routine: str, quiet: bool = False, notify: bool = False) -> tuple[list, list]:
+def _run(options: Options, routine: str, quiet: bool = False, notify: bool = False, compact: bool = False) -> tuple[list, list]:
     """Every project's view, and a banner for each project whose file does not load (never hiding the others)."""
     from cmday import routine as views
     from cmday.cli import output, render
@@ -44,11 +44,16 @@ def _run(options: Options, routine: str, quiet: bool = False, notify: bool = Fal
         if options.json:
             output.print_json({"routine": routine, "projects": built, "broken": broken})
         elif not quiet:
-            for view in _in_file_order(session.workspace, built, broken):
-                if isinstance(view, views.BrokenView):
-                    render.broken(output.out, view)
-                else:
-                    getattr(render, routine)(output.out, view)
+            drawing = getattr(render, f"{routine}_compact" if compact else routine)
+
+            def draw(console) -> None:
+                for view in _in_file_order(session.workspace, built, broken):
+                    if isinstance(view, views.BrokenView):
+                        render.broken(console, view)
+                    else:
+                        drawing(console, view)
+
+            output.paged(draw)
         return built, broken
     finally:
         session.close()
@@ -93,8 +98,11 @@ def _exit_for_problems(views: list, broken: list, debug: bool = False) -> None:
         raise typer.Exit(int(ExitCode.CONFIG))
 
 
-def morning(options: Options) -> None:
-    _exit_for_problems(*_run(options, "morning"), debug=options.debug)
+COMPACT = typer.Option("--compact", help=_("One line per section and per mention."))
+
+
+def morning(options: Options, compact: Annotated[bool, COMPACT] = False) -> None:
+    _exit_for_problems(*_run(options, "morning", compact=compact), debug=options.debug)
 
 
 def check(
@@ -114,8 +122,9 @@ def check(
             help=_("Also send each new crisis, late mention or source to log in again through the protocol's escalation routes, once."),
         ),
     ] = False,
+    compact: Annotated[bool, COMPACT] = False,
 ) -> None:
-    views, broken = _run(options, "check", quiet=quiet, notify=notify)
+    views, broken = _run(options, "check", quiet=quiet, notify=notify, compact=compact)
     if quiet:
         from cmday.cli import output
         from cmday.routine import broken_attention
@@ -130,5 +139,5 @@ def check(
     _exit_for_problems(views, broken, debug=options.debug)
 
 
-def close(options: Options) -> None:
-    _exit_for_problems(*_run(options, "close"), debug=options.debug)
+def close(options: Options, compact: Annotated[bool, COMPACT] = False) -> None:
+    _exit_for_problems(*_run(options, "close", compact=compact), debug=options.debug)
