@@ -1,9 +1,10 @@
-"""Reading a file from a workspace: regular files only, each kind of file with a size cap, one error naming both."""
+"""Reading a file from a workspace (regular files only, each kind with a size cap, one error naming both); replacing one whole."""
 
 from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,3 +109,19 @@ def _what(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return _("a socket")
     return _("not a file")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace the file whole or not at all, keeping its permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else None
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -85,7 +85,7 @@ DaysOption = Annotated[
 
 
 def agenda(options: Options, days: DaysOption = None) -> None:
-    from cmday import calendar
+    from cmday.calendar.agenda import agenda as agenda_view
     from cmday.cli import output
     from cmday.session import Session
 
@@ -94,7 +94,7 @@ def agenda(options: Options, days: DaysOption = None) -> None:
         views = []
         for project in session.workspace.select(options.project):
             day = session.day(project)
-            views.append((day.header(), calendar.agenda(day.plan, session.now, days)))
+            views.append((day.header(), agenda_view(day.plan, session.now, days)))
         if options.json:
             output.print_json({"projects": [view for _header, view in views]})
             return
@@ -196,7 +196,8 @@ def check(
     days: DaysOption = None,
     links: Annotated[bool, typer.Option("--links", help=_("Also check that links answer (a HEAD request each)."))] = False,
 ) -> None:
-    from cmday import calendar
+    from cmday.calendar.checks import check_plan, links_to_check
+    from cmday.linkcheck import verify_links
     from cmday.cli import output, render
     from cmday.errors import ExitCode
     from cmday.session import Session
@@ -210,8 +211,8 @@ def check(
             if links and options.offline:
                 skipped = _("links not checked: --offline")
             elif links:
-                answers = calendar.verify_links(calendar.links_to_check(day.plan, session.now, days))
-            problems = calendar.check_plan(day.plan, session.now, days, answers, skipped)
+                answers = verify_links(links_to_check(day.plan, session.now, days))
+            problems = check_plan(day.plan, session.now, days, answers, skipped)
             results.append((day.header(), project, problems))
         if options.json:
             output.print_json({"projects": [{"project": p.slug, "problems": problems} for _h, p, problems in results]})
@@ -257,7 +258,7 @@ def _print_problems(console: Any, problems: list) -> None:
 def due(options: Options) -> None:
     from rich.text import Text
 
-    from cmday import calendar
+    from cmday.calendar.plan import due as due_posts
     from cmday.cli import output
     from cmday.session import Session
 
@@ -265,7 +266,7 @@ def due(options: Options) -> None:
     try:
         found = []
         for project in session.workspace.select(options.project):
-            for planned in calendar.due(session.day(project).plan, session.now):
+            for planned in due_posts(session.day(project).plan, session.now):
                 found.append((project, planned))
         if options.json:
             output.print_json({"due": [_due_json(project, planned) for project, planned in found]})
@@ -319,7 +320,12 @@ def add(
 ) -> None:
     from pydantic import ValidationError
 
-    from cmday import calendar
+    from cmday.calendar.agenda import agenda_post
+    from cmday.calendar.checks import check_plan
+    from cmday.calendar.exchange import parse_status
+    from cmday.calendar.plan import load_plan, post_key, shown_path
+    from cmday.calendar.writing import add_posts
+    from cmday.utm import build_utm
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.models import Post
@@ -340,7 +346,7 @@ def add(
         # a local reading stays a local time in the file, as the CM writes posts; an offset or a span stays an instant
         when = moment.at.replace(tzinfo=None) if moment.at.tzinfo is session.workspace.project_zone(project) else moment.at
         try:
-            status = calendar.parse_status(status)
+            status = parse_status(status)
         except ValueError as error:
             raise UsageError(str(error)) from None
         if platform:
@@ -361,22 +367,22 @@ def add(
         if tag and post.link:
             if not post.campaign:
                 raise UsageError(_("--utm needs --campaign"))
-            tagged = calendar.build_utm(post.link, project.post_platform(post), post.campaign, rules=project.utm)
+            tagged = build_utm(post.link, project.post_platform(post), post.campaign, rules=project.utm)
             post = post.model_copy(update={"link": tagged.url})
-        plan = calendar.load_plan(session.workspace, project, session.store, missing_csv_ok=True)
-        key = calendar.post_key(post, project.post_platform(post))
+        plan = load_plan(session.workspace, project, session.store, missing_csv_ok=True)
+        key = post_key(post, project.post_platform(post))
         if any(p.key == key for p in plan.posts):
             raise UsageError(_("that post is already in the calendar (key {key})").format(key=key))
-        written = calendar.add_posts(session.workspace, project, [post])
-        shown = calendar._shown(written, session.workspace.root)
-        fresh = calendar.load_plan(session.workspace, _reloaded(session, project.slug), session.store)
+        written = add_posts(session.workspace, project, [post])
+        shown = shown_path(written, session.workspace.root)
+        fresh = load_plan(session.workspace, _reloaded(session, project.slug), session.store)
         planned = next((p for p in fresh.posts if p.key == key), None)
         if planned is None:  # written, yet read back differently: say where, never pretend
             raise UsageError(_("the post was written to {file} but reads back differently; check the new row").format(file=shown))
         ahead = (planned.local.date() - session.now.astimezone(fresh.zone).date()).days
-        problems = [p for p in calendar.check_plan(fresh, session.now, max(ahead, 1)) if p.post_key == key]
+        problems = [p for p in check_plan(fresh, session.now, max(ahead, 1)) if p.post_key == key]
         if options.json:
-            output.print_json({"added": calendar.agenda_post(planned, problems), "file": shown, "problems": problems})
+            output.print_json({"added": agenda_post(planned, problems), "file": shown, "problems": problems})
             return
         output.message(_("added {key}: {when} {platform} ({status}) to {file}").format(
             key=key, when=_when(planned.local), platform=planned.platform, status=state_label(planned.status), file=shown))
@@ -395,7 +401,6 @@ def _reloaded(session: Any, slug: str) -> Any:
 
 def _ask_post(project: Any, platform: str | None, source: str | None) -> tuple[str, str | None, str, str | None, str]:
     """The questions `cmday calendar add` asks on a terminal when given no flags."""
-    from cmday import calendar
 
     def valid_when(value: str) -> str:
         from datetime import UTC, datetime
@@ -427,7 +432,9 @@ def import_posts(
     platform: Annotated[str | None, typer.Option("--platform", help=_("The platform of rows or events that name none."), show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be added; write nothing."))] = False,
 ) -> None:
-    from cmday import calendar
+    from cmday.calendar.exchange import read_posts_file
+    from cmday.calendar.plan import post_key, shown_path
+    from cmday.calendar.writing import add_posts
     from cmday.cli import output
     from cmday.session import Session
 
@@ -435,18 +442,18 @@ def import_posts(
     try:
         project = session.workspace.default_project(options.project)
         plan = session.day(project).plan
-        posts = calendar.read_posts_file(file, project, plan.zone, fmt, platform.lower() if platform else None)
+        posts = read_posts_file(file, project, plan.zone, fmt, platform.lower() if platform else None)
         known = {p.key for p in plan.posts}
         new = []
         for post in posts:
-            key = calendar.post_key(post, project.post_platform(post))
+            key = post_key(post, project.post_platform(post))
             if key not in known:
                 known.add(key)
                 new.append((key, post))
         skipped = len(posts) - len(new)
         written = None
         if new and not dry_run:
-            written = calendar._shown(calendar.add_posts(session.workspace, project, [p for _k, p in new]), session.workspace.root)
+            written = shown_path(add_posts(session.workspace, project, [p for _k, p in new]), session.workspace.root)
         if options.json:
             output.print_json({"added": [k for k, _p in new], "already_there": skipped, "file": written, "dry_run": dry_run})
             return
@@ -469,7 +476,8 @@ def export(
         str | None, typer.Option("--delimiter", help=_("CSV separator: , or ; or \\t (default: your language's Excel: ; in Spanish)."), show_default=False)
     ] = None,
 ) -> None:
-    from cmday import calendar
+    from cmday.calendar.exchange import export_csv, export_ics, export_xlsx
+    from cmday.files import write_atomically
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.report import speaking
@@ -490,19 +498,19 @@ def export(
         if chosen == "ics":
             language = project.project.language or session.language
             with speaking(language):  # the calendar's name and each SUMMARY in the project's words
-                data = calendar.export_ics(plan, session.now, language)
+                data = export_ics(plan, session.now, language)
         elif chosen == "xlsx":
-            data = calendar.export_xlsx(plan)
+            data = export_xlsx(plan)
         else:
             form = dialect(session.language, "\t" if delimiter in ("\\t", "\t") else delimiter)
-            text = calendar.export_csv(plan, form.delimiter)
+            text = export_csv(plan, form.delimiter)
             data = csv_bytes(text, form) if out is not None else text.encode("utf-8")  # the BOM tells Excel it is UTF-8
         if out is None:
             sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()
             return
         try:
-            calendar._write_atomically(out, data)
+            write_atomically(out, data)
         except OSError as error:
             raise UsageError(_("cannot write {file}: {reason}").format(file=out, reason=error.strerror)) from None
         output.message(ngettext("{count} post written to {file}", "{count} posts written to {file}", len(plan.posts)).format(count=len(plan.posts), file=out))
@@ -522,14 +530,14 @@ def utm(
     content: Annotated[str | None, typer.Option("--content", help=_("utm_content: tells apart links in one campaign."), show_default=False)] = None,
     term: Annotated[str | None, typer.Option("--term", help=_("utm_term: the keyword, for paid search."), show_default=False)] = None,
 ) -> None:
-    from cmday import calendar
+    from cmday.utm import build_utm, own_domain
     from cmday.cli import output
     from cmday.models import Utm
 
     project = _utm_project(options, url)
     rules = project.utm if project is not None else Utm()
-    tagged = calendar.build_utm(url, source, campaign, medium, content, term, rules)
-    own = calendar.own_domain(url, rules)
+    tagged = build_utm(url, source, campaign, medium, content, term, rules)
+    own = own_domain(url, rules)
     if options.json:
         output.print_json({
             "url": tagged.url,
@@ -547,7 +555,7 @@ def utm(
 
 def _utm_project(options: Options, url: str) -> Any:
     """The project whose `[utm]` rules apply: --project, the one owning the URL's domain, the default; or none."""
-    from cmday import calendar
+    from cmday.utm import own_domain
     from cmday.errors import ConfigError
     from cmday.session import Session
     from cmday.workspace import find_workspace
@@ -561,7 +569,7 @@ def _utm_project(options: Options, url: str) -> Any:
     workspace = session.workspace
     if options.project:
         return workspace.select(options.project)[0]
-    owners = [p for p in workspace.projects.values() if calendar.own_domain(url, p.utm)]
+    owners = [p for p in workspace.projects.values() if own_domain(url, p.utm)]
     if len(owners) == 1:
         return owners[0]
     slug = workspace.config.default_project
@@ -581,7 +589,7 @@ def publish(
 ) -> None:
     from rich.text import Text
 
-    from cmday import calendar
+    from cmday.publishing import prepare_publication, publish as publish_post
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.session import Session
@@ -604,7 +612,7 @@ def publish(
                 hint=_("pass --project"),
             )
         plan, planned = found[0]
-        publishing, source = calendar.prepare_publication(plan, planned, session.now, session.store)
+        publishing, source = prepare_publication(plan, planned, session.now, session.store)
         preview = {
             "project": publishing.project, "key": publishing.key, "platform": publishing.platform, "source": publishing.source,
             "text": publishing.text, "link": publishing.link, "media": [str(m) for m in publishing.media],
@@ -626,7 +634,7 @@ def publish(
             if not prompts.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
                 output.message(_("nothing sent"))
                 return
-        sent = calendar.publish(session.workspace, plan, publishing, source, session.store, session.now)
+        sent = publish_post(session.workspace, plan, publishing, source, session.store, session.now)
         if options.json:
             output.print_json({"dry_run": False, "post": preview, "sent": {"remote_id": sent.remote_id, "url": sent.url}})
         elif source.platform == "demo":

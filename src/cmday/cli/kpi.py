@@ -34,7 +34,7 @@ def _open(options: Options):
 
 def show(options: Options, week: WeekOption = None, month: MonthOption = None) -> None:
     from cmday.cli import output
-    from cmday.calendar import load_plan
+    from cmday.calendar.plan import load_plan
     from cmday.indicators import choose_period, compute
 
     session, project, zone = _open(options)
@@ -188,7 +188,8 @@ def export(
 ) -> None:
     import sys
 
-    from cmday.calendar import _write_atomically, load_plan
+    from cmday.calendar.plan import load_plan
+    from cmday.files import write_atomically
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.indicators import choose_period, compute
@@ -231,7 +232,7 @@ def export(
                 return
             data = csv_bytes(text, form)
         try:
-            _write_atomically(out, data)
+            write_atomically(out, data)
         except OSError as error:
             raise UsageError(_("cannot write {path}: {reason}").format(path=out, reason=error.strerror)) from None
         output.message(ngettext("{count} row written to {path}", "{count} rows written to {path}", count).format(count=count, path=out))
