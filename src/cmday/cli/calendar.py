@@ -318,17 +318,9 @@ def add(
     post_id: Annotated[str | None, typer.Option("--id", help=_("Its key, instead of a hash (keeps it across edits)."), show_default=False)] = None,
     tag: Annotated[bool, typer.Option("--utm", help=_("Tag the link with UTM (source = platform, campaign = --campaign)."))] = False,
 ) -> None:
-    from pydantic import ValidationError
-
-    from cmday.calendar.agenda import agenda_post
-    from cmday.calendar.checks import check_plan
-    from cmday.calendar.exchange import parse_status
-    from cmday.calendar.plan import load_plan, post_key, shown_path
-    from cmday.calendar.writing import add_posts
-    from cmday.utm import build_utm
+    from cmday.calendar.adding import NewPost, add_post
     from cmday.cli import output
     from cmday.errors import UsageError
-    from cmday.models import Post
     from cmday.labels import state_label
     from cmday.session import Session
     from cmday.typed import read_moment
@@ -340,63 +332,25 @@ def add(
             at, platform, text, link, status = _ask_post(project, platform, source)
         if at is None:
             raise UsageError(_("--at is required (there is no terminal to ask on)"), hint=_("e.g. --at 2026-11-25T10:00"))
-        moment = read_moment(at, "--at", session.now, session.workspace.project_zone(project), future=True)
+        zone = session.workspace.project_zone(project)
+        moment = read_moment(at, "--at", session.now, zone, future=True)
         if moment.said_back:
             output.message(moment.said_back, style="dim")
         # a local reading stays a local time in the file, as the CM writes posts; an offset or a span stays an instant
-        when = moment.at.replace(tzinfo=None) if moment.at.tzinfo is session.workspace.project_zone(project) else moment.at
-        try:
-            status = parse_status(status)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-        if platform:
-            from cmday.typed import choose_platform
-
-            platform = choose_platform(platform, [project], "--platform")
-        if source and project.source(source) is None:
-            known = ", ".join(s.id for s in project.sources) or _("none")
-            raise UsageError(_("no source {source!r} in {project}; sources: {known}").format(source=source, project=project.slug, known=known))
-        data = {"at": when, "id": post_id, "source": source, "platform": platform.lower() if platform else None,
-                "text": text or "", "link": link, "media": media or [], "campaign": campaign, "owner": owner, "status": status}
-        try:
-            post = Post.model_validate({k: v for k, v in data.items() if v is not None})
-        except ValidationError as error:
-            first = error.errors()[0]
-            name = ".".join(str(s) for s in first["loc"]) or "post"
-            raise UsageError(_("{field}: {what}").format(field=name, what=str(first["msg"]).removeprefix("Value error, "))) from None
-        if tag and post.link:
-            if not post.campaign:
-                raise UsageError(_("--utm needs --campaign"))
-            tagged = build_utm(post.link, project.post_platform(post), post.campaign, rules=project.utm)
-            post = post.model_copy(update={"link": tagged.url})
-        plan = load_plan(session.workspace, project, session.store, missing_csv_ok=True)
-        key = post_key(post, project.post_platform(post))
-        if any(p.key == key for p in plan.posts):
-            raise UsageError(_("that post is already in the calendar (key {key})").format(key=key))
-        written = add_posts(session.workspace, project, [post])
-        shown = shown_path(written, session.workspace.root)
-        fresh = load_plan(session.workspace, _reloaded(session, project.slug), session.store)
-        planned = next((p for p in fresh.posts if p.key == key), None)
-        if planned is None:  # written, yet read back differently: say where, never pretend
-            raise UsageError(_("the post was written to {file} but reads back differently; check the new row").format(file=shown))
-        ahead = (planned.local.date() - session.now.astimezone(fresh.zone).date()).days
-        problems = [p for p in check_plan(fresh, session.now, max(ahead, 1)) if p.post_key == key]
+        when = moment.at.replace(tzinfo=None) if moment.at.tzinfo is zone else moment.at
+        new = NewPost(when, text or "", platform, source, link, media or [], [], campaign, owner, status, post_id, tag)
+        added = add_post(session.workspace, project, session.store, new, session.now)
         if options.json:
-            output.print_json({"added": agenda_post(planned, problems), "file": shown, "problems": problems})
+            output.print_json({"added": added.post, "file": added.file, "problems": added.problems})
             return
         output.message(_("added {key}: {when} {platform} ({status}) to {file}").format(
-            key=key, when=_when(planned.local), platform=planned.platform, status=state_label(planned.status), file=shown))
-        for problem in problems:
+            key=added.post.key, when=_when(added.post.at), platform=added.post.platform,
+            status=state_label(added.post.status), file=added.file))
+        for problem in added.problems:
             mark, _style = MARKS[problem.severity]
             output.message(f"{mark} {problem.message}", style="yellow")
     finally:
         session.close()
-
-
-def _reloaded(session: Any, slug: str) -> Any:
-    from cmday.workspace import load_workspace
-
-    return load_workspace(session.workspace.root).projects[slug]
 
 
 def _ask_post(project: Any, platform: str | None, source: str | None) -> tuple[str, str | None, str, str | None, str]:
@@ -432,38 +386,25 @@ def import_posts(
     platform: Annotated[str | None, typer.Option("--platform", help=_("The platform of rows or events that name none."), show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be added; write nothing."))] = False,
 ) -> None:
-    from cmday.calendar.exchange import read_posts_file
-    from cmday.calendar.plan import post_key, shown_path
-    from cmday.calendar.writing import add_posts
+    from cmday.calendar.adding import import_posts as add_from_file
     from cmday.cli import output
     from cmday.session import Session
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
         project = session.workspace.default_project(options.project)
-        plan = session.day(project).plan
-        posts = read_posts_file(file, project, plan.zone, fmt, platform.lower() if platform else None)
-        known = {p.key for p in plan.posts}
-        new = []
-        for post in posts:
-            key = post_key(post, project.post_platform(post))
-            if key not in known:
-                known.add(key)
-                new.append((key, post))
-        skipped = len(posts) - len(new)
-        written = None
-        if new and not dry_run:
-            written = shown_path(add_posts(session.workspace, project, [p for _k, p in new]), session.workspace.root)
+        result = add_from_file(session.workspace, session.day(project).plan, file, fmt, platform, dry_run)
         if options.json:
-            output.print_json({"added": [k for k, _p in new], "already_there": skipped, "file": written, "dry_run": dry_run})
+            output.print_json({"added": [k for k, _p in result.added], "already_there": result.already_there,
+                               "file": result.file if result.written else None, "dry_run": dry_run})
             return
-        target = written or project.calendar.file or plan.project_file
+        count, skipped = len(result.added), result.already_there
         if dry_run:
-            for key, post in new:
+            for key, post in result.added:
                 output.message(f"+ {key}  {post.at.isoformat(timespec='minutes')}  {project.post_platform(post)}  {post.text[:50]}")
-            output.message(ngettext("dry run: {count} post would be added to {file}", "dry run: {count} posts would be added to {file}", len(new)).format(count=len(new), file=target) + _already_there(skipped))
+            output.message(ngettext("dry run: {count} post would be added to {file}", "dry run: {count} posts would be added to {file}", count).format(count=count, file=result.file) + _already_there(skipped))
         else:
-            output.message(ngettext("{count} post added to {file}", "{count} posts added to {file}", len(new)).format(count=len(new), file=target) + _already_there(skipped))
+            output.message(ngettext("{count} post added to {file}", "{count} posts added to {file}", count).format(count=count, file=result.file) + _already_there(skipped))
     finally:
         session.close()
 
