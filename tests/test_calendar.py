@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,13 +12,16 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmday.calendar.checks import Problem, check_plan, links_to_check, post_length, taboo_hits
 from cmday.calendar.dates import local_time_problem
-from cmday.calendar.exchange import export_csv, export_ics, read_csv_posts, read_posts_file
+from cmday.calendar.exchange import EXPORT_COLUMNS, CsvFormat, csv_cells, export_csv, export_ics, read_csv_posts, read_posts_file
 from cmday.calendar.plan import Plan, load_plan, post_key
 from cmday.linkcheck import verify_links
 from cmday.errors import ConfigError
+from cmday.models import Post
 from cmday.store import Store
 from cmday.workspace import load_workspace
 from tests.cli_runner import run
@@ -180,6 +185,8 @@ def test_keys_are_stable_hashes_or_explicit_ids(tmp_path: Path):
 
 ROUND_TRIP_POSTS = (
     post("2026-11-25T09:00:00", "Black Friday: 20% en todo ☕", extra='link = "https://acme.example/bf?utm_source=mastodon&utm_medium=social&utm_campaign=black-friday#top"\nmedia = ["media/bf.png"]\ncampaign = "black-friday"\nowner = "Lucía"')
+    + post("2026-11-25T12:00:00", "two pictures", extra=(
+        "media = [\"media/plain.png\", { path = \"media/cups.png\", alt = '=Two cups | one \\ saucer; \"café\"' }]"))
     + post("2026-10-25T02:30:00", "twice", status="draft")
     + post("2026-11-26T08:00:00+00:00", "with offset", status="idea", platform="bluesky", extra='id = "offset-one"')
     + post("2026-11-27T10:00:00", 'quotes "and"; semicolons, commas\nand lines', status="scheduled")
@@ -192,7 +199,7 @@ def test_ics_export_is_read_back_by_icalendar_one_event_per_post(tmp_path: Path)
     data = export_ics(plan, datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     parsed = icalendar.Calendar.from_ical(data)
     events = list(parsed.walk("VEVENT"))
-    assert len(events) == 4
+    assert len(events) == 5
     assert [str(e["uid"]) for e in events] == [f"{p.key}@acme.cmday" for p in plan.posts]  # globally unique
     assert any(str(tz["tzid"]) == "Europe/Madrid" for tz in parsed.walk("VTIMEZONE"))
     black_friday = next(e for e in events if "Black Friday" in str(e["summary"]))
@@ -213,8 +220,9 @@ def test_ics_round_trip_gives_back_the_same_posts_and_keys(tmp_path: Path):
     path = tmp_path / "out.ics"
     path.write_bytes(export_ics(plan, datetime(2026, 11, 20, tzinfo=UTC)))
     back = read_posts_file(path, plan.project, MADRID, None, None)
-    fields = ("at", "platform", "text", "link", "media", "campaign", "owner", "status")
+    fields = ("at", "platform", "text", "link", "media", "media_alt", "campaign", "owner", "status")
     assert [{f: getattr(p, f) for f in fields} for p in back] == [{f: getattr(p.post, f) for f in fields} for p in plan.posts]
+    assert {"media/cups.png": '=Two cups | one \\ saucer; "café"'} in [p.media_alt for p in back]
     assert [post_key(p, p.platform or "") for p in back] == [p.key for p in plan.posts]
 
 
@@ -225,6 +233,32 @@ def test_csv_round_trip_gives_back_the_same_posts(tmp_path: Path):
         text = export_csv(plan, delimiter)
         back = [p for p, _line in read_csv_posts(text.encode("utf-8"), "x.csv", plan.project)[0]]
         assert back == [p.post for p in plan.posts]
+        assert any(p.media_alt for p in back)  # alt text is part of the post: the sheet keeps it
+
+
+ALT_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).map(str.strip).filter(
+    lambda alt: not alt.startswith("'")  # a leading apostrophe is Excel's text mark, read as such in every cell
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(alts=st.lists(ALT_TEXT, min_size=1, max_size=4), delimiter=st.sampled_from([",", ";", "\t"]))
+def test_alt_texts_come_back_from_a_sheet_whatever_they_hold(alts: list[str], delimiter: str):
+    media = [f"media/{number}.png" for number in range(len(alts))]
+    written = Post.model_validate({"at": datetime(2026, 11, 25, 9, 0), "platform": "mastodon", "text": "x",
+                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts)]})
+    buffer = io.StringIO()
+    sheet = csv.writer(buffer, delimiter=delimiter)
+    sheet.writerow(EXPORT_COLUMNS)
+    sheet.writerow(csv_cells(written, CsvFormat(delimiter=delimiter), MADRID))
+    [(back, _line)] = read_csv_posts(buffer.getvalue().encode("utf-8"), "x.csv", None)[0]
+    assert back.media == media and back.media_alt == written.media_alt
+
+
+def test_more_alt_texts_than_files_is_an_error_naming_the_cell(tmp_path: Path):
+    sheet = "at,platform,text,media,alt\n2026-11-25T09:00,mastodon,x,media/a.png,one|two\n"
+    with pytest.raises(ConfigError, match=r"c.csv:2: alt: 2 alt texts for 1 media file: one alt text per file"):
+        read_csv_posts(sheet.encode("utf-8"), "c.csv", None)
 
 
 def test_events_from_another_calendar_import_with_a_default_platform(tmp_path: Path):

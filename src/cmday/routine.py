@@ -261,7 +261,7 @@ class Day:
         if self._calendar_error is not None:
             raise self._calendar_error
         try:
-            return load_plan(self.workspace, self.project, self.store)
+            return load_plan(self.workspace, self.project, self.store, protocol=self.protocol, language=self.language)
         except ConfigError as error:
             # said once in the view, whichever part asked first (a checklist item, today's posts)
             self._calendar_error = error

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from cmday.calendar.agenda import AgendaPost, agenda_post
 from cmday.calendar.checks import Problem, check_plan
-from cmday.calendar.exchange import parse_status, read_posts_file
+from cmday.calendar.exchange import media_with_alts, parse_status, read_posts_file
 from cmday.calendar.plan import Plan, load_plan, post_key, shown_path
 from cmday.calendar.writing import add_posts
 from cmday.errors import UsageError
@@ -20,6 +20,7 @@ from cmday.models import Post, Project
 from cmday.utm import build_utm
 
 if TYPE_CHECKING:
+    from cmday.protocol import Protocol
     from cmday.store import Store
     from cmday.workspace import Workspace
 
@@ -51,15 +52,19 @@ class Added:
     problems: list[Problem]
 
 
-def add_post(workspace: Workspace, project: Project, store: Store | None, new: NewPost, now: datetime) -> Added:
-    """Check the post, write it where the project keeps its calendar, and read it back as the calendar will see it."""
+def add_post(
+    workspace: Workspace, project: Project, store: Store | None, new: NewPost, now: datetime,
+    protocol: Protocol | None = None, language: str | None = None,
+) -> Added:
+    """Check the post, write it where the project keeps its calendar, and read it back as the calendar will see it
+    (with the checks' problems for it, weighed by the `protocol` as `load_plan` does)."""
     post = _post(project, new)
     plan = load_plan(workspace, project, store, missing_csv_ok=True)
     key = post_key(post, project.post_platform(post))
     if any(p.key == key for p in plan.posts):
         raise UsageError(_("that post is already in the calendar (key {key})").format(key=key))
     shown = shown_path(add_posts(workspace, project, [post]), workspace.root)
-    fresh = load_plan(workspace, _reloaded(workspace, project.slug), store)
+    fresh = load_plan(workspace, _reloaded(workspace, project.slug), store, protocol=protocol, language=language)
     planned = next((p for p in fresh.posts if p.key == key), None)
     if planned is None:  # written, yet read back differently: say where, never pretend
         raise UsageError(_("the post was written to {file} but reads back differently; check the new row").format(file=shown))
@@ -80,10 +85,10 @@ def _post(project: Project, new: NewPost) -> Post:
         known = ", ".join(s.id for s in project.sources) or _("none")
         raise UsageError(_("no source {source!r} in {project}; sources: {known}").format(
             source=new.source, project=project.slug, known=known))
-    if len(new.alts) > len(new.media):
-        raise UsageError(_("{count} alt texts for {files} media files: give one --alt after each --media").format(
-            count=len(new.alts), files=len(new.media)))
-    media = [{"path": path, "alt": alt} if alt else path for path, alt in zip(new.media, new.alts + [""] * len(new.media))]
+    try:
+        media = media_with_alts(new.media, new.alts)
+    except ValueError as error:
+        raise UsageError(str(error), hint=_("give one --alt per --media, in the same order")) from None
     data = {"at": new.at, "id": new.id, "source": new.source, "platform": platform, "text": new.text, "link": new.link,
             "media": media, "campaign": new.campaign, "owner": new.owner, "status": status}
     try:

@@ -20,6 +20,7 @@ class AgendaPost:
     text: str
     link: str | None
     media: list[str]
+    alt: list[str]  # the alt text of each file, in the order of `media`; "" where none is written
     campaign: str
     owner: str
     url: str | None
@@ -55,6 +56,7 @@ def agenda_post(planned: PlannedPost, problems: list[Problem]) -> AgendaPost:
     own = [p for p in problems if p.post_key == planned.key]  # check_plan sorts them worst first
     return AgendaPost(
         planned.key, planned.local, planned.platform, post.source, planned.status, post.text, post.link, list(post.media),
+        [post.media_alt.get(m, "") for m in post.media],
         post.campaign, post.owner, planned.url, planned.origin, [p.code for p in own], own[0].severity if own else "",
     )
 

@@ -73,8 +73,9 @@ PROBLEM_CODES = (
     "too-long", "taboo", "utm-missing", "utm-naming", "utm-mismatch", "too-many", "too-close", "gap",
     "horizon-short", "duplicate", "links-not-checked",
 )
-# Problems that stop `cmday publish` (the others are about timing or the calendar as a whole).
-BLOCKING = ("media-missing", "empty", "too-long", "taboo")
+# Problems that stop `cmday publish` when they are errors (the others are about timing or the calendar as a whole);
+# `alt-missing` is one where the protocol's `alt_text` rule says so.
+BLOCKING = ("media-missing", "alt-missing", "empty", "too-long", "taboo")
 
 
 def check_plan(
@@ -159,7 +160,7 @@ def post_problems(plan: Plan, planned: PlannedPost, now: datetime, soon: datetim
             found.append(problem("error" if urgent else "warning", "media-missing",
                                  _("media file {file} not found (relative to the workspace)").format(file=media)))
         elif not post.media_alt.get(media):
-            found.append(problem("warning", "alt-missing",
+            found.append(problem(plan.alt_text_severity, "alt-missing",
                                  _("{file} has no alt text: people using screen readers miss it; write "
                                    "media = [{{ path = \"{file}\", alt = \"...\" }}]").format(file=media)))
     if planned.status in ("ready", "scheduled") and not post.text.strip() and not post.media:

@@ -17,7 +17,7 @@ from cmday import files
 from cmday.calendar.dates import parse_clock, parse_when
 from cmday.calendar.plan import READY_STATUSES, post_key
 from cmday.errors import ConfigError, UsageError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.models import POST_STATUSES, Post, Project
 from cmday.sheets import neutral, restored
 from cmday.typed import is_day_first
@@ -25,7 +25,7 @@ from cmday.typed import is_day_first
 if TYPE_CHECKING:
     from cmday.calendar.plan import Plan
 
-EXPORT_COLUMNS = ("id", "at", "platform", "source", "text", "link", "media", "campaign", "owner", "status")
+EXPORT_COLUMNS = ("id", "at", "platform", "source", "text", "link", "media", "alt", "campaign", "owner", "status")
 
 # CSV headers a spreadsheet may use, English and Spanish, compared lowercase and without accents.
 CSV_HEADERS: dict[str, tuple[str, ...]] = {
@@ -38,6 +38,7 @@ CSV_HEADERS: dict[str, tuple[str, ...]] = {
     "text": ("text", "copy", "post", "texto", "contenido", "mensaje", "publicacion texto"),
     "link": ("link", "url", "enlace"),
     "media": ("media", "image", "images", "file", "files", "medios", "imagen", "imagenes", "archivo", "archivos"),
+    "alt": ("alt", "alts", "alt text", "alt texts", "alternative text", "texto alternativo", "textos alternativos", "alt texto"),
     "campaign": ("campaign", "campana"),
     "owner": ("owner", "author", "responsable", "autor", "autora"),
     "status": ("status", "state", "estado"),
@@ -50,6 +51,42 @@ STATUS_WORDS: dict[str, str] = {
 }
 SPANISH_STATUS = {"idea": "idea", "draft": "borrador", "ready": "listo", "scheduled": "programado", "published": "publicado"}
 _MEDIA_SEPARATOR = re.compile(r"\s*[|\n]\s*")
+ALT_SEPARATOR = "|"  # between the files' alt texts, in the order of `media`; one inside a text is written `\|`
+
+
+def alt_cell(post: Post) -> str:
+    """The alt text of each of the post's files, in one cell: `|` between them, `""` for a file without."""
+    if not post.media_alt:
+        return ""
+    escaped = (post.media_alt.get(m, "").replace("\\", "\\\\").replace(ALT_SEPARATOR, "\\" + ALT_SEPARATOR) for m in post.media)
+    return ALT_SEPARATOR.join(escaped)
+
+
+def read_alt_cell(cell: str) -> list[str]:
+    """The alt texts `alt_cell` wrote, one per file; a backslash before `|` or before another backslash is taken as written."""
+    texts, current, at = [], [], 0
+    while at < len(cell):
+        character = cell[at]
+        if character == "\\" and cell[at + 1 : at + 2] in (ALT_SEPARATOR, "\\"):
+            current.append(cell[at + 1])
+            at += 1
+        elif character == ALT_SEPARATOR:
+            texts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(character)
+        at += 1
+    texts.append("".join(current).strip())
+    return texts
+
+
+def media_with_alts(media: list[str], alts: list[str]) -> list[Any]:
+    """Files and their alt texts, paired in order, as a post's `media` is written: `{path, alt}` where there is one."""
+    if len(alts) > len(media):
+        said_alts = ngettext("{count} alt text", "{count} alt texts", len(alts)).format(count=len(alts))
+        said_files = ngettext("{count} media file", "{count} media files", len(media)).format(count=len(media))
+        raise ValueError(_("{alts} for {files}: one alt text per file, in the same order").format(alts=said_alts, files=said_files))
+    return [{"path": path, "alt": alt} if alt else path for path, alt in zip(media, alts + [""] * len(media))]
 
 
 def _fold(text: str) -> str:
@@ -201,8 +238,12 @@ def _row_post(cells: dict[str, str], form: CsvFormat, shown: str, line: int, pro
                 suggestion = nearest(data["platform"], known)
                 raise fail("platform", _("unknown platform {value!r}; known: {known}").format(value=cells["platform"], known=", ".join(known))
                            + (" — " + _("did you mean {suggestion!r}?").format(suggestion=suggestion) if suggestion else ""))
-    if cells.get("media"):
-        data["media"] = [m for m in _MEDIA_SEPARATOR.split(cells["media"]) if m]
+    if cells.get("media") or cells.get("alt"):
+        media = [m for m in _MEDIA_SEPARATOR.split(cells.get("media", "")) if m]
+        try:
+            data["media"] = media_with_alts(media, read_alt_cell(cells["alt"]) if cells.get("alt") else [])
+        except ValueError as error:
+            raise fail("alt", str(error)) from None
     if cells.get("status"):
         try:
             data["status"] = parse_status(cells["status"])
@@ -235,6 +276,7 @@ def csv_cells(post: Post, form: CsvFormat, zone: ZoneInfo, status: str | None = 
         "text": post.text,
         "link": post.link or "",
         "media": "|".join(post.media),
+        "alt": alt_cell(post),
         "campaign": post.campaign,
         "owner": post.owner,
         "status": SPANISH_STATUS[status] if form.spanish else status,
@@ -276,7 +318,7 @@ def export_xlsx(plan: Plan) -> bytes:
         post = planned.post
         months.setdefault(f"{planned.local:%Y-%m}", []).append([
             post.id or "", planned.local.replace(tzinfo=None), planned.platform if post.platform else "", post.source or "",
-            post.text, post.link or "", "|".join(post.media), post.campaign, post.owner, planned.status,
+            post.text, post.link or "", "|".join(post.media), alt_cell(post), post.campaign, post.owner, planned.status,
         ])
     return write_workbook([Sheet(month, list(EXPORT_COLUMNS), rows) for month, rows in sorted(months.items())])
 
@@ -374,6 +416,7 @@ def export_ics(plan: Plan, now: datetime, language: str = "en") -> bytes:
         event.add("x-cmday-text", icalendar.vText(text))
         for name, value in (
             ("x-cmday-source", post.source), ("x-cmday-link", link), ("x-cmday-media", "|".join(post.media)),
+            ("x-cmday-alt", alt_cell(post)),
             ("x-cmday-campaign", post.campaign), ("x-cmday-owner", post.owner), ("x-cmday-published-url", planned.url),
         ):
             if value:
@@ -421,9 +464,12 @@ def read_ics_posts(raw: bytes, shown: str, zone: ZoneInfo, default_platform: str
             value = _ics_text(event, key)
             if value:
                 data[name] = value
-        media = _ics_text(event, "x-cmday-media")
-        if media:
-            data["media"] = [m for m in media.split("|") if m]
+        media, alts = _ics_text(event, "x-cmday-media"), _ics_text(event, "x-cmday-alt")
+        if media or alts:
+            try:
+                data["media"] = media_with_alts([m for m in (media or "").split("|") if m], read_alt_cell(alts) if alts else [])
+            except ValueError as error:
+                raise ConfigError(_("{where}: X-CMDAY-ALT: {what}").format(where=where, what=error)) from None
         if status:
             data["status"] = status
         uid = _ics_text(event, "uid")

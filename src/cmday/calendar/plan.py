@@ -18,6 +18,7 @@ from cmday.models import Post, Project
 
 if TYPE_CHECKING:
     from cmday.calendar.exchange import CsvFormat
+    from cmday.protocol import Protocol
     from cmday.store import Store
     from cmday.workspace import Workspace
 
@@ -61,6 +62,7 @@ class Plan:
     project_file: str
     csv_path: Path | None = None
     csv_format: CsvFormat | None = None
+    alt_text_severity: str = "warning"  # of a file without alt text: the protocol's `alt_text` rule says
 
     def find(self, wanted: str) -> PlannedPost | None:
         """A post by its key, or by an unambiguous start of it."""
@@ -103,15 +105,28 @@ def post_key(post: Post, platform: str) -> str:
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:8]
 
 
-def load_plan(workspace: Workspace, project: Project, store: Store | None = None, missing_csv_ok: bool = False) -> Plan:
+def load_plan(
+    workspace: Workspace,
+    project: Project,
+    store: Store | None = None,
+    missing_csv_ok: bool = False,
+    protocol: Protocol | None = None,
+    language: str | None = None,
+) -> Plan:
     """Every post of the project (file and CSV), with what the state says cmday published.
 
-    `missing_csv_ok` lets `cmday calendar add` start the CSV the project names.
+    `missing_csv_ok` lets `cmday calendar add` start the CSV the project names. The `protocol`, in the
+    project's language (else `language`, the session's), sets how the checks weigh a file without alt text.
     """
     root = workspace.root
     zone = workspace.project_zone(project)
     project_file = shown_path(workspace.project_files.get(project.slug), root) or f"projects/{project.slug}.toml"
     plan = Plan(project=project, zone=zone, root=root, posts=[], project_file=project_file)
+    if protocol is not None:
+        from cmday.conduct import alt_text_rule
+
+        rule = alt_text_rule(protocol, project.project.language or language or workspace.config.language or "en")
+        plan.alt_text_severity = rule.severity if rule is not None else plan.alt_text_severity
     for index, post in enumerate(project.posts, start=1):
         plan.posts.append(_planned(post, project, zone, f"{project_file} posts[{index}]"))
     if project.calendar.file:

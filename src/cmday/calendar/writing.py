@@ -125,7 +125,7 @@ def _append_csv(workspace: Workspace, project: Project, posts: list[Post]) -> Pa
 def _missing_columns(post: Post, form: CsvFormat) -> list[str]:
     wanted = {
         "platform": bool(post.platform), "source": bool(post.source), "text": bool(post.text), "link": bool(post.link),
-        "media": bool(post.media), "campaign": bool(post.campaign), "owner": bool(post.owner), "id": bool(post.id),
+        "media": bool(post.media), "alt": bool(post.media_alt), "campaign": bool(post.campaign), "owner": bool(post.owner), "id": bool(post.id),
         "status": post.status != "draft",  # a sheet without a status column reads every row as a draft
     }
     return [name for name, needed in wanted.items() if needed and name not in form.columns]

@@ -23,6 +23,7 @@ def short_label(code: str) -> str:
         "dst-ambiguous": _("time twice"),
         "not-ready": _("not ready"),
         "media-missing": _("no media file"),
+        "alt-missing": _("no alt text"),
         "link-broken": _("link broken"),
         "empty": _("empty"),
         "too-long": _("too long"),
@@ -312,6 +313,7 @@ def add(
     text: Annotated[str | None, typer.Option("--text", "-t", help=_("The post's text."), show_default=False)] = None,
     link: Annotated[str | None, typer.Option("--link", help=_("A link to go with it."), show_default=False)] = None,
     media: Annotated[list[str] | None, typer.Option("--media", help=_("A media file, relative to the workspace (repeat for more)."), show_default=False)] = None,
+    alt: Annotated[list[str] | None, typer.Option("--alt", help=_("The alt text of a --media file, what screen readers say (one per file, in the same order)."), show_default=False)] = None,
     campaign: Annotated[str, typer.Option("--campaign", help=_("Its campaign."))] = "",
     owner: Annotated[str, typer.Option("--owner", help=_("Who prepares it."))] = "",
     status: Annotated[str, typer.Option("--status", help=_("idea, draft, ready, scheduled or published."))] = "draft",
@@ -338,8 +340,8 @@ def add(
             output.message(moment.said_back, style="dim")
         # a local reading stays a local time in the file, as the CM writes posts; an offset or a span stays an instant
         when = moment.at.replace(tzinfo=None) if moment.at.tzinfo is zone else moment.at
-        new = NewPost(when, text or "", platform, source, link, media or [], [], campaign, owner, status, post_id, tag)
-        added = add_post(session.workspace, project, session.store, new, session.now)
+        new = NewPost(when, text or "", platform, source, link, media or [], alt or [], campaign, owner, status, post_id, tag)
+        added = add_post(session.workspace, project, session.store, new, session.now, session.protocol(project), session.language)
         if options.json:
             output.print_json({"added": added.post, "file": added.file, "problems": added.problems})
             return
