@@ -487,8 +487,10 @@ def test_a_missing_alt_text_is_a_warning_unless_the_protocol_makes_it_an_error(w
 def test_add_writes_alt_text_beside_its_file_and_refuses_more_alts_than_files(ws: Path):
     add_post(ws, "--at", "2026-11-26T10:00", "--platform", "mastodon", "--text", "pic", "--media", "m/a.png", "--media", "m/b.png",
              "--alt", "A flat white")
+    add_post(ws, "--at", "2026-11-26T11:00", "--platform", "mastodon", "--text", "one", "--media", "m/c.png", "--alt", "A cortado")
     written = (ws / "projects" / "acme.toml").read_text(encoding="utf-8")
     assert 'media = [{path = "m/a.png", alt = "A flat white"}, "m/b.png"]' in written
+    assert 'media = [{path = "m/c.png", alt = "A cortado"}]' in written and "[[posts.media]]" not in written  # as a person writes it
     ran = cmday(ws, "calendar", "add", "--at", "2026-11-27T10:00", "--platform", "mastodon", "--alt", "orphan")
     assert ran.exit_code == 2 and "1 alt text for 0 media files: one alt text per file" in ran.stderr, ran.stderr
 

@@ -69,7 +69,15 @@ def _toml_table(post: Post) -> Any:
     if post.link:
         table.add("link", post.link)
     if post.media:
-        table.add("media", [({"path": m, "alt": post.media_alt[m]} if m in post.media_alt else m) for m in post.media])
+        media = tomlkit.array()  # `media = [{ path = ..., alt = ... }]` on the post's own line, as the README writes it
+        for path in post.media:
+            if path in post.media_alt:
+                entry = tomlkit.inline_table()
+                entry.update({"path": path, "alt": post.media_alt[path]})
+                media.append(entry)
+            else:
+                media.append(path)
+        table.add("media", media)
     if post.campaign:
         table.add("campaign", post.campaign)
     if post.owner:
