@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,11 +19,12 @@ from hypothesis import strategies as st
 from cmday.calendar.checks import Problem, check_plan, links_to_check, post_length, taboo_hits
 from cmday.calendar.dates import local_time_problem
 from cmday.calendar.exchange import EXPORT_COLUMNS, CsvFormat, csv_cells, export_csv, export_ics, read_csv_posts, read_posts_file
-from cmday.calendar.plan import Plan, load_plan, post_key
+from cmday.calendar.plan import Plan, PlannedPost, load_plan, post_key
 from cmday.linkcheck import verify_links
 from cmday.errors import ConfigError
 from cmday.models import Post
 from cmday.store import Store
+from cmday.textsafe import clean
 from cmday.workspace import load_workspace
 from tests.cli_runner import run
 
@@ -253,6 +255,29 @@ def test_alt_texts_come_back_from_a_sheet_whatever_they_hold(alts: list[str], de
     sheet.writerow(csv_cells(written, CsvFormat(delimiter=delimiter), MADRID))
     [(back, _line)] = read_csv_posts(buffer.getvalue().encode("utf-8"), "x.csv", None)[0]
     assert back.media == media and back.media_alt == written.media_alt
+
+
+@settings(max_examples=100, deadline=None)
+@given(alts=st.lists(ALT_TEXT.map(lambda alt: clean(alt).strip()), min_size=1, max_size=3))  # ICS text passes `clean`, as every exported text does
+def test_alt_texts_come_back_from_an_ics_export_whatever_they_hold(alts: list[str]):
+    with tempfile.TemporaryDirectory() as folder:
+        back = _through_ics(Path(folder), alts)
+    assert back.media == [f"media/{number}.png" for number in range(len(alts))]
+    assert back.media_alt == {f"media/{number}.png": alt for number, alt in enumerate(alts) if alt}
+
+
+def _through_ics(folder: Path, alts: list[str]) -> Post:
+    project = load_workspace(make(folder / "ws")).projects["acme"]
+    media = [f"media/{number}.png" for number in range(len(alts))]
+    written = Post.model_validate({"at": datetime(2026, 11, 25, 9, 0), "platform": "mastodon", "text": "x",
+                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts)]})
+    at = written.at.replace(tzinfo=MADRID).astimezone(UTC)
+    planned = PlannedPost(post_key(written, "mastodon"), written, at, at.astimezone(MADRID), "mastodon", "x", "ready")
+    plan = Plan(project=project, zone=MADRID, root=Path("."), posts=[planned], project_file="projects/acme.toml")
+    path = folder / "plan.ics"
+    path.write_bytes(export_ics(plan, NOW))
+    [back] = read_posts_file(path, project, MADRID, None, None)
+    return back
 
 
 def test_more_alt_texts_than_files_is_an_error_naming_the_cell(tmp_path: Path):
