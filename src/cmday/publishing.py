@@ -38,6 +38,19 @@ class Publishing:
     alts: list[str] = field(default_factory=list)  # alt text of each file, "" where none was written
 
 
+def post_to_publish(plans: list[Plan], wanted: str) -> tuple[Plan, PlannedPost]:
+    """The post a key (or its start) names, in whichever of the projects' calendars holds it, or a UsageError."""
+    found = [(plan, planned) for plan in plans if (planned := plan.find(wanted)) is not None]
+    if not found:
+        raise UsageError(_("no post {key!r} in the calendar").format(key=wanted), hint=_("`cmday calendar` shows each post's key"))
+    if len(found) > 1:
+        raise UsageError(
+            _("post {key!r} is in several projects: {projects}").format(key=wanted, projects=", ".join(p.project.slug for p, _x in found)),
+            hint=_("pass --project"),
+        )
+    return found[0]
+
+
 def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: Store) -> tuple[Publishing, Any]:
     """Everything that must hold before a post is sent, or a UsageError saying plainly which does not."""
     from cmday.calendar.checks import BLOCKING, post_problems

@@ -532,7 +532,7 @@ def publish(
 ) -> None:
     from rich.text import Text
 
-    from cmday.publishing import prepare_publication, publish as publish_post
+    from cmday.publishing import post_to_publish, prepare_publication, publish as publish_post
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.session import Session
@@ -541,20 +541,8 @@ def publish(
         raise UsageError(_("publish and --offline contradict each other"), hint=_("drop --offline, or use --dry-run"))
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        found = []
-        for project in session.workspace.select(options.project):
-            plan = session.day(project).plan
-            planned = plan.find(post)
-            if planned is not None:
-                found.append((plan, planned))
-        if not found:
-            raise UsageError(_("no post {key!r} in the calendar").format(key=post), hint=_("`cmday calendar` shows each post's key"))
-        if len(found) > 1:
-            raise UsageError(
-                _("post {key!r} is in several projects: {projects}").format(key=post, projects=", ".join(p.project.slug for p, _x in found)),
-                hint=_("pass --project"),
-            )
-        plan, planned = found[0]
+        plans = [session.day(project).plan for project in session.workspace.select(options.project)]
+        plan, planned = post_to_publish(plans, post)
         publishing, source = prepare_publication(plan, planned, session.now, session.store)
         preview = {
             "project": publishing.project, "key": publishing.key, "platform": publishing.platform, "source": publishing.source,
