@@ -91,7 +91,7 @@ def main() -> None:
         build_state(home / "state.sqlite3", workspace, now)
         print(f"state: {MENTIONS:,} mentions over {DAYS} days, built in {time.perf_counter() - started:.1f} s")
 
-        from cmday.calendar import load_plan
+        from cmday.calendar.plan import load_plan
         from cmday.indicators import period_of
         from cmday.report import build, render_html, render_markdown, speaking
         from cmday.store import Store

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,10 +13,18 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cmday import calendar
+from cmday.calendar.checks import Problem, check_plan, links_to_check, post_length, taboo_hits
+from cmday.calendar.dates import local_time_problem
+from cmday.calendar.exchange import EXPORT_COLUMNS, CsvFormat, csv_cells, export_csv, export_ics, read_csv_posts, read_posts_file
+from cmday.calendar.plan import Plan, PlannedPost, load_plan, post_key
+from cmday.linkcheck import verify_links
 from cmday.errors import ConfigError
+from cmday.models import Post
 from cmday.store import Store
+from cmday.textsafe import clean
 from cmday.workspace import load_workspace
 from tests.cli_runner import run
 
@@ -56,16 +67,16 @@ def post(at: str, text: str = "hola", status: str = "ready", platform: str = "ma
     return f'\n[[posts]]\nat = {at}\nplatform = "{platform}"\ntext = """{text}"""\nstatus = "{status}"\n{extra}\n'
 
 
-def plan_of(root: Path, store: Store | None = None) -> calendar.Plan:
+def plan_of(root: Path, store: Store | None = None) -> Plan:
     workspace = load_workspace(root)
-    return calendar.load_plan(workspace, workspace.projects["acme"], store)
+    return load_plan(workspace, workspace.projects["acme"], store)
 
 
-def codes(problems: list[calendar.Problem], key: str | None = None) -> list[str]:
+def codes(problems: list[Problem], key: str | None = None) -> list[str]:
     return [p.code for p in problems if key is None or p.post_key == key]
 
 
-def only(problems: list[calendar.Problem], code: str) -> list[calendar.Problem]:
+def only(problems: list[Problem], code: str) -> list[Problem]:
     return [p for p in problems if p.code == code]
 
 
@@ -81,7 +92,7 @@ SPANISH_SHEET = (
 
 
 def test_a_spanish_excel_sheet_with_bom_semicolons_and_day_first_dates(tmp_path: Path):
-    posts, form = calendar.read_csv_posts(b"\xef\xbb\xbf" + SPANISH_SHEET.encode("utf-8"), "calendar.csv", None)
+    posts, form = read_csv_posts(b"\xef\xbb\xbf" + SPANISH_SHEET.encode("utf-8"), "calendar.csv", None)
     assert form.delimiter == ";" and form.bom and form.day_first and form.spanish and form.encoding == "utf-8"
     (first, line1), (second, line2) = posts
     assert first.at == datetime(2026, 11, 25, 10, 0) and first.platform == "mastodon"
@@ -94,7 +105,7 @@ def test_a_spanish_excel_sheet_with_bom_semicolons_and_day_first_dates(tmp_path:
 
 def test_comma_iso_utf8_without_bom_and_separate_date_and_time_columns():
     sheet = "date,time,platform,text,status\n2026-11-25,10:00,mastodon,\"Hello, world\",scheduled\n2026-11-26,,bluesky,all day,idea\n"
-    posts, form = calendar.read_csv_posts(sheet.encode("utf-8"), "c.csv", None)
+    posts, form = read_csv_posts(sheet.encode("utf-8"), "c.csv", None)
     assert form.delimiter == "," and not form.bom and not form.day_first and form.newline == "\n"
     assert [p.at for p, _line in posts] == [datetime(2026, 11, 25, 10, 0), datetime(2026, 11, 26, 0, 0)]
     assert posts[0][0].text == "Hello, world" and posts[0][0].status == "scheduled"
@@ -102,7 +113,7 @@ def test_comma_iso_utf8_without_bom_and_separate_date_and_time_columns():
 
 def test_tab_separated_and_iso_with_offset():
     sheet = "at\tplatform\ttext\n2026-11-25T10:00:00+01:00\tmastodon\tx\n2026-11-25 12:00\tmastodon\ty\n"
-    posts, form = calendar.read_csv_posts(sheet.encode("utf-8"), "c.tsv", None)
+    posts, form = read_csv_posts(sheet.encode("utf-8"), "c.tsv", None)
     assert form.delimiter == "\t"
     assert posts[0][0].at.utcoffset() == timedelta(hours=1)
     assert posts[1][0].at == datetime(2026, 11, 25, 12, 0)
@@ -110,7 +121,7 @@ def test_tab_separated_and_iso_with_offset():
 
 def test_windows_1252_as_excel_saves_plain_csv():
     sheet = "fecha;red;texto\n25/11/2026 10:00;mastodon;Campaña de otoño\n".encode("cp1252")
-    posts, form = calendar.read_csv_posts(sheet, "c.csv", None)
+    posts, form = read_csv_posts(sheet, "c.csv", None)
     assert form.encoding == "cp1252" and posts[0][0].text == "Campaña de otoño"
 
 
@@ -127,14 +138,14 @@ def test_windows_1252_as_excel_saves_plain_csv():
 def test_bad_rows_name_the_file_line_and_field(row: str, where: str):
     sheet = f"fecha;plataforma;texto;estado\n{row}\n"
     with pytest.raises(ConfigError) as raised:
-        calendar.read_csv_posts(sheet.encode("utf-8"), "c.csv", None)
+        read_csv_posts(sheet.encode("utf-8"), "c.csv", None)
     assert raised.value.message.startswith(where), raised.value.message
     assert "\n" not in raised.value.message
 
 
 def test_a_header_without_a_date_column_is_refused_plainly():
     with pytest.raises(ConfigError, match=r"c.csv:1: the header names no date column"):
-        calendar.read_csv_posts(b"platform,text\nmastodon,x\n", "c.csv", None)
+        read_csv_posts(b"platform,text\nmastodon,x\n", "c.csv", None)
 
 
 def test_a_row_naming_an_unknown_source_is_refused(tmp_path: Path):
@@ -176,6 +187,8 @@ def test_keys_are_stable_hashes_or_explicit_ids(tmp_path: Path):
 
 ROUND_TRIP_POSTS = (
     post("2026-11-25T09:00:00", "Black Friday: 20% en todo ☕", extra='link = "https://acme.example/bf?utm_source=mastodon&utm_medium=social&utm_campaign=black-friday#top"\nmedia = ["media/bf.png"]\ncampaign = "black-friday"\nowner = "Lucía"')
+    + post("2026-11-25T12:00:00", "two pictures", extra=(
+        "media = [\"media/plain.png\", { path = \"media/cups.png\", alt = '=Two cups | one \\ saucer; \"café\"' }]"))
     + post("2026-10-25T02:30:00", "twice", status="draft")
     + post("2026-11-26T08:00:00+00:00", "with offset", status="idea", platform="bluesky", extra='id = "offset-one"')
     + post("2026-11-27T10:00:00", 'quotes "and"; semicolons, commas\nand lines', status="scheduled")
@@ -185,10 +198,10 @@ ROUND_TRIP_POSTS = (
 def test_ics_export_is_read_back_by_icalendar_one_event_per_post(tmp_path: Path):
     root = make(tmp_path / "ws", ROUND_TRIP_POSTS)
     plan = plan_of(root)
-    data = calendar.export_ics(plan, datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    data = export_ics(plan, datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     parsed = icalendar.Calendar.from_ical(data)
     events = list(parsed.walk("VEVENT"))
-    assert len(events) == 4
+    assert len(events) == 5
     assert [str(e["uid"]) for e in events] == [f"{p.key}@acme.cmday" for p in plan.posts]  # globally unique
     assert any(str(tz["tzid"]) == "Europe/Madrid" for tz in parsed.walk("VTIMEZONE"))
     black_friday = next(e for e in events if "Black Friday" in str(e["summary"]))
@@ -207,20 +220,70 @@ def test_ics_round_trip_gives_back_the_same_posts_and_keys(tmp_path: Path):
     root = make(tmp_path / "ws", ROUND_TRIP_POSTS)
     plan = plan_of(root)
     path = tmp_path / "out.ics"
-    path.write_bytes(calendar.export_ics(plan, datetime(2026, 11, 20, tzinfo=UTC)))
-    back = calendar.read_posts_file(path, plan.project, MADRID, None, None)
-    fields = ("at", "platform", "text", "link", "media", "campaign", "owner", "status")
+    path.write_bytes(export_ics(plan, datetime(2026, 11, 20, tzinfo=UTC)))
+    back = read_posts_file(path, plan.project, MADRID, None, None)
+    fields = ("at", "platform", "text", "link", "media", "media_alt", "campaign", "owner", "status")
     assert [{f: getattr(p, f) for f in fields} for p in back] == [{f: getattr(p.post, f) for f in fields} for p in plan.posts]
-    assert [calendar.post_key(p, p.platform or "") for p in back] == [p.key for p in plan.posts]
+    assert {"media/cups.png": '=Two cups | one \\ saucer; "café"'} in [p.media_alt for p in back]
+    assert [post_key(p, p.platform or "") for p in back] == [p.key for p in plan.posts]
 
 
 def test_csv_round_trip_gives_back_the_same_posts(tmp_path: Path):
     root = make(tmp_path / "ws", ROUND_TRIP_POSTS)
     plan = plan_of(root)
     for delimiter in (",", ";"):
-        text = calendar.export_csv(plan, delimiter)
-        back = [p for p, _line in calendar.read_csv_posts(text.encode("utf-8"), "x.csv", plan.project)[0]]
+        text = export_csv(plan, delimiter)
+        back = [p for p, _line in read_csv_posts(text.encode("utf-8"), "x.csv", plan.project)[0]]
         assert back == [p.post for p in plan.posts]
+        assert any(p.media_alt for p in back)  # alt text is part of the post: the sheet keeps it
+
+
+ALT_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).map(str.strip).filter(
+    lambda alt: not alt.startswith("'")  # a leading apostrophe is Excel's text mark, read as such in every cell
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(alts=st.lists(ALT_TEXT, min_size=1, max_size=4), delimiter=st.sampled_from([",", ";", "\t"]))
+def test_alt_texts_come_back_from_a_sheet_whatever_they_hold(alts: list[str], delimiter: str):
+    media = [f"media/{number}.png" for number in range(len(alts))]
+    written = Post.model_validate({"at": datetime(2026, 11, 25, 9, 0), "platform": "mastodon", "text": "x",
+                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts)]})
+    buffer = io.StringIO()
+    sheet = csv.writer(buffer, delimiter=delimiter)
+    sheet.writerow(EXPORT_COLUMNS)
+    sheet.writerow(csv_cells(written, CsvFormat(delimiter=delimiter), MADRID))
+    [(back, _line)] = read_csv_posts(buffer.getvalue().encode("utf-8"), "x.csv", None)[0]
+    assert back.media == media and back.media_alt == written.media_alt
+
+
+@settings(max_examples=100, deadline=None)
+@given(alts=st.lists(ALT_TEXT.map(lambda alt: clean(alt).strip()), min_size=1, max_size=3))  # ICS text passes `clean`, as every exported text does
+def test_alt_texts_come_back_from_an_ics_export_whatever_they_hold(alts: list[str]):
+    with tempfile.TemporaryDirectory() as folder:
+        back = _through_ics(Path(folder), alts)
+    assert back.media == [f"media/{number}.png" for number in range(len(alts))]
+    assert back.media_alt == {f"media/{number}.png": alt for number, alt in enumerate(alts) if alt}
+
+
+def _through_ics(folder: Path, alts: list[str]) -> Post:
+    project = load_workspace(make(folder / "ws")).projects["acme"]
+    media = [f"media/{number}.png" for number in range(len(alts))]
+    written = Post.model_validate({"at": datetime(2026, 11, 25, 9, 0), "platform": "mastodon", "text": "x",
+                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts)]})
+    at = written.at.replace(tzinfo=MADRID).astimezone(UTC)
+    planned = PlannedPost(post_key(written, "mastodon"), written, at, at.astimezone(MADRID), "mastodon", "x", "ready")
+    plan = Plan(project=project, zone=MADRID, root=Path("."), posts=[planned], project_file="projects/acme.toml")
+    path = folder / "plan.ics"
+    path.write_bytes(export_ics(plan, NOW))
+    [back] = read_posts_file(path, project, MADRID, None, None)
+    return back
+
+
+def test_more_alt_texts_than_files_is_an_error_naming_the_cell(tmp_path: Path):
+    sheet = "at,platform,text,media,alt\n2026-11-25T09:00,mastodon,x,media/a.png,one|two\n"
+    with pytest.raises(ConfigError, match=r"c.csv:2: alt: 2 alt texts for 1 media file: one alt text per file"):
+        read_csv_posts(sheet.encode("utf-8"), "c.csv", None)
 
 
 def test_events_from_another_calendar_import_with_a_default_platform(tmp_path: Path):
@@ -237,8 +300,8 @@ def test_events_from_another_calendar_import_with_a_default_platform(tmp_path: P
     root = make(tmp_path / "ws")
     project = load_workspace(root).projects["acme"]
     with pytest.raises(Exception, match="names no platform"):
-        calendar.read_posts_file(path, project, MADRID, None, None)
-    [imported] = calendar.read_posts_file(path, project, MADRID, None, "mastodon")
+        read_posts_file(path, project, MADRID, None, None)
+    [imported] = read_posts_file(path, project, MADRID, None, "mastodon")
     assert imported.at == datetime(2026, 12, 1, 10, 0) and imported.platform == "mastodon"
     assert imported.text == "Abrimos el 24 hasta las 14:00" and imported.link == "https://acme.example/navidad"
     assert imported.status == "draft" and imported.id is None  # a foreign UID is no cmday key
@@ -254,7 +317,7 @@ def test_horizon_lists_empty_days_per_active_platform(tmp_path: Path):
     posts = "".join(post(f"2026-11-{day}T10:00:00") for day in (25, 26, 28))
     root = make(tmp_path / "ws", posts + post("2026-11-25T11:00:00", platform="bluesky"), platforms='["mastodon", "bluesky"]',
                 calendar_lines="horizon_days = 5")
-    problems = calendar.check_plan(plan_of(root), NOW)
+    problems = check_plan(plan_of(root), NOW)
     gaps = {(p.platform, p.day) for p in only(problems, "gap")}
     assert gaps == {("mastodon", date(2026, 11, 27)), ("mastodon", date(2026, 11, 29))} | {
         ("bluesky", date(2026, 11, d)) for d in (26, 27, 28, 29)
@@ -265,14 +328,14 @@ def test_horizon_lists_empty_days_per_active_platform(tmp_path: Path):
 
 def test_days_the_brand_does_not_publish_are_no_gaps(tmp_path: Path):
     root = make(tmp_path / "ws", calendar_lines='horizon_days = 7\nweekdays = ["mon", "tue", "wed", "thu", "fri"]')
-    gaps = [p.day.strftime("%a") for p in only(calendar.check_plan(plan_of(root), NOW), "gap")]
+    gaps = [p.day.strftime("%a") for p in only(check_plan(plan_of(root), NOW), "gap")]
     assert gaps == ["Wed", "Thu", "Fri", "Mon", "Tue"]
 
 
 def test_tomorrow_needs_the_minimum_of_ready_posts_per_platform(tmp_path: Path):
     posts = post("2026-11-25T09:00:00") + post("2026-11-25T13:00:00", status="draft") + post("2026-11-25T10:00:00", platform="bluesky", status="scheduled")
     root = make(tmp_path / "ws", posts, platforms='["mastodon", "bluesky"]', calendar_lines="min_per_day = {mastodon = 2}")
-    problems = calendar.check_plan(plan_of(root), NOW)
+    problems = check_plan(plan_of(root), NOW)
     [missing] = only(problems, "tomorrow-missing")
     assert missing.platform == "mastodon" and missing.severity == "error" and "1 of the 2 ready posts" in missing.message
     [draft] = only(problems, "not-ready")
@@ -281,7 +344,7 @@ def test_tomorrow_needs_the_minimum_of_ready_posts_per_platform(tmp_path: Path):
 
 def test_nothing_due_within_24_hours_may_still_be_an_idea_or_a_draft(tmp_path: Path):
     posts = post("2026-11-25T17:59:00", "idea", status="idea") + post("2026-11-25T18:01:00", "later draft", status="draft")
-    problems = calendar.check_plan(plan_of(make(tmp_path / "ws", posts)), NOW)
+    problems = check_plan(plan_of(make(tmp_path / "ws", posts)), NOW)
     flagged = [p.message for p in only(problems, "not-ready")]
     assert len(flagged) == 1 and "still idea" in flagged[0]
 
@@ -294,7 +357,7 @@ def test_media_files_must_exist_relative_to_the_workspace(tmp_path: Path):
     root = make(tmp_path / "ws", posts)
     (root / "media").mkdir()
     (root / "media" / "ok.jpg").write_bytes(b"\xff\xd8")
-    problems = only(calendar.check_plan(plan_of(root), NOW), "media-missing")
+    problems = only(check_plan(plan_of(root), NOW), "media-missing")
     assert [(p.severity, p.day) for p in problems] == [("error", date(2026, 11, 25)), ("warning", date(2026, 11, 30))]
     assert "media/missing.jpg" in problems[0].message
 
@@ -310,7 +373,7 @@ def test_alt_text_is_written_beside_its_file_and_a_missing_one_is_a_warning(tmp_
     [planned] = plan.posts
     assert planned.post.media == ["media/brunch.jpg", "media/menu.jpg"]
     assert planned.post.media_alt == {"media/brunch.jpg": "Turkish eggs and a flat white"}
-    problems = only(calendar.check_plan(plan, NOW), "alt-missing")
+    problems = only(check_plan(plan, NOW), "alt-missing")
     assert [(p.severity, "media/menu.jpg" in p.message) for p in problems] == [("warning", True)]
 
 
@@ -324,16 +387,16 @@ def test_links_answering_or_not(tmp_path: Path, platform_server):
     base = platform_server.url
     posts = "".join(post(f"2026-11-25T{h}:00:00", f"{name}", extra=f'link = "{base}/{name}"') for h, name in (("09", "ok"), ("11", "gone"), ("13", "no-head")))
     plan = plan_of(make(tmp_path / "ws", posts, calendar_lines="max_per_day = 5"))
-    urls = calendar.links_to_check(plan, NOW)
-    answers = calendar.verify_links(urls)
+    urls = links_to_check(plan, NOW)
+    answers = verify_links(urls)
     assert answers == {f"{base}/ok": None, f"{base}/gone": "it answers 404", f"{base}/no-head": None}
-    broken = only(calendar.check_plan(plan, NOW, links=answers), "link-broken")
+    broken = only(check_plan(plan, NOW, links=answers), "link-broken")
     assert len(broken) == 1 and broken[0].severity == "error" and "/gone does not answer: it answers 404" in broken[0].message
     assert [r.method for r in platform_server.requests].count("GET") == 1
 
 
 def test_links_to_an_unreachable_host_say_why(tmp_path: Path):
-    answers = calendar.verify_links(["http://127.0.0.1:9/nothing"], timeout=2)
+    answers = verify_links(["http://127.0.0.1:9/nothing"], timeout=2)
     assert answers["http://127.0.0.1:9/nothing"]
 
 
@@ -347,7 +410,7 @@ def test_too_many_posts_a_day_and_too_close_together(tmp_path: Path):
         + post("2026-11-26T10:00:00", "x", platform="bluesky") + post("2026-11-26T10:10:00", "y", platform="bluesky")
     )
     root = make(tmp_path / "ws", posts, calendar_lines="max_per_day = {mastodon = 2}\nmin_gap_minutes = {mastodon = 60, bluesky = 5}")
-    problems = calendar.check_plan(plan_of(root), NOW)
+    problems = check_plan(plan_of(root), NOW)
     [many] = only(problems, "too-many")
     assert many.platform == "mastodon" and many.day == date(2026, 11, 26) and "3 posts, more than the 2" in many.message
     [close] = only(problems, "too-close")
@@ -367,7 +430,7 @@ def test_links_to_own_domains_need_utm_tags_that_follow_the_rules(tmp_path: Path
         + post("2026-11-27T19:00:00", "fine", extra='link = "https://acme.example/?utm_source=mastodon&utm_medium=social&utm_campaign=launch"')
     )
     plan = plan_of(make(tmp_path / "ws", posts, calendar_lines="max_per_day = 9"))
-    problems = calendar.check_plan(plan, NOW)
+    problems = check_plan(plan, NOW)
     by_text = {p.text: codes(problems, p.key) for p in plan.posts}
     assert by_text["bare"] == ["utm-missing"]
     assert sorted(by_text["caps"]) == ["utm-naming", "utm-naming", "utm-naming"]  # capitals, spaces, not allowed
@@ -384,7 +447,7 @@ def test_mastodon_counts_500_characters_with_links_as_23(tmp_path: Path):
     long_link = "https://acme.example/" + "x" * 200 + "?utm_source=mastodon&utm_medium=social&utm_campaign=launch"
     fits = "a" * (500 - 23 - 2)  # text, a blank line, the link
     posts = post("2026-11-27T09:00:00", fits, extra=f'link = "{long_link}"') + post("2026-11-27T11:00:00", fits + "a", extra=f'link = "{long_link}"')
-    problems = calendar.check_plan(plan_of(make(tmp_path / "ws", posts)), NOW)
+    problems = check_plan(plan_of(make(tmp_path / "ws", posts)), NOW)
     [too_long] = only(problems, "too-long")
     assert too_long.day == date(2026, 11, 27) and "501 characters, over the 500 mastodon allows" in too_long.message
 
@@ -396,31 +459,31 @@ def test_bluesky_counts_300_graphemes_not_code_points(tmp_path: Path):
     fits = (family + accented + flag + "👍🏽") * 75  # 300 graphemes, far more code points
     posts = post("2026-11-27T09:00:00", fits, platform="bluesky") + post("2026-11-27T11:00:00", fits + "!", platform="bluesky")
     root = make(tmp_path / "ws", posts, platforms='["bluesky"]')
-    problems = calendar.check_plan(plan_of(root), NOW)
+    problems = check_plan(plan_of(root), NOW)
     [too_long] = only(problems, "too-long")
     assert "301 graphemes, over the 300 bluesky allows" in too_long.message
     assert len(fits) > 900
-    assert calendar.post_length(fits, None, "bluesky") == 300
+    assert post_length(fits, None, "bluesky") == 300
 
 
 def test_an_instance_limit_overrides_the_default(tmp_path: Path):
     posts = post("2026-11-27T09:00:00", "a" * 600)
-    assert not only(calendar.check_plan(plan_of(make(tmp_path / "a", posts, calendar_lines="text_limits = {mastodon = 1000}")), NOW), "too-long")
-    assert only(calendar.check_plan(plan_of(make(tmp_path / "b", posts)), NOW), "too-long")
+    assert not only(check_plan(plan_of(make(tmp_path / "a", posts, calendar_lines="text_limits = {mastodon = 1000}")), NOW), "too-long")
+    assert only(check_plan(plan_of(make(tmp_path / "b", posts)), NOW), "too-long")
 
 
 def test_taboo_topics_are_found_without_accents_or_case(tmp_path: Path):
     posts = post("2026-11-27T09:00:00", "Hoy hablamos de POLITICA y café") + post("2026-11-27T11:00:00", "Politécnica: charla de café")
-    problems = calendar.check_plan(plan_of(make(tmp_path / "ws", posts)), NOW)
+    problems = check_plan(plan_of(make(tmp_path / "ws", posts)), NOW)
     [taboo] = only(problems, "taboo")
     assert "política" in taboo.message and taboo.severity == "error"
     project = load_workspace(tmp_path / "ws").projects["acme"]
-    assert calendar.taboo_hits("el FÚTBOL de hoy", project) == ["fútbol"]
-    assert calendar.taboo_hits("futbolín", project) == []
+    assert taboo_hits("el FÚTBOL de hoy", project) == ["fútbol"]
+    assert taboo_hits("futbolín", project) == []
 
 
 def test_a_ready_post_with_nothing_in_it_is_an_error(tmp_path: Path):
-    problems = calendar.check_plan(plan_of(make(tmp_path / "ws", post("2026-11-27T09:00:00", ""))), NOW)
+    problems = check_plan(plan_of(make(tmp_path / "ws", post("2026-11-27T09:00:00", ""))), NOW)
     assert only(problems, "empty")
 
 
@@ -439,7 +502,7 @@ def test_a_past_post_not_published(tmp_path: Path, cmday_home: Path):
     store.claim_publication("acme", key, NOW)
     store.finish_publication("acme", key, "published", NOW, "1", "https://mastodon.example/@acme/1")
     plan = plan_of(root, store)
-    problems = only(calendar.check_plan(plan, NOW), "past")
+    problems = only(check_plan(plan, NOW), "past")
     assert [(p.severity, p.message.split(": ", 1)[1]) for p in problems] == [
         ("error", "was due 8 h ago and is not published (status: ready)"),
         ("warning", "was due 4 days ago and is not published (status: draft)"),
@@ -453,18 +516,18 @@ def test_a_past_post_not_published(tmp_path: Path, cmday_home: Path):
 def test_madrid_spring_gap_is_said_plainly(tmp_path: Path):
     root = make(tmp_path / "ws", post("2026-03-29T02:30:00", "spring") + post("2026-03-29T03:30:00", "fine"))
     with time_machine.travel(datetime(2026, 3, 28, 18, 0, tzinfo=MADRID), tick=False):
-        problems = calendar.check_plan(plan_of(root), datetime(2026, 3, 28, 18, 0, tzinfo=MADRID))
+        problems = check_plan(plan_of(root), datetime(2026, 3, 28, 18, 0, tzinfo=MADRID))
     [gap] = only(problems, "dst-gap")
     assert gap.severity == "error"
     assert "02:30 does not exist in Europe/Madrid that day" in gap.message
     assert "as written it would go out at 03:30 CEST" in gap.message
-    assert calendar.local_time_problem(datetime(2026, 3, 29, 2, 30), MADRID) == "gap"
-    assert calendar.local_time_problem(datetime(2026, 3, 29, 3, 30), MADRID) is None
+    assert local_time_problem(datetime(2026, 3, 29, 2, 30), MADRID) == "gap"
+    assert local_time_problem(datetime(2026, 3, 29, 3, 30), MADRID) is None
 
 
 def test_madrid_autumn_overlap_is_said_plainly(tmp_path: Path):
     root = make(tmp_path / "ws", post("2026-10-25T02:30:00", "twice") + post("2026-10-25T02:30:00+01:00", "chosen"))
-    problems = calendar.check_plan(plan_of(root), datetime(2026, 10, 24, 18, 0, tzinfo=MADRID))
+    problems = check_plan(plan_of(root), datetime(2026, 10, 24, 18, 0, tzinfo=MADRID))
     [ambiguous] = only(problems, "dst-ambiguous")
     assert ambiguous.severity == "warning"
     assert "02:30 happens twice in Europe/Madrid" in ambiguous.message
@@ -477,11 +540,11 @@ def test_mexico_city_has_had_no_dst_since_2022(tmp_path: Path):
     posts = post("2026-04-05T02:30:00", "old spring change") + post("2026-10-25T01:30:00", "old autumn change")
     root = make(tmp_path / "ws", posts, zone="America/Mexico_City", calendar_lines="horizon_days = 1")
     now = datetime(2026, 4, 4, 18, 0, tzinfo=MEXICO)
-    problems = calendar.check_plan(plan_of(root), now, days=365)
+    problems = check_plan(plan_of(root), now, days=365)
     assert not only(problems, "dst-gap") and not only(problems, "dst-ambiguous")
     assert [p.local.utcoffset() for p in plan_of(root).posts] == [timedelta(hours=-6), timedelta(hours=-6)]
     assert [p.day for p in only(problems, "tomorrow-missing")] == []  # 02:30 on the 5th is tomorrow's post
-    assert calendar.local_time_problem(datetime(2021, 4, 4, 2, 30), MEXICO) == "gap"  # as it was, before 2022
+    assert local_time_problem(datetime(2021, 4, 4, 2, 30), MEXICO) == "gap"  # as it was, before 2022
 
 
 # -- the routine's dashboards use the calendar --------------------------------------------------------------
@@ -527,11 +590,11 @@ def test_the_close_checklist_counts_min_per_day_and_gaps(tmp_path: Path):
 def test_links_in_text_end_before_trailing_punctuation(tmp_path: Path):
     posts = post("2026-11-27T09:00:00", "Mira https://acme.example/?utm_source=mastodon&utm_medium=social&utm_campaign=launch.")
     plan = plan_of(make(tmp_path / "ws", posts))
-    assert codes(calendar.check_plan(plan, NOW), plan.posts[0].key) == []
-    assert calendar.links_to_check(plan, NOW) == ["https://acme.example/?utm_source=mastodon&utm_medium=social&utm_campaign=launch"]
+    assert codes(check_plan(plan, NOW), plan.posts[0].key) == []
+    assert links_to_check(plan, NOW) == ["https://acme.example/?utm_source=mastodon&utm_medium=social&utm_campaign=launch"]
 
 
 def test_zero_means_no_daily_limit_and_no_gap(tmp_path: Path):
     posts = "".join(post(f"2026-11-26T09:0{minute}:00", f"thread {minute}") for minute in range(5))
-    problems = calendar.check_plan(plan_of(make(tmp_path / "ws", posts, calendar_lines="max_per_day = 0\nmin_gap_minutes = 0")), NOW)
+    problems = check_plan(plan_of(make(tmp_path / "ws", posts, calendar_lines="max_per_day = 0\nmin_gap_minutes = 0")), NOW)
     assert not only(problems, "too-many") and not only(problems, "too-close")

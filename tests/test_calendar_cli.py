@@ -166,8 +166,8 @@ def test_add_starts_the_csv_when_the_project_names_one_that_does_not_exist_yet(w
     project.write_text(project.read_text(encoding="utf-8").replace("horizon_days = 3", 'horizon_days = 3\nfile = "plan.csv"'), encoding="utf-8")
     add_post(ws, "--at", "2026-11-26T10:00", "--platform", "mastodon", "--text", "first")
     assert (ws / "plan.csv").read_text(encoding="utf-8-sig").splitlines() == [
-        "id,at,platform,source,text,link,media,campaign,owner,status",
-        ",2026-11-26T10:00,mastodon,,first,,,,,draft",
+        "id,at,platform,source,text,link,media,alt,campaign,owner,status",
+        ",2026-11-26T10:00,mastodon,,first,,,,,,draft",
     ]
 
 
@@ -223,7 +223,8 @@ def _second_workspace(tmp_path: Path) -> Path:
 def test_export_then_import_round_trips(ws: Path, tmp_path: Path, fmt: str):
     add_post(ws, "--at", "2026-10-25T02:30", "--source", "masto", "--text", 'twice; "quoted",\nnew line', "--status", "idea")
     add_post(ws, "--at", "2026-11-26T10:00", "--platform", "bluesky", "--text", "🇪🇸 bluesky", "--link", "https://acme.example/?a=1#b",
-             "--media", "m/one.png", "--media", "m/two.png", "--campaign", "launch", "--owner", "Ana", "--id", "bsky-launch")
+             "--media", "m/one.png", "--media", "m/two.png", "--alt", "A cup; \\ a | saucer", "--campaign", "launch", "--owner", "Ana",
+             "--id", "bsky-launch")
     out = tmp_path / f"plan.{fmt}"
     ran = cmday(ws, "calendar", "export", "--format", fmt, "--out", str(out))
     assert ran.exit_code == 0 and "3 posts written" in ran.stderr, ran.stderr
@@ -232,7 +233,7 @@ def test_export_then_import_round_trips(ws: Path, tmp_path: Path, fmt: str):
     assert imported.exit_code == 0 and "3 posts added to projects/acme.toml (0 already there)" in imported.stderr, imported.stderr
     again = cmday(other, "calendar", "import", str(out))
     assert "0 posts added" in again.stderr and "(3 already there)" in again.stderr
-    fields = ("key", "at", "platform", "source", "text", "link", "media", "campaign", "owner", "status")
+    fields = ("key", "at", "platform", "source", "text", "link", "media", "alt", "campaign", "owner", "status")
 
     def posts(root: Path) -> list[dict]:
         view = as_json(root, "calendar", "--days", "365", at=datetime(2026, 10, 1, tzinfo=MADRID))["projects"][0]
@@ -240,6 +241,7 @@ def test_export_then_import_round_trips(ws: Path, tmp_path: Path, fmt: str):
 
     assert posts(other) == posts(ws)
     assert len(posts(ws)) == 3
+    assert [p["alt"] for p in posts(other) if p["key"] == "bsky-launch"] == [["A cup; \\ a | saucer", ""]]  # the second file has none
 
 
 def test_export_ics_to_stdout_opens_in_calendar_apps(ws: Path):
@@ -438,6 +440,68 @@ def test_only_ready_posts_without_faults_are_published(ws: Path, sender):
     assert ran.exit_code == 2 and "media file nope.png not found" in ran.stderr
     assert sender.sent == []
     assert cmday(ws, "publish", "nope-nope", "--yes").exit_code == 2
+
+
+ALT_REQUIRED = """
+[[conduct]]
+id = "alt-required"
+check = "alt_text"
+applies_to = "post"
+severity = "error"
+message = "{file}: the agency publishes no image without alt text."
+"""
+
+
+def with_protocol(ws: Path, text: str) -> None:
+    project = ws / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8").replace('slug = "acme"', 'slug = "acme"\nprotocol = "protocols/acme.toml"'), encoding="utf-8")
+    (ws / "protocols").mkdir(exist_ok=True)
+    (ws / "protocols" / "acme.toml").write_text(text, encoding="utf-8")
+
+
+def test_a_missing_alt_text_is_a_warning_unless_the_protocol_makes_it_an_error(ws: Path, sender):
+    (ws / "m").mkdir()
+    (ws / "m" / "cups.png").write_bytes(b"\x89PNG")
+    key = add_post(ws, "--at", "2026-11-25T12:00", "--platform", "mastodon", "--text", "pic", "--media", "m/cups.png", "--status", "ready")
+    problems = as_json(ws, "calendar", "check")["projects"][0]["problems"]
+    assert [(p["severity"], p["post_key"]) for p in problems if p["code"] == "alt-missing"] == [("warning", key)]
+    assert cmday(ws, "lint", "Two cups", "--media", "m/cups.png").exit_code == 0
+    assert cmday(ws, "publish", key, "--dry-run", at=AT_NINE).exit_code == 0
+
+    with_protocol(ws, ALT_REQUIRED)
+    ran = cmday(ws, "calendar", "check", "--json")
+    assert ran.exit_code == ExitCode.ATTENTION
+    problems = json.loads(ran.stdout)["projects"][0]["problems"]
+    assert [(p["severity"], p["post_key"]) for p in problems if p["code"] == "alt-missing"] == [("error", key)]
+    ran = cmday(ws, "publish", key, "--yes", at=AT_NINE)
+    assert ran.exit_code == 2 and "cannot go out: m/cups.png has no alt text" in ran.stderr, ran.stderr
+    assert sender.sent == []
+    linted = cmday(ws, "lint", "Two cups", "--media", "m/cups.png", "--json")
+    assert linted.exit_code == ExitCode.ATTENTION
+    assert json.loads(linted.stdout)["findings"] == [
+        {"rule": "alt-required", "severity": "error", "message": "m/cups.png: the agency publishes no image without alt text."}
+    ]
+    assert cmday(ws, "lint", "Two cups", "--media", "m/cups.png", "--alt", "Two cups on the bar").exit_code == 0
+
+
+def test_add_writes_alt_text_beside_its_file_and_refuses_more_alts_than_files(ws: Path):
+    add_post(ws, "--at", "2026-11-26T10:00", "--platform", "mastodon", "--text", "pic", "--media", "m/a.png", "--media", "m/b.png",
+             "--alt", "A flat white")
+    add_post(ws, "--at", "2026-11-26T11:00", "--platform", "mastodon", "--text", "one", "--media", "m/c.png", "--alt", "A cortado")
+    written = (ws / "projects" / "acme.toml").read_text(encoding="utf-8")
+    assert 'media = [{path = "m/a.png", alt = "A flat white"}, "m/b.png"]' in written
+    assert 'media = [{path = "m/c.png", alt = "A cortado"}]' in written and "[[posts.media]]" not in written  # as a person writes it
+    ran = cmday(ws, "calendar", "add", "--at", "2026-11-27T10:00", "--platform", "mastodon", "--alt", "orphan")
+    assert ran.exit_code == 2 and "1 alt text for 0 media files: one alt text per file" in ran.stderr, ran.stderr
+
+
+def test_a_sheet_without_an_alt_column_refuses_a_post_with_alt_text(ws: Path):
+    project = ws / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8").replace("horizon_days = 3", 'horizon_days = 3\nfile = "plan.csv"'), encoding="utf-8")
+    (ws / "plan.csv").write_text("at,platform,text,media\n", encoding="utf-8")
+    ran = cmday(ws, "calendar", "add", "--at", "2026-11-26T10:00", "--platform", "mastodon", "--media", "m/a.png", "--alt", "A cup")
+    assert ran.exit_code == 2 and "plan.csv has no column for: alt" in ran.stderr, ran.stderr
+    assert (ws / "plan.csv").read_text(encoding="utf-8") == "at,platform,text,media\n"  # nothing half-written
 
 
 def test_a_platform_whose_adapter_cannot_publish_says_so(ws: Path, monkeypatch: pytest.MonkeyPatch):

@@ -61,7 +61,8 @@ def test_calendar_xlsx_has_a_sheet_per_month_with_real_dates_and_reads_back(ws: 
     import openpyxl
 
     add_post(ws, "--at", "2026-12-02T10:00", "--platform", "bluesky", "--text", "=December", "--link", "https://acme.example/?a=1",
-             "--media", "m/one.png", "--media", "m/two.png", "--campaign", "launch", "--owner", "Ana", "--id", "dec-launch", "--status", "ready")
+             "--media", "m/one.png", "--media", "m/two.png", "--alt", "=One | the first", "--alt", "Two", "--campaign", "launch",
+             "--owner", "Ana", "--id", "dec-launch", "--status", "ready")
     add_post(ws, "--at", "2026-11-26T10:00", "--source", "masto", "--text", "jueves", "--status", "idea")
     out = tmp_path / "plan.xlsx"
     ran = cmday(ws, "calendar", "export", "--out", str(out))  # the format from the extension
@@ -69,7 +70,7 @@ def test_calendar_xlsx_has_a_sheet_per_month_with_real_dates_and_reads_back(ws: 
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["2026-11", "2026-12"]
     november = book["2026-11"]
-    assert [c.value for c in november[1]] == ["id", "at", "platform", "source", "text", "link", "media", "campaign", "owner", "status"]
+    assert [c.value for c in november[1]] == ["id", "at", "platform", "source", "text", "link", "media", "alt", "campaign", "owner", "status"]
     assert november["B2"].value == datetime(2026, 11, 25, 9, 0) and november["B2"].is_date
     formula = book["2026-12"]["E2"]
     assert formula.value == "=December" and formula.data_type == "s" and formula.quotePrefix  # text, never a formula
@@ -77,13 +78,14 @@ def test_calendar_xlsx_has_a_sheet_per_month_with_real_dates_and_reads_back(ws: 
     other = _second_workspace(tmp_path)
     imported = cmday(other, "calendar", "import", str(out))
     assert imported.exit_code == 0 and "3 posts added" in imported.stderr, imported.stderr
-    fields = ("key", "at", "platform", "source", "text", "link", "media", "campaign", "owner", "status")
+    fields = ("key", "at", "platform", "source", "text", "link", "media", "alt", "campaign", "owner", "status")
 
     def posts(root: Path) -> list[dict]:
         view = as_json(root, "calendar", "--days", "60", at=datetime(2026, 11, 20, tzinfo=MADRID))["projects"][0]
         return [{f: p[f] for f in fields} for d in view["agenda"] for p in d["posts"]]
 
     assert posts(other) == posts(ws) and len(posts(ws)) == 3
+    assert [p["alt"] for p in posts(other) if p["key"] == "dec-launch"] == [["=One | the first", "Two"]]
     assert "0 posts added" in cmday(other, "calendar", "import", str(out)).stderr
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmday.errors import UsageError
-from cmday.calendar import load_plan, post_key
+from cmday.calendar.plan import load_plan, post_key
 from cmday.models import Post
 from cmday.indicators import (
     BusinessHours,

@@ -137,7 +137,7 @@ def test_anything_typed_for_a_date_option_is_a_moment_or_an_error_naming_the_opt
     ("25.11.2026", datetime(2026, 11, 25, 0, 0)),
 ])
 def test_one_reader_for_dates_in_cells_imports_and_options(written: str, meant: datetime) -> None:
-    from cmday.calendar import parse_when
+    from cmday.calendar.dates import parse_when
     from cmday.sources.fileimport import parse_date
 
     assert parse_when(written) == meant  # a calendar sheet's cell
@@ -147,7 +147,7 @@ def test_one_reader_for_dates_in_cells_imports_and_options(written: str, meant: 
 
 @pytest.mark.parametrize("written", ["31/02/2026", "25/11/2026 25:00", "mañana", "2026-13-01"])
 def test_what_is_no_date_is_refused_by_every_reader(written: str) -> None:
-    from cmday.calendar import parse_when
+    from cmday.calendar.dates import parse_when
     from cmday.sources.fileimport import parse_date
 
     with pytest.raises(ValueError):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cmday.calendar import build_utm, naming_breaks, own_domain, utm_tags
+from cmday.utm import build_utm, naming_breaks, own_domain, utm_tags
 from cmday.errors import UsageError
 from cmday.models import Utm
 from tests.cli_runner import run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,12 +47,21 @@ def lint(
     limit: int | None = None,
     author: str = "",
     replies_to_author_today: int = 0,
+    media: Sequence[str] = (),
+    media_alt: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """Every rule of the protocol that applies to this draft, in the project's language; errors first."""
+    """Every rule of the protocol that applies to this draft, in the project's language; errors first.
+
+    `media` are the draft's files and `media_alt` their alt text by path, as a calendar post holds them.
+    """
     findings: list[Finding] = []
     folded = fold(text)
+    missing_alt = [path for path in media if not (media_alt or {}).get(path, "").strip()]
+    alt_rule = alt_text_rule(protocol, language, kind)
+    if missing_alt and alt_rule is not None:
+        findings.append(Finding(alt_rule.id, alt_rule.severity, alt_rule.message.format(file=", ".join(missing_alt))))
     for rule in protocol.rules_for(language):
-        if rule.applies_to not in ("any", kind):
+        if rule.applies_to not in ("any", kind) or rule.check == "alt_text":
             continue
         if rule.when and category not in rule.when:
             continue
@@ -59,6 +69,12 @@ def lint(
         if message is not None:
             findings.append(Finding(rule.id, rule.severity, message))
     return sorted(findings, key=lambda f: f.severity != "error")
+
+
+def alt_text_rule(protocol: Protocol, language: str, kind: str = "post") -> ConductRule | None:
+    """The rule that judges a file without alt text: the strictest `alt_text` rule, so a project's error beats the default warning."""
+    rules = [r for r in protocol.rules_for(language) if r.check == "alt_text" and r.applies_to in ("any", kind)]
+    return min(rules, key=lambda r: r.severity != "error", default=None)
 
 
 def _check(

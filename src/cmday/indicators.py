@@ -21,7 +21,7 @@ from cmday.models import Post, Project
 from cmday.store import Escalation, KpiValue, Store
 
 if TYPE_CHECKING:
-    from cmday.calendar import Plan
+    from cmday.calendar.plan import Plan
 
 WEEK_HISTORY = 8  # weeks in a weekly trend (sparkline)
 MONTH_HISTORY = 6  # months in a monthly trend
@@ -459,7 +459,7 @@ class _Bucket:
 def compute(plan: Plan, store: Store, period: Period, now: datetime, history: int | None = None) -> Indicators:
     """Every indicator of `period`, its previous period, objective and trend: the one computation.
 
-    `plan` is the calendar as `cmday.calendar.load_plan` reads it (`[[posts]]` and the calendar sheet
+    `plan` is the calendar as `cmday.calendar.plan.load_plan` reads it (`[[posts]]` and the calendar sheet
     together): the posts planned and published here are the ones `cmday calendar` shows.
     """
     project, zone = plan.project, plan.zone

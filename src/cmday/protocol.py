@@ -52,7 +52,7 @@ class Template(Strict):
     description: str = ""
 
 
-ConductCheck = Literal["require_words", "forbid_words", "shouting", "taboo", "length", "utm", "saturation"]
+ConductCheck = Literal["require_words", "forbid_words", "shouting", "taboo", "length", "utm", "saturation", "alt_text"]
 
 
 class ConductRule(Strict):

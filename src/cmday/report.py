@@ -21,7 +21,7 @@ from cmday.indicators import (
 from cmday.models import Project
 
 if TYPE_CHECKING:
-    from cmday.calendar import Plan
+    from cmday.calendar.plan import Plan
 from cmday.store import Store
 from cmday.textsafe import clean, one_line
 

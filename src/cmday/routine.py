@@ -22,7 +22,8 @@ from cmday.triage import detect_crisis
 from cmday.workspace import Workspace
 
 if TYPE_CHECKING:
-    from cmday import calendar
+    from cmday.calendar.checks import Problem
+    from cmday.calendar.plan import Plan, PlannedPost
 
 READY_STATUSES = ("ready", "scheduled", "published")
 DEFAULT_LOOKBACK = timedelta(hours=24)
@@ -304,14 +305,14 @@ class Day:
         return None if not successes or None in successes else min(successes)
 
     @cached_property
-    def plan(self) -> calendar.Plan:
+    def plan(self) -> Plan:
         """The project's calendar: `[[posts]]` and its CSV, with what the state says was published."""
-        from cmday import calendar  # the calendar's loading and checks: only for views that show it
+        from cmday.calendar.plan import load_plan  # the calendar's loading and checks: only for views that show it
 
         if self._calendar_error is not None:
             raise self._calendar_error
         try:
-            return calendar.load_plan(self.workspace, self.project, self.store)
+            return load_plan(self.workspace, self.project, self.store, protocol=self.protocol, language=self.language)
         except ConfigError as error:
             # said once in the view, whichever part asked first (a checklist item, today's posts)
             self._calendar_error = error
@@ -333,12 +334,12 @@ class Day:
         return [] if self.calendar_problem else self.posts_on(day)
 
     @cached_property
-    def post_problems(self) -> dict[str, list[calendar.Problem]]:
+    def post_problems(self) -> dict[str, list[Problem]]:
         """The calendar checks' problems (links not fetched: dashboards work offline), by post key."""
-        from cmday import calendar
+        from cmday.calendar.checks import check_plan
 
-        found: dict[str, list[calendar.Problem]] = {}
-        for problem in calendar.check_plan(self.plan, self.now):
+        found: dict[str, list[Problem]] = {}
+        for problem in check_plan(self.plan, self.now):
             if problem.post_key:
                 found.setdefault(problem.post_key, []).append(problem)
         return found
@@ -349,13 +350,14 @@ class Day:
             for p in self.plan.on(day)
         ]
 
-    def _problem(self, post: calendar.PlannedPost, at: datetime) -> str:
+    def _problem(self, post: PlannedPost, at: datetime) -> str:
         """The one flag a dashboard shows for a post: `past`, `not-ready`, or the code of the calendar check it fails."""
         if post.status == "published":
             return ""
         if at < self.now:
             return "past"
-        from cmday.calendar import NOT_READY_WINDOW, UNREADY_STATUSES
+        from cmday.calendar.checks import NOT_READY_WINDOW
+        from cmday.calendar.plan import UNREADY_STATUSES
 
         if post.status in UNREADY_STATUSES and at - self.now < NOT_READY_WINDOW:
             return "not-ready"
@@ -379,7 +381,7 @@ class Day:
         """Publishing days of the horizon with nothing planned on some active platform (on any, without platforms)."""
         days = self.project.calendar.horizon_days
         if self.project.publishing_platforms():
-            from cmday.calendar import empty_days
+            from cmday.calendar.checks import empty_days
 
             empty = empty_days(self.plan, self.today, days)
             return len({day for missing in empty.values() for day in missing})

@@ -14,6 +14,7 @@ from cmday.i18n import _, ngettext
 from cmday.mention import INCOMPLETE
 from cmday.models import Project
 from cmday.protocol import PATTERN_SECONDS, Protocol
+from cmday.publishing import snapshot_account
 from cmday.secrets import read_secret, redact
 from cmday.sources import adapter_class
 from cmday.sources.base import AuthenticationFailed, FetchContext
@@ -127,7 +128,7 @@ async def fetch_project_async(
                             result.more_to_read = result.more_to_read or batch.more_to_read
                             stored_some = True
                         if hasattr(adapter, "account_metrics"):
-                            await _snapshot_account(store, project, source, adapter, started, workspace, result)
+                            await snapshot_account(store, project, source, adapter, started, workspace, result.notes)
                 except TimeoutError:
                     result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
                     if stored_some:  # every batch stored moved the cursor with it: the rest comes next time
@@ -180,85 +181,6 @@ def _unread_notes(result: SourceResult) -> list[str]:
             ).format(count=skipped)
         )
     return notes
-
-
-async def _snapshot_account(store: Store, project: Project, source, adapter, now: datetime, workspace: Workspace, result: SourceResult) -> None:
-    """The account's own figures (followers...) and its recent posts' reactions as today's dated snapshot.
-
-    Keyed `followers.mastodon` when the project has one source of that platform, else
-    `followers.<source id>`; reactions as `_snapshot_posts` says. A failure here is a note, never a
-    failed fetch: the mentions are in.
-    """
-    day = now.astimezone(workspace.project_zone(project)).date().isoformat()
-    try:
-        metrics = await adapter.account_metrics()
-    except CmdayError as error:
-        result.notes.append(_("account figures not read: {reason}").format(reason=one_line(error.message, 120)))
-        if isinstance(error, AuthenticationFailed):
-            return  # the same credentials would be refused again, in a second note saying the same
-    else:
-        same_platform = sum(1 for s in project.sources if s.platform == source.platform)
-        account = source.platform if same_platform == 1 else source.id
-        for name, value in metrics.items():
-            store.set_kpi(project.slug, f"{name}.{account}", day, float(value), "api", now)
-    if callable(getattr(adapter, "post_metrics", None)):
-        await _snapshot_posts(store, project, source, adapter, now, day, workspace, result)
-
-
-ENGAGEMENT_DAYS = 30  # published posts whose reactions each sweep reads again
-ENGAGEMENT_POSTS = 100  # at most, newest first: one request each on Mastodon, well within its 300 per 5 minutes
-ENGAGEMENT_TIMEOUT_SECONDS = 30.0  # reading reactions never makes a source miss its own time limit
-
-
-async def _snapshot_posts(
-    store: Store, project: Project, source, adapter, now: datetime, day: str, workspace: Workspace, result: SourceResult
-) -> None:
-    """Reactions to the posts this source published in the last 30 days, as today's `post.<post key>.<metric>`.
-
-    The state's publications link a calendar post's key to the platform's id, but not to the source that
-    sent it: that is the calendar's word (the post's `source`, else a source of the post's platform). A post
-    no longer in the calendar under the key it was published with is not read. A failure is a note.
-    """
-    from datetime import timedelta
-
-    # Here, not at the top: only a sweep with something published reads the calendar.
-    from cmday.calendar import load_plan
-
-    since = now - timedelta(days=ENGAGEMENT_DAYS)
-    recent = [p for p in store.publications(project.slug) if p.status == "published" and p.remote_id and p.at >= since]
-    if not recent:
-        return
-    try:
-        plan = load_plan(workspace, project)
-        channels = {planned.key: (planned.post.source, planned.platform) for planned in plan.posts}
-        ours: dict[str, str] = {}  # remote id -> post key
-        for publication in sorted(recent, key=lambda p: p.at, reverse=True):
-            named, platform = channels.get(publication.post_key, (None, None))
-            if named == source.id or (named is None and platform == source.platform):
-                ours.setdefault(publication.remote_id, publication.post_key)
-            if len(ours) >= ENGAGEMENT_POSTS:
-                break
-        if not ours:
-            return
-        async with asyncio.timeout(ENGAGEMENT_TIMEOUT_SECONDS):
-            metrics = await adapter.post_metrics(list(ours))
-    except Exception as error:  # slow, refused or unforeseen, the mentions are in: a note, and the sweep goes on
-        if isinstance(error, TimeoutError):
-            reason = _("no complete answer within {seconds:.0f} s").format(seconds=ENGAGEMENT_TIMEOUT_SECONDS)
-        elif isinstance(error, CmdayError):
-            reason = one_line(error.message, 120)
-        else:
-            reason = _("unexpected answer: {kind}: {detail}").format(
-                kind=type(error).__name__, detail=one_line(redact(str(error)), 120)
-            )
-        result.notes.append(_("reactions to published posts not read: {reason}").format(reason=reason))
-        return
-    for remote_id, figures in metrics.items():
-        key = ours.get(remote_id)
-        if key is None:
-            continue
-        for name, value in figures.items():
-            store.set_kpi(project.slug, f"post.{key}.{name}", day, float(value), "api", now)
 
 
 def _http_client(sources: list, http_options: dict) -> contextlib.AbstractAsyncContextManager:

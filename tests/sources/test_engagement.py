@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmday import clock
-from cmday.calendar import load_plan
+from cmday.calendar.plan import load_plan
 from cmday.errors import SourceError
 from cmday.indicators import compute, parse_period
 from cmday.models import BlueskySource, MastodonSource
@@ -384,7 +384,7 @@ status = "ready"
 
 def test_reactions_too_slow_to_come_are_a_note(swept, platform_server: PlatformServer, monkeypatch: pytest.MonkeyPatch):
     store, workspace, project, _keys, _root = swept
-    monkeypatch.setattr("cmday.sync.ENGAGEMENT_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr("cmday.publishing.ENGAGEMENT_TIMEOUT_SECONDS", 0.3)
     platform_server.route("GET", f"{STATUSES}/116000000000000001", Reply(200, {}, delay=1.0))
 
     report = fetch_project(store, workspace, project, load_protocol())

@@ -23,6 +23,7 @@ def short_label(code: str) -> str:
         "dst-ambiguous": _("time twice"),
         "not-ready": _("not ready"),
         "media-missing": _("no media file"),
+        "alt-missing": _("no alt text"),
         "link-broken": _("link broken"),
         "empty": _("empty"),
         "too-long": _("too long"),
@@ -85,7 +86,7 @@ DaysOption = Annotated[
 
 
 def agenda(options: Options, days: DaysOption = None) -> None:
-    from cmday import calendar
+    from cmday.calendar.agenda import agenda as agenda_view
     from cmday.cli import output
     from cmday.session import Session
 
@@ -94,7 +95,7 @@ def agenda(options: Options, days: DaysOption = None) -> None:
         views = []
         for project in session.workspace.select(options.project):
             day = session.day(project)
-            views.append((day.header(), calendar.agenda(day.plan, session.now, days)))
+            views.append((day.header(), agenda_view(day.plan, session.now, days)))
         if options.json:
             output.print_json({"projects": [view for _header, view in views]})
             return
@@ -196,7 +197,8 @@ def check(
     days: DaysOption = None,
     links: Annotated[bool, typer.Option("--links", help=_("Also check that links answer (a HEAD request each)."))] = False,
 ) -> None:
-    from cmday import calendar
+    from cmday.calendar.checks import check_plan, links_to_check
+    from cmday.linkcheck import verify_links
     from cmday.cli import output, render
     from cmday.errors import ExitCode
     from cmday.session import Session
@@ -210,8 +212,8 @@ def check(
             if links and options.offline:
                 skipped = _("links not checked: --offline")
             elif links:
-                answers = calendar.verify_links(calendar.links_to_check(day.plan, session.now, days))
-            problems = calendar.check_plan(day.plan, session.now, days, answers, skipped)
+                answers = verify_links(links_to_check(day.plan, session.now, days))
+            problems = check_plan(day.plan, session.now, days, answers, skipped)
             results.append((day.header(), project, problems))
         if options.json:
             output.print_json({"projects": [{"project": p.slug, "problems": problems} for _h, p, problems in results]})
@@ -257,7 +259,7 @@ def _print_problems(console: Any, problems: list) -> None:
 def due(options: Options) -> None:
     from rich.text import Text
 
-    from cmday import calendar
+    from cmday.calendar.plan import due as due_posts
     from cmday.cli import output
     from cmday.session import Session
 
@@ -265,7 +267,7 @@ def due(options: Options) -> None:
     try:
         found = []
         for project in session.workspace.select(options.project):
-            for planned in calendar.due(session.day(project).plan, session.now):
+            for planned in due_posts(session.day(project).plan, session.now):
                 found.append((project, planned))
         if options.json:
             output.print_json({"due": [_due_json(project, planned) for project, planned in found]})
@@ -311,18 +313,16 @@ def add(
     text: Annotated[str | None, typer.Option("--text", "-t", help=_("The post's text."), show_default=False)] = None,
     link: Annotated[str | None, typer.Option("--link", help=_("A link to go with it."), show_default=False)] = None,
     media: Annotated[list[str] | None, typer.Option("--media", help=_("A media file, relative to the workspace (repeat for more)."), show_default=False)] = None,
+    alt: Annotated[list[str] | None, typer.Option("--alt", help=_("The alt text of a --media file, what screen readers say (one per file, in the same order)."), show_default=False)] = None,
     campaign: Annotated[str, typer.Option("--campaign", help=_("Its campaign."))] = "",
     owner: Annotated[str, typer.Option("--owner", help=_("Who prepares it."))] = "",
     status: Annotated[str, typer.Option("--status", help=_("idea, draft, ready, scheduled or published."))] = "draft",
     post_id: Annotated[str | None, typer.Option("--id", help=_("Its key, instead of a hash (keeps it across edits)."), show_default=False)] = None,
     tag: Annotated[bool, typer.Option("--utm", help=_("Tag the link with UTM (source = platform, campaign = --campaign)."))] = False,
 ) -> None:
-    from pydantic import ValidationError
-
-    from cmday import calendar
+    from cmday.calendar.adding import NewPost, add_post
     from cmday.cli import output
     from cmday.errors import UsageError
-    from cmday.models import Post
     from cmday.labels import state_label
     from cmday.session import Session
     from cmday.typed import read_moment
@@ -334,68 +334,29 @@ def add(
             at, platform, text, link, status = _ask_post(project, platform, source)
         if at is None:
             raise UsageError(_("--at is required (there is no terminal to ask on)"), hint=_("e.g. --at 2026-11-25T10:00"))
-        moment = read_moment(at, "--at", session.now, session.workspace.project_zone(project), future=True)
+        zone = session.workspace.project_zone(project)
+        moment = read_moment(at, "--at", session.now, zone, future=True)
         if moment.said_back:
             output.message(moment.said_back, style="dim")
         # a local reading stays a local time in the file, as the CM writes posts; an offset or a span stays an instant
-        when = moment.at.replace(tzinfo=None) if moment.at.tzinfo is session.workspace.project_zone(project) else moment.at
-        try:
-            status = calendar.parse_status(status)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-        if platform:
-            from cmday.typed import choose_platform
-
-            platform = choose_platform(platform, [project], "--platform")
-        if source and project.source(source) is None:
-            known = ", ".join(s.id for s in project.sources) or _("none")
-            raise UsageError(_("no source {source!r} in {project}; sources: {known}").format(source=source, project=project.slug, known=known))
-        data = {"at": when, "id": post_id, "source": source, "platform": platform.lower() if platform else None,
-                "text": text or "", "link": link, "media": media or [], "campaign": campaign, "owner": owner, "status": status}
-        try:
-            post = Post.model_validate({k: v for k, v in data.items() if v is not None})
-        except ValidationError as error:
-            first = error.errors()[0]
-            name = ".".join(str(s) for s in first["loc"]) or "post"
-            raise UsageError(_("{field}: {what}").format(field=name, what=str(first["msg"]).removeprefix("Value error, "))) from None
-        if tag and post.link:
-            if not post.campaign:
-                raise UsageError(_("--utm needs --campaign"))
-            tagged = calendar.build_utm(post.link, project.post_platform(post), post.campaign, rules=project.utm)
-            post = post.model_copy(update={"link": tagged.url})
-        plan = calendar.load_plan(session.workspace, project, session.store, missing_csv_ok=True)
-        key = calendar.post_key(post, project.post_platform(post))
-        if any(p.key == key for p in plan.posts):
-            raise UsageError(_("that post is already in the calendar (key {key})").format(key=key))
-        written = calendar.add_posts(session.workspace, project, [post])
-        shown = calendar._shown(written, session.workspace.root)
-        fresh = calendar.load_plan(session.workspace, _reloaded(session, project.slug), session.store)
-        planned = next((p for p in fresh.posts if p.key == key), None)
-        if planned is None:  # written, yet read back differently: say where, never pretend
-            raise UsageError(_("the post was written to {file} but reads back differently; check the new row").format(file=shown))
-        ahead = (planned.local.date() - session.now.astimezone(fresh.zone).date()).days
-        problems = [p for p in calendar.check_plan(fresh, session.now, max(ahead, 1)) if p.post_key == key]
+        when = moment.at.replace(tzinfo=None) if moment.at.tzinfo is zone else moment.at
+        new = NewPost(when, text or "", platform, source, link, media or [], alt or [], campaign, owner, status, post_id, tag)
+        added = add_post(session.workspace, project, session.store, new, session.now, session.protocol(project), session.language)
         if options.json:
-            output.print_json({"added": calendar.agenda_post(planned, problems), "file": shown, "problems": problems})
+            output.print_json({"added": added.post, "file": added.file, "problems": added.problems})
             return
         output.message(_("added {key}: {when} {platform} ({status}) to {file}").format(
-            key=key, when=_when(planned.local), platform=planned.platform, status=state_label(planned.status), file=shown))
-        for problem in problems:
+            key=added.post.key, when=_when(added.post.at), platform=added.post.platform,
+            status=state_label(added.post.status), file=added.file))
+        for problem in added.problems:
             mark, _style = MARKS[problem.severity]
             output.message(f"{mark} {problem.message}", style="yellow")
     finally:
         session.close()
 
 
-def _reloaded(session: Any, slug: str) -> Any:
-    from cmday.workspace import load_workspace
-
-    return load_workspace(session.workspace.root).projects[slug]
-
-
 def _ask_post(project: Any, platform: str | None, source: str | None) -> tuple[str, str | None, str, str | None, str]:
     """The questions `cmday calendar add` asks on a terminal when given no flags."""
-    from cmday import calendar
 
     def valid_when(value: str) -> str:
         from datetime import UTC, datetime
@@ -427,36 +388,25 @@ def import_posts(
     platform: Annotated[str | None, typer.Option("--platform", help=_("The platform of rows or events that name none."), show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Show what would be added; write nothing."))] = False,
 ) -> None:
-    from cmday import calendar
+    from cmday.calendar.adding import import_posts as add_from_file
     from cmday.cli import output
     from cmday.session import Session
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
         project = session.workspace.default_project(options.project)
-        plan = session.day(project).plan
-        posts = calendar.read_posts_file(file, project, plan.zone, fmt, platform.lower() if platform else None)
-        known = {p.key for p in plan.posts}
-        new = []
-        for post in posts:
-            key = calendar.post_key(post, project.post_platform(post))
-            if key not in known:
-                known.add(key)
-                new.append((key, post))
-        skipped = len(posts) - len(new)
-        written = None
-        if new and not dry_run:
-            written = calendar._shown(calendar.add_posts(session.workspace, project, [p for _k, p in new]), session.workspace.root)
+        result = add_from_file(session.workspace, session.day(project).plan, file, fmt, platform, dry_run)
         if options.json:
-            output.print_json({"added": [k for k, _p in new], "already_there": skipped, "file": written, "dry_run": dry_run})
+            output.print_json({"added": [k for k, _p in result.added], "already_there": result.already_there,
+                               "file": result.file if result.written else None, "dry_run": dry_run})
             return
-        target = written or project.calendar.file or plan.project_file
+        count, skipped = len(result.added), result.already_there
         if dry_run:
-            for key, post in new:
+            for key, post in result.added:
                 output.message(f"+ {key}  {post.at.isoformat(timespec='minutes')}  {project.post_platform(post)}  {post.text[:50]}")
-            output.message(ngettext("dry run: {count} post would be added to {file}", "dry run: {count} posts would be added to {file}", len(new)).format(count=len(new), file=target) + _already_there(skipped))
+            output.message(ngettext("dry run: {count} post would be added to {file}", "dry run: {count} posts would be added to {file}", count).format(count=count, file=result.file) + _already_there(skipped))
         else:
-            output.message(ngettext("{count} post added to {file}", "{count} posts added to {file}", len(new)).format(count=len(new), file=target) + _already_there(skipped))
+            output.message(ngettext("{count} post added to {file}", "{count} posts added to {file}", count).format(count=count, file=result.file) + _already_there(skipped))
     finally:
         session.close()
 
@@ -469,7 +419,8 @@ def export(
         str | None, typer.Option("--delimiter", help=_("CSV separator: , or ; or \\t (default: your language's Excel: ; in Spanish)."), show_default=False)
     ] = None,
 ) -> None:
-    from cmday import calendar
+    from cmday.calendar.exchange import export_csv, export_ics, export_xlsx
+    from cmday.files import write_atomically
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.report import speaking
@@ -490,19 +441,19 @@ def export(
         if chosen == "ics":
             language = project.project.language or session.language
             with speaking(language):  # the calendar's name and each SUMMARY in the project's words
-                data = calendar.export_ics(plan, session.now, language)
+                data = export_ics(plan, session.now, language)
         elif chosen == "xlsx":
-            data = calendar.export_xlsx(plan)
+            data = export_xlsx(plan)
         else:
             form = dialect(session.language, "\t" if delimiter in ("\\t", "\t") else delimiter)
-            text = calendar.export_csv(plan, form.delimiter)
+            text = export_csv(plan, form.delimiter)
             data = csv_bytes(text, form) if out is not None else text.encode("utf-8")  # the BOM tells Excel it is UTF-8
         if out is None:
             sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()
             return
         try:
-            calendar._write_atomically(out, data)
+            write_atomically(out, data)
         except OSError as error:
             raise UsageError(_("cannot write {file}: {reason}").format(file=out, reason=error.strerror)) from None
         output.message(ngettext("{count} post written to {file}", "{count} posts written to {file}", len(plan.posts)).format(count=len(plan.posts), file=out))
@@ -522,14 +473,14 @@ def utm(
     content: Annotated[str | None, typer.Option("--content", help=_("utm_content: tells apart links in one campaign."), show_default=False)] = None,
     term: Annotated[str | None, typer.Option("--term", help=_("utm_term: the keyword, for paid search."), show_default=False)] = None,
 ) -> None:
-    from cmday import calendar
+    from cmday.utm import build_utm, own_domain
     from cmday.cli import output
     from cmday.models import Utm
 
     project = _utm_project(options, url)
     rules = project.utm if project is not None else Utm()
-    tagged = calendar.build_utm(url, source, campaign, medium, content, term, rules)
-    own = calendar.own_domain(url, rules)
+    tagged = build_utm(url, source, campaign, medium, content, term, rules)
+    own = own_domain(url, rules)
     if options.json:
         output.print_json({
             "url": tagged.url,
@@ -547,7 +498,7 @@ def utm(
 
 def _utm_project(options: Options, url: str) -> Any:
     """The project whose `[utm]` rules apply: --project, the one owning the URL's domain, the default; or none."""
-    from cmday import calendar
+    from cmday.utm import own_domain
     from cmday.errors import ConfigError
     from cmday.session import Session
     from cmday.workspace import find_workspace
@@ -561,7 +512,7 @@ def _utm_project(options: Options, url: str) -> Any:
     workspace = session.workspace
     if options.project:
         return workspace.select(options.project)[0]
-    owners = [p for p in workspace.projects.values() if calendar.own_domain(url, p.utm)]
+    owners = [p for p in workspace.projects.values() if own_domain(url, p.utm)]
     if len(owners) == 1:
         return owners[0]
     slug = workspace.config.default_project
@@ -581,7 +532,7 @@ def publish(
 ) -> None:
     from rich.text import Text
 
-    from cmday import calendar
+    from cmday.publishing import post_to_publish, prepare_publication, publish as publish_post
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.session import Session
@@ -590,21 +541,9 @@ def publish(
         raise UsageError(_("publish and --offline contradict each other"), hint=_("drop --offline, or use --dry-run"))
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        found = []
-        for project in session.workspace.select(options.project):
-            plan = session.day(project).plan
-            planned = plan.find(post)
-            if planned is not None:
-                found.append((plan, planned))
-        if not found:
-            raise UsageError(_("no post {key!r} in the calendar").format(key=post), hint=_("`cmday calendar` shows each post's key"))
-        if len(found) > 1:
-            raise UsageError(
-                _("post {key!r} is in several projects: {projects}").format(key=post, projects=", ".join(p.project.slug for p, _x in found)),
-                hint=_("pass --project"),
-            )
-        plan, planned = found[0]
-        publishing, source = calendar.prepare_publication(plan, planned, session.now, session.store)
+        plans = [session.day(project).plan for project in session.workspace.select(options.project)]
+        plan, planned = post_to_publish(plans, post)
+        publishing, source = prepare_publication(plan, planned, session.now, session.store)
         preview = {
             "project": publishing.project, "key": publishing.key, "platform": publishing.platform, "source": publishing.source,
             "text": publishing.text, "link": publishing.link, "media": [str(m) for m in publishing.media],
@@ -626,7 +565,7 @@ def publish(
             if not prompts.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
                 output.message(_("nothing sent"))
                 return
-        sent = calendar.publish(session.workspace, plan, publishing, source, session.store, session.now)
+        sent = publish_post(session.workspace, plan, publishing, source, session.store, session.now)
         if options.json:
             output.print_json({"dry_run": False, "post": preview, "sent": {"remote_id": sent.remote_id, "url": sent.url}})
         elif source.platform == "demo":

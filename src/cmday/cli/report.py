@@ -33,7 +33,7 @@ def report(
     import sys
 
     from cmday import report as reports
-    from cmday.calendar import load_plan
+    from cmday.calendar.plan import load_plan
     from cmday.cli import output
     from cmday.errors import UsageError
     from cmday.indicators import parse_period, period_of
