@@ -166,3 +166,27 @@ def test_a_broken_checklist_file_breaks_only_the_checklist(workspace: Path, cmda
     assert said in " ".join(ran.stdout.split())
     assert "checklists/morning.toml" in ran.stderr
     assert "I want a refund now" in ran.stdout
+
+
+@pytest.mark.parametrize(("command", "shown"), [
+    (("calendar",), "Acme Coffee  ·  calendar"),
+    (("calendar", "check"), "Acme Coffee  ·  calendar check"),
+    (("calendar", "due"), "Nothing is due."),
+    (("calendar", "--json"), '"projects"'),
+    (("sources",), "source  platform"),
+    (("triage",), "acme: 0 open mentions re-classified"),
+])
+def test_every_command_over_all_brands_does_the_others_and_names_the_broken_file(workspace: Path, command: tuple[str, ...], shown: str):
+    break_other_brand(workspace)
+    ran = cmday(workspace, *command)
+    assert ran.exit_code == ExitCode.CONFIG  # even where the command's own finding would say 10
+    assert shown in ran.stdout + ran.stderr  # the brand that loads is worked on, not hidden by the other's typo
+    assert "projects/forn.toml: project.tokn: unknown key 'tokn'" in " ".join(ran.stderr.split())
+    assert "Traceback" not in ran.stderr
+
+
+def test_a_command_for_one_brand_is_not_stopped_by_another_brands_file(workspace: Path):
+    break_other_brand(workspace)
+    ran = cmday(workspace, "kpi", "--project", "acme")
+    assert ran.exit_code == 0, ran.stderr
+    assert "forn" not in ran.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -117,23 +119,19 @@ def test_duplicate_source_ids_and_dangling_post_sources_are_errors(workspace: Pa
         '[project]\nname = "Acme"\n[[sources]]\nid = "f"\nplatform = "rss"\nurl = "https://a.example/f"\n'
         '[[sources]]\nid = "f"\nplatform = "rss"\nurl = "https://b.example/f"\n',
     )
-    with pytest.raises(ConfigError, match="two sources have the id 'f'"):
-        load_workspace(workspace).select(None)
+    assert re.search("two sources have the id 'f'", load_workspace(workspace).broken["acme"].error.message)
     write_project(workspace, '[project]\nname = "Acme"\n[[posts]]\nat = 2026-12-01T09:00:00\nsource = "ghost"\n')
-    with pytest.raises(ConfigError, match="names source 'ghost'"):
-        load_workspace(workspace).select(None)
+    assert re.search("names source 'ghost'", load_workspace(workspace).broken["acme"].error.message)
 
 
 def test_bad_timezone_is_explained(workspace: Path):
     write_project(workspace, '[project]\nname = "Acme"\ntimezone = "Madrid"\n')
-    with pytest.raises(ConfigError, match="unknown time zone 'Madrid'"):
-        load_workspace(workspace).select(None)
+    assert re.search("unknown time zone 'Madrid'", load_workspace(workspace).broken["acme"].error.message)
 
 
 def test_not_utf8_file_is_reported(workspace: Path):
     (workspace / "projects" / "acme.toml").write_bytes('[project]\nname = "Caf\xe9"\n'.encode("latin-1"))
-    with pytest.raises(ConfigError, match="not UTF-8"):
-        load_workspace(workspace).select(None)
+    assert re.search("not UTF-8", load_workspace(workspace).broken["acme"].error.message)
 
 
 def test_debug_shows_the_traceback(workspace: Path):

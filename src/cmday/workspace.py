@@ -7,6 +7,7 @@ import os
 import re
 import tomllib
 import typing
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,17 @@ class BrokenProject:
     error: ConfigError
 
 
+# The broken project files one command went past while working on the others; its error boundary names them.
+_passed_over: ContextVar[dict[str, BrokenProject] | None] = ContextVar("passed_over", default=None)
+
+
+def watch_passed_over() -> dict[str, BrokenProject]:
+    """From now on in this command, every broken project file `Workspace.select` leaves out is kept here."""
+    passed_over: dict[str, BrokenProject] = {}
+    _passed_over.set(passed_over)
+    return passed_over
+
+
 @dataclass
 class Workspace:
     root: Path
@@ -43,18 +55,19 @@ class Workspace:
     def project_zone(self, project: Project) -> ZoneInfo:
         return ZoneInfo(project.project.timezone or self.config.timezone)
 
-    def select(self, slug: str | None, skip_broken: bool = False) -> list[Project]:
-        """The projects a command works on: the one asked for, or all of them.
+    def select(self, slug: str | None) -> list[Project]:
+        """The projects a command works on: the one asked for, or all those that load.
 
-        A broken project file stops the command with its error, unless `skip_broken` (the routine
-        views and the inbox show the others and the error in its place); asked for by name, it
-        always does.
+        A broken project file asked for by name stops the command with its error; otherwise it
+        is left out, never hiding the others, and the command's boundary names it and exits 3
+        once the others are done (the routine views and the inbox also show it in its place).
         """
         if slug in self.broken:
             raise self.broken[slug].error
         if slug is None:
-            if self.broken and not skip_broken:
-                raise next(iter(self.broken.values())).error
+            passed_over = _passed_over.get()
+            if passed_over is not None:
+                passed_over.update(self.broken)
             return list(self.projects.values())
         if slug not in self.projects:
             known = ", ".join(self.projects) or _("none")
@@ -74,7 +87,7 @@ class Workspace:
         if not self.projects and self.broken:
             raise next(iter(self.broken.values())).error
         raise UsageError(
-            _("this command works on one project and the workspace has {count}").format(count=len(self.projects)),
+            _("this command works on one project and the workspace has {count}").format(count=len(self.projects) + len(self.broken)),
             hint=_("pass --project with one of: {known}").format(known=", ".join(self.projects)),
         )
 

@@ -143,12 +143,16 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
         for handler in logging.getLogger().handlers:
             handler.addFilter(RedactingFilter())
+    from cmday.workspace import watch_passed_over
+
+    passed_over = watch_passed_over()
     try:
-        return action()
+        result = action()
     except CmdayError as failure:
         if options.debug:
             redact_exception(failure)
             raise
+        _name_passed_over(output, passed_over)
         output.error(failure.message, failure.hint)
         raise typer.Exit(int(failure.exit_code)) from None
     except KeyboardInterrupt:
@@ -161,7 +165,11 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
             output.error(_("interrupted; what was already stored is kept"))
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         raise
-    except typer.Exit:
+    except typer.Exit as leaving:
+        if passed_over:  # the command ended by itself: say the files it left out, and that one could not be read
+            _name_passed_over(output, passed_over)
+            if leaving.exit_code in (0, ExitCode.ATTENTION):
+                raise typer.Exit(int(ExitCode.CONFIG)) from None
         raise
     except Exception as failure:
         if options.debug:
@@ -174,6 +182,16 @@ def boundary(options: Options, action: Callable[[], Any]) -> Any:
         raise typer.Exit(int(ExitCode.ERROR)) from None
     finally:
         _say_what_was_made_private(output)
+    if passed_over:
+        _name_passed_over(output, passed_over)
+        raise typer.Exit(int(ExitCode.CONFIG))  # the other projects were done; a project file could not be read
+    return result
+
+
+def _name_passed_over(output: Any, passed_over: dict) -> None:
+    """One line on stderr for each broken project file the command left out while doing the others."""
+    for project in passed_over.values():
+        output.error(project.error.message, project.error.hint)
 
 
 def _say_what_was_made_private(output: Any) -> None:

@@ -34,7 +34,7 @@ def fetch(
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project, skip_broken=True)
+        projects = session.workspace.select(options.project)
         broken = list(session.workspace.broken.values()) if options.project is None else []
         if source is not None and not any(p.source(source) for p in projects):
             known = ", ".join(s.id for p in projects for s in p.sources) or _("none")
@@ -70,7 +70,6 @@ def fetch(
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:
         session.close()
-    _exit_if_broken(broken)  # the other projects were fetched; the broken one's file is named on stderr
 
 
 def _activity(counts: dict[str, int]) -> list[str]:
@@ -110,7 +109,7 @@ def inbox(
         raise UsageError(_("unknown state {state!r}; use one of: {states}").format(state=state, states=", ".join(INBOX_STATES)))
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project, skip_broken=True)
+        projects = session.workspace.select(options.project)
         broken = list(session.workspace.broken.values()) if options.project is None else []
         if platform is not None:
             from cmday.typed import choose_platform
@@ -133,7 +132,6 @@ def inbox(
                 "mentions": [MentionLine.of(m, session.now) for m in (everything[:shown] if shown else everything)],
                 "broken": [{"project": b.slug, "file": b.file, "error": b.error.message, "hint": b.error.hint} for b in broken],
             })
-            _exit_if_broken(broken)
             return
         def draw(console) -> None:
             for project, mentions, total in listed:
@@ -156,18 +154,6 @@ def inbox(
         output.paged(draw)
     finally:
         session.close()
-    _exit_if_broken(broken)
-
-
-def _exit_if_broken(broken: list) -> None:
-    """Exit 3 after listing the projects that load: a project file could not be read."""
-    if broken:
-        from cmday.cli import output
-        from cmday.errors import ExitCode
-
-        for project in broken:
-            output.error(project.error.message, project.error.hint)
-        raise typer.Exit(int(ExitCode.CONFIG))
 
 
 def read_option_moment(value: str, option: str, session, future: bool = False) -> datetime:

@@ -26,7 +26,7 @@ def _run(options: Options, routine: str, quiet: bool = False, notify: bool = Fal
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
-        projects = session.workspace.select(options.project, skip_broken=True)
+        projects = session.workspace.select(options.project)
         broken = [
             views.BrokenView(b.slug, b.file, views.FileProblem.of("project", b.error), routine)
             for b in session.workspace.broken.values()
@@ -84,14 +84,14 @@ def _in_file_order(workspace, built: list, broken: list) -> list:
 
 
 def _exit_for_problems(views: list, broken: list, debug: bool = False) -> None:
-    """Exit 3 once everything is shown when a file could not be read, each error also on stderr as one line."""
+    """Exit 3 once everything is shown when a calendar, protocol or checklist file could not be read, each error on stderr as one line."""
     from cmday.cli import output
 
     if debug and broken:
         from cmday.errors import ConfigError
 
         raise ConfigError(broken[0].problem.error, broken[0].problem.hint)  # --debug: a traceback, as for any error
-    problems = [b.problem for b in broken] + [p for view in views for p in view.file_problems]
+    problems = [p for view in views for p in view.file_problems]  # a broken project file: named by the boundary
     for problem in problems:
         output.error(problem.error, problem.hint)
     if problems:
