@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import time_machine
 
 from cmday.errors import ExitCode, SourceError
-from cmday.sources import ADAPTERS
+from cmday.sources import PLATFORMS
 from cmday.sources.base import Sent
 from cmday.store import Store
 from tests.cli_runner import run
@@ -305,7 +306,7 @@ def test_due_lists_ready_posts_whose_time_has_come(ws: Path):
 
 
 class RecordingSender:
-    """A stand-in adapter registered in cmday.sources.ADAPTERS for these tests: records what it is asked to send."""
+    """A stand-in adapter registered in cmday.sources.PLATFORMS for these tests: records what it is asked to send."""
 
     uses_network = False
     sent: list[tuple] = []
@@ -336,7 +337,7 @@ class ReadOnlyAdapter:
 
 @pytest.fixture
 def sender(monkeypatch: pytest.MonkeyPatch) -> type[RecordingSender]:
-    monkeypatch.setitem(ADAPTERS, "mastodon", f"{__name__}:RecordingSender")
+    monkeypatch.setitem(PLATFORMS, "mastodon", dataclasses.replace(PLATFORMS["mastodon"], adapter=f"{__name__}:RecordingSender"))
     RecordingSender.sent, RecordingSender.failures, RecordingSender.on_the_account, RecordingSender.looked = [], [], [], []
     return RecordingSender
 
@@ -441,7 +442,7 @@ def test_only_ready_posts_without_faults_are_published(ws: Path, sender):
 
 
 def test_a_platform_whose_adapter_cannot_publish_says_so(ws: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(ADAPTERS, "mastodon", f"{__name__}:ReadOnlyAdapter")
+    monkeypatch.setitem(PLATFORMS, "mastodon", dataclasses.replace(PLATFORMS["mastodon"], adapter=f"{__name__}:ReadOnlyAdapter"))
     ran = cmday(ws, "publish", the_key(ws), "--yes", at=AT_NINE)
     assert ran.exit_code == 2
     assert "mastodon cannot publish from cmday yet" in ran.stderr and "publish it by hand" in ran.stderr

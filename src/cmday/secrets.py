@@ -87,7 +87,9 @@ def _keep_private(folder: Path) -> None:
 def secret_origin(project: str, source: object) -> str:
     """Where a source's secret would come from, for `cmday sources`; never the secret itself."""
     env_name = getattr(source, "token_env", None) or getattr(source, "password_env", None)
-    if getattr(source, "platform", "") not in ("mastodon", "bluesky", "email", "instagram", "facebook"):
+    from cmday.sources import needs_secret
+
+    if not needs_secret(getattr(source, "platform", "")):
         return "-"
     if env_name and os.environ.get(env_name):
         return f"${env_name}"

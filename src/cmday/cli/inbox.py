@@ -247,11 +247,11 @@ def _platform_thread(session, mention):
     from cmday.cli import output
     from cmday.errors import CmdayError
     from cmday.reply import _with_adapter
-    from cmday.sources import adapter_class
+    from cmday.sources import Threads, can
 
     project = session.workspace.projects[mention.project]
     source = project.source(mention.source_id)
-    if source is None or not hasattr(adapter_class(source.platform), "thread"):
+    if source is None or not can(source.platform, Threads):
         return None
     try:
         return asyncio.run(

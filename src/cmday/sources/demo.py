@@ -71,7 +71,7 @@ class DemoAdapter:
         self.context = context
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
-        anchor_text = self.context.state.get(ANCHOR_KEY)
+        anchor_text = self.context.demo_anchor
         if not anchor_text:
             return
         anchor = from_utc_text(anchor_text)
