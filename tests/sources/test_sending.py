@@ -28,8 +28,13 @@ from cmday.models import BlueskySource, MastodonSource, Project, ProjectInfo, Wo
 from cmday.reply import send
 from cmday.sending import NotSent
 from cmday.sources.base import AuthenticationFailed, FetchContext, ReplyTarget, Sent
-from cmday.sources.bluesky import BlueskyAdapter, facets_for, read_notifications, record_key
-from cmday.sources.mastodon import MastodonAdapter, addressed, mentions_from_notifications
+from cmday.sources.bluesky import BlueskyAdapter
+from cmday.sources.bluesky.fetch import read_notifications
+from cmday.sources.bluesky.send import record_key
+from cmday.sources.bluesky.text import facets_for
+from cmday.sources.mastodon import MastodonAdapter
+from cmday.sources.mastodon.fetch import mentions_from_notifications
+from cmday.sources.mastodon.text import addressed
 from cmday.store import Store
 from cmday.workspace import Workspace
 from tests.support.adapters import header, run_adapter

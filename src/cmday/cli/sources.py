@@ -95,7 +95,7 @@ def sources(
             elif row["skipped_rows"] and row["skipped_rows"]["count"]:
                 state = Text(row["skipped_rows"]["note"], style="yellow")
             elif row["search_unanswered"]:
-                from cmday.sources.mastodon import EMPTY_SEARCHES
+                from cmday.sources.mastodon.fetch import EMPTY_SEARCHES
 
                 said = ngettext(
                     "search found no posts in {count} fetch: this instance may lack full-text search (hashtags still work)",
@@ -133,7 +133,7 @@ def _search_unanswered(source, state) -> list[str] | None:
     """For Mastodon: the keyword searches its instance has answered empty fetch after fetch (see search_unanswered)."""
     if source.platform != "mastodon" or state is None:
         return None
-    from cmday.sources.mastodon import search_unanswered
+    from cmday.sources.mastodon.fetch import search_unanswered
 
     return search_unanswered(state.cursor) or None
 

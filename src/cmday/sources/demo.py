@@ -83,7 +83,7 @@ class DemoAdapter:
 
     def reply_text(self, target: ReplyTarget, text: str) -> str:
         """As the real platform's adapter would write it: Mastodon's `@user@host` in front, Bluesky's text as it is."""
-        from cmday.sources.mastodon import addressed
+        from cmday.sources.mastodon.text import addressed
 
         user, _at, host = target.author_handle.lstrip("@").partition("@")
         return addressed(text, f"{user}@{host}", "") if target.author_handle.startswith("@") and host else text
