@@ -23,13 +23,9 @@ _checked_folders: set[Path] = set()  # secrets folders already made private in t
 
 def secrets_dir() -> Path:
     """The secrets folder; the first look at it in a run makes it and its files private if they are not."""
-    home = os.environ.get("CMDAY_HOME")
-    if home:
-        folder = Path(home) / "secrets"
-    else:
-        from cmday.workspace import user_config_dir
+    from cmday.paths import secrets_home
 
-        folder = user_config_dir() / "secrets"
+    folder = secrets_home()
     if folder not in _checked_folders:
         _checked_folders.add(folder)
         _keep_private(folder)
