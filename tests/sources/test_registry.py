@@ -35,3 +35,12 @@ def test_text_rules_count_as_the_platform_does():
     assert text_length(family, "bluesky") == 1
     assert text_length(family, "mastodon") == 5
     assert text_length(family, "linkedin") == 5  # planned by hand: characters
+
+
+@pytest.mark.parametrize("text", ["Hola", "Menu: https://acme.example/a/very/long/path/to/the/autumn/menu?utm_source=x",
+                                  "\U0001F468\u200D\U0001F469\u200D\U0001F467 https://a.example y https://b.example"])
+@pytest.mark.parametrize("platform", ["mastodon", "bluesky", "instagram"])
+def test_the_registry_counts_a_post_as_the_calendar_does(platform, text):
+    from cmday.calendar import post_length  # the calendar's own rule, until it asks the registry
+
+    assert PLATFORMS[platform].text.length(text) == post_length(text, None, platform)

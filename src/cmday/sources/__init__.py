@@ -9,6 +9,7 @@ adapter itself, through the checkable protocols below (`can`).
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +24,23 @@ if TYPE_CHECKING:
     from cmday.mention import Mention
 
 
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
 @dataclass(frozen=True)
 class TextRules:
-    """How long a post or reply may be, and what is counted: characters, or graphemes as Bluesky counts them."""
+    """How long a post may be and how the platform counts it: characters or graphemes, and links at a fixed length."""
 
     limit: int | None
     counts: Literal["characters", "graphemes"] = "characters"
+    link_length: int | None = None  # Mastodon counts every link as 23 characters, whatever its length
+
+    def length(self, text: str) -> int:
+        if self.counts == "graphemes":
+            from cmday.textsafe import count_graphemes
+
+            return count_graphemes(text)
+        return len(_LINK.sub("x" * self.link_length, text)) if self.link_length else len(text)
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class Platform:
 
 PLATFORMS: dict[str, Platform] = {
     "demo": Platform("cmday.sources.demo:DemoAdapter", "cmday.models:DemoSource", TextRules(None)),
-    "mastodon": Platform("cmday.sources.mastodon:MastodonAdapter", "cmday.models:MastodonSource", TextRules(500),
+    "mastodon": Platform("cmday.sources.mastodon:MastodonAdapter", "cmday.models:MastodonSource", TextRules(500, link_length=23),
                          lambda: _("access token")),
     "bluesky": Platform("cmday.sources.bluesky:BlueskyAdapter", "cmday.models:BlueskySource", TextRules(300, "graphemes"),
                         lambda: _("app password")),

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from cmday.errors import SourceError
 from cmday.i18n import ngettext
 from cmday.mention import Mention
+from cmday.sources.uploads import UploadLog
 
 
 @dataclass
@@ -40,6 +41,7 @@ class FetchContext:
     state: dict[str, Any] = field(default_factory=dict)  # kept between the sources of one run (a Bluesky login)
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the project's: naive times in imports are in it
     demo_anchor: str | None = None  # when the demo's script started (the demo adapter only)
+    uploads: UploadLog = field(default_factory=UploadLog)  # media already uploaded by unfinished sends, reused on retry
 
 
 class Adapter(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
-from cmday.sources.base import ReplyTarget, Sent
+from cmday.sources.base import AnswerLost, ReplyTarget, Sent
+from cmday.sources.uploads import file_key
 from cmday.sources.bluesky.entities import (
     CREATE_RECORD,
     EXTERNAL,
@@ -120,20 +121,38 @@ class Sending:
                 most=MAX_IMAGES, count=len(images)))
         text = with_link(text, link)
         record = self._record(text, await self._resolve(handles_in(text), {}))
-        if images:
-            # Blobs not referenced by a record are dropped by the PDS: an upload left by a crash is no post.
-            record["embed"] = {"$type": IMAGES, "images": [await self._upload(image) for image in images]}
-        elif link:
-            card = {"uri": link, "title": _card_title(text, link), "description": ""}
-            record["embed"] = {"$type": EXTERNAL, "external": card}
-        return await self._create_post(record, idempotency_key)
+        if not images:
+            if link:
+                card = {"uri": link, "title": _card_title(text, link), "description": ""}
+                record["embed"] = {"$type": EXTERNAL, "external": card}
+            return await self._create_post(record, idempotency_key)
+        # Blobs not referenced by a record are dropped by the PDS: an upload left by a crash is no post.
+        # A retry soon after refers to the blobs an earlier attempt uploaded (cmday.sources.uploads).
+        send = f"bluesky {self.base} {self.context.project_slug}/{self.source.id}/{idempotency_key}"
+        record["embed"] = {"$type": IMAGES, "images": [await self._upload(image, send) for image in images]}
+        try:
+            sent = await self._create_post(record, idempotency_key)
+        except AnswerLost:
+            raise  # perhaps posted with these blobs: they stay remembered for the look and the resend
+        except SourceError:
+            self.context.uploads.forget(send)  # refused (a blob the PDS dropped among the reasons): upload afresh
+            raise
+        self.context.uploads.forget(send)
+        return sent
 
-    async def _upload(self, image: _Image) -> dict[str, Any]:
-        """com.atproto.repo.uploadBlob with the raw bytes, then the app.bsky.embed.images#image that refers to it."""
-        response = await self._xrpc("POST", UPLOAD_BLOB, content=image.data, content_type=image.mime, retry_on=(429,))
-        blob = (response.json() or {}).get("blob") if response.status == 200 else None
+    async def _upload(self, image: _Image, send: str) -> dict[str, Any]:
+        """com.atproto.repo.uploadBlob with the raw bytes, then the app.bsky.embed.images#image that refers to it.
+
+        The blob an earlier attempt of this send uploaded is referred to again while the PDS surely keeps it.
+        """
+        key = file_key(image.data)
+        blob = self.context.uploads.recall(send, key, self.context.now, UPLOADS_REUSED_FOR)
         if not isinstance(blob, dict):
-            raise SourceError(_("Bluesky refused the image {file}: {detail}").format(file=image.name, detail=_xrpc_message(response)))
+            response = await self._xrpc("POST", UPLOAD_BLOB, content=image.data, content_type=image.mime, retry_on=(429,))
+            blob = (response.json() or {}).get("blob") if response.status == 200 else None
+            if not isinstance(blob, dict):
+                raise SourceError(_("Bluesky refused the image {file}: {detail}").format(file=image.name, detail=_xrpc_message(response)))
+            self.context.uploads.keep(send, key, blob, self.context.now)
         entry: dict[str, Any] = {"alt": image.alt, "image": blob}
         if image.width and image.height:
             entry["aspectRatio"] = {"width": image.width, "height": image.height}
@@ -223,8 +242,6 @@ class Sending:
         except (SourceError, ValidationError):
             return None  # cannot tell: the send's own error is the one to report
 
-    # -- XRPC and the session --
-
 def _card_title(text: str, link: str) -> str:
     """The link card's title without fetching the page: the link's host, else the text's first line."""
     host = (urlsplit(link).hostname or "").removeprefix("www.")
@@ -236,6 +253,9 @@ UPLOAD_BLOB = "com.atproto.repo.uploadBlob"
 IMAGES = "app.bsky.embed.images"
 MAX_IMAGES = 4  # app.bsky.embed.images: maxLength 4
 MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images#image: the blob's maxSize
+# How long a blob no record refers to is surely kept: the PDS drops it "after a short period", unspecified,
+# and a createRecord refused for a missing blob makes the next attempt upload it again.
+UPLOADS_REUSED_FOR = timedelta(minutes=30)
 
 
 @dataclass

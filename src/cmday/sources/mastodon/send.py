@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
-from cmday.sources.base import ReplyTarget, Sent
+from cmday.sources.base import AnswerLost, ReplyTarget, Sent
+from cmday.sources.uploads import file_key
 from cmday.sources.mastodon.entities import (
     Account,
     Context,
@@ -35,6 +36,7 @@ DEFAULT_TEXT_LIMIT = 500  # Mastodon's own default, for instances that do not sa
 CLOCK_SKEW = timedelta(minutes=5)  # the instance's clock and ours may disagree when looking for a post we sent
 # From the most public to the most private: a reply never goes further than what it answers.
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+UPLOADS_REUSED_FOR = timedelta(hours=12)  # Mastodon removes media left unattached after a day
 
 
 
@@ -93,12 +95,23 @@ class Sending:
         """A new status with the account's default visibility; the link is added when the text does not hold it."""
         headers = self._authorized()
         status: dict[str, Any] = {"status": with_link(text, link)}
-        if media:
-            # Uploads are not posts: one left by a crash is never shown, and the server drops it unattached.
-            allowed = await self._allowed_media(media, headers)
-            alt_texts = list(alts or []) + [""] * len(allowed)
-            status["media_ids"] = [await self._upload(path, headers, alt) for path, alt in zip(allowed, alt_texts)]
-        return await self._post_status(status, idempotency_key, headers)
+        if not media:
+            return await self._post_status(status, idempotency_key, headers)
+        # Uploads are not posts: one left by a crash is never shown, and the server drops it unattached.
+        # A retry attaches those an earlier attempt left (cmday.sources.uploads) rather than uploading again.
+        send = f"mastodon {self.base} {self.context.project_slug}/{self.source.id}/{idempotency_key}"
+        allowed = await self._allowed_media(media, headers)
+        alt_texts = list(alts or []) + [""] * len(allowed)
+        status["media_ids"] = [await self._upload(path, headers, alt, send) for path, alt in zip(allowed, alt_texts)]
+        try:
+            sent = await self._post_status(status, idempotency_key, headers)
+        except AnswerLost:
+            raise  # perhaps posted with these files: they stay remembered for the look and the resend
+        except SourceError:
+            self.context.uploads.forget(send)  # refused: the next attempt starts afresh
+            raise
+        self.context.uploads.forget(send)
+        return sent
 
     async def _allowed_media(self, media: list[Path], headers: dict[str, str]) -> list[Path]:
         """The files, once checked against the instance's own limits (GET /api/v2/instance), before any upload."""
@@ -122,9 +135,20 @@ class Sending:
                     file=path.name, size=len(data), host=self.host, limit=limit))
         return media
 
-    async def _upload(self, path: Path, headers: dict[str, str], alt: str = "") -> str:
-        """POST /api/v2/media, then wait (bounded) while the server answers 202 and the file is still processing."""
+    async def _upload(self, path: Path, headers: dict[str, str], alt: str, send: str) -> str:
+        """POST /api/v2/media, then wait (bounded) while the server answers 202 and the file is still processing.
+
+        The same file with the same alt text uploaded by an earlier attempt of this send is reused, once
+        GET /api/v1/media/:id shows the instance still has it (a 404: it was dropped, and goes up again).
+        """
         data = _read_media(path)
+        key = file_key(data, alt)
+        earlier = self.context.uploads.recall(send, key, self.context.now, UPLOADS_REUSED_FOR)
+        if isinstance(earlier, str) and earlier:
+            response = await self.context.http.request(
+                "GET", self.base + "/api/v1/media/" + quote(earlier, safe=""), headers=headers, expect=(200, 206, 404))
+            if response.status != 404:
+                return await self._processed(earlier, response, path, headers)
         fields = {"description": alt} if alt else None
         response = await self.context.http.request(
             "POST", self.base + "/api/v2/media", headers=headers, files={"file": (path.name, data, _media_type(path, data))},
@@ -133,6 +157,11 @@ class Sending:
         media_id = str(attachment.get("id") or "")
         if not media_id:
             raise SourceError(_("{host} took the file {file} but answered without its id").format(host=self.host, file=path.name))
+        self.context.uploads.keep(send, key, media_id, self.context.now)
+        return await self._processed(media_id, response, path, headers)
+
+    async def _processed(self, media_id: str, response: Any, path: Path, headers: dict[str, str]) -> str:
+        """The attachment's id once the instance has processed it (200); 202 and 206 say it is still at work."""
         wait = 0.5
         for _attempt in range(MEDIA_POLLS):
             if response.status == 200:  # 202 from the upload, 206 from the look: still processing
@@ -141,7 +170,6 @@ class Sending:
             wait = min(wait * 2, 4.0)
             response = await self.context.http.request(
                 "GET", self.base + "/api/v1/media/" + quote(media_id, safe=""), headers=headers, expect=(200, 206))
-            attachment = response.json() or {}
         raise SourceError(_("{host} is still processing {file}; nothing was posted").format(host=self.host, file=path.name),
                           hint=_("run `cmday publish` again in a minute"))
 
