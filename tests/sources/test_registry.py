@@ -44,3 +44,10 @@ def test_the_registry_counts_a_post_as_the_calendar_does(platform, text):
     from cmday.calendar import post_length  # the calendar's own rule, until it asks the registry
 
     assert PLATFORMS[platform].text.length(text) == post_length(text, None, platform)
+
+
+def test_the_project_file_takes_a_source_of_every_registered_platform_and_no_other():
+    from cmday.models import Source
+
+    union, _discriminator = typing.get_args(Source)
+    assert set(typing.get_args(union)) == {source_model(p) for p in PLATFORMS}

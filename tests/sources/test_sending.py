@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -407,8 +408,11 @@ def test_a_publish_retried_after_a_failed_upload_attaches_the_file_it_had_alread
 
     with pytest.raises(AnswerLost):
         on_mastodon(mastodon, publish)
+    remembered = Path(os.environ["CMDAY_HOME"]) / "uploads.json"
+    assert remembered.stat().st_mode & 0o777 == 0o600 and '"41"' in remembered.read_text(encoding="utf-8")
     on_mastodon(mastodon, publish)
 
+    assert json.loads(remembered.read_text(encoding="utf-8")) == {}  # posted: nothing left to reuse
     uploads = mastodon.requests_to(MEDIA_UPLOAD)
     assert [b'filename="brunch.jpg"' in u.body for u in uploads] == [True, False, False]  # the first file went up once
     assert all(b'filename="menu.png"' in u.body for u in uploads[1:])
