@@ -81,10 +81,8 @@ class UploadLog:
         return data if isinstance(data, dict) else {}
 
     def _write(self, entries: dict[str, Any]) -> None:
-        from cmday.private import private_folder
-
         path = self._file()
-        private_folder(path.parent)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the state folder: the session keeps it private
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
