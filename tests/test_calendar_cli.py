@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import time_machine
 
 from cmday.errors import ExitCode, SourceError
-from cmday.sources import ADAPTERS
+from cmday.sources import PLATFORMS
 from cmday.sources.base import Sent
 from cmday.store import Store
 from tests.cli_runner import run
@@ -307,7 +308,7 @@ def test_due_lists_ready_posts_whose_time_has_come(ws: Path):
 
 
 class RecordingSender:
-    """A stand-in adapter registered in cmday.sources.ADAPTERS for these tests: records what it is asked to send."""
+    """A stand-in adapter registered in cmday.sources.PLATFORMS for these tests: records what it is asked to send."""
 
     uses_network = False
     sent: list[tuple] = []
@@ -322,7 +323,7 @@ class RecordingSender:
         RecordingSender.looked.append(idempotency_key)
         return RecordingSender.on_the_account[0] if RecordingSender.on_the_account else None
 
-    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent:
+    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str, alts: list[str] | None = None) -> Sent:
         RecordingSender.sent.append((self.source.id, text, link, media, idempotency_key, self.context.project_slug))
         if RecordingSender.failures:
             raise RecordingSender.failures.pop(0)
@@ -338,7 +339,7 @@ class ReadOnlyAdapter:
 
 @pytest.fixture
 def sender(monkeypatch: pytest.MonkeyPatch) -> type[RecordingSender]:
-    monkeypatch.setitem(ADAPTERS, "mastodon", f"{__name__}:RecordingSender")
+    monkeypatch.setitem(PLATFORMS, "mastodon", dataclasses.replace(PLATFORMS["mastodon"], adapter=f"{__name__}:RecordingSender"))
     RecordingSender.sent, RecordingSender.failures, RecordingSender.on_the_account, RecordingSender.looked = [], [], [], []
     return RecordingSender
 
@@ -505,7 +506,7 @@ def test_a_sheet_without_an_alt_column_refuses_a_post_with_alt_text(ws: Path):
 
 
 def test_a_platform_whose_adapter_cannot_publish_says_so(ws: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(ADAPTERS, "mastodon", f"{__name__}:ReadOnlyAdapter")
+    monkeypatch.setitem(PLATFORMS, "mastodon", dataclasses.replace(PLATFORMS["mastodon"], adapter=f"{__name__}:ReadOnlyAdapter"))
     ran = cmday(ws, "publish", the_key(ws), "--yes", at=AT_NINE)
     assert ran.exit_code == 2
     assert "mastodon cannot publish from cmday yet" in ran.stderr and "publish it by hand" in ran.stderr

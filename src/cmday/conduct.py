@@ -10,11 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 from cmday.i18n import _
 from cmday.models import Project
 from cmday.protocol import ConductRule, PhraseMatcher, Protocol, fold
+from cmday.sources import PLATFORMS
 from cmday.textsafe import count_graphemes
 
-# Characters a post may hold; Bluesky counts graphemes. Mastodon's is the instance default
-# (an instance can set its own: the adapter's `text_limit` asks it when online).
-PLATFORM_LIMITS = {"mastodon": 500, "bluesky": 300, "x": 280, "instagram": 2200, "tiktok": 2200, "linkedin": 3000, "facebook": 63206}
+# Characters a post may hold: the registry's for the platforms cmday has sources for (Mastodon's is the
+# instance default: the adapter's `text_limit` asks the instance when online), these for those a calendar
+# plans by hand.
+PLANNED_ONLY_LIMITS = {"x": 280, "tiktok": 2200, "linkedin": 3000}
+PLATFORM_LIMITS = {name: p.text.limit for name, p in PLATFORMS.items() if p.text.limit} | PLANNED_ONLY_LIMITS
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")
 
 
@@ -25,8 +28,14 @@ class Finding:
     message: str
 
 
+def text_limit(platform: str) -> int | None:
+    return PLATFORM_LIMITS.get(platform)
+
+
 def text_length(text: str, platform: str) -> int:
-    return count_graphemes(text) if platform == "bluesky" else len(text)
+    """The length as the platform counts it (its registry text rules; characters where cmday has no source)."""
+    known = PLATFORMS.get(platform)
+    return count_graphemes(text) if known is not None and known.text.counts == "graphemes" else len(text)
 
 
 def taboo_hits(text: str, project: Project) -> list[str]:
@@ -98,7 +107,7 @@ def _check(
     if rule.check == "length":
         if platform is None:
             return None
-        allowed = limit or PLATFORM_LIMITS.get(platform)
+        allowed = limit or text_limit(platform)
         length = text_length(text, platform)
         return rule.message.format(platform=platform, length=length, limit=allowed) if allowed and length > allowed else None
     if rule.check == "utm":

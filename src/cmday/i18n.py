@@ -92,12 +92,9 @@ def _compile_into_cache(po_path: Path, language: str) -> Path:
 
 
 def _cache_home() -> Path:
-    home = os.environ.get("CMDAY_HOME")  # tests always set it: they never write to the user's cache
-    if home:
-        return Path(home) / "cache"
-    import platformdirs
+    from cmday.paths import cache_home  # under CMDAY_HOME in tests: they never write to the user's cache
 
-    return Path(platformdirs.user_cache_dir("cmday", appauthor=False))
+    return cache_home()
 
 
 def extract_python(

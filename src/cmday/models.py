@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cmday.sources import PLATFORMS
+
 Language = Literal["en", "es"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PUBLISHING_PLATFORMS = ("mastodon", "bluesky")
@@ -260,7 +262,7 @@ Source = Annotated[
     Union[MastodonSource, BlueskySource, FeedSource, FileSource, EmailSource, InstagramSource, FacebookSource, DemoSource],
     Field(discriminator="platform"),
 ]
-SOURCE_PLATFORMS = ("mastodon", "bluesky", "rss", "file", "email", "instagram", "facebook", "demo")
+SOURCE_PLATFORMS = tuple(PLATFORMS)  # the registry's; tests/sources/test_registry.py holds `Source` to the same list
 
 
 POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")

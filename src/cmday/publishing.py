@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmday.errors import CmdayError, SourceError, UsageError
+from cmday.errors import CmdayError, UsageError
 from cmday.i18n import _
 from cmday.labels import state_label
 from cmday.models import Project
@@ -54,7 +54,7 @@ def post_to_publish(plans: list[Plan], wanted: str) -> tuple[Plan, PlannedPost]:
 def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: Store) -> tuple[Publishing, Any]:
     """Everything that must hold before a post is sent, or a UsageError saying plainly which does not."""
     from cmday.calendar.checks import BLOCKING, post_problems
-    from cmday.sources import ADAPTERS, adapter_class
+    from cmday.sources import PLATFORMS, Publishes, can
 
     key = planned.key
     record = store.publication(plan.project.slug, key)
@@ -74,10 +74,9 @@ def prepare_publication(plan: Plan, planned: PlannedPost, now: datetime, store: 
             hint=_("fix it in {origin}").format(origin=planned.origin),
         )
     source = _publishing_source(plan.project, planned)
-    if source.platform not in ADAPTERS:
+    if source.platform not in PLATFORMS:
         raise UsageError(_("{platform} cannot publish from cmday").format(platform=source.platform))
-    adapter = adapter_class(source.platform)
-    if not callable(getattr(adapter, "publish", None)):
+    if not can(source.platform, Publishes):
         raise UsageError(
             _("{platform} cannot publish from cmday yet: its adapter has no publishing").format(platform=source.platform),
             hint=_("publish it by hand, then set status = \"published\" in {origin}").format(origin=planned.origin),
@@ -130,9 +129,8 @@ def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: An
 
         def attempt(adapter: Any):
             return deliver(
-                lambda: adapter.publish(publishing.text, publishing.link, publishing.media, publishing.key,
-                                        **_alt_texts(adapter, publishing)),
-                lambda: _find_post(adapter, publishing, since),
+                lambda: adapter.publish(publishing.text, publishing.link, publishing.media, publishing.key, alts=publishing.alts),
+                lambda: adapter.find_post(publishing.text, publishing.link, publishing.key, since),
                 earlier_attempt=claim == "pending",
             )
 
@@ -155,48 +153,20 @@ def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: An
     return sent
 
 
-def _alt_texts(adapter: Any, publishing: Publishing) -> dict[str, list[str]]:
-    """The files' alt text, for the adapters that take it (Mastodon, Bluesky)."""
-    import inspect
-
-    takes = "alts" in inspect.signature(adapter.publish).parameters
-    return {"alts": publishing.alts} if takes and any(publishing.alts) else {}
-
-
-async def _find_post(adapter: Any, publishing: Publishing, since: datetime) -> Sent | None:
-    find = getattr(adapter, "find_post", None)
-    if not callable(find):
-        raise SourceError(
-            _("{platform} cannot be asked whether post {key} went out; look at the account, then mark it by hand").format(
-                platform=publishing.platform, key=publishing.key)
-        )
-    return await find(publishing.text, publishing.link, publishing.key, since)
-
-
 async def _send(workspace: Workspace, project: Project, source: Any, now: datetime, attempt: Any) -> Any:
     import contextlib
 
-    from cmday.secrets import read_secret
-    from cmday.sources import adapter_class
-    from cmday.sources.base import FetchContext
+    from cmday.sources import connect, uses_network
 
-    adapter_type = adapter_class(source.platform)
-    if getattr(adapter_type, "uses_network", True):
+    if uses_network(source.platform):
         from cmday.http import HttpClient
 
         client: Any = HttpClient()
     else:
         client = contextlib.nullcontext(None)
     async with client as http:
-        context = FetchContext(
-            http=http,
-            secret=lambda env_name: read_secret(project.slug, source.id, env_name),
-            workspace_root=workspace.root,
-            now=now,
-            project_slug=project.slug,
-            state={"timezone": workspace.project_zone(project).key},
-        )
-        adapter = adapter_type(source, context)
+        adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=workspace.project_zone(project),
+                          http=http, now=now)
         return await attempt(adapter)
 
 
@@ -224,8 +194,7 @@ async def snapshot_account(
         account = source.platform if same_platform == 1 else source.id
         for name, value in metrics.items():
             store.set_kpi(project.slug, f"{name}.{account}", day, float(value), "api", now)
-    if callable(getattr(adapter, "post_metrics", None)):
-        await _snapshot_posts(store, project, source, adapter, now, day, workspace, notes)
+    await _snapshot_posts(store, project, source, adapter, now, day, workspace, notes)
 
 
 ENGAGEMENT_DAYS = 30  # published posts whose reactions each sweep reads again

@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cmday import clock
-from cmday.conduct import PLATFORM_LIMITS, Finding, lint
+from cmday.conduct import Finding, lint, text_limit
 from cmday.errors import CmdayError, UsageError
 from cmday.i18n import _, ngettext
 from cmday.mention import Mention, StoredMention
 from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.sending import NotSent, deliver, in_flight, not_sent, when_text
-from cmday.sources import adapter_class
-from cmday.sources.base import FetchContext, ReplyTarget, Sent
+from cmday.sources import AddressesReplies, Replies, StatesLimit, Threads, can, connect
+from cmday.sources.base import ReplyTarget, Sent
 from cmday.sources.demo import REHEARSED_PLATFORMS
 from cmday.store import Draft, Store
 from cmday.textsafe import one_line
@@ -76,11 +76,11 @@ def plan(mention: StoredMention, project: Project, protocol: Protocol, workspace
         else:
             suggestions.append(Suggestion(name, text))
     platform = mention.platform
-    can_send = source is not None and hasattr(adapter_class(source.platform), "reply")
+    can_send = source is not None and can(source.platform, Replies)
     rehearsal = source is not None and source.platform == "demo"
     if rehearsal:
         can_send = platform in REHEARSED_PLATFORMS  # as the real platform would: feeds and imports give text to copy
-    return ReplyPlan(mention, language, suggestions, platform, can_send, PLATFORM_LIMITS.get(platform), missing, rehearsal)
+    return ReplyPlan(mention, language, suggestions, platform, can_send, text_limit(platform), missing, rehearsal)
 
 
 def check(text: str, reply_plan: ReplyPlan, project: Project, protocol: Protocol, store: Store, now: datetime) -> list[Finding]:
@@ -270,11 +270,11 @@ def pending(store: Store, mention: StoredMention) -> Draft | None:
 def as_sent(workspace: Workspace, project: Project, store: Store, mention: StoredMention, text: str) -> str:
     """Exactly the text a reply posts (Mastodon puts `@acct` in front; Bluesky sends it as written): the one counted."""
     source = project.source(mention.source_id)
-    adapter_type = adapter_class(source.platform) if source is not None else None
-    if adapter_type is None or not callable(getattr(adapter_type, "reply_text", None)):
+    if source is None or not can(source.platform, AddressesReplies):
         return text
-    context = FetchContext(http=None, secret=lambda _name: None, workspace_root=workspace.root, now=clock.now(), project_slug=project.slug)
-    return adapter_type(source, context).reply_text(_target(store, mention), text)
+    adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=workspace.project_zone(project),
+                      http=None, now=clock.now())
+    return adapter.reply_text(_target(store, mention), text)
 
 
 def send(
@@ -380,8 +380,8 @@ def _retry_hint(mention: StoredMention) -> str:
 def platform_limit(store: Store, workspace: Workspace, project: Project, mention: StoredMention) -> int | None:
     """The length limit the platform itself states (a Mastodon instance's own), else the known default."""
     source = project.source(mention.source_id)
-    default = PLATFORM_LIMITS.get(mention.platform)
-    if source is None or not hasattr(adapter_class(source.platform), "text_limit"):
+    default = text_limit(mention.platform)
+    if source is None or not can(source.platform, StatesLimit):
         return default
     try:
         return asyncio.run(_with_adapter(source, workspace, project, store, {"timeout": 10.0}, lambda a: a.text_limit()))
@@ -401,7 +401,7 @@ class Thread:
 def thread_above(store: Store, workspace: Workspace, project: Project, mention: StoredMention, *, offline: bool = False) -> Thread:
     """Ask the platform for the thread (it knows posts cmday never stored); fall back on the stored chain."""
     source = project.source(mention.source_id)
-    if not offline and source is not None and hasattr(adapter_class(source.platform), "thread"):
+    if not offline and source is not None and can(source.platform, Threads):
         try:
             posts = asyncio.run(_with_adapter(source, workspace, project, store, {"timeout": 10}, lambda a: a.thread(mention.platform_id)))
             return Thread(posts, from_platform=True)
@@ -412,15 +412,8 @@ def thread_above(store: Store, workspace: Workspace, project: Project, mention: 
 
 async def _with_adapter(source, workspace: Workspace, project: Project, store: Store, http_options: dict, call):
     from cmday.http import HttpClient
-    from cmday.secrets import read_secret
 
     async with HttpClient(**http_options) as http:
-        context = FetchContext(
-            http=http,
-            secret=lambda env_name: read_secret(project.slug, source.id, env_name),
-            workspace_root=workspace.root,
-            now=clock.now(),
-            project_slug=project.slug,
-            state={"demo_anchor": store.meta("demo_anchor")},
-        )
-        return await call(adapter_class(source.platform)(source, context))
+        adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=workspace.project_zone(project),
+                          http=http, now=clock.now(), demo_anchor=store.meta("demo_anchor"))
+        return await call(adapter)

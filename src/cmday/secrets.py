@@ -23,13 +23,9 @@ _checked_folders: set[Path] = set()  # secrets folders already made private in t
 
 def secrets_dir() -> Path:
     """The secrets folder; the first look at it in a run makes it and its files private if they are not."""
-    home = os.environ.get("CMDAY_HOME")
-    if home:
-        folder = Path(home) / "secrets"
-    else:
-        from cmday.workspace import user_config_dir
+    from cmday.paths import secrets_home
 
-        folder = user_config_dir() / "secrets"
+    folder = secrets_home()
     if folder not in _checked_folders:
         _checked_folders.add(folder)
         _keep_private(folder)
@@ -87,7 +83,9 @@ def _keep_private(folder: Path) -> None:
 def secret_origin(project: str, source: object) -> str:
     """Where a source's secret would come from, for `cmday sources`; never the secret itself."""
     env_name = getattr(source, "token_env", None) or getattr(source, "password_env", None)
-    if getattr(source, "platform", "") not in ("mastodon", "bluesky", "email", "instagram", "facebook"):
+    from cmday.sources import needs_secret
+
+    if not needs_secret(getattr(source, "platform", "")):
         return "-"
     if env_name and os.environ.get(env_name):
         return f"${env_name}"

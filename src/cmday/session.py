@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +10,7 @@ from cmday import clock
 from cmday.errors import ConfigError
 from cmday.i18n import resolve_language, set_language
 from cmday.models import Project
+from cmday.paths import state_home
 from cmday.protocol import Protocol, load_protocol
 from cmday.routine import Day, FileProblem
 from cmday.store import Store
@@ -18,16 +18,6 @@ from cmday.workspace import Workspace, find_workspace, load_workspace
 
 STATE_FILE = "state.sqlite3"
 OUTBOX_FOLDER = "outbox"
-
-
-def state_home() -> Path:
-    """CMDAY_HOME when set (tests always set it), else the platform's user data dir."""
-    home = os.environ.get("CMDAY_HOME")
-    if home:
-        return Path(home).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("cmday", appauthor=False))
 
 
 class Session:

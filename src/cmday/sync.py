@@ -15,9 +15,9 @@ from cmday.mention import INCOMPLETE
 from cmday.models import Project
 from cmday.protocol import PATTERN_SECONDS, Protocol
 from cmday.publishing import snapshot_account
-from cmday.secrets import read_secret, redact
-from cmday.sources import adapter_class
-from cmday.sources.base import AuthenticationFailed, FetchContext
+from cmday.secrets import redact
+from cmday.sources import Measures, Verifies, can, connect, uses_network
+from cmday.sources.base import AuthenticationFailed
 from cmday.store import Store
 from cmday.textsafe import one_line
 from cmday.triage import Triage
@@ -87,28 +87,23 @@ async def fetch_project_async(
         return FetchReport(project=project.slug, started=started, results=[])
     triage = Triage.for_project(project, protocol)
     limit = asyncio.Semaphore(MAX_CONCURRENT_SOURCES)
-    state = {"demo_anchor": store.meta("demo_anchor"), "timezone": workspace.project_zone(project).key}
+    shared: dict = {}  # what the sources of this run share (a Bluesky login)
+    demo_anchor = store.meta("demo_anchor")
+    zone = workspace.project_zone(project)
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
 
     async with _http_client(sources, http_options) as http:
 
         async def run(source) -> SourceResult:
             result = SourceResult(source.id, source.platform)
-            context = FetchContext(
-                http=http,
-                secret=lambda env_name, _id=source.id: read_secret(project.slug, _id, env_name),
-                workspace_root=workspace.root,
-                now=started,
-                project_slug=project.slug,
-                state=state,
-            )
             stored_some = False
             async with limit:
                 if progress:
                     progress(source.id, "start")
                 try:
                     async with asyncio.timeout(timeout):
-                        adapter = adapter_class(source.platform)(source, context)
+                        adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=zone,
+                                          http=http, now=started, demo_anchor=demo_anchor, shared=shared)
                         async for batch in adapter.fetch(store.cursor(project.slug, source.id)):
                             for mention in batch.mentions:
                                 triage.apply(mention)
@@ -127,7 +122,7 @@ async def fetch_project_async(
                             result.notes.extend(batch.notes)
                             result.more_to_read = result.more_to_read or batch.more_to_read
                             stored_some = True
-                        if hasattr(adapter, "account_metrics"):
+                        if isinstance(adapter, Measures):
                             await snapshot_account(store, project, source, adapter, started, workspace, result.notes)
                 except TimeoutError:
                     result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
@@ -185,7 +180,7 @@ def _unread_notes(result: SourceResult) -> list[str]:
 
 def _http_client(sources: list, http_options: dict) -> contextlib.AbstractAsyncContextManager:
     """The shared HTTP client, started only when some source goes to the network (httpx is slow to import)."""
-    if not any(getattr(adapter_class(s.platform), "uses_network", True) for s in sources):
+    if not any(uses_network(s.platform) for s in sources):
         return contextlib.nullcontext(None)
     from cmday.http import HttpClient
 
@@ -198,22 +193,17 @@ def verify_sources(workspace: Workspace, project: Project, store: Store) -> dict
 
 
 async def _verify_sources(workspace: Workspace, project: Project, store: Store) -> dict[str, tuple[bool, str]]:
-    sources = [s for s in project.sources if s.enabled and hasattr(adapter_class(s.platform), "verify")]
+    sources = [s for s in project.sources if s.enabled and can(s.platform, Verifies)]
     if not sources:
         return {}
+    zone, demo_anchor = workspace.project_zone(project), store.meta("demo_anchor")
     async with _http_client(sources, {}) as http:
 
         async def check(source) -> tuple[str, tuple[bool, str]]:
-            context = FetchContext(
-                http=http,
-                secret=lambda env_name, _id=source.id: read_secret(project.slug, _id, env_name),
-                workspace_root=workspace.root,
-                now=clock.now(),
-                project_slug=project.slug,
-                state={"demo_anchor": store.meta("demo_anchor")},
-            )
+            adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=zone, http=http,
+                              now=clock.now(), demo_anchor=demo_anchor)
             try:
-                return source.id, (True, await adapter_class(source.platform)(source, context).verify())
+                return source.id, (True, await adapter.verify())
             except CmdayError as error:
                 return source.id, (False, one_line(error.message))
 

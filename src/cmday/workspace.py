@@ -51,9 +51,20 @@ class Workspace:
     projects: dict[str, Project] = field(default_factory=dict)
     project_files: dict[str, Path] = field(default_factory=dict)
     broken: dict[str, BrokenProject] = field(default_factory=dict)
+    zones: dict[str, ZoneInfo] = field(default_factory=dict)  # each project's, resolved on first use and passed on typed
 
-    def project_zone(self, project: Project) -> ZoneInfo:
-        return ZoneInfo(project.project.timezone or self.config.timezone)
+    @property
+    def zone(self) -> ZoneInfo:
+        """The workspace's own zone, for what belongs to no one project (the models checked the name at load)."""
+        return self.project_zone(None)
+
+    def project_zone(self, project: Project | None) -> ZoneInfo:
+        """The project's zone, else the workspace's: the one value adapters, the routine and the calendar use."""
+        name = (project.project.timezone if project is not None else None) or self.config.timezone
+        zone = self.zones.get(name)
+        if zone is None:
+            zone = self.zones[name] = ZoneInfo(name)
+        return zone
 
     def select(self, slug: str | None) -> list[Project]:
         """The projects a command works on: the one asked for, or all those that load.

@@ -19,14 +19,10 @@ from cmday.http import HttpClient
 from cmday.models import BlueskySource, Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
-from cmday.sources.bluesky import (
-    BlueskyAdapter,
-    PostRecord,
-    parse_time,
-    read_notifications,
-    read_search,
-    text_with_links,
-)
+from cmday.sources.bluesky import BlueskyAdapter
+from cmday.sources.bluesky.entities import PostRecord, parse_time
+from cmday.sources.bluesky.fetch import read_notifications, read_search
+from cmday.sources.bluesky.text import text_with_links
 from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import Workspace

@@ -89,11 +89,11 @@ def test_comma_csv_with_ids_iso_dates_and_the_source_network(tmp_path):
     assert set(json.loads(batch.cursor)) == {"size", "mtime_ns", "sha256"}
 
 
-def test_the_project_zone_from_the_fetch_state_applies_to_naive_times(tmp_path):
+def test_the_project_zone_in_the_fetch_context_applies_to_naive_times(tmp_path):
     (tmp_path / "comments.csv").write_bytes(COMMA_CSV)
 
     async def collect() -> list[Batch]:
-        context = FetchContext(None, lambda n: None, tmp_path, NOW, "acme", state={"timezone": "Europe/Madrid"})
+        context = FetchContext(None, lambda n: None, tmp_path, NOW, "acme", zone=MADRID)
         source = FileSource(id="comments", platform="file", path="comments.csv")
         return [b async for b in FileAdapter(source, context).fetch(None)]
 

@@ -18,15 +18,9 @@ from cmday.http import HttpClient
 from cmday.models import MastodonSource, Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
-from cmday.sources.mastodon import (
-    MAX_PAGES,
-    MastodonAdapter,
-    activity_counts,
-    html_to_text,
-    mentions_from_notifications,
-    mentions_from_statuses,
-    search_statuses,
-)
+from cmday.sources.mastodon import MastodonAdapter
+from cmday.sources.mastodon.fetch import MAX_PAGES, activity_counts, mentions_from_notifications, mentions_from_statuses, search_statuses
+from cmday.sources.mastodon.text import html_to_text
 from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import Workspace

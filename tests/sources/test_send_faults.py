@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from cmday.errors import ExitCode
-from cmday.sources.bluesky import read_notifications, record_key
-from cmday.sources.mastodon import mentions_from_notifications
+from cmday.sources.bluesky.fetch import read_notifications
+from cmday.sources.bluesky.send import record_key
+from cmday.sources.mastodon.fetch import mentions_from_notifications
 from cmday.store import Store
 from tests.support.fake_platforms import BlueskyPds, MastodonInstance
 

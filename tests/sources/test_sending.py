@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -27,9 +28,14 @@ from cmday.http import HttpClient
 from cmday.models import BlueskySource, MastodonSource, Project, ProjectInfo, WorkspaceConfig
 from cmday.reply import send
 from cmday.sending import NotSent
-from cmday.sources.base import AuthenticationFailed, FetchContext, ReplyTarget, Sent
-from cmday.sources.bluesky import BlueskyAdapter, facets_for, read_notifications, record_key
-from cmday.sources.mastodon import MastodonAdapter, addressed, mentions_from_notifications
+from cmday.sources.base import AnswerLost, AuthenticationFailed, FetchContext, ReplyTarget, Sent
+from cmday.sources.bluesky import BlueskyAdapter
+from cmday.sources.bluesky.fetch import read_notifications
+from cmday.sources.bluesky.send import record_key
+from cmday.sources.bluesky.text import facets_for
+from cmday.sources.mastodon import MastodonAdapter
+from cmday.sources.mastodon.fetch import mentions_from_notifications
+from cmday.sources.mastodon.text import addressed
 from cmday.store import Store
 from cmday.workspace import Workspace
 from tests.support.adapters import header, run_adapter
@@ -381,6 +387,74 @@ def test_publishing_an_image_uploads_it_waits_while_it_processes_then_posts_it(m
     assert status.json() == {"status": "Brunch is served", "media_ids": ["22348641"]}
 
 
+def _two_photos(tmp_path: Path) -> list[Path]:
+    first, second = tmp_path / "brunch.jpg", tmp_path / "menu.png"
+    first.write_bytes(JPEG)
+    second.write_bytes(PNG)
+    return [first, second]
+
+
+def test_a_publish_retried_after_a_failed_upload_attaches_the_file_it_had_already_uploaded(mastodon, tmp_path):
+    photos = _two_photos(tmp_path)
+    mastodon.route("GET", "/api/v2/instance", Reply(200, INSTANCE))
+    # POST /api/v2/media answers 202 with `url: null` while the file is processed; GET /api/v1/media/:id
+    # answers 206 until it is done, then 200 (docs.joinmastodon.org/methods/media).
+    mastodon.route("POST", MEDIA_UPLOAD, Reply(202, attachment("41", None)), Reply(500, {"error": "boom"}),
+                   Reply(202, attachment("42", None)))
+    mastodon.route("GET", "/api/v1/media/41", Reply(200, attachment("41", "https://files.example/brunch.jpg")))
+    mastodon.route("GET", "/api/v1/media/42", Reply(206, attachment("42", None)),
+                   Reply(200, attachment("42", "https://files.example/menu.png")))
+    publish = lambda a: a.publish("Brunch and menu", None, photos, "post-brunch", alts=["Brunch table", "Menu board"])  # noqa: E731
+
+    with pytest.raises(AnswerLost):
+        on_mastodon(mastodon, publish)
+    remembered = Path(os.environ["CMDAY_HOME"]) / "uploads.json"
+    assert remembered.stat().st_mode & 0o777 == 0o600 and '"41"' in remembered.read_text(encoding="utf-8")
+    on_mastodon(mastodon, publish)
+
+    assert json.loads(remembered.read_text(encoding="utf-8")) == {}  # posted: nothing left to reuse
+    uploads = mastodon.requests_to(MEDIA_UPLOAD)
+    assert [b'filename="brunch.jpg"' in u.body for u in uploads] == [True, False, False]  # the first file went up once
+    assert all(b'filename="menu.png"' in u.body for u in uploads[1:])
+    [status] = mastodon.requests_to(STATUSES)
+    assert status.json() == {"status": "Brunch and menu", "media_ids": ["41", "42"]}
+
+
+def test_the_files_of_a_refused_post_are_uploaded_afresh_next_time(mastodon, tmp_path):
+    photo = _two_photos(tmp_path)[:1]
+    mastodon.route("GET", "/api/v2/instance", Reply(200, INSTANCE))
+    mastodon.route("POST", MEDIA_UPLOAD, Reply(200, attachment("41", "https://files.example/a.jpg")),
+                   Reply(200, attachment("43", "https://files.example/b.jpg")))
+    mastodon.route("POST", STATUSES, Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}))
+    publish = lambda a: a.publish("Brunch", None, photo, "post-a", alts=["Brunch table"])  # noqa: E731
+    with pytest.raises(SourceError):
+        on_mastodon(mastodon, publish)
+    mastodon.route("POST", STATUSES, mastodon.statuses)
+
+    on_mastodon(mastodon, publish)
+
+    assert len(mastodon.requests_to(MEDIA_UPLOAD)) == 2 and mastodon.requests_to("/api/v1/media/41") == []
+    assert mastodon.requests_to(STATUSES)[-1].json()["media_ids"] == ["43"]
+
+
+def test_a_remembered_upload_the_instance_dropped_is_uploaded_again(mastodon, tmp_path):
+    photo = _two_photos(tmp_path)[:1]
+    mastodon.route("GET", "/api/v2/instance", Reply(200, INSTANCE))
+    mastodon.route("POST", MEDIA_UPLOAD, Reply(200, attachment("45", "https://files.example/a.jpg")),
+                   Reply(200, attachment("46", "https://files.example/b.jpg")))
+    mastodon.route("GET", "/api/v1/media/45", Reply(404, {"error": "Record not found"}))
+    mastodon.route("POST", STATUSES, Reply(503, {"error": "unavailable"}))
+    publish = lambda a: a.publish("Brunch", None, photo, "post-b", alts=["Brunch table"])  # noqa: E731
+    with pytest.raises(AnswerLost):
+        on_mastodon(mastodon, publish)
+    mastodon.route("POST", STATUSES, mastodon.statuses)
+
+    on_mastodon(mastodon, publish)
+
+    assert len(mastodon.requests_to("/api/v1/media/45")) == 1  # asked about before reuse, and gone
+    assert mastodon.requests_to(STATUSES)[-1].json()["media_ids"] == ["46"]
+
+
 def test_a_file_the_instance_does_not_take_is_refused_before_any_upload(mastodon, tmp_path):
     photo = tmp_path / "menu.png"
     photo.write_bytes(PNG)
@@ -727,6 +801,24 @@ def test_publishing_an_image_on_bluesky_uploads_the_raw_bytes_and_embeds_it_with
     embed = bluesky.requests_to(CREATE_RECORD)[0].json()["record"]["embed"]
     assert embed == {"$type": "app.bsky.embed.images",
                      "images": [{"alt": "The autumn menu board", "image": blob, "aspectRatio": {"width": 3, "height": 2}}]}
+
+
+def test_a_bluesky_post_retried_after_a_lost_answer_refers_to_the_blob_already_uploaded(bluesky, tmp_path):
+    photo = tmp_path / "menu.png"
+    photo.write_bytes(PNG)
+    blob = {"$type": "blob", "ref": {"$link": "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa"},
+            "mimeType": "image/png", "size": len(PNG)}
+    bluesky.route("POST", "/xrpc/com.atproto.repo.uploadBlob", Reply(200, {"blob": blob}))
+    bluesky.route("POST", CREATE_RECORD, Reply(503, {"error": "UpstreamFailure"}), bluesky.repo.create)
+    publish = lambda a: a.publish("New menu", None, [photo], "post-1", alts=["The autumn menu board"])  # noqa: E731
+
+    with pytest.raises(AnswerLost):
+        on_bluesky(bluesky, publish)
+    on_bluesky(bluesky, publish)
+
+    assert len(bluesky.requests_to("/xrpc/com.atproto.repo.uploadBlob")) == 1
+    record = bluesky.requests_to(CREATE_RECORD)[-1].json()["record"]
+    assert record["embed"]["images"] == [{"alt": "The autumn menu board", "image": blob, "aspectRatio": {"width": 3, "height": 2}}]
 
 
 def test_an_image_over_blueskys_limit_is_refused_before_upload_with_its_size(bluesky, tmp_path):

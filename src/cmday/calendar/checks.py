@@ -18,7 +18,6 @@ from cmday.utm import REQUIRED_UTM, naming_breaks, own_domain, utm_tags, utm_val
 
 SEVERITIES = ("error", "warning", "info")
 NOT_READY_WINDOW = timedelta(hours=24)
-MASTODON_URL_LENGTH = 23  # Mastodon counts every link as 23 characters, whatever its length
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
@@ -40,20 +39,12 @@ def text_limit(platform: str, project: Project) -> int | None:
 
 
 def post_length(text: str, link: str | None, platform: str) -> int:
-    """A post's length as its platform counts it, with the link added when the text does not hold it.
-
-    Bluesky counts graphemes (user-perceived characters; see `cmday.textsafe.count_graphemes` for the
-    approximation without a Unicode-segmentation dependency); Mastodon counts every link as 23 characters;
-    other platforms count characters.
-    """
-    from cmday.textsafe import count_graphemes
+    """A post's length as its platform counts it (the registry's text rules), with the link added when the text does not hold it."""
+    from cmday.sources import PLATFORMS
 
     whole = text if not link or link in text else (f"{text}\n\n{link}" if text else link)
-    if platform == "bluesky":
-        return count_graphemes(whole)
-    if platform == "mastodon":
-        return len(_LINK.sub("x" * MASTODON_URL_LENGTH, whole))
-    return len(whole)
+    known = PLATFORMS.get(platform)
+    return known.text.length(whole) if known else len(whole)
 
 
 @dataclass
@@ -169,7 +160,7 @@ def post_problems(plan: Plan, planned: PlannedPost, now: datetime, soon: datetim
     if limit:
         length = post_length(post.text, post.link, planned.platform)
         if length > limit:
-            unit = _("graphemes") if planned.platform == "bluesky" else _("characters")
+            unit = _("graphemes") if _counts_graphemes(planned.platform) else _("characters")
             found.append(problem("error", "too-long", _("{length} {unit}, over the {limit} {platform} allows").format(
                 length=length, unit=unit, limit=limit, platform=planned.platform)))
     hits = taboo_hits(post.text, project)
@@ -209,6 +200,12 @@ def _link_problems(link: str, planned: PlannedPost, rules: Utm) -> list[tuple[st
         said.append(("warning", "utm-mismatch", _("link tagged utm_campaign={tagged} but the post's campaign is {campaign}").format(
             tagged=tags["utm_campaign"], campaign=campaign)))
     return said
+
+
+def _counts_graphemes(platform: str) -> bool:
+    from cmday.sources import PLATFORMS
+
+    return platform in PLATFORMS and PLATFORMS[platform].text.counts == "graphemes"
 
 
 def _known_platforms() -> set[str]:

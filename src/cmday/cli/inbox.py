@@ -158,12 +158,10 @@ def inbox(
 
 def read_option_moment(value: str, option: str, session, future: bool = False) -> datetime:
     """An option's date or time read by the one reader (`cmday.typed`), in the workspace's time zone, said back when it chose a day."""
-    from zoneinfo import ZoneInfo
-
     from cmday.cli import output
     from cmday.typed import read_moment
 
-    zone = ZoneInfo(session.workspace.config.timezone)
+    zone = session.workspace.zone
     if session.workspace.config.default_project in session.workspace.projects:
         zone = session.workspace.project_zone(session.workspace.projects[session.workspace.config.default_project])
     moment = read_moment(value, option, session.now, zone, future=future)

@@ -95,7 +95,7 @@ def sources(
             elif row["skipped_rows"] and row["skipped_rows"]["count"]:
                 state = Text(row["skipped_rows"]["note"], style="yellow")
             elif row["search_unanswered"]:
-                from cmday.sources.mastodon import EMPTY_SEARCHES
+                from cmday.sources.mastodon.fetch import EMPTY_SEARCHES
 
                 said = ngettext(
                     "search found no posts in {count} fetch: this instance may lack full-text search (hashtags still work)",
@@ -133,7 +133,7 @@ def _search_unanswered(source, state) -> list[str] | None:
     """For Mastodon: the keyword searches its instance has answered empty fetch after fetch (see search_unanswered)."""
     if source.platform != "mastodon" or state is None:
         return None
-    from cmday.sources.mastodon import search_unanswered
+    from cmday.sources.mastodon.fetch import search_unanswered
 
     return search_unanswered(state.cursor) or None
 
@@ -174,14 +174,15 @@ def auth(
         if len(found) > 1:
             raise UsageError(_("several projects have a source {source!r}").format(source=source_id), hint=_("say which with --project"))
         project, source = found[0]
-        if source.platform not in ("mastodon", "bluesky", "email", "instagram", "facebook"):
+        from cmday.sources import PLATFORMS
+
+        label = PLATFORMS[source.platform].secret_label
+        if label is None:
             raise UsageError(_("source {source!r} ({platform}) needs no secret").format(source=source_id, platform=source.platform))
         if from_stdin:
             secret = sys.stdin.readline().strip()
         elif sys.stdin.isatty():
-            label = {"mastodon": _("access token"), "instagram": _("access token"), "facebook": _("access token"),
-                     "email": _("mail password")}.get(source.platform, _("app password"))
-            secret = typer.prompt(_("{label} for {source}").format(label=label, source=source_id), hide_input=True).strip()
+            secret = typer.prompt(_("{label} for {source}").format(label=label(), source=source_id), hide_input=True).strip()
         else:
             raise UsageError(_("no terminal to ask on"), hint=_("pipe the secret with --stdin"))
         if not secret:

@@ -1,27 +1,170 @@
-"""Platform adapters: one module per platform, found through this registry.
+"""Platforms, each declared once: its adapter, its source model, its text rules, its secret, what it can do.
 
-Modules are named as strings and imported only when a source of that platform is fetched,
-so commands that never touch the network never pay for httpx or feed parsing.
+A new read-only platform is one package plus one line in PLATFORMS. Adapters are named as strings
+and imported only when a source of that platform is used, so commands that never touch the network
+never pay for httpx or feed parsing. What an adapter can do is not declared here but read off the
+adapter itself, through the checkable protocols below (`can`).
 """
 
 from __future__ import annotations
 
 import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
-from cmday.sources.base import Adapter
+from cmday.i18n import _
+from cmday.sources.base import Adapter, FetchContext, ReplyTarget, Sent
 
-ADAPTERS: dict[str, str] = {
-    "demo": "cmday.sources.demo:DemoAdapter",
-    "mastodon": "cmday.sources.mastodon:MastodonAdapter",
-    "bluesky": "cmday.sources.bluesky:BlueskyAdapter",
-    "rss": "cmday.sources.feed:FeedAdapter",
-    "file": "cmday.sources.fileimport:FileAdapter",
-    "email": "cmday.sources.email:EmailAdapter",
-    "instagram": "cmday.sources.graph.instagram:InstagramAdapter",
-    "facebook": "cmday.sources.graph.facebook:FacebookAdapter",
+if TYPE_CHECKING:
+    from cmday.mention import Mention
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """How long a post may be and how the platform counts it: characters or graphemes, and links at a fixed length."""
+
+    limit: int | None
+    counts: Literal["characters", "graphemes"] = "characters"
+    link_length: int | None = None  # Mastodon counts every link as 23 characters, whatever its length
+
+    def length(self, text: str) -> int:
+        if self.counts == "graphemes":
+            from cmday.textsafe import count_graphemes
+
+            return count_graphemes(text)
+        return len(_LINK.sub("x" * self.link_length, text)) if self.link_length else len(text)
+
+
+@dataclass(frozen=True)
+class Platform:
+    adapter: str  # "module:Class", imported on first use
+    source_model: str  # "module:Class" of its [[sources]] entry in the project file
+    text: TextRules
+    secret_label: Callable[[], str] | None = None  # what `cmday auth` asks for; None: the source needs no secret
+
+
+PLATFORMS: dict[str, Platform] = {
+    "demo": Platform("cmday.sources.demo:DemoAdapter", "cmday.models:DemoSource", TextRules(None)),
+    "mastodon": Platform("cmday.sources.mastodon:MastodonAdapter", "cmday.models:MastodonSource", TextRules(500, link_length=23),
+                         lambda: _("access token")),
+    "bluesky": Platform("cmday.sources.bluesky:BlueskyAdapter", "cmday.models:BlueskySource", TextRules(300, "graphemes"),
+                        lambda: _("app password")),
+    "rss": Platform("cmday.sources.feed:FeedAdapter", "cmday.models:FeedSource", TextRules(None)),
+    "file": Platform("cmday.sources.fileimport:FileAdapter", "cmday.models:FileSource", TextRules(None)),
+    "email": Platform("cmday.sources.email:EmailAdapter", "cmday.models:EmailSource", TextRules(None),
+                      lambda: _("mail password")),
+    "instagram": Platform("cmday.sources.graph.instagram:InstagramAdapter", "cmday.models:InstagramSource",
+                          TextRules(2200), lambda: _("access token")),
+    "facebook": Platform("cmday.sources.graph.facebook:FacebookAdapter", "cmday.models:FacebookSource",
+                         TextRules(63206), lambda: _("access token")),
 }
 
 
-def adapter_class(platform: str) -> type[Adapter]:
-    module_name, _sep, class_name = ADAPTERS[platform].partition(":")
+def _imported(name: str) -> Any:
+    module_name, _sep, class_name = name.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def adapter_class(platform: str) -> type[Adapter]:
+    return _imported(PLATFORMS[platform].adapter)
+
+
+def source_model(platform: str) -> type:
+    return _imported(PLATFORMS[platform].source_model)
+
+
+def needs_secret(platform: str) -> bool:
+    known = PLATFORMS.get(platform)
+    return known is not None and known.secret_label is not None
+
+
+# -- what an adapter can do --------------------------------------------------------------------------
+# Checked on the adapter class (`can`), so nothing is built to find out. Each is one ability a command
+# needs; cmday.sending explains why every send comes with a way to find it again.
+
+
+@runtime_checkable
+class StatesLimit(Protocol):
+    async def text_limit(self) -> int: ...  # characters (Mastodon, the instance's own limit) or graphemes (Bluesky)
+
+
+@runtime_checkable
+class AddressesReplies(Protocol):
+    def reply_text(self, target: ReplyTarget, text: str) -> str: ...  # exactly what `reply` posts: what is shown and counted
+
+
+@runtime_checkable
+class Replies(Protocol):
+    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent: ...
+
+    # The reply an earlier attempt left on the platform, if any; raises when the platform cannot tell.
+    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None: ...
+
+
+@runtime_checkable
+class Publishes(Protocol):
+    # `alts`: each file's alt text, in the order of `media` ("" where there is none)
+    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str, alts: list[str] | None = None) -> Sent: ...
+
+    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None: ...
+
+
+@runtime_checkable
+class Verifies(Protocol):
+    async def verify(self) -> str: ...  # a cheap authenticated call; returns the account's handle
+
+
+@runtime_checkable
+class Measures(Protocol):
+    async def account_metrics(self) -> dict[str, float]: ...  # followers and the like, for indicator snapshots
+
+    async def post_metrics(self, remote_ids: list[str]) -> dict[str, dict[str, float]]: ...  # reactions to own posts
+
+
+@runtime_checkable
+class Threads(Protocol):
+    async def thread(self, platform_id: str) -> list[Mention]: ...  # the posts above one, oldest first, at most 10
+
+
+def can(platform: str, ability: type) -> bool:
+    """Whether the platform's adapter does what `ability` (one of the protocols above) describes."""
+    return platform in PLATFORMS and issubclass(adapter_class(platform), ability)
+
+
+def uses_network(platform: str) -> bool:
+    return getattr(adapter_class(platform), "uses_network", True)
+
+
+# -- the one place an adapter is built ---------------------------------------------------------------
+
+
+def connect(
+    source: Any, *, project_slug: str, workspace_root: Path, zone: ZoneInfo, http: Any, now: datetime,
+    demo_anchor: str | None = None, shared: dict[str, Any] | None = None,
+) -> Any:
+    """The source's adapter, with its context: the HTTP client, its secret, the project's zone, the clock.
+
+    `shared` is what the adapters of one run keep between sources (a Bluesky login used by two sources).
+    """
+    from cmday.secrets import read_secret
+
+    context = FetchContext(
+        http=http,
+        secret=lambda env_name: read_secret(project_slug, source.id, env_name),
+        workspace_root=workspace_root,
+        now=now,
+        project_slug=project_slug,
+        state={} if shared is None else shared,
+        zone=zone,
+        demo_anchor=demo_anchor,
+    )
+    return adapter_class(source.platform)(source, context)
+

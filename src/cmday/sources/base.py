@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from cmday.errors import SourceError
 from cmday.i18n import ngettext
 from cmday.mention import Mention
+from cmday.sources.uploads import UploadLog
 
 
 @dataclass
@@ -26,14 +28,20 @@ class Batch:
 
 @dataclass
 class FetchContext:
-    """What an adapter may use: the shared HTTP client, secrets by name, the workspace root, the clock."""
+    """What an adapter may use: the shared HTTP client, secrets by name, the workspace root, the clock, the project's zone.
+
+    Built by `cmday.sources.connect`; tests build their own.
+    """
 
     http: Any  # cmday.http.HttpClient; typed loosely so this module imports nothing heavy
     secret: Callable[[str | None], str | None]
     workspace_root: Path
     now: datetime
     project_slug: str
-    state: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)  # kept between the sources of one run (a Bluesky login)
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the project's: naive times in imports are in it
+    demo_anchor: str | None = None  # when the demo's script started (the demo adapter only)
+    uploads: UploadLog = field(default_factory=UploadLog)  # media already uploaded by unfinished sends, reused on retry
 
 
 class Adapter(Protocol):
@@ -66,36 +74,6 @@ class ReplyTarget:
     author_handle: str
     kind: str
     raw: dict[str, Any] | None
-
-
-class Sender(Protocol):
-    """The sending side, implemented by adapters of platforms with a write API (Mastodon, Bluesky).
-
-    Every send carries an idempotency key (Mastodon: the `Idempotency-Key` header; Bluesky: a record key
-    derived from it), and `reply`/`publish` POST once, never retried blindly: cmday.sending asks
-    `find_reply`/`find_post` whether an earlier attempt went through before trying again.
-    """
-
-    async def text_limit(self) -> int: ...  # characters (Mastodon, the instance's own limit) or graphemes (Bluesky)
-
-    def reply_text(self, target: ReplyTarget, text: str) -> str: ...  # exactly what `reply` posts: what is shown and counted
-
-    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent: ...
-
-    async def publish(self, text: str, link: str | None, media: list[Path], idempotency_key: str) -> Sent: ...
-
-    # The post an earlier attempt left on the platform, if any; raises when the platform cannot tell.
-    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None: ...
-
-    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None: ...
-
-    async def verify(self) -> str: ...  # a cheap authenticated call; returns the account's handle
-
-    async def account_metrics(self) -> dict[str, float]: ...  # followers and the like, for indicator snapshots
-
-    async def post_metrics(self, remote_ids: list[str]) -> dict[str, dict[str, float]]: ...  # reactions to own posts
-
-    async def thread(self, platform_id: str) -> list[Mention]: ...  # the posts above one, oldest first, at most 10
 
 
 class AnswerLost(SourceError):

@@ -71,7 +71,7 @@ class DemoAdapter:
         self.context = context
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
-        anchor_text = self.context.state.get(ANCHOR_KEY)
+        anchor_text = self.context.demo_anchor
         if not anchor_text:
             return
         anchor = from_utc_text(anchor_text)
@@ -83,7 +83,7 @@ class DemoAdapter:
 
     def reply_text(self, target: ReplyTarget, text: str) -> str:
         """As the real platform's adapter would write it: Mastodon's `@user@host` in front, Bluesky's text as it is."""
-        from cmday.sources.mastodon import addressed
+        from cmday.sources.mastodon.text import addressed
 
         user, _at, host = target.author_handle.lstrip("@").partition("@")
         return addressed(text, f"{user}@{host}", "") if target.author_handle.startswith("@") and host else text
@@ -95,7 +95,7 @@ class DemoAdapter:
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
         return None  # nothing ever left the machine: a pending demo reply is never anywhere
 
-    async def publish(self, text: str, link: str | None, media: list, idempotency_key: str) -> Sent:
+    async def publish(self, text: str, link: str | None, media: list, idempotency_key: str, alts: list[str] | None = None) -> Sent:
         """The demo publishes without a network: the post is recorded as published, nothing leaves the machine."""
         return Sent(f"demo-post-{idempotency_key[:12]}", "")
 

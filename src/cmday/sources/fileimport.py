@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cmday import files
 from cmday.errors import SourceError
@@ -180,7 +179,7 @@ class FileAdapter:
             data,
             path.name,
             network=getattr(self.source, "network", "") or "",
-            tz=_zone(self.context.state.get("timezone")),
+            tz=self.context.zone,
             now=self.context.now,
         )
         self.skipped_lines = result.skipped_lines
@@ -385,18 +384,6 @@ def _word(value: str) -> str:
     folded = unicodedata.normalize("NFKD", value.strip().lower())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return re.sub(r"[\s\-]+", "_", folded)
-
-
-def _zone(value: Any) -> tzinfo:
-    """The zone naive times are in: sync may put the project's zone in the fetch state; else UTC."""
-    if isinstance(value, tzinfo):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return UTC
 
 
 def _unreadable(path: Path, error: OSError) -> SourceError:

@@ -1,27 +1,38 @@
-"""The Mastodon adapter: an account's mentions and DMs, its activity counts, hashtag and keyword listening, and replies and posts."""
+"""Reading an account: notifications, activity, hashtags and search, page by page under one cursor; threads and figures."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import html
 import json
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from html.parser import HTMLParser
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
 from cmday.mention import Mention
-from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyTarget, Sent, cursor_fields, first_fetch_note
+from cmday.sources.base import (
+    AuthenticationFailed,
+    Batch,
+    cursor_fields,
+    first_fetch_note,
+)
+from cmday.sources.mastodon.entities import (
+    Context,
+    Entity,
+    Notification,
+    Search,
+    Status,
+    StatusCounts,
+    _platform_id,
+)
+from cmday.sources.mastodon.text import html_to_text
 
 MAX_PAGES = 10  # per stream and run: a first run on a busy account stays bounded
 SEARCH_PAGES = 3
@@ -35,234 +46,7 @@ ACTIVITY_TYPES = {"favourite": "favourites", "reblog": "boosts", "follow": "foll
 REFUSED = (400, 401, 403, 404, 422, 503)
 STATUS_READS_AT_ONCE = 4  # post_metrics reads one status per request: a few at a time, not a burst
 THREAD_DEPTH = 10  # parents shown above a mention: the nearest ones, enough to follow a conversation
-DEFAULT_TEXT_LIMIT = 500  # Mastodon's own default, for instances that do not say theirs
-CLOCK_SKEW = timedelta(minutes=5)  # the instance's clock and ours may disagree when looking for a post we sent
-# From the most public to the most private: a reply never goes further than what it answers.
-VISIBILITIES = ("public", "unlisted", "private", "direct")
 
-
-# --- The platform's own shapes -------------------------------------------------------------------
-
-
-def _platform_id(value: Any) -> str:
-    # Ids are strings, many above 2**53; 2017-era servers sent JSON integers, which json keeps exact.
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise ValueError("an id must be a non-empty string")
-    return str(value)
-
-
-def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _timestamp_text(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("a timestamp must be ISO 8601 text")
-    return value
-
-
-def _utc(moment: datetime) -> datetime:
-    try:
-        return moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("timestamp out of range") from None
-
-
-PlatformId = Annotated[str, BeforeValidator(_platform_id)]
-OptionalText = Annotated[str | None, BeforeValidator(_text_or_none)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_utc)]
-
-
-class Entity(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-def _id_or_none(value: Any) -> str | None:
-    try:
-        return _platform_id(value)
-    except ValueError:
-        return None
-
-
-class Account(Entity):
-    """https://docs.joinmastodon.org/entities/Account/"""
-
-    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
-    acct: Annotated[str, Field(min_length=1)]
-    id: PlatformId | None = None
-    username: OptionalText = None
-    display_name: OptionalText = None
-    url: OptionalText = None
-
-
-class Status(Entity):
-    """https://docs.joinmastodon.org/entities/Status/"""
-
-    id: PlatformId
-    uri: str
-    url: OptionalText = None
-    created_at: Timestamp
-    account: Account
-    content: str
-    visibility: str
-    spoiler_text: OptionalText = None
-    in_reply_to_id: PlatformId | None = None
-    language: OptionalText = None
-
-
-class Notification(Entity):
-    """https://docs.joinmastodon.org/entities/Notification/"""
-
-    id: PlatformId
-    type: str
-    created_at: Timestamp
-    status: dict[str, Any] | None = None  # validated as a Status only where it is used
-
-
-class Search(Entity):
-    """https://docs.joinmastodon.org/entities/Search/"""
-
-    statuses: list[Any]
-
-
-class Context(Entity):
-    """https://docs.joinmastodon.org/entities/Context/: a status's parents, oldest first; its items are checked one by one."""
-
-    ancestors: list[Any]
-    descendants: list[Any] = []
-
-
-class PostedStatus(Entity):
-    """https://docs.joinmastodon.org/entities/Status/: what POST /api/v1/statuses answers, as far as a sender needs it."""
-
-    id: PlatformId
-    uri: str
-    url: OptionalText = None
-
-
-class StatusCounts(Entity):
-    """https://docs.joinmastodon.org/entities/Status/: what a status got, as far as indicators need it."""
-
-    id: PlatformId
-    favourites_count: Annotated[int, Field(ge=0)]
-    reblogs_count: Annotated[int, Field(ge=0)]
-    replies_count: Annotated[int, Field(ge=0)]
-
-
-class CredentialAccount(Entity):
-    """https://docs.joinmastodon.org/entities/Account/#CredentialAccount: the token's own account and its counts."""
-
-    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
-    acct: Annotated[str, Field(min_length=1)]
-    id: PlatformId | None = None
-    followers_count: int = 0
-    following_count: int = 0
-    statuses_count: int = 0
-
-
-# --- Status HTML as plain text -------------------------------------------------------------------
-
-_BLOCKS = {"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6"}
-_HIDDEN = {"script", "style", "template"}
-_TAG = re.compile(r"<[^>]*>?")
-
-
-@dataclass
-class _Link:
-    href: str
-    classes: set[str]
-    parts: list[str] = field(default_factory=list)
-    shortened: bool = False
-
-    def text(self) -> str:
-        shown = "".join(self.parts)
-        visible = shown.strip()
-        href = self.href if self.href.startswith(("https://", "http://")) else ""
-        if not href or self.classes & {"mention", "hashtag"} or visible.startswith(("@", "#")):
-            return shown
-        # Mastodon hides most of a long URL in `invisible` spans; the href is the whole of it.
-        bare = visible.rstrip("/")
-        if self.shortened or not visible or bare in (href.rstrip("/"), href.split("://", 1)[1].rstrip("/")):
-            return href
-        return f"{shown} ({href})"
-
-
-class _PlainText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.link: _Link | None = None
-        self.hidden = 0
-        self.pre = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        classes = set(values.get("class", "").split())
-        if tag in _HIDDEN:
-            self.hidden += 1
-        elif tag == "br":
-            self._emit("\n")
-        elif tag == "a" and self.link is None:
-            self.link = _Link(values.get("href", ""), classes)
-        elif tag == "span" and self.link is not None and classes & {"invisible", "ellipsis"}:
-            self.link.shortened = True
-        elif tag in _BLOCKS:
-            self._break(tag)
-            if tag == "li":
-                self.out.append("• ")
-        if tag == "pre":
-            self.pre += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self.hidden = max(self.hidden - 1, 0)
-        elif tag == "a":
-            self._flush_link()
-        elif tag in _BLOCKS:
-            self._break(tag)
-        if tag == "pre":
-            self.pre = max(self.pre - 1, 0)
-
-    def handle_data(self, data: str) -> None:
-        if self.hidden:
-            return
-        if not self.pre:
-            data = data.replace("\r", " ").replace("\n", " ")  # source newlines are spaces in HTML
-        self._emit(data)
-
-    def _emit(self, text: str) -> None:
-        (self.link.parts if self.link is not None else self.out).append(text)
-
-    def _break(self, tag: str) -> None:
-        """Paragraphs apart by a blank line, list items and other blocks by a line break."""
-        self._flush_link()
-        wanted = 2 if tag in ("p", "blockquote", "pre") else 1
-        tail = "".join(self.out[-3:])
-        have = len(tail) - len(tail.rstrip("\n"))
-        if have < wanted:
-            self.out.append("\n" * (wanted - have))
-
-    def _flush_link(self) -> None:
-        if self.link is not None:
-            link, self.link = self.link, None
-            self.out.append(link.text())
-
-    def text(self) -> str:
-        self._flush_link()
-        return "".join(self.out)
-
-
-def html_to_text(content: str) -> str:
-    """A status's HTML as the plain text people read: line breaks kept, links in full, no markup."""
-    parser = _PlainText()
-    try:
-        parser.feed(content)
-        parser.close()
-        text = parser.text()
-    except AssertionError:  # _markupbase still asserts on a few malformed declarations
-        text = html.unescape(_TAG.sub(" ", content))
-    lines = "\n".join(line.rstrip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", lines).strip()
 
 
 # --- Payloads to mentions ------------------------------------------------------------------------
@@ -531,41 +315,10 @@ class _Refused(Exception):
         self.status = status
 
 
-# --- The adapter ---------------------------------------------------------------------------------
 
 
-class MastodonAdapter:
-    """Fetches one Mastodon account through the client API, stream by stream, each with its own place in the cursor.
-
-    Streams, in order: mention notifications (kind `dm` for direct posts, `reply` or `mention`), counts of
-    favourites, boosts and follows, one hashtag timeline per `hashtags` entry, one statuses search per
-    `search` entry (both kind `search`).
-
-    A first run reads newest-first, following the Link header's rel="next", and moves the stream's cursor only
-    with its last page: giving up the older pages after a broken run would lose them. Later runs read oldest-first
-    with `min_id`, so every page's batch moves the cursor just past what it holds; past MAX_PAGES the next run
-    carries on. Listening streams begin with the newest page only (listening starts now, not with a tag's past).
-    Search has no Link header and `min_id` only filters it, so it reads newest-first down to the cursor, at most
-    SEARCH_PAGES pages; hits beyond that in one interval are given up.
-
-    When notifications fail, the source fails. An instance refusing a listening stream (400, 401, 403, 404,
-    422, or 503 after retries: search or tag feeds switched off, a token without the scope, full-text search
-    down) only skips that stream, with a note and a `hashtags_refused`/`search_refused` count; an instance
-    without full-text search answers empty results, which look like no hits. Transport faults (timeouts, 5xx,
-    broken bodies) stop the source as usual, and what was already stored stays stored.
-    """
-
-    uses_network = True
-
-    def __init__(self, source: Any, context: FetchContext) -> None:
-        self.source = source
-        self.context = context
-        self.base = source.instance.rstrip("/")
-        self.host = urlsplit(self.base).hostname or ""
-        self.headers: dict[str, str] = {}
-        self._text_limit: int | None = None
-        self._own: Own | None = None
-        self._account: CredentialAccount | None = None
+class Reading:
+    """The reading half of MastodonAdapter."""
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
         self.headers = self._authorized()
@@ -577,28 +330,6 @@ class MastodonAdapter:
         for stream in streams:
             async for batch in stream:
                 yield batch
-
-    def _authorized(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
-
-    def _token(self) -> str:
-        env = self.source.token_env
-        token = (self.context.secret(env) or "").strip()
-        if not token:
-            if env:
-                message = _("Mastodon source {source} has no access token: set {env} or run `cmday auth {source}`")
-            else:
-                message = _("Mastodon source {source} has no access token: run `cmday auth {source}`")
-            raise AuthenticationFailed(message.format(source=self.source.id, env=env))
-        if not re.fullmatch(r"[\x21-\x7e]+", token):
-            # Checked here: an HTTP library's complaint about a header value would quote the token.
-            raise AuthenticationFailed(
-                _("the access token of Mastodon source {source} holds characters a token cannot have").format(
-                    source=self.source.id
-                ),
-                hint=_("set it again, or run `cmday auth {source}`").format(source=self.source.id),
-            )
-        return token
 
     async def _mentions(self, state: Cursor) -> AsyncIterator[Batch]:
         # Mastodon 4.3+ holds back notifications its policy filters (strangers, new accounts) unless asked;
@@ -832,166 +563,6 @@ class MastodonAdapter:
 
     # -- sending: replies, posts, the account itself ----------------------------------------------
 
-    async def text_limit(self) -> int:
-        """The instance's own limit (`configuration.statuses.max_characters`), else Mastodon's default 500.
-
-        Instances older than 4.0 have no /api/v2/instance: their v1 answer carries the same field (3.4+)
-        or, on Pleroma and Akkoma, `max_toot_chars`.
-        """
-        if self._text_limit is None:
-            self._text_limit = await self._instance_limit() or DEFAULT_TEXT_LIMIT
-        return self._text_limit
-
-    async def _instance_limit(self) -> int | None:
-        for path in ("/api/v2/instance", "/api/v1/instance"):
-            try:
-                response = await self.context.http.request(
-                    "GET", self.base + path, headers={"Accept": "application/json"}, expect=(200, 404, 410)
-                )
-                if response.status != 200:
-                    continue
-                payload = response.json()
-            except SourceError:
-                return None  # unreachable or unreadable: the default is a safe guess, not a reason to stop
-            limit = _max_characters(payload)
-            if limit is not None:
-                return limit
-        return None
-
-    def reply_text(self, target: ReplyTarget, text: str) -> str:
-        """Exactly what a reply posts: `@acct ` in front unless the text names the author (the notification needs it)."""
-        original = self._stored_original(target)
-        acct = original.account.acct.lstrip("@") if original else _acct_of(target.author_handle, self.host)
-        return addressed(text, acct, self.host) if acct else text
-
-    async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
-        """A reply to the status `target.platform_id`, addressed to its author, never more public than it."""
-        headers = self._authorized()
-        original = await self._original(target, headers)
-        acct = original.account.acct.lstrip("@")
-        status: dict[str, Any] = {
-            "status": addressed(text, acct, self.host),
-            "in_reply_to_id": original.id,
-            "visibility": reply_visibility(original.visibility),
-        }
-        if original.language:
-            status["language"] = original.language
-        return await self._post_status(status, idempotency_key, headers)
-
-    async def publish(
-        self, text: str, link: str | None, media: list[Path], idempotency_key: str, alts: list[str] | None = None
-    ) -> Sent:
-        """A new status with the account's default visibility; the link is added when the text does not hold it."""
-        headers = self._authorized()
-        status: dict[str, Any] = {"status": with_link(text, link)}
-        if media:
-            # Uploads are not posts: one left by a crash is never shown, and the server drops it unattached.
-            allowed = await self._allowed_media(media, headers)
-            alt_texts = list(alts or []) + [""] * len(allowed)
-            status["media_ids"] = [await self._upload(path, headers, alt) for path, alt in zip(allowed, alt_texts)]
-        return await self._post_status(status, idempotency_key, headers)
-
-    async def _allowed_media(self, media: list[Path], headers: dict[str, str]) -> list[Path]:
-        """The files, once checked against the instance's own limits (GET /api/v2/instance), before any upload."""
-        response = await self.context.http.request("GET", self.base + "/api/v2/instance", headers=headers)
-        configuration = (response.json() or {}).get("configuration") or {}
-        limits = configuration.get("media_attachments") or {}
-        most = (configuration.get("statuses") or {}).get("max_media_attachments") or 4
-        if len(media) > most:
-            raise SourceError(ngettext("{host} takes at most {most} file on a post; this one has {count}",
-                                       "{host} takes at most {most} files on a post; this one has {count}", most).format(
-                host=self.host, most=most, count=len(media)))
-        supported = limits.get("supported_mime_types")
-        for path in media:
-            data = _read_media(path)
-            mime = _media_type(path, data)
-            if supported and mime not in supported:
-                raise SourceError(_("{host} does not take {kind} files ({file})").format(host=self.host, kind=mime, file=path.name))
-            limit = limits.get("image_size_limit") if mime.startswith("image/") else limits.get("video_size_limit")
-            if isinstance(limit, int) and len(data) > limit:
-                raise SourceError(_("{file} is {size} bytes, over {host}'s limit of {limit}; make it smaller").format(
-                    file=path.name, size=len(data), host=self.host, limit=limit))
-        return media
-
-    async def _upload(self, path: Path, headers: dict[str, str], alt: str = "") -> str:
-        """POST /api/v2/media, then wait (bounded) while the server answers 202 and the file is still processing."""
-        data = _read_media(path)
-        fields = {"description": alt} if alt else None
-        response = await self.context.http.request(
-            "POST", self.base + "/api/v2/media", headers=headers, files={"file": (path.name, data, _media_type(path, data))},
-            data=fields, expect=(200, 202), retry_on=(429,))
-        attachment = response.json() or {}
-        media_id = str(attachment.get("id") or "")
-        if not media_id:
-            raise SourceError(_("{host} took the file {file} but answered without its id").format(host=self.host, file=path.name))
-        wait = 0.5
-        for _attempt in range(MEDIA_POLLS):
-            if response.status == 200:  # 202 from the upload, 206 from the look: still processing
-                return media_id
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, 4.0)
-            response = await self.context.http.request(
-                "GET", self.base + "/api/v1/media/" + quote(media_id, safe=""), headers=headers, expect=(200, 206))
-            attachment = response.json() or {}
-        raise SourceError(_("{host} is still processing {file}; nothing was posted").format(host=self.host, file=path.name),
-                          hint=_("run `cmday publish` again in a minute"))
-
-    async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
-        """The brand's own reply to the mention from this send, found among the status's context descendants.
-
-        Ours: a reply by the brand's account with this text, posted since `since` (less the clocks' skew).
-        Failing that, any reply by the brand's account posted since `since`: written by hand after a failed
-        send, it is the answer too, and the customer must not get a second one.
-        """
-        headers = self._authorized()
-        own = await self._credentials()
-        path = "/api/v1/statuses/" + quote(target.platform_id, safe="") + "/context"
-        response = await self.context.http.request("GET", self.base + path, headers=headers)
-        try:
-            descendants = Context.model_validate(response.json()).descendants
-        except ValidationError:
-            raise SourceError(
-                _("{host} answered the context of status {id} in a shape cmday cannot read").format(
-                    host=self.host, id=target.platform_id
-                )
-            ) from None
-        wanted = _comparable(self.reply_text(target, text))
-        by_hand = None
-        for item in descendants:
-            try:
-                status = Status.model_validate(item)
-            except ValidationError:
-                continue
-            if status.in_reply_to_id != target.platform_id or not _is_own(status.account, own):
-                continue
-            posted = _utc(status.created_at)
-            if posted >= since - CLOCK_SKEW and _comparable(html_to_text(status.content)) == wanted:
-                return Sent(status.id, status.url or status.uri)
-            if posted >= since and by_hand is None:
-                by_hand = Sent(status.id, status.url or status.uri)
-        return by_hand
-
-    async def find_post(self, text: str, link: str | None, idempotency_key: str, since: datetime) -> Sent | None:
-        """The brand's own status with this post's text posted since `since`, from the account's latest statuses."""
-        headers = self._authorized()
-        own = await self._credentials()
-        if not own.id:
-            raise SourceError(_("{host} answered verify_credentials without the account's id").format(host=self.host))
-        path = "/api/v1/accounts/" + quote(own.id, safe="") + "/statuses"
-        response = await self.context.http.request(
-            "GET", self.base + path, headers=headers, params={"limit": 40, "exclude_replies": "true"}
-        )
-        payload = response.json()
-        wanted = _comparable(with_link(text, link))
-        for item in payload if isinstance(payload, list) else []:
-            try:
-                status = Status.model_validate(item)
-            except ValidationError:
-                continue
-            if _utc(status.created_at) >= since - CLOCK_SKEW and _comparable(html_to_text(status.content)) == wanted:
-                return Sent(status.id, status.url or status.uri)
-        return None
-
     async def verify(self) -> str:
         """The token's account as `@user@instance`: a cheap call that fails when the token does not work."""
         account = await self._credentials()
@@ -1044,143 +615,6 @@ class MastodonAdapter:
             for status_id, task in zip(wanted, reads, strict=True)
             if (status := task.result()) is not None
         }
-
-    async def _credentials(self) -> CredentialAccount:
-        if self._account is not None:  # read once per fetch: the sweep and its account figures share it
-            return self._account
-        response = await self.context.http.request(
-            "GET", self.base + "/api/v1/accounts/verify_credentials", headers=self._authorized()
-        )
-        try:
-            self._account = CredentialAccount.model_validate(response.json())
-            return self._account
-        except ValidationError:
-            raise SourceError(
-                _("{host} answered verify_credentials without an account cmday can read").format(host=self.host)
-            ) from None
-
-    def _stored_original(self, target: ReplyTarget) -> Status | None:
-        stored = target.raw.get("status") if isinstance(target.raw, dict) and "type" in target.raw else target.raw
-        try:
-            status = Status.model_validate(stored)
-        except ValidationError:
-            return None
-        return status if status.id == target.platform_id else None
-
-    async def _original(self, target: ReplyTarget, headers: dict[str, str]) -> Status:
-        """The status answered, from the stored payload (a notification or a status), else fetched again."""
-        stored = self._stored_original(target)
-        if stored is not None:
-            return stored
-        path = "/api/v1/statuses/" + quote(target.platform_id, safe="")
-        response = await self.context.http.request("GET", self.base + path, headers=headers)
-        try:
-            return Status.model_validate(response.json())
-        except ValidationError:
-            raise SourceError(
-                _("{host} answered status {id} in a shape cmday cannot read").format(host=self.host, id=target.platform_id)
-            ) from None
-
-    async def _post_status(self, status: dict[str, Any], idempotency_key: str, headers: dict[str, str]) -> Sent:
-        # Mastodon keeps the key an hour: a repeat answers the status the first request created. Not every
-        # server does, so nothing repeats this POST blindly: cmday.sending looks at the account first.
-        headers = {**headers, "Idempotency-Key": header_key(idempotency_key)}
-        response = await self.context.http.request(
-            "POST", self.base + "/api/v1/statuses", headers=headers, json_body=status, retry_on=(429,)
-        )
-        try:
-            posted = PostedStatus.model_validate(response.json())
-        except ValidationError:
-            raise SourceError(
-                _("{host} accepted the post but answered without its id; check the account before sending again").format(
-                    host=self.host
-                )
-            ) from None
-        return Sent(posted.id, posted.url or posted.uri)
-
-
-MEDIA_POLLS = 10  # about half a minute of waiting for the server to process a file
-
-
-def _read_media(path: Path) -> bytes:
-    from cmday.files import MEDIA, read_bytes
-
-    return read_bytes(path, MEDIA, error=SourceError)
-
-
-def _media_type(path: Path, data: bytes) -> str:
-    import mimetypes
-
-    from cmday.images import image_info
-
-    info = image_info(data)
-    return info.mime if info else (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
-
-
-def _is_own(account: Account, own: CredentialAccount) -> bool:
-    if account.id and own.id:
-        return account.id == own.id
-    return account.acct.lstrip("@").casefold() == own.acct.lstrip("@").casefold()
-
-
-def _acct_of(handle: str, instance_host: str) -> str:
-    """`@user@host` as stored back to the acct Mastodon writes: without the domain when it is this instance."""
-    acct = handle.lstrip("@")
-    user, _at, domain = acct.partition("@")
-    return user if domain and domain.casefold() == instance_host.casefold() else acct
-
-
-def _comparable(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def _max_characters(payload: Any) -> int | None:
-    candidates: list[Any] = []
-    if isinstance(payload, dict):
-        configuration = payload.get("configuration")
-        statuses = configuration.get("statuses") if isinstance(configuration, dict) else None
-        if isinstance(statuses, dict):
-            candidates.append(statuses.get("max_characters"))
-        candidates.append(payload.get("max_toot_chars"))
-    for value in candidates:
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return None
-
-
-def reply_visibility(original: str) -> str:
-    """The original's own visibility (a DM stays a DM); one cmday does not know is answered followers-only."""
-    return original if original in VISIBILITIES else "private"
-
-
-def addressed(text: str, acct: str, instance_host: str) -> str:
-    """The text with `@acct ` in front unless it already mentions that account.
-
-    A local account (`acct` without a domain) may be written `@user` or `@user@instance`; a remote one
-    only in full, since `@user` alone would be someone else on this instance.
-    """
-    user, _at, domain = acct.partition("@")
-    if domain:
-        pattern = "@" + re.escape(user) + "@" + re.escape(domain)
-    else:
-        pattern = "@" + re.escape(user) + (f"(?:@{re.escape(instance_host)})?" if instance_host else "")
-    if re.search(r"(?<![\w@/])" + pattern + r"(?![\w@]|[.-]\w)", text, re.IGNORECASE):
-        return text
-    return f"@{acct} {text}"
-
-
-def with_link(text: str, link: str | None) -> str:
-    """The text and the link a paragraph apart, as the calendar counts its length; nothing added when it is there."""
-    if not link or link in text:
-        return text
-    return f"{text}\n\n{link}" if text else link
-
-
-def header_key(key: str) -> str:
-    """The idempotency key as a header value: printable ASCII as it is, anything else as its hash."""
-    if re.fullmatch(r"[\x21-\x7e]{1,128}", key):
-        return key
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _unique(values: Any) -> list[str]:
