@@ -45,6 +45,7 @@ class MentionLine:
     sla_due: datetime | None
     state: str
     dated_in_future: bool = False  # a clock or an export gone wrong: flagged, never shown as "0m" old
+    hidden: bool = False  # hidden on its platform (Instagram, Facebook): only its author sees it
 
     @classmethod
     def of(cls, mention: StoredMention, now: datetime) -> MentionLine:
@@ -64,6 +65,7 @@ class MentionLine:
             sla_due=mention.sla_due,
             state=mention.state,
             dated_in_future=mention.created_at > now + FUTURE_SLACK,
+            hidden="hidden" in mention.flags,
         )
 
 

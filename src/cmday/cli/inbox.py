@@ -86,6 +86,7 @@ def _flag_label(flag: str) -> str:
         "filtered": _("filtered by the server (an account it holds back: new, or not followed)"),
         "no-date": _("no date from the server: the time it was fetched is shown"),
         "no-author": _("unknown author: the server sent none"),
+        "hidden": _("hidden on the platform: only its author sees it"),
     }
     return labels.get(flag, flag)
 

@@ -116,6 +116,8 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
         style = "red" if mention.urgent else ("yellow" if mention.past_sla else "")
         what = Text(one_line(mention.text), style="")
         what = Text.assemble((f"{category_label(mention.category)} ", "dim"), what)
+        if mention.hidden:
+            what = Text.assemble((_("hidden") + " ", "yellow"), what)
         table.add_row(
             Text(f"{flag}{mention.id}", style=style),
             Text(_("future?"), style="bold yellow") if mention.dated_in_future else Text(age(mention.age_minutes), style=style),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
-from cmday.sources.base import AuthenticationFailed, FetchContext
+from cmday.sources.base import AuthenticationFailed, FetchContext, ReplyTarget
 from cmday.textsafe import one_line
 
 GRAPH_HOST = "https://graph.facebook.com"
@@ -24,6 +24,13 @@ PERMISSIONS = (
     "instagram_basic", "instagram_manage_comments", "pages_read_engagement", "pages_manage_engagement",
     "pages_show_list", "pages_read_user_content", "pages_manage_metadata",
 )
+
+
+@runtime_checkable
+class Hider(Protocol):
+    """Adapters of platforms where the brand can hide a comment from everyone but its author (Instagram, Facebook)."""
+
+    async def set_hidden(self, target: ReplyTarget, hidden: bool) -> None: ...
 
 
 class GraphError(SourceError):
@@ -70,6 +77,13 @@ def graph_error(source_label: str, status: int, payload: Any, headers: Any, need
         )
     return GraphError(_("{source}: the Graph API refused the request (code {code}): {message}").format(
         source=source_label, code=code, message=message))
+
+
+def refused_unless_success(source_label: str, answer: Any) -> None:
+    """An update's answer is `{"success": true}`; anything else means Meta did not do it."""
+    if not (isinstance(answer, dict) and answer.get("success") is True):
+        raise GraphError(_("{source}: Meta did not confirm the change; nothing was changed in cmday").format(
+            source=source_label), hint=_("try again in a moment"))
 
 
 def _json_header(headers: Any, name: str) -> Any:

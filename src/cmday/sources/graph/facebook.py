@@ -10,7 +10,9 @@ from urllib.parse import quote
 
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
-from cmday.sources.graph import GraphClient, after_cursor, expiry_note, graph_id, items, parse_time, text_of
+from cmday.sources.graph import (
+    GraphClient, after_cursor, expiry_note, graph_id, items, parse_time, refused_unless_success, text_of,
+)
 from cmday.sources.graph.instagram import _since
 
 TEXT_LIMIT = 8000  # a Facebook comment's length limit
@@ -120,6 +122,13 @@ class FacebookAdapter:
         answer = await self.graph.call("POST", f"/{quote(self._answered(target), safe='')}/comments", {"message": text},
                                        "pages_manage_engagement")
         return Sent(graph_id(answer.get("id") if isinstance(answer, dict) else None), (target.raw or {}).get("permalink", ""))
+
+    async def set_hidden(self, target: ReplyTarget, hidden: bool) -> None:
+        """POST /{comment-id}?is_hidden=true|false (Comment reference, "Updating"; a visitor's post takes the same
+        field); Meta answers `{"success": true}`."""
+        answer = await self.graph.call("POST", f"/{quote(target.platform_id, safe='')}",
+                                       {"is_hidden": "true" if hidden else "false"}, "pages_manage_engagement")
+        refused_unless_success(self.graph.label, answer)
 
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
         """A comment by the Page under the same thread since `since`: this text first, else one written by hand."""

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from cmday.errors import SourceError
+from cmday.errors import SourceError, UsageError
 from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
-from cmday.sources.graph import GraphClient, GraphError, expiry_note, graph_id, parse_time, text_of
+from cmday.sources.graph import (
+    GraphClient, GraphError, expiry_note, graph_id, parse_time, refused_unless_success, text_of,
+)
 
 RECENT_MEDIA = 25  # the account's newest posts whose comments are read on every fetch
 TEXT_LIMIT = 2200  # an Instagram comment's length limit
@@ -155,6 +157,15 @@ class InstagramAdapter:
         answer = await self.graph.call("POST", f"/{quote(comment, safe='')}/replies", {"message": text},
                                        "instagram_manage_comments")
         return Sent(graph_id(answer.get("id") if isinstance(answer, dict) else None), (target.raw or {}).get("permalink", ""))
+
+    async def set_hidden(self, target: ReplyTarget, hidden: bool) -> None:
+        """POST /{ig-comment-id}?hide=true|false (IG Comment reference, "Updating"); Meta answers `{"success": true}`."""
+        if (target.raw or {}).get("graph") != "comment":
+            raise UsageError(_("{source}: only comments can be hidden; a post the account is tagged in belongs to "
+                               "its author").format(source=self.graph.label))
+        answer = await self.graph.call("POST", f"/{quote(target.platform_id, safe='')}",
+                                       {"hide": "true" if hidden else "false"}, "instagram_manage_comments")
+        refused_unless_success(self.graph.label, answer)
 
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
         """A reply by the account under the comment since `since`: this text first, else one written by hand."""
