@@ -85,6 +85,7 @@ class SourceProblem:
     platform: str
     error: str
     needs_auth: bool
+    warning: bool = False  # it still works, but will not for long (a token about to end): `error` says what to do
 
 
 @dataclass
@@ -244,6 +245,11 @@ class Day:
             state = self.source_health.get(source.id)
             if source.enabled and state is not None and state.last_error:
                 problems.append(SourceProblem(source.id, source.platform, state.last_error, state.needs_auth))
+            elif source.enabled and source.platform in ("instagram", "facebook"):
+                from cmday.sources.graph.token import source_token_notes  # a token about to end: days before it does
+
+                for note in source_token_notes(source, state.cursor if state else None, self.now):
+                    problems.append(SourceProblem(source.id, source.platform, note, False, warning=True))
         return problems
 
     @property
@@ -459,7 +465,9 @@ def attention_lines(view: CheckView) -> list[str]:
     if view.crisis:
         lines.append(ngettext("{project}: crisis ({count} mention)", "{project}: crisis ({count} mentions)", len(view.crisis.mentions)).format(project=view.header.project, count=len(view.crisis.mentions)))
     for problem in view.source_problems:
-        lines.append(_("{project}: source {source} failing: {error}").format(project=view.header.project, source=problem.source, error=one_line(problem.error, 80)))
+        said = _("{project}: {warning}") if problem.warning else _("{project}: source {source} failing: {error}")
+        lines.append(said.format(project=view.header.project, source=problem.source, error=one_line(problem.error, 80),
+                                 warning=one_line(problem.error, 160)))
     new_ids = {m.id for m in view.new}
     for mention in view.new + view.older_open:
         if mention.urgent or mention.past_sla or mention.id in new_ids:

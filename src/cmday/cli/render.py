@@ -163,6 +163,9 @@ def checklist_table(entries: list[ChecklistEntry], width: int) -> Table:
 
 def source_problems(console: Console, problems: list[SourceProblem]) -> None:
     for problem in problems:
+        if problem.warning:
+            console.print(Text.assemble(("⚠ ", "bold yellow"), (one_line(problem.error, 300), "yellow")))
+            continue
         hint = "  " + _("(set its credentials: cmday auth {source})").format(source=problem.source) if problem.needs_auth else ""
         console.print(
             Text.assemble(

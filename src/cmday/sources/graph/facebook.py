@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +10,9 @@ from urllib.parse import quote
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 from cmday.sources.graph import (
-    GraphClient, after_cursor, expiry_note, graph_id, items, parse_time, refused_unless_success, text_of,
+    GraphClient, cursor_since, next_cursor, after_cursor, graph_id, items, parse_time, refused_unless_success, text_of,
 )
-from cmday.sources.graph.instagram import _since
+from cmday.sources.graph.token import checked_token, cursor_token, token_notes
 
 TEXT_LIMIT = 8000  # a Facebook comment's length limit
 CLOCK_SKEW = timedelta(minutes=5)
@@ -36,9 +35,10 @@ class FacebookAdapter:
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
         """One batch per post read, the cursor unchanged; the last, empty batch moves it to the newest item stored."""
-        since = _since(cursor)
+        since = cursor_since(cursor)
         newest = since
-        notes = [note for note in [expiry_note(self.graph.label, self.source.token_expires, self.context.now)] if note]
+        token = await checked_token(self.graph, "facebook", cursor_token(cursor), self.context.now)
+        notes = token_notes(self.graph.label, self.source.token_expires, token, self.context.now)
         async for posts, _after in self.graph.pages(
             f"/{self.source.page_id}/feed", {"fields": FEED_FIELDS}, "pages_read_engagement", max_pages=1,
         ):
@@ -64,7 +64,7 @@ class FacebookAdapter:
                     newest = max(newest, mention.created_at) if newest else mention.created_at
                 yield Batch(mentions, cursor, notes=notes)
                 notes = []
-        yield Batch([], json.dumps({"since": newest.isoformat()}) if newest else cursor, notes=notes)
+        yield Batch([], next_cursor(newest, token), notes=notes)
 
     def _by_page(self, item: dict[str, Any]) -> bool:
         author = item.get("from")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,8 +12,9 @@ from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 from cmday.sources.graph import (
-    GraphClient, GraphError, expiry_note, graph_id, parse_time, refused_unless_success, text_of,
+    GraphClient, cursor_since, next_cursor, GraphError, graph_id, parse_time, refused_unless_success, text_of,
 )
+from cmday.sources.graph.token import checked_token, cursor_token, token_notes
 
 RECENT_MEDIA = 25  # the account's newest posts whose comments are read on every fetch
 TEXT_LIMIT = 2200  # an Instagram comment's length limit
@@ -39,10 +39,11 @@ class InstagramAdapter:
         So a fetch cut off halfway (an expired token, a rate limit) keeps what it stored and reads it all
         again next time: a comment is stored once per id, so nothing comes in twice and nothing is skipped.
         """
-        since = _since(cursor)
+        since = cursor_since(cursor)
         newest = since
         own = (await self.username()).lower()
-        notes = [note for note in [expiry_note(self.graph.label, self.source.token_expires, self.context.now)] if note]
+        token = await checked_token(self.graph, "instagram", cursor_token(cursor), self.context.now)
+        notes = token_notes(self.graph.label, self.source.token_expires, token, self.context.now)
         media_path = f"/{self.source.ig_user_id}/media"
         async for media_page, _after in self.graph.pages(
             media_path, {"fields": "id,caption,permalink,timestamp,comments_count"}, "instagram_basic", max_pages=1,
@@ -66,7 +67,7 @@ class InstagramAdapter:
             tagged, notes = [], notes + [error.message]
         for mention in tagged:
             newest = max(newest, mention.created_at) if newest else mention.created_at
-        yield Batch(tagged, json.dumps({"since": newest.isoformat()}) if newest else cursor, notes=notes)
+        yield Batch(tagged, next_cursor(newest, token), notes=notes)
 
     async def _tagged(self, since: datetime | None) -> list[Mention]:
         """Posts by others the account is tagged in (`/{ig-user-id}/tags`): the first page is enough to notice them."""
@@ -184,12 +185,3 @@ class InstagramAdapter:
                     return sent
                 by_hand = by_hand or sent
         return by_hand
-
-
-def _since(cursor: str | None) -> datetime | None:
-    if not cursor:
-        return None
-    try:
-        return datetime.fromisoformat(json.loads(cursor)["since"])
-    except (ValueError, KeyError, TypeError):
-        return None
