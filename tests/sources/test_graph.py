@@ -288,3 +288,63 @@ def test_tags_refused_leave_the_comments_read_and_say_why(
     assert result.error is None and result.new == 5
     assert any("lacks the permission instagram_basic" in note for note in result.notes)
     assert store.cursor("acme", "acme-ig") is not None
+
+
+def test_facebook_recommendations_come_in_as_mentions_and_are_answered_on_their_story(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": []}))
+    # The Recommendation fields of the Page Ratings reference (facebook_business's Recommendation.Field names them):
+    # no id of its own, the story's id in `open_graph_story`, `reviewer` only where Meta gives it.
+    platform_server.route("GET", f"{V}/{PAGE}/ratings", Reply(200, {"data": [
+        {"created_time": "2026-04-11T18:00:00+0000", "has_rating": False, "has_review": True,
+         "recommendation_type": "negative", "review_text": "Cold coffee and a rude waiter",
+         "open_graph_story": {"id": "10158000000000001"}, "reviewer": {"id": "999", "name": "Marta"}},
+        {"created_time": "2026-04-10T09:00:00+0000", "has_rating": False, "has_review": False,
+         "recommendation_type": "positive", "open_graph_story": {"id": "10158000000000002"}},
+        {"created_time": "2019-03-01T09:00:00+0000", "has_rating": True, "has_review": False, "rating": 4},
+        {"has_rating": True, "rating": 2},
+    ], "paging": {"cursors": {"before": "b", "after": "a"}}}))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    [result] = run().results
+    assert result.error is None and result.new == 3
+    stored = {m.platform_id: m for m in store.mentions("acme", states=None)}
+    negative = stored["10158000000000001"]
+    assert negative.kind == "mention" and negative.text == "does not recommend the Page: Cold coffee and a rude waiter"
+    assert negative.author_name == "Marta" and negative.url == "https://www.facebook.com/10158000000000001"
+    assert stored["10158000000000002"].text == "recommends the Page" and "no-author" in stored["10158000000000002"].flags
+    assert stored["rating:-:2019-03-01T09:00:00+00:00"].text == "rates the Page 4 stars"
+    assert any("1 recommendation came with neither a story nor a date" in note for note in result.notes)
+    assert run().new == 0
+
+    platform_server.route("POST", f"{V}/10158000000000001/comments", Reply(200, {"id": "10158000000000001_77"}))
+    target = ReplyTarget("10158000000000001", "Marta", "mention", json.loads(store.raw_payload(negative.id)))
+
+    async def answer():
+        async with HttpClient() as http:
+            return await FacebookAdapter(facebook(platform_server), context(http)).reply(target, "Sorry, Marta", "k")
+
+    assert asyncio.run(answer()).remote_id == "10158000000000001_77"
+
+
+def test_facebook_recommendations_refused_leave_the_comments_and_say_how_to_stop_asking(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": [
+        {"id": f"{PAGE}_9", "message": "Hi", "created_time": "2026-04-11T15:00:00+0000", "from": {"id": "7", "name": "Pablo"}}]}))
+    platform_server.route("GET", f"{V}/{PAGE}/ratings",
+                          graph_error(283, "(#283) Requires pages_read_user_content permission to manage the object", 403))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    [result] = run().results
+    assert result.error is None and result.new == 1
+    assert any("lacks the permission pages_read_user_content" in n and "ratings = false" in n for n in result.notes)
+    assert store.cursor("acme", "acme-fb") is not None
+    asked = len(platform_server.requests_to(f"{V}/{PAGE}/ratings"))
+    (tmp_path / "off").mkdir()
+    _store, run = sweep(tmp_path / "off", FacebookSource(id="acme-fb", platform="facebook", page_id=PAGE,
+                                                         token_env="ACME_IG_TOKEN", base_url=platform_server.url,
+                                                         ratings=False))
+    [result] = run().results
+    assert result.notes == [] and len(platform_server.requests_to(f"{V}/{PAGE}/ratings")) == asked

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from cmday.errors import UsageError
+from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 from cmday.sources.graph import (
-    GraphClient, cursor_since, next_cursor, after_cursor, graph_id, items, parse_time, refused_unless_success, text_of,
+    PAGE_LIMIT, GraphClient, GraphError, cursor_since, next_cursor, after_cursor, graph_id, items, parse_time, refused_unless_success, text_of,
 )
 from cmday.sources.graph.token import checked_token, cursor_token, token_notes
 
@@ -64,7 +66,62 @@ class FacebookAdapter:
                     newest = max(newest, mention.created_at) if newest else mention.created_at
                 yield Batch(mentions, cursor, notes=notes)
                 notes = []
-        yield Batch([], next_cursor(newest, token), notes=notes)
+        ratings: list[Mention] = []
+        if self.source.ratings:
+            try:
+                ratings, unreadable = await self._ratings(since)
+                notes = notes + unreadable
+            except GraphError as error:  # ratings need a permission comments do not: the comments read still count
+                notes = notes + [_("{error} (or set `ratings = false` in the source)").format(error=error.message)]
+        for mention in ratings:
+            newest = max(newest, mention.created_at) if newest else mention.created_at
+        yield Batch(ratings, next_cursor(newest, token), notes=notes)
+
+    async def _ratings(self, since: datetime | None) -> tuple[list[Mention], list[str]]:
+        """Recommendations left on the Page (`/{page-id}/ratings`), newest first: the first page is enough to notice them.
+
+        A recommendation has no id of its own: its story's (`open_graph_story.id`) is, and a comment on that story
+        is the Page's answer. Meta gives them up to Graph API v21.0 (later versions answer code 12).
+        """
+        payload = await self.graph.call("GET", f"/{self.source.page_id}/ratings", {
+            "fields": "created_time,has_rating,has_review,rating,recommendation_type,review_text,reviewer{id,name},"
+                      "open_graph_story{id}", "limit": PAGE_LIMIT}, "pages_read_user_content")
+        data = payload.get("data") if isinstance(payload, dict) else None
+        found, unreadable = [], 0
+        for rating in data if isinstance(data, list) else []:
+            mention = self._rating(rating) if isinstance(rating, dict) else None
+            if mention is None:
+                unreadable += 1
+            elif since is None or mention.created_at > since - CLOCK_SKEW:
+                found.append(mention)
+        notes = [ngettext(
+            "{source}: {count} recommendation came with neither a story nor a date; it cannot be kept, see the Page's Reviews tab",
+            "{source}: {count} recommendations came with neither a story nor a date; they cannot be kept, see the Page's Reviews tab",
+            unreadable,
+        ).format(source=self.graph.label, count=unreadable)] if unreadable else []
+        return found, notes
+
+    def _rating(self, rating: dict[str, Any]) -> Mention | None:
+        story = rating.get("open_graph_story")
+        story_id = graph_id(story.get("id")) if isinstance(story, dict) else ""
+        reviewer = rating.get("reviewer") if isinstance(rating.get("reviewer"), dict) else {}
+        moment = parse_time(rating.get("created_time"))
+        if not story_id and not moment:
+            return None  # nothing to know it by when it comes again: counted and said by `_ratings`
+        kind = rating.get("recommendation_type")
+        verdict = {"positive": _("recommends the Page"), "negative": _("does not recommend the Page")}.get(kind, "")
+        if not verdict and isinstance(rating.get("rating"), int):  # the star ratings before recommendations
+            verdict = ngettext("rates the Page {count} star", "rates the Page {count} stars", rating["rating"]).format(
+                count=rating["rating"])
+        review = text_of(rating.get("review_text"))
+        text = f"{verdict}: {review}" if verdict and review else (review or verdict)
+        mention = self._mention("mention", {"from": reviewer, "created_time": rating.get("created_time")}, "", None, None)
+        mention.platform_id = story_id or f"rating:{graph_id(reviewer.get('id')) or '-'}:{moment.isoformat()}"
+        mention.text = text
+        mention.url = f"https://www.facebook.com/{quote(story_id, safe='')}" if story_id else ""
+        mention.raw = {"graph": "rating", "id": story_id, "thread": None, "permalink": mention.url,
+                       "recommendation_type": kind if isinstance(kind, str) else None}
+        return mention
 
     def _by_page(self, item: dict[str, Any]) -> bool:
         author = item.get("from")
@@ -115,7 +172,11 @@ class FacebookAdapter:
 
     def _answered(self, target: ReplyTarget) -> str:
         # Facebook threads one level deep: a reply to a reply is a comment on the comment above it.
-        return (target.raw or {}).get("thread") or target.platform_id
+        raw = target.raw or {}
+        if raw.get("graph") == "rating" and not raw.get("id"):
+            raise UsageError(_("{source}: this recommendation came without its story, so cmday cannot answer it; "
+                               "answer it on the Page's Reviews tab").format(source=self.graph.label))
+        return raw.get("thread") or target.platform_id
 
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
         """POST /{comment-id}/comments (or /{post-id}/comments for a visitor post) once, as the Page."""
@@ -126,6 +187,9 @@ class FacebookAdapter:
     async def set_hidden(self, target: ReplyTarget, hidden: bool) -> None:
         """POST /{comment-id}?is_hidden=true|false (Comment reference, "Updating"; a visitor's post takes the same
         field); Meta answers `{"success": true}`."""
+        if (target.raw or {}).get("graph") == "rating":
+            raise UsageError(_("{source}: a recommendation cannot be hidden; Meta lets a Page report it on its "
+                               "Reviews tab").format(source=self.graph.label))
         answer = await self.graph.call("POST", f"/{quote(target.platform_id, safe='')}",
                                        {"is_hidden": "true" if hidden else "false"}, "pages_manage_engagement")
         refused_unless_success(self.graph.label, answer)
