@@ -348,3 +348,64 @@ def test_facebook_recommendations_refused_leave_the_comments_and_say_how_to_stop
                                                          ratings=False))
     [result] = run().results
     assert result.notes == [] and len(platform_server.requests_to(f"{V}/{PAGE}/ratings")) == asked
+
+
+def _replies(first: int, count: int, after: str | None, nested: bool = False, field: str = "text") -> dict:
+    """A page of replies as the IG Comment /replies and Comment /comments references give them; ids numbered."""
+    page: dict[str, Any] = {"data": [
+        {"id": f"1795{n:04d}", field: f"reply {n}", **({"username": f"fan{n}", "timestamp": f"2026-04-11T12:{n % 60:02d}:00+0000"}
+                                                      if field == "text" else
+                                                      {"from": {"id": f"8{n}", "name": f"Fan {n}"},
+                                                       "created_time": f"2026-04-11T12:{n % 60:02d}:00+0000"})}
+        for n in range(first, first + count)]}
+    if after:
+        page["paging"] = {"cursors": {"before": "b", "after": after},
+                          "next": f"https://graph.facebook.com/v21.0/x?access_token=t&after={after}"}
+    return page
+
+
+def test_a_burst_of_replies_past_the_nested_page_is_read_whole_on_instagram(
+    account: PlatformServer, tmp_path: Path,
+) -> None:
+    # 80 replies under one comment: 25 nested in the comment (Meta's page for `replies{...}`), then /replies pages.
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": [
+        {"id": "17858000000000001", "text": "Giveaway! Reply to win", "username": "lucia",
+         "timestamp": "2026-04-11T11:00:00+0000", "replies": _replies(0, 25, "R25")}]}))
+    account.route("GET", f"{V}/17858000000000001/replies",
+                  Reply(200, _replies(25, 50, "R75")), Reply(200, _replies(75, 5, None)))
+    store, run = sweep(tmp_path, instagram(account))
+    [result] = run().results
+    assert result.error is None and result.new == 82 and not result.notes  # with the tagged post
+    stored = {m.platform_id: m for m in store.mentions("acme", states=None)}
+    assert {f"1795{n:04d}" for n in range(80)} <= set(stored)
+    assert stored["17950079"].in_reply_to == "17858000000000001"
+    pages = account.requests_to(f"{V}/17858000000000001/replies")
+    assert [r.query["after"] for r in pages] == [["R25"], ["R75"]]  # cursors only, never the token-bearing next
+
+
+def test_a_burst_of_replies_past_the_nested_page_is_read_whole_on_facebook(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": [
+        {"id": f"{PAGE}_5", "message": "Win a coffee", "created_time": "2026-04-11T10:00:00+0000",
+         "from": {"id": PAGE, "name": "Acme Coffee"}, "comments": {"data": [
+             {"id": "5_1", "message": "Me!", "created_time": "2026-04-11T11:00:00+0000", "from": {"id": "9", "name": "Ana"},
+              "comments": _replies(0, 25, "F25", field="message")}]}}]}))
+    platform_server.route("GET", f"{V}/5_1/comments", Reply(200, _replies(25, 12, None, field="message")))
+    platform_server.route("GET", f"{V}/{PAGE}/ratings", Reply(200, {"data": []}))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    [result] = run().results
+    assert result.error is None and result.new == 38
+    assert store.mentions("acme", states=None, limit=None)[-1].in_reply_to == "5_1"
+    assert platform_server.requests_to(f"{V}/5_1/comments")[0].query["after"] == ["F25"]
+
+
+def test_a_thread_longer_than_a_fetch_reads_is_said_not_dropped(account: PlatformServer, tmp_path: Path) -> None:
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": [
+        {"id": "17858000000000001", "text": "Giveaway!", "username": "lucia", "timestamp": "2026-04-11T11:00:00+0000",
+         "replies": _replies(0, 25, "R0")}]}))
+    account.route("GET", f"{V}/17858000000000001/replies", *[Reply(200, _replies(25 + 50 * n, 50, f"R{n + 1}")) for n in range(10)])
+    _store, run = sweep(tmp_path, instagram(account))
+    [result] = run().results
+    assert any("only the first 525 replies under https://www.instagram.com/p/B_abc/" in note for note in result.notes)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from cmday.errors import SourceError
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 from cmday.sources.base import AuthenticationFailed, FetchContext, ReplyTarget, cursor_fields
 from cmday.textsafe import one_line
 
@@ -210,6 +210,26 @@ class GraphClient:
             yield items(payload), after
             if after is None:
                 return
+
+    async def rest_of(self, edge: Any, path: str, params: dict[str, Any], needs: str,
+                      max_pages: int = MAX_PAGES) -> tuple[list[dict[str, Any]], bool]:
+        """An edge that came nested in its parent (`replies{...}`, `comments.limit(25){...}`), whole: its first page and
+        the pages after it, and whether Meta still had more when `max_pages` ran out."""
+        found, after = items(edge), after_cursor(edge)
+        if after is None:
+            return found, False
+        async for page, after in self.pages(path, params, needs, after=after, max_pages=max_pages):
+            found.extend(page)
+        return found, after is not None
+
+
+def unread_note(source_label: str, count: int, where: str) -> str:
+    """A thread longer than one fetch reads: said, with where to see the rest, rather than dropped in silence."""
+    return ngettext(
+        "{source}: only the first {count} reply under {where} was read; see the rest on the platform",
+        "{source}: only the first {count} replies under {where} were read; see the rest on the platform",
+        count,
+    ).format(source=source_label, count=count, where=where)
 
 
 def graph_id(value: Any) -> str:

@@ -12,17 +12,16 @@ from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 from cmday.sources.graph import (
-    PAGE_LIMIT, GraphClient, GraphError, cursor_since, next_cursor, after_cursor, graph_id, items, parse_time, refused_unless_success, text_of,
+    PAGE_LIMIT, GraphClient, GraphError, cursor_since, graph_id, next_cursor, parse_time, refused_unless_success,
+    text_of, unread_note,
 )
 from cmday.sources.graph.token import checked_token, cursor_token, token_notes
 
 TEXT_LIMIT = 8000  # a Facebook comment's length limit
 CLOCK_SKEW = timedelta(minutes=5)
 COMMENT_FIELDS = "id,message,created_time,from,is_hidden,permalink_url"
-FEED_FIELDS = (
-    "id,message,created_time,from,permalink_url,"
-    f"comments.limit(50){{{COMMENT_FIELDS},comments.limit(25){{{COMMENT_FIELDS}}}}}"
-)
+THREAD_FIELDS = f"{COMMENT_FIELDS},comments.limit(25){{{COMMENT_FIELDS}}}"  # a comment and its first 25 replies
+FEED_FIELDS = f"id,message,created_time,from,permalink_url,comments.limit(50){{{THREAD_FIELDS}}}"
 
 
 class FacebookAdapter:
@@ -49,18 +48,19 @@ class FacebookAdapter:
                 permalink = text_of(post.get("permalink_url"))
                 if not self._by_page(post):  # a visitor's post on the Page
                     mentions.append(self._mention("mention", post, permalink, None, None))
-                comments = post.get("comments")
-                for comment in items(comments):
-                    mentions.extend(self._from_comment(comment, post, permalink))
-                after = after_cursor(comments)
-                if after:  # more comments than came with the post
-                    async for page, _next in self.graph.pages(
-                        f"/{quote(graph_id(post['id']), safe='')}/comments",
-                        {"fields": f"{COMMENT_FIELDS},comments.limit(25){{{COMMENT_FIELDS}}}"}, "pages_read_engagement",
-                        after=after,
-                    ):
-                        for comment in page:
-                            mentions.extend(self._from_comment(comment, post, permalink))
+                comments, more = await self.graph.rest_of(  # more comments than came with the post
+                    post.get("comments"), f"/{quote(graph_id(post['id']), safe='')}/comments",
+                    {"fields": THREAD_FIELDS}, "pages_read_engagement")
+                if more:
+                    notes = notes + [unread_note(self.graph.label, len(comments), permalink or graph_id(post["id"]))]
+                for comment in comments:
+                    replies, more = await self.graph.rest_of(  # more replies than came with the comment
+                        comment.get("comments"), f"/{quote(graph_id(comment['id']), safe='')}/comments",
+                        {"fields": COMMENT_FIELDS}, "pages_read_engagement")
+                    if more:
+                        notes = notes + [unread_note(self.graph.label, len(replies),
+                                                     text_of(comment.get("permalink_url")) or graph_id(comment["id"]))]
+                    mentions.extend(self._from_comment(comment, replies, post, permalink))
                 mentions = [m for m in mentions if since is None or m.created_at > since - CLOCK_SKEW]
                 for mention in mentions:
                     newest = max(newest, mention.created_at) if newest else mention.created_at
@@ -127,12 +127,13 @@ class FacebookAdapter:
         author = item.get("from")
         return isinstance(author, dict) and graph_id(author.get("id")) == self.source.page_id
 
-    def _from_comment(self, comment: dict[str, Any], post: dict[str, Any], permalink: str) -> list[Mention]:
+    def _from_comment(self, comment: dict[str, Any], replies: list[dict[str, Any]], post: dict[str, Any],
+                      permalink: str) -> list[Mention]:
         found = []
         post_id = graph_id(post.get("id"))
         if not self._by_page(comment):
             found.append(self._mention("reply", comment, permalink, post_id, graph_id(comment.get("id"))))
-        for reply in items(comment.get("comments")):
+        for reply in replies:
             if not self._by_page(reply):
                 found.append(self._mention("reply", reply, permalink, graph_id(comment.get("id")), graph_id(comment.get("id"))))
         return found

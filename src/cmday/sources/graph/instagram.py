@@ -12,14 +12,16 @@ from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 from cmday.sources.graph import (
-    GraphClient, cursor_since, next_cursor, GraphError, graph_id, parse_time, refused_unless_success, text_of,
+    GraphClient, GraphError, cursor_since, graph_id, next_cursor, parse_time, refused_unless_success, text_of,
+    unread_note,
 )
 from cmday.sources.graph.token import checked_token, cursor_token, token_notes
 
 RECENT_MEDIA = 25  # the account's newest posts whose comments are read on every fetch
 TEXT_LIMIT = 2200  # an Instagram comment's length limit
 CLOCK_SKEW = timedelta(minutes=5)
-COMMENT_FIELDS = "id,text,timestamp,username,hidden,like_count,replies{id,text,timestamp,username,hidden}"
+REPLY_FIELDS = "id,text,timestamp,username,hidden"
+COMMENT_FIELDS = f"id,text,timestamp,username,hidden,like_count,replies{{{REPLY_FIELDS}}}"  # 25 replies; `rest_of` the others
 
 
 class InstagramAdapter:
@@ -55,7 +57,12 @@ class InstagramAdapter:
                 path = f"/{quote(graph_id(media['id']), safe='')}/comments"
                 async for comments, _next in self.graph.pages(path, {"fields": COMMENT_FIELDS}, "instagram_manage_comments"):
                     for comment in comments:
-                        for mention in self._from_comment(comment, media, own):
+                        replies, more = await self.graph.rest_of(
+                            comment.get("replies"), f"/{quote(graph_id(comment['id']), safe='')}/replies",
+                            {"fields": REPLY_FIELDS}, "instagram_manage_comments")
+                        if more:
+                            notes = notes + [unread_note(self.graph.label, len(replies), text_of(media.get("permalink")))]
+                        for mention in self._from_comment(comment, media, own, replies):
                             if since is None or mention.created_at > since - CLOCK_SKEW:
                                 mentions.append(mention)
                                 newest = max(newest, mention.created_at) if newest else mention.created_at
@@ -86,7 +93,8 @@ class InstagramAdapter:
                 ))
         return found
 
-    def _from_comment(self, comment: dict[str, Any], media: dict[str, Any], own: str) -> list[Mention]:
+    def _from_comment(self, comment: dict[str, Any], media: dict[str, Any], own: str,
+                      replies: list[dict[str, Any]]) -> list[Mention]:
         permalink = text_of(media.get("permalink"))
         media_id = graph_id(media.get("id"))
         comment_id = graph_id(comment.get("id"))
@@ -97,10 +105,7 @@ class InstagramAdapter:
                 media_id, {"graph": "comment", "id": comment_id, "media_id": media_id, "parent_id": None,
                            "permalink": permalink},
             ))
-        replies = comment.get("replies")
-        for reply in replies.get("data", []) if isinstance(replies, dict) and isinstance(replies.get("data"), list) else []:
-            if not isinstance(reply, dict) or not graph_id(reply.get("id")):
-                continue
+        for reply in replies:
             if own and text_of(reply.get("username")).lower() == own:
                 continue  # the brand's own answers are not for the inbox
             found.append(self._mention(
