@@ -409,3 +409,60 @@ def test_a_thread_longer_than_a_fetch_reads_is_said_not_dropped(account: Platfor
     _store, run = sweep(tmp_path, instagram(account))
     [result] = run().results
     assert any("only the first 525 replies under https://www.instagram.com/p/B_abc/" in note for note in result.notes)
+
+
+def test_a_post_that_mentions_the_account_is_answered_through_mentions_once(account: PlatformServer, tmp_path: Path) -> None:
+    # Reference: IG User Mentions (POST /{ig-user-id}/mentions?media_id=&message=) and IG User Mentioned Media
+    # (GET /{ig-user-id}?fields=mentioned_media.media_id(...){comments{...}}) for the look before any resend.
+    store, run = sweep(tmp_path, instagram(account))
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": []}))
+    run()
+    [tagged] = store.mentions("acme", states=None)
+    target = ReplyTarget(tagged.platform_id, tagged.author_handle, tagged.kind, json.loads(store.raw_payload(tagged.id)))
+    account.route("POST", f"{V}/{IG}/mentions", Reply(200, {"id": "17870000000000009"}, drop=True))
+    account.route("GET", f"{V}/{IG}", Reply(200, {"username": "acmecoffee", "id": IG}), Reply(200, {
+        "mentioned_media": {"id": "18000000000000001", "comments": {"data": [
+            {"id": "17870000000000001", "text": "Nice!", "username": "visitor", "timestamp": "2026-04-12T06:59:00+0000"},
+            {"id": "17870000000000009", "text": "Thanks for coming!", "username": "acmecoffee",
+             "timestamp": NOW.strftime("%Y-%m-%dT%H:%M:%S+0000")}]}}, "id": IG}))
+
+    async def go():
+        async with HttpClient() as http:
+            adapter = InstagramAdapter(instagram(account), context(http))
+            return await deliver(lambda: adapter.reply(target, "Thanks for coming!", "k"),
+                                 lambda: adapter.find_reply(target, "Thanks for coming!", "k", NOW), earlier_attempt=False)
+
+    delivery = asyncio.run(go())
+    assert delivery.found and delivery.sent.remote_id == "17870000000000009"
+    [post] = [r for r in account.requests_to(f"{V}/{IG}/mentions") if r.method == "POST"]
+    assert post.query["media_id"] == ["18000000000000001"] and post.query["message"] == ["Thanks for coming!"]
+    look = account.requests_to(f"{V}/{IG}")[-1]
+    assert look.query["fields"] == ["mentioned_media.media_id(18000000000000001){comments.limit(50){id,text,timestamp,username}}"]
+
+
+def test_a_post_the_account_is_only_tagged_in_is_refused_before_any_draft(
+    account: PlatformServer, workspace: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.cli_runner import run
+
+    account.route("GET", f"{V}/{IG}/tags", Reply(200, {"data": [
+        {"id": "18000000000000002", "caption": "Sunday brunch", "username": "visitor",
+         "permalink": "https://www.instagram.com/p/C_phototag/", "timestamp": "2026-04-11T08:00:00+0000"}]}))
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": []}))
+    monkeypatch.setenv("CMDAY_WORKSPACE", str(workspace))
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + f"""
+[[sources]]
+id = "acme-ig"
+platform = "instagram"
+ig_user_id = "{IG}"
+token_env = "ACME_IG_TOKEN"
+base_url = "{account.url}"
+""", encoding="utf-8")
+    assert run("fetch").exit_code == 0
+    [mention] = json.loads(run("inbox", "--json").stdout)["mentions"]
+    ran = run("reply", str(mention["id"]), "--text", "Thanks!", "--yes")
+    assert ran.exit_code == 2 and "only tagged in" in ran.stderr and "https://www.instagram.com/p/C_phototag/" in ran.stderr
+    assert not [r for r in account.requests if r.method == "POST"]
+    again = run("reply", str(mention["id"]), "--text", "Something else", "--yes")
+    assert "pending" not in again.stderr  # nothing was left half-sent

@@ -169,18 +169,20 @@ class FacebookAdapter:
         return TEXT_LIMIT
 
     def reply_text(self, target: ReplyTarget, text: str) -> str:
-        return text
-
-    def _answered(self, target: ReplyTarget) -> str:
-        # Facebook threads one level deep: a reply to a reply is a comment on the comment above it.
+        """What `reply` posts, as written; asked before any draft is kept, so what cannot be answered leaves nothing pending."""
         raw = target.raw or {}
         if raw.get("graph") == "rating" and not raw.get("id"):
             raise UsageError(_("{source}: this recommendation came without its story, so cmday cannot answer it; "
                                "answer it on the Page's Reviews tab").format(source=self.graph.label))
-        return raw.get("thread") or target.platform_id
+        return text
+
+    def _answered(self, target: ReplyTarget) -> str:
+        # Facebook threads one level deep: a reply to a reply is a comment on the comment above it.
+        return (target.raw or {}).get("thread") or target.platform_id
 
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
-        """POST /{comment-id}/comments (or /{post-id}/comments for a visitor post) once, as the Page."""
+        """POST /{comment-id}/comments (or /{post-id}/comments for a visitor post, a recommendation's story) once, as the Page."""
+        self.reply_text(target, text)
         answer = await self.graph.call("POST", f"/{quote(self._answered(target), safe='')}/comments", {"message": text},
                                        "pages_manage_engagement")
         return Sent(graph_id(answer.get("id") if isinstance(answer, dict) else None), (target.raw or {}).get("permalink", ""))
