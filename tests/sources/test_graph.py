@@ -466,3 +466,25 @@ base_url = "{account.url}"
     assert not [r for r in account.requests if r.method == "POST"]
     again = run("reply", str(mention["id"]), "--text", "Something else", "--yes")
     assert "pending" not in again.stderr  # nothing was left half-sent
+
+
+def test_recorded_replies_to_a_facebook_comment_are_followed_to_their_last_page(
+    platform_server: PlatformServer, recorded_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    first = json.loads((recorded_fixtures / "graph" / "facebook" / "comment_by_parent_p1.json").read_text(encoding="utf-8"))
+    last = json.loads((recorded_fixtures / "graph" / "facebook" / "comment_by_parent_p2.json").read_text(encoding="utf-8"))
+    parent = "2121008874780932_2498613793687103"
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": [
+        {"id": "2121008874780932_2498598377021978", "message": "New menu", "created_time": "2019-12-16T10:00:00+0000",
+         "from": {"id": PAGE, "name": "Acme Coffee"}, "comments": {"data": [
+             {"id": parent, "message": "What about vegan?", "created_time": "2019-12-16T11:00:00+0000",
+              "from": {"id": "3", "name": "Ana"}, "comments": first}]}}]}))  # the first page of replies, nested
+    platform_server.route("GET", f"{V}/{parent}/comments", Reply(200, last))
+    platform_server.route("GET", f"{V}/{PAGE}/ratings", Reply(200, {"data": []}))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    assert run().new == 8
+    replies = [m for m in store.mentions("acme", states=None) if m.in_reply_to == parent]
+    assert {m.text for m in replies} >= {"Good job!😏", "I have some tests", "sad"} and len(replies) == 7
+    [rest] = platform_server.requests_to(f"{V}/{parent}/comments")
+    assert rest.query["after"] == ["token"] and "access_token" not in rest.query

@@ -118,3 +118,16 @@ base_url = "{account.url}"
         assert "deja de funcionar en 5 días" in " ".join(spanish.stdout.split())
         for ran in (listed, morning, quiet, spanish):
             assert TOKEN not in ran.stdout + ran.stderr
+
+
+def test_a_recorded_debug_token_answer(account: PlatformServer, recorded_fixtures: Path, tmp_path: Path) -> None:
+    # A user token's debug_token answer (expires 2019-12-26 08:00 UTC, data access until 2020-03-24), whose
+    # scopes hold no Instagram permission.
+    recorded = json.loads((recorded_fixtures / "graph" / "token_info.json").read_text(encoding="utf-8"))
+    account.route("GET", f"{V}/debug_token", Reply(200, recorded))
+    _store, fetch = sweep(tmp_path, instagram(account))
+    with time_machine.travel(datetime(2019, 12, 23, 7, 0, tzinfo=UTC), tick=False):
+        [result] = fetch().results
+    ending, permissions = result.notes
+    assert "stops working in 3 days (2019-12-26)" in ending
+    assert "lacks the permission instagram_basic, instagram_manage_comments" in permissions
