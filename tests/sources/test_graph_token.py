@@ -131,3 +131,24 @@ def test_a_recorded_debug_token_answer(account: PlatformServer, recorded_fixture
     ending, permissions = result.notes
     assert "stops working in 3 days (2019-12-26)" in ending
     assert "lacks the permission instagram_basic, instagram_manage_comments" in permissions
+
+
+def test_the_debug_log_never_shows_the_token_debug_token_carries_in_its_query(
+    account: PlatformServer, workspace: Path, cmday_home: Path,
+) -> None:
+    from tests.test_secrets import cmday
+
+    account.route("GET", f"{V}/debug_token", debug_token(datetime.now(UTC) + timedelta(days=4)))
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + f"""
+[[sources]]
+id = "acme-ig"
+platform = "instagram"
+ig_user_id = "{IG}"
+token_env = "ACME_IG_TOKEN"
+base_url = "{account.url}"
+""", encoding="utf-8")
+    ran = cmday("fetch", "--workspace", str(workspace), "--debug", env={"CMDAY_HOME": str(cmday_home), "ACME_IG_TOKEN": TOKEN})
+    assert ran.returncode == 0, ran.stderr
+    assert "debug_token" in ran.stderr and "stops working in" in ran.stderr  # the logs are there
+    assert TOKEN not in ran.stderr + ran.stdout
