@@ -126,7 +126,8 @@ def _token_expiry(source, state) -> str | None:
     from cmday import clock
     from cmday.sources.graph.token import source_token_notes
 
-    return "; ".join(source_token_notes(source, state.cursor if state else None, clock.now())) or None
+    notes = source_token_notes(source, state.cursor if state else None, clock.now())
+    return "; ".join(note.removeprefix(f"{source.id}: ") for note in notes) or None  # the row names the source
 
 
 def _search_unanswered(source, state) -> list[str] | None:
