@@ -136,3 +136,19 @@ def test_a_crisis_stays_the_same_crisis_when_its_first_mention_is_answered_or_ot
     add(cmday_home, "c9", "food poisoning again, a week later", "crisis", True, minutes_ago=1)
     check(workspace, platform_server)
     assert sum("cmday found a crisis" in text for text in texts(platform_server)) == 2  # a new crisis is news
+
+
+def test_a_meta_token_about_to_end_is_told_once_days_before(workspace: Path, cmday_home: Path, platform_server):
+    platform_server.route("POST", HOOK, Reply(200, "ok"))
+    use_protocol(workspace, '[escalation.contacts.team]\nwebhook_env = "ACME_SLACK"\n\n[escalation.routes]\nnotify = ["team"]\n')
+    project = workspace / "projects" / "acme.toml"
+    ends = (NOW + timedelta(days=3)).date().isoformat()
+    project.write_text(project.read_text(encoding="utf-8") + '\n[[sources]]\nid = "ig"\nplatform = "instagram"\n'
+                       f'ig_user_id = "17841400008460056"\ntoken_env = "ACME_META"\ntoken_expires = {ends}\n', encoding="utf-8")
+
+    first = check(workspace, platform_server)
+    check(workspace, platform_server)
+
+    assert first.exit_code == ExitCode.ATTENTION and "ig: its access token stops working in 2 days" in first.stdout
+    sent = texts(platform_server)
+    assert len(sent) == 1 and "its access token ends soon" in sent[0] and ends in sent[0]

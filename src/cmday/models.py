@@ -252,6 +252,7 @@ class FacebookSource(GraphSource):
 
     platform: Literal["facebook"]
     page_id: Annotated[str, Field(pattern=r"^[0-9]{1,40}$")]
+    ratings: bool = True  # recommendations left on the Page (they need pages_read_user_content)
 
 
 class DemoSource(SourceBase):

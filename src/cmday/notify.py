@@ -59,6 +59,9 @@ def alerts(day: Day) -> list[Alert]:
                 _("Until then cmday reads nothing from {platform}: run `cmday sources --check`.").format(platform=problem.platform),
             ])
             found.append(Alert(f"login:{problem.source}", "login", EscalationMessage(subject, body)))
+        elif problem.warning:  # a token about to end: the team hears it once, days before it stops working
+            subject = one_line(_("[{brand}] source {source}: its access token ends soon").format(brand=day.project.name, source=problem.source))
+            found.append(Alert(f"token:{problem.source}", "login", EscalationMessage(subject, clean(one_line(problem.error, 300)))))
     return found
 
 

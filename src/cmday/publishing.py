@@ -154,20 +154,10 @@ def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: An
 
 
 async def _send(workspace: Workspace, project: Project, source: Any, now: datetime, attempt: Any) -> Any:
-    import contextlib
+    from cmday.sources import using
 
-    from cmday.sources import connect, uses_network
-
-    if uses_network(source.platform):
-        from cmday.http import HttpClient
-
-        client: Any = HttpClient()
-    else:
-        client = contextlib.nullcontext(None)
-    async with client as http:
-        adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=workspace.project_zone(project),
-                          http=http, now=now)
-        return await attempt(adapter)
+    return await using(source, attempt, project_slug=project.slug, workspace_root=workspace.root,
+                       zone=workspace.project_zone(project), now=now)
 
 
 # -- how published posts did ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from cmday.mention import Mention, StoredMention
 from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.sending import NotSent, deliver, in_flight, not_sent, when_text
-from cmday.sources import AddressesReplies, Replies, StatesLimit, Threads, can, connect
+from cmday.sources import AddressesReplies, Replies, StatesLimit, Threads, can, connect, using
 from cmday.sources.base import ReplyTarget, Sent
 from cmday.sources.demo import REHEARSED_PLATFORMS
 from cmday.store import Draft, Store
@@ -411,9 +411,5 @@ def thread_above(store: Store, workspace: Workspace, project: Project, mention: 
 
 
 async def _with_adapter(source, workspace: Workspace, project: Project, store: Store, http_options: dict, call):
-    from cmday.http import HttpClient
-
-    async with HttpClient(**http_options) as http:
-        adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=workspace.project_zone(project),
-                          http=http, now=clock.now(), demo_anchor=store.meta("demo_anchor"))
-        return await call(adapter)
+    return await using(source, call, project_slug=project.slug, workspace_root=workspace.root, zone=workspace.project_zone(project),
+                       now=clock.now(), demo_anchor=store.meta("demo_anchor"), http_options=http_options)

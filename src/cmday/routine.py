@@ -68,6 +68,7 @@ class MentionLine:
     past_sla: bool
     sla_due: datetime | None
     flags: list[str]
+    hidden: bool = False  # hidden on its platform (Instagram, Facebook): only its author sees it
 
     @classmethod
     def of(cls, mention: StoredMention, now: datetime) -> MentionLine:
@@ -91,6 +92,7 @@ class MentionLine:
             past_sla=mention.past_sla(now),
             sla_due=mention.sla_due,
             flags=list(mention.flags),
+            hidden="hidden" in mention.flags,
         )
 
     @classmethod
@@ -116,6 +118,7 @@ class MentionLine:
             past_sla=False,
             sla_due=None,
             flags=list(post.flags),
+            hidden="hidden" in post.flags,
         )
 
 
@@ -135,6 +138,7 @@ class SourceProblem:
     platform: str
     error: str
     needs_auth: bool
+    warning: bool = False  # it still works, but will not for long (a token about to end): `error` says what to do
 
 
 @dataclass
@@ -294,6 +298,11 @@ class Day:
             state = self.source_health.get(source.id)
             if source.enabled and state is not None and state.last_error:
                 problems.append(SourceProblem(source.id, source.platform, state.last_error, state.needs_auth))
+            elif source.enabled and source.platform in ("instagram", "facebook"):
+                from cmday.sources.graph.token import source_token_notes  # a token about to end: days before it does
+
+                for note in source_token_notes(source, state.cursor if state else None, self.now):
+                    problems.append(SourceProblem(source.id, source.platform, note, False, warning=True))
         return problems
 
     @property
@@ -412,7 +421,7 @@ class Day:
 
     @property
     def failing_sources(self) -> list[str]:
-        return [p.source for p in self.source_problems]
+        return [p.source for p in self.source_problems if not p.warning]  # a token about to end still works
 
     @property
     def source_count(self) -> int:
@@ -505,8 +514,9 @@ def attention_lines(view: CheckView) -> list[str]:
         said = ngettext("{project}: crisis ({count} mention)", "{project}: crisis ({count} mentions)", count)
         lines.append(said.format(project=view.header.project, count=count))
     for problem in view.source_problems:
-        lines.append(_("{project}: source {source} failing: {error}").format(
-            project=view.header.project, source=problem.source, error=one_line(problem.error, 80)))
+        said = _("{project}: {warning}") if problem.warning else _("{project}: source {source} failing: {error}")
+        lines.append(said.format(project=view.header.project, source=problem.source, error=one_line(problem.error, 80),
+                                 warning=one_line(problem.error, 160)))
     new_ids = {m.id for m in view.new}
     for mention in view.new + view.older_open:
         if mention.urgent or mention.past_sla or mention.id in new_ids:

@@ -502,11 +502,17 @@ class Store:
                         (project, mention.url, source_id),
                     ).fetchone()
                     linked_to = row[0] if row else None
+                state, reason = ("linked" if linked_to else "open"), ""
+                if not linked_to and "hidden" in mention.flags:
+                    from cmday.hiding import hidden_reason, set_aside_when_hidden  # hidden already: waits for no answer
+
+                    if set_aside_when_hidden(state, mention.urgent):
+                        state, reason = "ignored", hidden_reason(mention.platform)
                 inserted = db.execute(
                     "INSERT INTO mentions (project, source_id, platform, platform_id, kind, author_handle, author_name,"
                     " author_url, text, url, created_at, fetched_at, language, in_reply_to, raw, linked_to, category,"
-                    " priority, urgent, sla_due, matched, state, flags)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " priority, urgent, sla_due, matched, state, state_reason, flags)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (project, source_id, platform_id) DO NOTHING",
                     (
                         project,
@@ -530,7 +536,8 @@ class Store:
                         int(mention.urgent),
                         _text(mention.sla_due),
                         _storable(mention.matched),
-                        "linked" if linked_to else "open",
+                        state,
+                        reason,
                         ",".join(mention.flags),
                     ),
                 )
@@ -674,6 +681,11 @@ class Store:
                 " WHERE id = ?",
                 (state, to_utc_text(at), reason, _text(snooze_until), state, to_utc_text(at), mention_id),
             )
+
+    def set_flags(self, mention_id: int, flags: Iterable[str]) -> None:
+        """Replace what is known of how a mention stands on its platform (cmday.mention.FLAGS), e.g. hidden there."""
+        with self.transaction() as db:
+            db.execute("UPDATE mentions SET flags = ? WHERE id = ?", (",".join(flags), mention_id))
 
     def count_by(self, project: str, column: str, since: datetime, until: datetime) -> dict[str, int]:
         """How many mentions came in between two instants, grouped by platform or category."""

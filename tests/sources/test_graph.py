@@ -288,3 +288,203 @@ def test_tags_refused_leave_the_comments_read_and_say_why(
     assert result.error is None and result.new == 5
     assert any("lacks the permission instagram_basic" in note for note in result.notes)
     assert store.cursor("acme", "acme-ig") is not None
+
+
+def test_facebook_recommendations_come_in_as_mentions_and_are_answered_on_their_story(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": []}))
+    # The Recommendation fields of the Page Ratings reference (facebook_business's Recommendation.Field names them):
+    # no id of its own, the story's id in `open_graph_story`, `reviewer` only where Meta gives it.
+    platform_server.route("GET", f"{V}/{PAGE}/ratings", Reply(200, {"data": [
+        {"created_time": "2026-04-11T18:00:00+0000", "has_rating": False, "has_review": True,
+         "recommendation_type": "negative", "review_text": "Cold coffee and a rude waiter",
+         "open_graph_story": {"id": "10158000000000001"}, "reviewer": {"id": "999", "name": "Marta"}},
+        {"created_time": "2026-04-10T09:00:00+0000", "has_rating": False, "has_review": False,
+         "recommendation_type": "positive", "open_graph_story": {"id": "10158000000000002"}},
+        {"created_time": "2019-03-01T09:00:00+0000", "has_rating": True, "has_review": False, "rating": 4},
+        {"has_rating": True, "rating": 2},
+    ], "paging": {"cursors": {"before": "b", "after": "a"}}}))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    [result] = run().results
+    assert result.error is None and result.new == 3
+    stored = {m.platform_id: m for m in store.mentions("acme", states=None)}
+    negative = stored["10158000000000001"]
+    assert negative.kind == "mention" and negative.text == "does not recommend the Page: Cold coffee and a rude waiter"
+    assert negative.author_name == "Marta" and negative.url == "https://www.facebook.com/10158000000000001"
+    assert stored["10158000000000002"].text == "recommends the Page" and "no-author" in stored["10158000000000002"].flags
+    assert stored["rating:-:2019-03-01T09:00:00+00:00"].text == "rates the Page 4 stars"
+    assert any("1 recommendation came with neither a story nor a date" in note for note in result.notes)
+    assert run().new == 0
+
+    platform_server.route("POST", f"{V}/10158000000000001/comments", Reply(200, {"id": "10158000000000001_77"}))
+    target = ReplyTarget("10158000000000001", "Marta", "mention", json.loads(store.raw_payload(negative.id)))
+
+    async def answer():
+        async with HttpClient() as http:
+            return await FacebookAdapter(facebook(platform_server), context(http)).reply(target, "Sorry, Marta", "k")
+
+    assert asyncio.run(answer()).remote_id == "10158000000000001_77"
+
+
+def test_facebook_recommendations_refused_leave_the_comments_and_say_how_to_stop_asking(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": [
+        {"id": f"{PAGE}_9", "message": "Hi", "created_time": "2026-04-11T15:00:00+0000", "from": {"id": "7", "name": "Pablo"}}]}))
+    platform_server.route("GET", f"{V}/{PAGE}/ratings",
+                          graph_error(283, "(#283) Requires pages_read_user_content permission to manage the object", 403))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    [result] = run().results
+    assert result.error is None and result.new == 1
+    assert any("lacks the permission pages_read_user_content" in n and "ratings = false" in n for n in result.notes)
+    assert store.cursor("acme", "acme-fb") is not None
+    asked = len(platform_server.requests_to(f"{V}/{PAGE}/ratings"))
+    (tmp_path / "off").mkdir()
+    _store, run = sweep(tmp_path / "off", FacebookSource(id="acme-fb", platform="facebook", page_id=PAGE,
+                                                         token_env="ACME_IG_TOKEN", base_url=platform_server.url,
+                                                         ratings=False))
+    [result] = run().results
+    assert result.notes == [] and len(platform_server.requests_to(f"{V}/{PAGE}/ratings")) == asked
+
+
+def _replies(first: int, count: int, after: str | None, nested: bool = False, field: str = "text") -> dict:
+    """A page of replies as the IG Comment /replies and Comment /comments references give them; ids numbered."""
+    page: dict[str, Any] = {"data": [
+        {"id": f"1795{n:04d}", field: f"reply {n}", **({"username": f"fan{n}", "timestamp": f"2026-04-11T12:{n % 60:02d}:00+0000"}
+                                                      if field == "text" else
+                                                      {"from": {"id": f"8{n}", "name": f"Fan {n}"},
+                                                       "created_time": f"2026-04-11T12:{n % 60:02d}:00+0000"})}
+        for n in range(first, first + count)]}
+    if after:
+        page["paging"] = {"cursors": {"before": "b", "after": after},
+                          "next": f"https://graph.facebook.com/v21.0/x?access_token=t&after={after}"}
+    return page
+
+
+def test_a_burst_of_replies_past_the_nested_page_is_read_whole_on_instagram(
+    account: PlatformServer, tmp_path: Path,
+) -> None:
+    # 80 replies under one comment: 25 nested in the comment (Meta's page for `replies{...}`), then /replies pages.
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": [
+        {"id": "17858000000000001", "text": "Giveaway! Reply to win", "username": "lucia",
+         "timestamp": "2026-04-11T11:00:00+0000", "replies": _replies(0, 25, "R25")}]}))
+    account.route("GET", f"{V}/17858000000000001/replies",
+                  Reply(200, _replies(25, 50, "R75")), Reply(200, _replies(75, 5, None)))
+    store, run = sweep(tmp_path, instagram(account))
+    [result] = run().results
+    assert result.error is None and result.new == 82 and not result.notes  # with the tagged post
+    stored = {m.platform_id: m for m in store.mentions("acme", states=None)}
+    assert {f"1795{n:04d}" for n in range(80)} <= set(stored)
+    assert stored["17950079"].in_reply_to == "17858000000000001"
+    pages = account.requests_to(f"{V}/17858000000000001/replies")
+    assert [r.query["after"] for r in pages] == [["R25"], ["R75"]]  # cursors only, never the token-bearing next
+
+
+def test_a_burst_of_replies_past_the_nested_page_is_read_whole_on_facebook(
+    platform_server: PlatformServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": [
+        {"id": f"{PAGE}_5", "message": "Win a coffee", "created_time": "2026-04-11T10:00:00+0000",
+         "from": {"id": PAGE, "name": "Acme Coffee"}, "comments": {"data": [
+             {"id": "5_1", "message": "Me!", "created_time": "2026-04-11T11:00:00+0000", "from": {"id": "9", "name": "Ana"},
+              "comments": _replies(0, 25, "F25", field="message")}]}}]}))
+    platform_server.route("GET", f"{V}/5_1/comments", Reply(200, _replies(25, 12, None, field="message")))
+    platform_server.route("GET", f"{V}/{PAGE}/ratings", Reply(200, {"data": []}))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    [result] = run().results
+    assert result.error is None and result.new == 38
+    assert store.mentions("acme", states=None, limit=None)[-1].in_reply_to == "5_1"
+    assert platform_server.requests_to(f"{V}/5_1/comments")[0].query["after"] == ["F25"]
+
+
+def test_a_thread_longer_than_a_fetch_reads_is_said_not_dropped(account: PlatformServer, tmp_path: Path) -> None:
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": [
+        {"id": "17858000000000001", "text": "Giveaway!", "username": "lucia", "timestamp": "2026-04-11T11:00:00+0000",
+         "replies": _replies(0, 25, "R0")}]}))
+    account.route("GET", f"{V}/17858000000000001/replies", *[Reply(200, _replies(25 + 50 * n, 50, f"R{n + 1}")) for n in range(10)])
+    _store, run = sweep(tmp_path, instagram(account))
+    [result] = run().results
+    assert any("only the first 525 replies under https://www.instagram.com/p/B_abc/" in note for note in result.notes)
+
+
+def test_a_post_that_mentions_the_account_is_answered_through_mentions_once(account: PlatformServer, tmp_path: Path) -> None:
+    # Reference: IG User Mentions (POST /{ig-user-id}/mentions?media_id=&message=) and IG User Mentioned Media
+    # (GET /{ig-user-id}?fields=mentioned_media.media_id(...){comments{...}}) for the look before any resend.
+    store, run = sweep(tmp_path, instagram(account))
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": []}))
+    run()
+    [tagged] = store.mentions("acme", states=None)
+    target = ReplyTarget(tagged.platform_id, tagged.author_handle, tagged.kind, json.loads(store.raw_payload(tagged.id)))
+    account.route("POST", f"{V}/{IG}/mentions", Reply(200, {"id": "17870000000000009"}, drop=True))
+    account.route("GET", f"{V}/{IG}", Reply(200, {"username": "acmecoffee", "id": IG}), Reply(200, {
+        "mentioned_media": {"id": "18000000000000001", "comments": {"data": [
+            {"id": "17870000000000001", "text": "Nice!", "username": "visitor", "timestamp": "2026-04-12T06:59:00+0000"},
+            {"id": "17870000000000009", "text": "Thanks for coming!", "username": "acmecoffee",
+             "timestamp": NOW.strftime("%Y-%m-%dT%H:%M:%S+0000")}]}}, "id": IG}))
+
+    async def go():
+        async with HttpClient() as http:
+            adapter = InstagramAdapter(instagram(account), context(http))
+            return await deliver(lambda: adapter.reply(target, "Thanks for coming!", "k"),
+                                 lambda: adapter.find_reply(target, "Thanks for coming!", "k", NOW), earlier_attempt=False)
+
+    delivery = asyncio.run(go())
+    assert delivery.found and delivery.sent.remote_id == "17870000000000009"
+    [post] = [r for r in account.requests_to(f"{V}/{IG}/mentions") if r.method == "POST"]
+    assert post.query["media_id"] == ["18000000000000001"] and post.query["message"] == ["Thanks for coming!"]
+    look = account.requests_to(f"{V}/{IG}")[-1]
+    assert look.query["fields"] == ["mentioned_media.media_id(18000000000000001){comments.limit(50){id,text,timestamp,username}}"]
+
+
+def test_a_post_the_account_is_only_tagged_in_is_refused_before_any_draft(
+    account: PlatformServer, workspace: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.cli_runner import run
+
+    account.route("GET", f"{V}/{IG}/tags", Reply(200, {"data": [
+        {"id": "18000000000000002", "caption": "Sunday brunch", "username": "visitor",
+         "permalink": "https://www.instagram.com/p/C_phototag/", "timestamp": "2026-04-11T08:00:00+0000"}]}))
+    account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": []}))
+    monkeypatch.setenv("CMDAY_WORKSPACE", str(workspace))
+    project = workspace / "projects" / "acme.toml"
+    project.write_text(project.read_text(encoding="utf-8") + f"""
+[[sources]]
+id = "acme-ig"
+platform = "instagram"
+ig_user_id = "{IG}"
+token_env = "ACME_IG_TOKEN"
+base_url = "{account.url}"
+""", encoding="utf-8")
+    assert run("fetch").exit_code == 0
+    [mention] = json.loads(run("inbox", "--json").stdout)["mentions"]
+    ran = run("reply", str(mention["id"]), "--text", "Thanks!", "--yes")
+    assert ran.exit_code == 2 and "only tagged in" in ran.stderr and "https://www.instagram.com/p/C_phototag/" in ran.stderr
+    assert not [r for r in account.requests if r.method == "POST"]
+    again = run("reply", str(mention["id"]), "--text", "Something else", "--yes")
+    assert "pending" not in again.stderr  # nothing was left half-sent
+
+
+def test_recorded_replies_to_a_facebook_comment_are_followed_to_their_last_page(
+    platform_server: PlatformServer, recorded_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_IG_TOKEN", TOKEN)
+    first = json.loads((recorded_fixtures / "graph" / "facebook" / "comment_by_parent_p1.json").read_text(encoding="utf-8"))
+    last = json.loads((recorded_fixtures / "graph" / "facebook" / "comment_by_parent_p2.json").read_text(encoding="utf-8"))
+    parent = "2121008874780932_2498613793687103"
+    platform_server.route("GET", f"{V}/{PAGE}/feed", Reply(200, {"data": [
+        {"id": "2121008874780932_2498598377021978", "message": "New menu", "created_time": "2019-12-16T10:00:00+0000",
+         "from": {"id": PAGE, "name": "Acme Coffee"}, "comments": {"data": [
+             {"id": parent, "message": "What about vegan?", "created_time": "2019-12-16T11:00:00+0000",
+              "from": {"id": "3", "name": "Ana"}, "comments": first}]}}]}))  # the first page of replies, nested
+    platform_server.route("GET", f"{V}/{parent}/comments", Reply(200, last))
+    platform_server.route("GET", f"{V}/{PAGE}/ratings", Reply(200, {"data": []}))
+    store, run = sweep(tmp_path, facebook(platform_server))
+    assert run().new == 8
+    replies = [m for m in store.mentions("acme", states=None) if m.in_reply_to == parent]
+    assert {m.text for m in replies} >= {"Good job!😏", "I have some tests", "sad"} and len(replies) == 7
+    [rest] = platform_server.requests_to(f"{V}/{parent}/comments")
+    assert rest.query["after"] == ["token"] and "access_token" not in rest.query

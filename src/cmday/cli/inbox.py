@@ -35,7 +35,6 @@ def fetch(
     session = Session(options.workspace, options.demo, options.lang)
     try:
         projects = session.workspace.select(options.project)
-        broken = list(session.workspace.broken.values()) if options.project is None else []
         if source is not None and not any(p.source(source) for p in projects):
             known = ", ".join(s.id for p in projects for s in p.sources) or _("none")
             raise UsageError(_("no source {source!r}; sources: {known}").format(source=source, known=known))
@@ -88,6 +87,7 @@ def _flag_label(flag: str) -> str:
         "no-date": _("no date from the server: the time it was fetched is shown"),
         "no-author": _("unknown author: the server sent none"),
         "categorised": _("category set by hand"),
+        "hidden": _("hidden on the platform: only its author sees it"),
     }
     return labels.get(flag, flag)
 

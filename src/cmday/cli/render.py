@@ -117,6 +117,8 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
         style = "red" if mention.urgent else ("yellow" if mention.past_sla else "")
         what = Text(one_line(mention.text), style="")
         what = Text.assemble((f"{category_label(mention.category)} ", "dim"), what)
+        if mention.hidden:
+            what = Text.assemble((_("hidden") + " ", "yellow"), what)
         table.add_row(
             Text(f"{flag}{mention.id}", style=style),
             Text(_("future?"), style="bold yellow") if mention.dated_in_future else Text(age(mention.age_minutes), style=style),
@@ -162,6 +164,9 @@ def checklist_table(entries: list[ChecklistEntry], width: int) -> Table:
 
 def source_problems(console: Console, problems: list[SourceProblem]) -> None:
     for problem in problems:
+        if problem.warning:
+            console.print(Text.assemble(("⚠ ", "bold yellow"), (one_line(problem.error, 300), "yellow")))
+            continue
         hint = "  " + _("(set its credentials: cmday auth {source})").format(source=problem.source) if problem.needs_auth else ""
         console.print(
             Text.assemble(

@@ -63,7 +63,7 @@ def sources(
                         "account": verified[source.id][1] if source.id in verified else None,
                         "skipped_rows": skipped,
                         "search_unanswered": unanswered,
-                        "token_expiry": _token_expiry(source),
+                        "token_expiry": _token_expiry(source, state),
                     }
                 )
         # Scripts and cron learn from the exit code alone that a source needs `cmday auth`.
@@ -119,14 +119,15 @@ def sources(
         session.close()
 
 
-def _token_expiry(source) -> str | None:
-    """Instagram and Facebook: the token's end, said a week before (`token_expires` in the source)."""
+def _token_expiry(source, state) -> str | None:
+    """Instagram and Facebook: the token's end a week before (Meta's `debug_token`, or `token_expires`), or what it lacks."""
     if source.platform not in ("instagram", "facebook"):
         return None
     from cmday import clock
-    from cmday.sources.graph import expiry_note
+    from cmday.sources.graph.token import source_token_notes
 
-    return expiry_note(source.id, source.token_expires, clock.now())
+    notes = source_token_notes(source, state.cursor if state else None, clock.now())
+    return "; ".join(note.removeprefix(f"{source.id}: ") for note in notes) or None  # the row names the source
 
 
 def _search_unanswered(source, state) -> list[str] | None:

@@ -134,6 +134,11 @@ class Threads(Protocol):
     async def thread(self, platform_id: str) -> list[Mention]: ...  # the posts above one, oldest first, at most 10
 
 
+@runtime_checkable
+class Hides(Protocol):
+    async def set_hidden(self, target: ReplyTarget, hidden: bool) -> None: ...  # seen by nobody but its author (Instagram, Facebook)
+
+
 def can(platform: str, ability: type) -> bool:
     """Whether the platform's adapter does what `ability` (one of the protocols above) describes."""
     return platform in PLATFORMS and issubclass(adapter_class(platform), ability)
@@ -168,3 +173,20 @@ def connect(
     )
     return adapter_class(source.platform)(source, context)
 
+
+async def using(
+    source: Any, call: Callable[[Any], Any], *, project_slug: str, workspace_root: Path, zone: ZoneInfo, now: datetime,
+    demo_anchor: str | None = None, http_options: dict[str, Any] | None = None,
+) -> Any:
+    """`call` with the source's adapter, inside an HTTP client of its own (none for a source that needs no network)."""
+    import contextlib
+
+    client: Any = contextlib.nullcontext(None)
+    if uses_network(source.platform):
+        from cmday.http import HttpClient
+
+        client = HttpClient(**(http_options or {}))
+    async with client as http:
+        adapter = connect(source, project_slug=project_slug, workspace_root=workspace_root, zone=zone, http=http, now=now,
+                          demo_anchor=demo_anchor)
+        return await call(adapter)

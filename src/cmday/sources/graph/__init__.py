@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
-from cmday.sources.base import AuthenticationFailed, FetchContext
+from cmday.sources.base import AuthenticationFailed, FetchContext, cursor_fields
 from cmday.textsafe import one_line
 
 GRAPH_HOST = "https://graph.facebook.com"
 API_VERSION = "v21.0"
 PAGE_LIMIT = 50  # items per page: the Graph API's own ceiling for comments is 100, 50 keeps answers small
 MAX_PAGES = 10  # per edge and run: a first run on a busy account stays bounded
-EXPIRY_WARNING = timedelta(days=7)  # a token ending within a week is said at every fetch
 RATE_LIMITS = (4, 17, 32, 613)  # app, user, page and "calls within a time window" limits
 PERMISSION_CODES = (10, 200)
 EXPIRED_TOKEN = 190
@@ -70,6 +69,13 @@ def graph_error(source_label: str, status: int, payload: Any, headers: Any, need
         )
     return GraphError(_("{source}: the Graph API refused the request (code {code}): {message}").format(
         source=source_label, code=code, message=message))
+
+
+def refused_unless_success(source_label: str, answer: Any) -> None:
+    """An update's answer is `{"success": true}`; anything else means Meta did not do it."""
+    if not (isinstance(answer, dict) and answer.get("success") is True):
+        raise GraphError(_("{source}: Meta did not confirm the change; nothing was changed in cmday").format(
+            source=source_label), hint=_("try again in a moment"))
 
 
 def _json_header(headers: Any, name: str) -> Any:
@@ -134,25 +140,20 @@ def after_cursor(payload: Any) -> str | None:
     return after if isinstance(after, str) and after else None
 
 
-def expiry_note(source_label: str, expires: date | datetime | None, now: datetime) -> str | None:
-    """Days before the token stops working, once it is within EXPIRY_WARNING; None otherwise."""
-    if expires is None:
+def cursor_since(cursor: str | None) -> datetime | None:
+    """The newest item a source's earlier fetches stored; None on a first fetch or a damaged cursor."""
+    try:
+        return datetime.fromisoformat(cursor_fields(cursor)["since"])
+    except (ValueError, KeyError, TypeError):
         return None
-    moment = expires if isinstance(expires, datetime) else datetime(expires.year, expires.month, expires.day, tzinfo=UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    left = moment - now
-    if left > EXPIRY_WARNING:
-        return None
-    if left <= timedelta(0):
-        return _("{source}: its access token expired on {day}: log in again").format(
-            source=source_label, day=moment.date().isoformat())
-    days = max(left.days, 0)
-    return ngettext(
-        "{source}: its access token stops working in {count} day ({day}): make a new one before then",
-        "{source}: its access token stops working in {count} days ({day}): make a new one before then",
-        days,
-    ).format(source=source_label, count=days, day=moment.date().isoformat())
+
+
+def next_cursor(newest: datetime | None, token: dict[str, Any] | None) -> str:
+    """The cursor a whole fetch ends on: the newest item stored, and what Meta said of the token (cmday.sources.graph.token)."""
+    fields: dict[str, Any] = {"since": newest.isoformat()} if newest else {}
+    if token:
+        fields["token"] = token
+    return json.dumps(fields)
 
 
 class GraphClient:
@@ -164,7 +165,7 @@ class GraphClient:
         self.label = f"{platform_name} {source.id}"
         self.base = f"{source.base_url.rstrip('/')}/{source.api_version}"
 
-    def _token(self) -> str:
+    def token(self) -> str:
         token = self.context.secret(self.source.token_env)
         if not token:
             raise AuthenticationFailed(
@@ -175,7 +176,7 @@ class GraphClient:
 
     async def call(self, method: str, path: str, params: dict[str, Any] | None = None, needs: str = "") -> Any:
         """One request; a Graph error object becomes the CM's error; a POST is never repeated here (cmday.sending does that)."""
-        token = self._token()
+        token = self.token()
         response = await self.context.http.request(
             method, self.base + path, params=params,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
@@ -202,6 +203,26 @@ class GraphClient:
             yield items(payload), after
             if after is None:
                 return
+
+    async def rest_of(self, edge: Any, path: str, params: dict[str, Any], needs: str,
+                      max_pages: int = MAX_PAGES) -> tuple[list[dict[str, Any]], bool]:
+        """An edge that came nested in its parent (`replies{...}`, `comments.limit(25){...}`), whole: its first page and
+        the pages after it, and whether Meta still had more when `max_pages` ran out."""
+        found, after = items(edge), after_cursor(edge)
+        if after is None:
+            return found, False
+        async for page, after in self.pages(path, params, needs, after=after, max_pages=max_pages):
+            found.extend(page)
+        return found, after is not None
+
+
+def unread_note(source_label: str, count: int, where: str) -> str:
+    """A thread longer than one fetch reads: said, with where to see the rest, rather than dropped in silence."""
+    return ngettext(
+        "{source}: only the first {count} reply under {where} was read; see the rest on the platform",
+        "{source}: only the first {count} replies under {where} were read; see the rest on the platform",
+        count,
+    ).format(source=source_label, count=count, where=where)
 
 
 def graph_id(value: Any) -> str:

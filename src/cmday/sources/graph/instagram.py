@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from cmday.errors import SourceError
+from cmday.errors import UsageError
 from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
-from cmday.sources.graph import GraphClient, GraphError, expiry_note, graph_id, parse_time, text_of
+from cmday.sources.graph import (
+    GraphClient, GraphError, cursor_since, graph_id, items, next_cursor, parse_time, refused_unless_success, text_of,
+    unread_note,
+)
+from cmday.sources.graph.token import checked_token, cursor_token, token_notes
 
 RECENT_MEDIA = 25  # the account's newest posts whose comments are read on every fetch
 TEXT_LIMIT = 2200  # an Instagram comment's length limit
 CLOCK_SKEW = timedelta(minutes=5)
-COMMENT_FIELDS = "id,text,timestamp,username,hidden,like_count,replies{id,text,timestamp,username,hidden}"
+REPLY_FIELDS = "id,text,timestamp,username,hidden"
+COMMENT_FIELDS = f"id,text,timestamp,username,hidden,like_count,replies{{{REPLY_FIELDS}}}"  # 25 replies; `rest_of` the others
 
 
 class InstagramAdapter:
@@ -37,10 +41,11 @@ class InstagramAdapter:
         So a fetch cut off halfway (an expired token, a rate limit) keeps what it stored and reads it all
         again next time: a comment is stored once per id, so nothing comes in twice and nothing is skipped.
         """
-        since = _since(cursor)
+        since = cursor_since(cursor)
         newest = since
         own = (await self.username()).lower()
-        notes = [note for note in [expiry_note(self.graph.label, self.source.token_expires, self.context.now)] if note]
+        token = await checked_token(self.graph, "instagram", cursor_token(cursor), self.context.now)
+        notes = token_notes(self.graph.label, self.source.token_expires, token, self.context.now)
         media_path = f"/{self.source.ig_user_id}/media"
         async for media_page, _after in self.graph.pages(
             media_path, {"fields": "id,caption,permalink,timestamp,comments_count"}, "instagram_basic", max_pages=1,
@@ -52,7 +57,12 @@ class InstagramAdapter:
                 path = f"/{quote(graph_id(media['id']), safe='')}/comments"
                 async for comments, _next in self.graph.pages(path, {"fields": COMMENT_FIELDS}, "instagram_manage_comments"):
                     for comment in comments:
-                        for mention in self._from_comment(comment, media, own):
+                        replies, more = await self.graph.rest_of(
+                            comment.get("replies"), f"/{quote(graph_id(comment['id']), safe='')}/replies",
+                            {"fields": REPLY_FIELDS}, "instagram_manage_comments")
+                        if more:
+                            notes = notes + [unread_note(self.graph.label, len(replies), text_of(media.get("permalink")))]
+                        for mention in self._from_comment(comment, media, own, replies):
                             if since is None or mention.created_at > since - CLOCK_SKEW:
                                 mentions.append(mention)
                                 newest = max(newest, mention.created_at) if newest else mention.created_at
@@ -64,10 +74,11 @@ class InstagramAdapter:
             tagged, notes = [], notes + [error.message]
         for mention in tagged:
             newest = max(newest, mention.created_at) if newest else mention.created_at
-        yield Batch(tagged, json.dumps({"since": newest.isoformat()}) if newest else cursor, notes=notes)
+        yield Batch(tagged, next_cursor(newest, token), notes=notes)
 
     async def _tagged(self, since: datetime | None) -> list[Mention]:
         """Posts by others the account is tagged in (`/{ig-user-id}/tags`): the first page is enough to notice them."""
+        own = (await self.username()).lower()
         found = []
         async for page, _after in self.graph.pages(
             f"/{self.source.ig_user_id}/tags", {"fields": "id,caption,permalink,timestamp,username"}, "instagram_basic",
@@ -77,13 +88,17 @@ class InstagramAdapter:
                 moment = parse_time(media.get("timestamp"))
                 if since is not None and moment is not None and moment <= since - CLOCK_SKEW:
                     continue
+                caption = text_of(media.get("caption"))
                 found.append(self._mention(
-                    "mention", media, text_of(media.get("caption")), moment, text_of(media.get("permalink")),
-                    None, {"graph": "tag", "id": graph_id(media.get("id"))},
+                    "mention", media, caption, moment, text_of(media.get("permalink")),
+                    None, {"graph": "tag", "id": graph_id(media.get("id")), "permalink": text_of(media.get("permalink")),
+                           # only a post whose caption @mentions the account can be answered (IG User Mentions)
+                           "caption_mention": bool(own) and f"@{own}" in caption.lower()},
                 ))
         return found
 
-    def _from_comment(self, comment: dict[str, Any], media: dict[str, Any], own: str) -> list[Mention]:
+    def _from_comment(self, comment: dict[str, Any], media: dict[str, Any], own: str,
+                      replies: list[dict[str, Any]]) -> list[Mention]:
         permalink = text_of(media.get("permalink"))
         media_id = graph_id(media.get("id"))
         comment_id = graph_id(comment.get("id"))
@@ -94,10 +109,7 @@ class InstagramAdapter:
                 media_id, {"graph": "comment", "id": comment_id, "media_id": media_id, "parent_id": None,
                            "permalink": permalink},
             ))
-        replies = comment.get("replies")
-        for reply in replies.get("data", []) if isinstance(replies, dict) and isinstance(replies.get("data"), list) else []:
-            if not isinstance(reply, dict) or not graph_id(reply.get("id")):
-                continue
+        for reply in replies:
             if own and text_of(reply.get("username")).lower() == own:
                 continue  # the brand's own answers are not for the inbox
             found.append(self._mention(
@@ -137,48 +149,79 @@ class InstagramAdapter:
         return TEXT_LIMIT
 
     def reply_text(self, target: ReplyTarget, text: str) -> str:
-        return text  # a reply sits under its comment: Instagram needs no @name in front
+        """What `reply` posts, as written (a reply sits under its comment: no @name in front); asked before any draft
+        is kept, so a post Instagram lets no app answer is refused here, with nothing left pending."""
+        raw = target.raw or {}
+        if raw.get("graph") == "tag" and not raw.get("caption_mention"):
+            raise UsageError(
+                _("{source}: Instagram lets no app comment on a post the account is only tagged in (its caption does not "
+                  "@mention it); answer it on Instagram: {link}").format(source=self.graph.label, link=raw.get("permalink") or "-"),
+                hint=_("then `cmday mark` it answered"),
+            )
+        if raw.get("graph") not in ("comment", "tag"):
+            raise UsageError(_("{source}: only comments and posts that @mention the account can be answered from cmday; "
+                               "answer this one on Instagram").format(source=self.graph.label))
+        return text
 
     def _comment_to_answer(self, target: ReplyTarget) -> str:
         """Instagram threads one level deep: a reply to a reply goes under the comment it belongs to."""
         raw = target.raw or {}
-        if raw.get("graph") != "comment":
-            raise SourceError(
-                _("Instagram source {source}: only comments can be answered from cmday; answer this post on "
-                  "Instagram").format(source=self.source.id)
-            )
         return raw.get("parent_id") or target.platform_id
 
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
-        """POST /{ig-comment-id}/replies once; the answer's id is the reply's."""
-        comment = self._comment_to_answer(target)
-        answer = await self.graph.call("POST", f"/{quote(comment, safe='')}/replies", {"message": text},
-                                       "instagram_manage_comments")
-        return Sent(graph_id(answer.get("id") if isinstance(answer, dict) else None), (target.raw or {}).get("permalink", ""))
+        """POST /{ig-comment-id}/replies once, or, on someone's post that @mentions the account in its caption,
+        POST /{ig-user-id}/mentions with its media_id (IG User Mentions reference); the answer's id is the reply's."""
+        self.reply_text(target, text)
+        raw = target.raw or {}
+        if raw.get("graph") == "tag":
+            answer = await self.graph.call("POST", f"/{self.source.ig_user_id}/mentions",
+                                           {"media_id": target.platform_id, "message": text}, "instagram_manage_comments")
+        else:
+            answer = await self.graph.call("POST", f"/{quote(self._comment_to_answer(target), safe='')}/replies",
+                                           {"message": text}, "instagram_manage_comments")
+        return Sent(graph_id(answer.get("id") if isinstance(answer, dict) else None), raw.get("permalink", ""))
+
+    async def set_hidden(self, target: ReplyTarget, hidden: bool) -> None:
+        """POST /{ig-comment-id}?hide=true|false (IG Comment reference, "Updating"); Meta answers `{"success": true}`."""
+        if (target.raw or {}).get("graph") != "comment":
+            raise UsageError(_("{source}: only comments can be hidden; a post the account is tagged in belongs to "
+                               "its author").format(source=self.graph.label))
+        answer = await self.graph.call("POST", f"/{quote(target.platform_id, safe='')}",
+                                       {"hide": "true" if hidden else "false"}, "instagram_manage_comments")
+        refused_unless_success(self.graph.label, answer)
 
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
-        """A reply by the account under the comment since `since`: this text first, else one written by hand."""
-        comment = self._comment_to_answer(target)
+        """A reply by the account under the comment (or on the post that @mentions it) since `since`: this text first,
+        else one written by hand."""
         own = (await self.username()).lower()
+        if (target.raw or {}).get("graph") == "tag":
+            answers = await self._comments_on_mentioning_post(target.platform_id)
+        else:
+            answers = []
+            async for replies, _after in self.graph.pages(
+                f"/{quote(self._comment_to_answer(target), safe='')}/replies", {"fields": "id,text,timestamp,username"},
+                "instagram_manage_comments",
+            ):
+                answers.extend(replies)
         by_hand = None
-        async for replies, _after in self.graph.pages(
-            f"/{quote(comment, safe='')}/replies", {"fields": "id,text,timestamp,username"}, "instagram_manage_comments",
-        ):
-            for reply in replies:
-                moment = parse_time(reply.get("timestamp"))
-                if text_of(reply.get("username")).lower() != own or (moment and moment < since - CLOCK_SKEW):
-                    continue
-                sent = Sent(graph_id(reply.get("id")), (target.raw or {}).get("permalink", ""))
-                if " ".join(text_of(reply.get("text")).split()) == " ".join(text.split()):
-                    return sent
-                by_hand = by_hand or sent
+        for reply in answers:
+            moment = parse_time(reply.get("timestamp"))
+            if text_of(reply.get("username")).lower() != own or (moment and moment < since - CLOCK_SKEW):
+                continue
+            sent = Sent(graph_id(reply.get("id")), (target.raw or {}).get("permalink", ""))
+            if " ".join(text_of(reply.get("text")).split()) == " ".join(text.split()):
+                return sent
+            by_hand = by_hand or sent
         return by_hand
 
-
-def _since(cursor: str | None) -> datetime | None:
-    if not cursor:
-        return None
-    try:
-        return datetime.fromisoformat(json.loads(cursor)["since"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    async def _comments_on_mentioning_post(self, media_id: str) -> list[dict[str, Any]]:
+        """The comments on someone's post that @mentions the account, read as the account may read them:
+        `GET /{ig-user-id}?fields=mentioned_media.media_id({id}){comments{...}}` (IG User Mentioned Media reference)."""
+        if not media_id.isdigit():
+            raise GraphError(_("{source}: the post's id {id!r} is not one Meta gave").format(source=self.graph.label, id=media_id))
+        answer = await self.graph.call(
+            "GET", f"/{self.source.ig_user_id}",
+            {"fields": f"mentioned_media.media_id({media_id}){{comments.limit(50){{id,text,timestamp,username}}}}"},
+            "instagram_manage_comments")
+        media = answer.get("mentioned_media") if isinstance(answer, dict) else None
+        return items(media.get("comments")) if isinstance(media, dict) else []
