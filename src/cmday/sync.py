@@ -22,7 +22,6 @@ from cmday.textsafe import one_line
 from cmday.triage import Triage
 from cmday.workspace import Workspace
 
-MAX_CONCURRENT_SOURCES = 8
 SOURCE_TIMEOUT_SECONDS = 90.0
 
 
@@ -85,7 +84,7 @@ async def fetch_project_async(
     if not sources:
         return FetchReport(project=project.slug, started=started, results=[])
     triage = Triage.for_project(project, protocol)
-    limit = asyncio.Semaphore(MAX_CONCURRENT_SOURCES)
+    limit = asyncio.Semaphore(workspace.config.fetch_concurrency)
     state = {"demo_anchor": store.meta("demo_anchor"), "timezone": workspace.project_zone(project).key}
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
 
