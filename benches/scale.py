@@ -86,13 +86,10 @@ def build_state(state: Path, count: int, now: datetime) -> None:
     store.close()
 
 
-def median_seconds(argv: list[str], env: dict[str, str], runs: int = RUNS) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def seconds(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -109,7 +106,7 @@ def main() -> None:
             "morning --offline": ["morning", "--offline"],
             f"report -p brand0 --month {month}": ["report", "-p", "brand0", "--month", month, "--format", "html", "--out", str(folder / "r.html")],
         }
-        figures: dict[int, dict[str, float]] = {}
+        envs = {}
         for size in SIZES:
             home = folder / f"home-{size}"
             state = home / "state.sqlite3"
@@ -122,11 +119,17 @@ def main() -> None:
                 marker.write_text(json.dumps({"day": now.date().isoformat()}))
                 print(f"state: {size:,} mentions ({BRANDS} brands x {SOURCES} sources, {DAYS} days, {OPEN} open), "
                       f"built in {time.perf_counter() - started:.0f} s", flush=True)
-            env = {**os.environ, "CMDAY_HOME": str(home), "COLUMNS": "100"}
-            figures[size] = {}
+            envs[size] = {**os.environ, "CMDAY_HOME": str(home), "COLUMNS": "100"}
+        # sizes alternate run by run, after one run each that reads the state into the page cache: a busy
+        # moment of the machine or a cold cache falls on both sizes, not on one
+        times: dict[tuple[int, str], list[float]] = {(size, name): [] for size in SIZES for name in commands}
+        for run in range(RUNS + 1):
             for name, words in commands.items():
-                argv = [str(BIN / "cmday"), *words, "--workspace", str(workspace)]
-                figures[size][name] = median_seconds(argv, env)
+                for size in SIZES:
+                    took = seconds([str(BIN / "cmday"), *words, "--workspace", str(workspace)], envs[size])
+                    if run:
+                        times[(size, name)].append(took)
+        figures = {size: {name: statistics.median(times[(size, name)]) for name in commands} for size in SIZES}
         small, big = SIZES
         for name in commands:
             ratio = figures[big][name] / figures[small][name]

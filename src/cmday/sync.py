@@ -185,21 +185,24 @@ async def _snapshot_account(store: Store, project: Project, source, adapter, now
     """The account's own figures (followers...) and its recent posts' reactions as today's dated snapshot.
 
     Keyed `followers.mastodon` when the project has one source of that platform, else
-    `followers.<source id>`; reactions as `_snapshot_posts` says. A failure here is a note, never a
-    failed fetch: the mentions are in.
+    `followers.<source id>`; reactions as `_snapshot_posts` says. The account's figures are read by the
+    first sweep of the day: a check every few hours makes no account call for a figure kept per day.
+    A failure here is a note, never a failed fetch: the mentions are in.
     """
     day = now.astimezone(workspace.project_zone(project)).date().isoformat()
-    try:
-        metrics = await adapter.account_metrics()
-    except CmdayError as error:
-        result.notes.append(_("account figures not read: {reason}").format(reason=one_line(error.message, 120)))
-        if isinstance(error, AuthenticationFailed):
-            return  # the same credentials would be refused again, in a second note saying the same
-    else:
-        same_platform = sum(1 for s in project.sources if s.platform == source.platform)
-        account = source.platform if same_platform == 1 else source.id
-        for name, value in metrics.items():
-            store.set_kpi(project.slug, f"{name}.{account}", day, float(value), "api", now)
+    same_platform = sum(1 for s in project.sources if s.platform == source.platform)
+    account = source.platform if same_platform == 1 else source.id
+    today = store.kpi_values(project.slug, f"followers.{account}", since_day=day)
+    if not any(value.origin == "api" for value in today):
+        try:
+            metrics = await adapter.account_metrics()
+        except CmdayError as error:
+            result.notes.append(_("account figures not read: {reason}").format(reason=one_line(error.message, 120)))
+            if isinstance(error, AuthenticationFailed):
+                return  # the same credentials would be refused again, in a second note saying the same
+        else:
+            for name, value in metrics.items():
+                store.set_kpi(project.slug, f"{name}.{account}", day, float(value), "api", now)
     if callable(getattr(adapter, "post_metrics", None)):
         await _snapshot_posts(store, project, source, adapter, now, day, workspace, result)
 
