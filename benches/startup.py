@@ -65,6 +65,7 @@ def build_offline(home: Path, workspace: Path) -> None:
 
 def main() -> None:
     env = {**os.environ, "COLUMNS": "100"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode kept, not recompiled every run
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         env["CMDAY_HOME"] = str(folder / "home")

@@ -100,6 +100,7 @@ def main() -> None:
         (ws / "cmday.toml").write_text("", encoding="utf-8")
         (ws / "projects" / "bench.toml").write_text('[project]\nname = "Bench"\n', encoding="utf-8")
         env = {**os.environ, "CMDAY_HOME": folder}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode kept, not recompiled every run
         os.replace(Path(folder) / "store.sqlite3", Path(folder) / "state.sqlite3")
         cmday = str(Path(sys.executable).parent / "cmday")
         runs = []
