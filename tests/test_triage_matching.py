@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmday.protocol import Category, CategoryRule, CrisisRule, PhraseMatcher, Protocol, fold, runs_of_words
-from cmday.triage import PhraseIndex, Triage
+from cmday.protocol import _TOKEN, Category, CategoryRule, CrisisRule, PhraseMatcher, Protocol, fold, runs_of_words
+from cmday.triage import PhraseIndex, Triage, detect_language
 
 # A small vocabulary so that random rules and random texts meet often: accents, case, an apostrophe,
 # digits and a word that contains another ("cold" in "scolded") are where the two ways could differ.
@@ -51,3 +51,13 @@ def test_the_index_finds_the_phrases_among_the_runs_of_words(words, text):
     matcher = PhraseMatcher(words)
     folded = fold(text)
     assert PhraseIndex([matcher]).found(folded) == matcher.phrases & runs_of_words(folded, matcher.longest)
+
+
+# Stopwords, and what sits on a run of letters' edge: digits, `_`, `²` (a word character that is neither letter nor digit)
+pieces = st.sampled_from(list("abdln2_²ÑÉé¿?,-'\n ") + ["the", "el", "la", "and", "de", "thanks", "gracias"])
+
+
+@given(st.lists(pieces, max_size=30).map("".join))
+def test_the_language_read_from_the_words_is_the_language_read_from_the_text(text):
+    folded = fold(text)
+    assert detect_language(text, folded, _TOKEN.findall(folded)) == detect_language(text)

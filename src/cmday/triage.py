@@ -21,9 +21,16 @@ _STOPWORDS = {
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
-def detect_language(text: str, folded: str | None = None) -> str | None:
-    """English or Spanish by their commonest words; None when the text does not say."""
-    words = _LETTERS.findall(folded if folded is not None else fold(text))
+def detect_language(text: str, folded: str | None = None, tokens: list[str] | None = None) -> str | None:
+    """English or Spanish by their commonest words; None when the text does not say.
+
+    `tokens`: the folded text's words (`\\w+`) when the caller has them; its runs of letters are then
+    read from them, the same runs as from the whole text (a run of letters never crosses a non-word).
+    """
+    if tokens is None:
+        words = _LETTERS.findall(folded if folded is not None else fold(text))
+    else:
+        words = [run for token in tokens for run in ((token,) if token.isalpha() else _LETTERS.findall(token))]
     scores = {language: sum(map(stop.__contains__, words)) for language, stop in _STOPWORDS.items()}
     best = max(scores, key=scores.get)
     others = [v for k, v in scores.items() if k != best]
@@ -47,8 +54,9 @@ class PhraseIndex:
             first, *rest = phrase.split(" ")
             self.by_first.setdefault(first, []).append((tuple(rest), phrase))
 
-    def found(self, folded: str) -> set[str]:
-        tokens = _TOKEN.findall(folded)
+    def found(self, folded: str, tokens: list[str] | None = None) -> set[str]:
+        """`tokens`: the folded text's words, when the caller has already cut it."""
+        tokens = _TOKEN.findall(folded) if tokens is None else tokens
         found = self.words.intersection(tokens)
         if self.by_first.keys().isdisjoint(tokens):
             return found
@@ -93,7 +101,8 @@ class Triage:
 
     def explain(self, text: str, kind: str = "mention") -> Explanation:
         folded = fold(text)
-        grams = self.phrases.found(folded)
+        tokens = _TOKEN.findall(folded)  # once, for the words and the language
+        grams = self.phrases.found(folded, tokens)
         chosen = self._by_name.get("mention") or self.protocol.categories[-1]
         matched, how = "", "default"
         for category in self.protocol.categories:
@@ -115,7 +124,7 @@ class Triage:
             urgent_word=urgent_hit or "",
             priority=priority,
             sla_minutes=chosen.rule.sla_minutes,
-            language=detect_language(text, folded),
+            language=detect_language(text, folded, tokens),
         )
 
     def slow_patterns(self) -> list[str]:
