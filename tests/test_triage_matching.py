@@ -3,7 +3,7 @@ up every run of words (protocol.runs_of_words) in every category did, on any tex
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cmday.protocol import _TOKEN, Category, CategoryRule, CrisisRule, PhraseMatcher, Protocol, fold, runs_of_words
@@ -58,6 +58,7 @@ pieces = st.sampled_from(list("abdln2_²ÑÉé¿?,-'\n ") + ["the", "el", "la", 
 
 
 @given(st.lists(pieces, max_size=30).map("".join))
+@example("the2 and_x gracias")  # stopwords glued to a digit or an underscore still count
 def test_the_language_read_from_the_words_is_the_language_read_from_the_text(text):
     folded = fold(text)
     assert detect_language(text, folded, _TOKEN.findall(folded)) == detect_language(text)
