@@ -117,6 +117,7 @@ def main() -> None:
         print(f"render HTML: median {html_time * 1000:.0f} ms; render Markdown: median {md_time * 1000:.0f} ms")
 
         env = {**os.environ, "CMDAY_HOME": str(home)}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode kept, not recompiled every run
         argv = [str(BIN / "cmday"), "report", "--workspace", str(workspace), "--month", month.label, "--format", "html", "--out", str(Path(folder) / "r.html")]
         whole = median_seconds(lambda: subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True))
         print(f"cmday report --month {month.label} --format html (whole command): median {whole:.2f} s")

@@ -53,6 +53,7 @@ def build_state(home: Path, workspace: Path, count: int) -> None:
 
 def main() -> None:
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode kept, not recompiled every run
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder) / "home"
         env["CMDAY_HOME"] = str(home)

@@ -214,7 +214,8 @@ class WorkingClock:
         index = bisect.bisect_right(self._starts, moment) - 1
         if index < 0:
             return 0.0
-        return self._before[index] + min(moment, self._ends[index]) - self._starts[index]
+        end = self._ends[index]
+        return self._before[index] + (moment if moment < end else end) - self._starts[index]
 
     def minutes(self, since: datetime, until: datetime) -> float:
         if self.hours is None:
@@ -454,6 +455,17 @@ class _Bucket:
     escalations: list[Escalation] = field(default_factory=list)
     published: list[PostResult] = field(default_factory=list)
     planned: int = 0
+    # the answerable mentions that were answered, each with its response minutes: timed once, read by
+    # the figures, the breakdowns and the comparison (the working clock is the costly part of a report)
+    answered: list[tuple[StoredMention, float]] = field(default_factory=list)
+    answerable: int = 0
+
+    def time_answers(self, clock: WorkingClock) -> None:
+        answerable = [m for m in self.mentions if _answerable(m)]
+        self.answerable = len(answerable)
+        self.answered = [
+            (m, clock.minutes(m.created_at, m.answered_at)) for m in answerable if m.answered_at is not None
+        ]
 
 
 def compute(plan: Plan, store: Store, period: Period, now: datetime, history: int | None = None) -> Indicators:
@@ -513,8 +525,10 @@ def compute(plan: Plan, store: Store, period: Period, now: datetime, history: in
     hours = business_hours(project)
     latest = max([until] + [m.answered_at for m in mentions if m.answered_at is not None])
     clock = WorkingClock(hours, zone, since, latest)
+    for bucket in buckets:
+        bucket.time_answers(clock)
 
-    values = [_values(bucket, clock, zone, now) for bucket in buckets]
+    values = [_values(bucket, zone, now) for bucket in buckets]
     kept = store.kpi_values(slug)  # all of them: a post's reactions are often fetched after the period ended
     snapshots = _snapshot_series([v for v in kept if v.day < period.end.isoformat()], periods)
 
@@ -534,7 +548,7 @@ def compute(plan: Plan, store: Store, period: Period, now: datetime, history: in
         )
 
     details = _details(project, store, zone, buckets[-1], clock, now, period, calendar, escalations, _post_metrics(kept))
-    _compare(details, buckets[-2], buckets[-1], clock, zone, now)
+    _compare(details, buckets[-2], buckets[-1], zone, now)
     return Indicators(
         project=slug,
         name=project.name,
@@ -596,14 +610,13 @@ def _episodes(mentions: list[StoredMention], zone: ZoneInfo) -> list[list[Stored
     return episodes
 
 
-def _values(bucket: _Bucket, clock: WorkingClock, zone: ZoneInfo, now: datetime) -> dict[str, float | None]:
+def _values(bucket: _Bucket, zone: ZoneInfo, now: datetime) -> dict[str, float | None]:
     mentions = bucket.mentions
-    answerable = [m for m in mentions if _answerable(m)]
-    answered = [m for m in answerable if m.answered_at is not None]
-    minutes = [clock.minutes(m.created_at, m.answered_at) for m in answered]  # type: ignore[arg-type]
+    answerable = bucket.answerable
+    minutes = [minutes for _mention, minutes in bucket.answered]
     return {
         "mentions_in": len(mentions),
-        "answered_share": round(len(answered) / len(answerable), 4) if answerable else None,
+        "answered_share": round(len(minutes) / answerable, 4) if answerable else None,
         "response_time_median_minutes": median(minutes),
         "response_time_p90_minutes": percentile(minutes, 0.9),
         "sla_breaches": sum(1 for m in mentions if _late(m, now)),
@@ -859,8 +872,6 @@ def _details(
     metrics: dict[str, dict[str, float]],
 ) -> Details:
     mentions = bucket.mentions
-    answerable = [m for m in mentions if _answerable(m)]
-    answered = [m for m in answerable if m.answered_at is not None]
     escalated_ids = {e.mention_id for e in escalations}
 
     def counted(values) -> dict[str, int]:
@@ -868,8 +879,7 @@ def _details(
 
     by_platform: dict[str, list[float]] = defaultdict(list)
     buckets = {name: 0 for _limit, name in RESPONSE_BUCKETS}
-    for mention in answered:
-        minutes = clock.minutes(mention.created_at, mention.answered_at)  # type: ignore[arg-type]
+    for mention, minutes in bucket.answered:
         by_platform[mention.platform].append(minutes)
         buckets[next(name for limit, name in RESPONSE_BUCKETS if minutes < limit)] += 1
 
@@ -899,8 +909,8 @@ def _details(
             for platform, values in sorted(by_platform.items(), key=lambda item: (-len(item[1]), item[0]))
         },
         response_buckets=buckets,
-        answerable=len(answerable),
-        answered=len(answered),
+        answerable=bucket.answerable,
+        answered=len(bucket.answered),
         open_now=sum(1 for m in mentions if m.state in ("open", "snoozed")),
         crises=[_crisis(e, escalations, bucket.published, clock, zone, now) for e in _episodes(mentions, zone)],
         escalations=[
@@ -915,14 +925,13 @@ def _details(
     )
 
 
-def _compare(details: Details, previous: _Bucket, current: _Bucket, clock: WorkingClock, zone: ZoneInfo, now: datetime) -> None:
+def _compare(details: Details, previous: _Bucket, current: _Bucket, zone: ZoneInfo, now: datetime) -> None:
     """The previous period's breakdowns beside this one's, and when late answers and posts fall: what drafts are made of."""
     details.previous_by_platform = dict(Counter(m.platform for m in previous.mentions))
     details.previous_by_category = dict(Counter(m.category for m in previous.mentions))
     times: dict[str, list[float]] = defaultdict(list)
-    for mention in previous.mentions:
-        if _answerable(mention) and mention.answered_at is not None:
-            times[mention.platform].append(clock.minutes(mention.created_at, mention.answered_at))
+    for mention, minutes in previous.answered:
+        times[mention.platform].append(minutes)
     details.previous_response_by_platform = {platform: median(values) for platform, values in times.items()}
     details.late_by_hour = dict(Counter(m.created_at.astimezone(zone).hour for m in current.mentions if _late(m, now)))
     details.published_by_weekday = dict(Counter(WEEKDAYS[p.at.astimezone(zone).weekday()] for p in current.published))

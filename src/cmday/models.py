@@ -78,6 +78,8 @@ class WorkspaceConfig(Strict):
     default_project: str | None = None
     timezone: str = "UTC"
     language: Language | None = None
+    # sources a sweep fetches at once: an agency's sixty answer in about the time of a few
+    fetch_concurrency: Annotated[int, Field(ge=1, le=256)] = 64
 
     _timezone = field_validator("timezone")(check_timezone)
 

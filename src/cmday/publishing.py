@@ -169,21 +169,24 @@ async def snapshot_account(
     """The account's own figures (followers...) and its recent posts' reactions as today's dated snapshot.
 
     Keyed `followers.mastodon` when the project has one source of that platform, else
-    `followers.<source id>`; reactions as `_snapshot_posts` says. A failure here is one of `notes`, never
-    a failed fetch: the mentions are in.
+    `followers.<source id>`; reactions as `_snapshot_posts` says. The account's figures are read by the
+    first sweep of the day: a check every few hours makes no account call for a figure kept per day.
+    A failure here is one of `notes`, never a failed fetch: the mentions are in.
     """
     day = now.astimezone(workspace.project_zone(project)).date().isoformat()
-    try:
-        metrics = await adapter.account_metrics()
-    except CmdayError as error:
-        notes.append(_("account figures not read: {reason}").format(reason=one_line(error.message, 120)))
-        if isinstance(error, AuthenticationFailed):
-            return  # the same credentials would be refused again, in a second note saying the same
-    else:
-        same_platform = sum(1 for s in project.sources if s.platform == source.platform)
-        account = source.platform if same_platform == 1 else source.id
-        for name, value in metrics.items():
-            store.set_kpi(project.slug, f"{name}.{account}", day, float(value), "api", now)
+    same_platform = sum(1 for s in project.sources if s.platform == source.platform)
+    account = source.platform if same_platform == 1 else source.id
+    today = store.kpi_values(project.slug, f"followers.{account}", since_day=day)
+    if not any(value.origin == "api" for value in today):
+        try:
+            metrics = await adapter.account_metrics()
+        except CmdayError as error:
+            notes.append(_("account figures not read: {reason}").format(reason=one_line(error.message, 120)))
+            if isinstance(error, AuthenticationFailed):
+                return  # the same credentials would be refused again, in a second note saying the same
+        else:
+            for name, value in metrics.items():
+                store.set_kpi(project.slug, f"{name}.{account}", day, float(value), "api", now)
     await _snapshot_posts(store, project, source, adapter, now, day, workspace, notes)
 
 
@@ -201,13 +204,13 @@ async def _snapshot_posts(
     sent it: that is the calendar's word (the post's `source`, else a source of the post's platform). A post
     no longer in the calendar under the key it was published with is not read. A failure is a note.
     """
-    # Here, not at the top: only a sweep with something published reads the calendar (a fetch imports this module).
-    from cmday.calendar.plan import load_plan
-
     since = now - timedelta(days=ENGAGEMENT_DAYS)
     recent = [p for p in store.publications(project.slug) if p.status == "published" and p.remote_id and p.at >= since]
     if not recent:
         return
+    # Here, not at the top: only a sweep with something published reads the calendar (~55 ms to import).
+    from cmday.calendar.plan import load_plan
+
     try:
         plan = load_plan(workspace, project)
         channels = {planned.key: (planned.post.source, planned.platform) for planned in plan.posts}

@@ -23,7 +23,6 @@ from cmday.textsafe import one_line
 from cmday.triage import Triage
 from cmday.workspace import Workspace
 
-MAX_CONCURRENT_SOURCES = 8
 SOURCE_TIMEOUT_SECONDS = 90.0
 
 
@@ -86,7 +85,7 @@ async def fetch_project_async(
     if not sources:
         return FetchReport(project=project.slug, started=started, results=[])
     triage = Triage.for_project(project, protocol)
-    limit = asyncio.Semaphore(MAX_CONCURRENT_SOURCES)
+    limit = asyncio.Semaphore(workspace.config.fetch_concurrency)
     shared: dict = {}  # what the sources of this run share (a Bluesky login)
     demo_anchor = store.meta("demo_anchor")
     zone = workspace.project_zone(project)

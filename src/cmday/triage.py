@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from cmday.mention import Mention, StoredMention
 from cmday.models import Project
-from cmday.protocol import PhraseMatcher, Protocol, fold, runs_of_words
+from cmday.protocol import _TOKEN, PhraseMatcher, Protocol, fold
 
 _STOPWORDS = {
     "es": set("el la los las de del que y en un una por para con no es se lo al como pero mas muy ya me mi te tu su nos gracias hola".split()),
@@ -16,16 +18,56 @@ _STOPWORDS = {
 }
 
 
-def detect_language(text: str, folded: str | None = None) -> str | None:
-    """English or Spanish by their commonest words; None when the text does not say."""
-    words = re.findall(r"[^\W\d_]+", folded if folded is not None else fold(text))
-    scores = {language: sum(1 for w in words if w in stop) for language, stop in _STOPWORDS.items()}
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def detect_language(text: str, folded: str | None = None, tokens: list[str] | None = None) -> str | None:
+    """English or Spanish by their commonest words; None when the text does not say.
+
+    `tokens`: the folded text's words (`\\w+`) when the caller has them; its runs of letters are then
+    read from them, the same runs as from the whole text (a run of letters never crosses a non-word).
+    """
+    if tokens is None:
+        words = _LETTERS.findall(folded if folded is not None else fold(text))
+    else:
+        words = [run for token in tokens for run in ((token,) if token.isalpha() else _LETTERS.findall(token))]
+    scores = {language: sum(map(stop.__contains__, words)) for language, stop in _STOPWORDS.items()}
     best = max(scores, key=scores.get)
     others = [v for k, v in scores.items() if k != best]
     return best if scores[best] >= 2 and scores[best] > max(others) else None
 
 
 CATEGORISED_BY_HAND = "categorised"  # the mention's flag once the CM chose its category
+
+
+class PhraseIndex:
+    """The phrases of several matchers, found in a text in one pass over its words.
+
+    Single words are one set intersection with the text's words; a longer phrase is filed under
+    its first word and checked only where that word occurs. So the time grows with the text, not
+    with the number of rules. `found(folded)` is the set of phrases that occur in it, the same set
+    as the phrases among `runs_of_words`, and serves as the `grams` of `PhraseMatcher.search`.
+    """
+
+    def __init__(self, matchers: Iterable[PhraseMatcher]) -> None:
+        phrases = {phrase for matcher in matchers for phrase in matcher.phrases}
+        self.words = {phrase for phrase in phrases if " " not in phrase}
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for phrase in sorted(phrases - self.words):
+            first, *rest = phrase.split(" ")
+            self.by_first.setdefault(first, []).append((tuple(rest), phrase))
+
+    def found(self, folded: str, tokens: list[str] | None = None) -> set[str]:
+        """`tokens`: the folded text's words, when the caller has already cut it."""
+        tokens = _TOKEN.findall(folded) if tokens is None else tokens
+        found = self.words.intersection(tokens)
+        if self.by_first.keys().isdisjoint(tokens):
+            return found
+        for index, token in enumerate(tokens):
+            for rest, phrase in self.by_first.get(token, ()):
+                if tuple(tokens[index + 1 : index + 1 + len(rest)]) == rest:
+                    found.add(phrase)
+        return found
 
 
 @dataclass
@@ -51,20 +93,32 @@ class Triage:
     def for_project(cls, project: Project, protocol: Protocol) -> Triage:
         return cls(protocol=protocol, urgent_words=PhraseMatcher(project.listen.urgent), project_language=project.project.language)
 
+    @cached_property
+    def phrases(self) -> PhraseIndex:
+        """Every category's words and the urgent words, looked up together once per text."""
+        return PhraseIndex([*(category.matcher for category in self.protocol.categories), self.urgent_words])
+
+    @cached_property
+    def _by_name(self) -> dict:
+        return {category.name: category for category in reversed(self.protocol.categories)}  # the first of a name wins
+
     def explain(self, text: str, kind: str = "mention", category: str | None = None) -> Explanation:
         """Which category the words choose; with `category` (the CM's choice), that one, urgency and priority as it sets them."""
         folded = fold(text)
-        grams = runs_of_words(folded, max(self.protocol.longest_phrase, self.urgent_words.longest))
-        chosen = self.protocol.category("mention") or self.protocol.categories[-1]
+        tokens = _TOKEN.findall(folded)  # once, for the words and the language
+        grams = self.phrases.found(folded, tokens)
+        chosen = self._by_name.get("mention") or self.protocol.categories[-1]
         matched, how = "", "default"
         for candidate in [] if category else self.protocol.categories:
+            if candidate.matcher.pattern is None and candidate.matcher.phrases.isdisjoint(grams):
+                continue  # nothing it could find: the search would say so, slower
             found = candidate.matcher.search(folded, grams)
             if found:
                 chosen, matched = candidate, found
                 how = "word" if found in candidate.matcher.phrases else "pattern"
                 break
         if category:
-            chosen, how = self.protocol.category(category) or chosen, "cm"
+            chosen, how = self._by_name.get(category) or chosen, "cm"
         urgent_hit = self.urgent_words.search(folded, grams)
         priority = chosen.rule.priority
         if kind in ("dm", "email") and chosen.name != "spam":
@@ -76,7 +130,7 @@ class Triage:
             urgent_word=urgent_hit or "",
             priority=priority,
             sla_minutes=chosen.rule.sla_minutes,
-            language=detect_language(text, folded),
+            language=detect_language(text, folded, tokens),
         )
 
     def slow_patterns(self) -> list[str]:
@@ -92,7 +146,7 @@ class Triage:
 
     def apply(self, mention: Mention, category: str | None = None) -> Mention:
         found = self.explain(mention.text, mention.kind, category)
-        category = self.protocol.category(found.category)
+        category = self._by_name.get(found.category)
         mention.category = found.category
         mention.priority = found.priority
         mention.urgent = bool(category and category.rule.urgent) or bool(found.urgent_word)

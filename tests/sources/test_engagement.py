@@ -392,3 +392,17 @@ def test_reactions_too_slow_to_come_are_a_note(swept, platform_server: PlatformS
     assert report.errors == []
     [note] = report.results[0].notes
     assert note.startswith("reactions to published posts not read: no complete answer within")
+
+
+def test_the_accounts_figures_are_read_by_the_first_sweep_of_the_day(swept, platform_server: PlatformServer, monkeypatch):
+    store, workspace, project, _keys, _root = swept
+    credentials = "/api/v1/accounts/verify_credentials"
+
+    fetch_project(store, workspace, project, load_protocol())
+    fetch_project(store, workspace, project, load_protocol())  # a check a few hours later: no account call
+    assert len(platform_server.requests_to(credentials)) == 1
+
+    monkeypatch.setattr(clock, "now", lambda: NOW + timedelta(days=1))
+    fetch_project(store, workspace, project, load_protocol())
+    assert len(platform_server.requests_to(credentials)) == 2
+    assert [(v.day, v.value) for v in store.kpi_values("acme", "followers.mastodon")] == [("2026-11-18", 1234), ("2026-11-19", 1234)]

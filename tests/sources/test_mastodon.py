@@ -814,6 +814,31 @@ def test_a_server_that_ignores_include_filtered_and_has_no_requests_keeps_workin
 # --- the brand's own posts -----------------------------------------------------------------------
 
 
+def test_the_own_account_is_read_once_per_token_and_its_posts_stay_out(platform_server: PlatformServer, template: dict) -> None:
+    me = copy.deepcopy(template["account"]) | {"id": "424242", "username": "acmecoffee", "acct": "acmecoffee"}
+    platform_server.route("GET", "/api/v1/accounts/verify_credentials", Reply(200, me))
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, [
+        mention_notification(template, "1001", "116000000000000001", account=me),
+        mention_notification(template, "1002", "116000000000000003"),
+    ]))
+    first = fetched(source(platform_server))
+    assert "s3cr3t" not in first[-1].cursor  # the cursor knows which token, not the token
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, [
+        mention_notification(template, "1001", "116000000000000001", account=me),
+        mention_notification(template, "1002", "116000000000000003"),
+        mention_notification(template, "1003", "116000000000000004", account=me),
+        mention_notification(template, "1004", "116000000000000005"),
+    ]))
+
+    again = fetched(source(platform_server), first[-1].cursor)
+
+    assert [m.platform_id for m in mentions_of(again)] == ["116000000000000005"]  # the brand's own 1003 still left out
+    assert len(platform_server.requests_to("/api/v1/accounts/verify_credentials")) == 1
+    batches, error = run(source(platform_server), again[-1].cursor if again else first[-1].cursor, secret="another-token")
+    assert error is None
+    assert len(platform_server.requests_to("/api/v1/accounts/verify_credentials")) == 2  # a new token: asked again
+
+
 def test_the_brands_own_posts_never_enter_its_inbox(platform_server: PlatformServer, template: dict) -> None:
     # GET /api/v1/accounts/verify_credentials: a CredentialAccount, as documented (the id is what counts).
     me = copy.deepcopy(template["account"]) | {"id": "424242", "username": "acmecoffee", "acct": "acmecoffee"}

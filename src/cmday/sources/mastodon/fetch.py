@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -249,6 +250,9 @@ class Cursor:
     tags: dict[str, str] = field(default_factory=dict)
     search: dict[str, str] = field(default_factory=dict)
     search_empty: dict[str, int] = field(default_factory=dict)  # fetches in a row a never-answered query found nothing
+    # the token's own account as verify_credentials said ("id", "acct") and which token it was ("token": a
+    # fingerprint, never the token): a check when nothing changed makes no account call
+    own: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -265,7 +269,7 @@ class Cursor:
         runs = {k: v for k, v in empty.items() if isinstance(v, int) and v > 0} if isinstance(empty, dict) else {}
         return cls(
             one(data.get("notifications")), one(data.get("activity")), many(data.get("tags")), many(data.get("search")),
-            runs,
+            runs, many(data.get("own")),
         )
 
     def text(self) -> str:
@@ -277,6 +281,8 @@ class Cursor:
             data["search"] = self.search
         if self.search_empty:
             data["search_empty"] = self.search_empty
+        if self.own:
+            data["own"] = self.own
         return json.dumps(data, sort_keys=True)
 
 
@@ -322,8 +328,8 @@ class Reading:
 
     async def fetch(self, cursor: str | None) -> AsyncIterator[Batch]:
         self.headers = self._authorized()
-        self._own = await self._own_account()
         state = Cursor.load(cursor)
+        self._own = await self._own_account(state)
         streams = [self._mentions(state), self._activity(state)]
         streams += [self._hashtag(state, tag) for tag in _unique(t.strip().lstrip("#") for t in self.source.hashtags)]
         streams += [self._search(state, query) for query in _unique(q.strip() for q in self.source.search)]
@@ -356,12 +362,16 @@ class Reading:
                 more = True
             yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
 
-    async def _own_account(self) -> Own | None:
-        """The token's own account (verify_credentials), read once per fetch; a refused token stops the fetch here.
+    async def _own_account(self, state: Cursor) -> Own | None:
+        """The token's own account (verify_credentials), read once per token and kept in the cursor; a refused
+        token stops the fetch here (later, at the first notifications call).
 
         An instance that cannot say (an answer cmday cannot read) leaves the brand's posts unrecognised, not the
         fetch failed.
         """
+        token = hashlib.sha256(self._token().encode()).hexdigest()[:16]
+        if state.own.get("token") == token and state.own.get("acct"):
+            return Own(state.own.get("id"), state.own["acct"])
         try:
             account = await self._credentials()
         except AuthenticationFailed:
@@ -370,7 +380,9 @@ class Reading:
             return None
         acct = account.acct.lstrip("@")
         local, _at, domain = acct.partition("@")
-        return Own(account.id, local if not domain or domain == self.host else acct)
+        own = Own(account.id, local if not domain or domain == self.host else acct)
+        state.own = {"id": own.id or "", "acct": own.acct, "token": token}
+        return own
 
     async def _filtered_accounts(self) -> set[str]:
         """Accounts whose notifications the server's policy filters (GET /api/v1/notifications/requests, 4.3+).

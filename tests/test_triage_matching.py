@@ -1,0 +1,64 @@
+"""Triage finds words in one pass over the text (triage.PhraseIndex): it must choose exactly as looking
+up every run of words (protocol.runs_of_words) in every category did, on any text and any rules."""
+
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from cmday.protocol import _TOKEN, Category, CategoryRule, CrisisRule, PhraseMatcher, Protocol, fold, runs_of_words
+from cmday.triage import PhraseIndex, Triage, detect_language
+
+# A small vocabulary so that random rules and random texts meet often: accents, case, an apostrophe,
+# digits and a word that contains another ("cold" in "scolded") are where the two ways could differ.
+VOCABULARY = ["café", "Cafe", "no", "funciona", "cold", "scolded", "refund", "doesn't", "work", "x2", "año", "ano", "ÑU"]
+SEPARATORS = [" ", "  ", ", ", "-", "¿", "!", "\n", "'"]
+
+words = st.sampled_from(VOCABULARY)
+phrases = st.lists(words, min_size=1, max_size=4).map(" ".join)
+texts = st.lists(st.tuples(words, st.sampled_from(SEPARATORS)), max_size=25).map(lambda parts: "".join(w + s for w, s in parts))
+categories = st.lists(st.lists(phrases, max_size=6), min_size=1, max_size=5)
+
+
+def reference_choice(protocol: Protocol, urgent: PhraseMatcher, text: str) -> tuple[str, str, str]:
+    """How triage chose before PhraseIndex: every run of up to the longest phrase's words, per matcher."""
+    folded = fold(text)
+    grams = runs_of_words(folded, max(protocol.longest_phrase, urgent.longest))
+    chosen, matched = protocol.category("mention") or protocol.categories[-1], ""
+    for category in protocol.categories:
+        found = category.matcher.search(folded, grams)
+        if found:
+            chosen, matched = category, found
+            break
+    return chosen.name, matched, urgent.search(folded, grams) or ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(categories, st.lists(phrases, max_size=3), texts)
+def test_one_pass_chooses_the_category_and_words_the_runs_of_words_chose(rules, urgent_words, text):
+    protocol = Protocol(
+        crisis=CrisisRule(),
+        categories=[Category(f"c{index}", CategoryRule(words=words)) for index, words in enumerate(rules)],
+    )
+    urgent = PhraseMatcher(urgent_words)
+    triage = Triage(protocol=protocol, urgent_words=urgent)
+    explained = triage.explain(text)
+    assert (explained.category, explained.matched, explained.urgent_word) == reference_choice(protocol, urgent, text)
+
+
+@given(st.lists(phrases, max_size=8), texts)
+def test_the_index_finds_the_phrases_among_the_runs_of_words(words, text):
+    matcher = PhraseMatcher(words)
+    folded = fold(text)
+    assert PhraseIndex([matcher]).found(folded) == matcher.phrases & runs_of_words(folded, matcher.longest)
+
+
+# Stopwords, and what sits on a run of letters' edge: digits, `_`, `²` (a word character that is neither letter nor digit)
+pieces = st.sampled_from(list("abdln2_²ÑÉé¿?,-'\n ") + ["the", "el", "la", "and", "de", "thanks", "gracias"])
+
+
+@given(st.lists(pieces, max_size=30).map("".join))
+@example("the2 and_x gracias")  # stopwords glued to a digit or an underscore still count
+def test_the_language_read_from_the_words_is_the_language_read_from_the_text(text):
+    folded = fold(text)
+    assert detect_language(text, folded, _TOKEN.findall(folded)) == detect_language(text)
