@@ -137,8 +137,8 @@ def test_the_store_gate_keeps_one_pending_reply_per_mention(tmp_path: Path):
     assert again.outcome == "pending" and again.draft.id == first.draft.id and again.draft.idempotency_key == "key-1"
     store.finish_draft(first.draft.id, "failed", at, error="timeout")
     assert store.claim_reply(mention_id, "x", "", "key-3", at, since=at).draft.id == first.draft.id  # failed: still pending
-    with pytest.raises(sqlite3.IntegrityError):  # the state file itself refuses a second pending draft
-        store._db.execute("INSERT INTO drafts (mention_id, text, idempotency_key, status, created_at) VALUES (?, 'y', 'key-4', 'failed', '2026-11-23T09:00:00Z')", (mention_id,))
+    with pytest.raises(sqlite3.IntegrityError), sqlite3.connect(tmp_path / "s.sqlite3") as db:  # the state file itself refuses a second pending draft
+        db.execute("INSERT INTO drafts (mention_id, text, idempotency_key, status, created_at) VALUES (?, 'y', 'key-4', 'failed', '2026-11-23T09:00:00Z')", (mention_id,))
     store.finish_draft(first.draft.id, "sent", at, remote_id="9", remote_url="https://m.example/9")
     assert store.mention(mention_id).state == "answered"
     assert store.claim_reply(mention_id, "more", "", "key-5", at, since=at).outcome == "answered"

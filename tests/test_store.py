@@ -62,6 +62,37 @@ def test_newer_schema_is_refused_not_reset(tmp_path: Path):
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS) + 1
 
 
+def _schema(path: Path) -> dict[str, list[tuple]]:
+    """Each table's columns (name, type, default, not-null) and each index's SQL: what a migration leaves behind."""
+    db = sqlite3.connect(path)
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    shape = {table: sorted((c[1], c[2], c[4], c[3]) for c in db.execute(f"PRAGMA table_info({table})")) for table in tables}
+    shape["indexes"] = sorted(row for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
+    db.close()
+    return shape
+
+
+def test_a_state_from_the_first_migration_upgrades_to_the_blank_schema_keeping_its_rows(tmp_path: Path):
+    first = tmp_path / "first.sqlite3"
+    db = sqlite3.connect(first)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    name, sql = MIGRATIONS[0]
+    db.executescript(sql)
+    db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+    db.execute("INSERT INTO mentions (project, source_id, platform, platform_id, kind, text, created_at, fetched_at)"
+               " VALUES ('acme', 'm', 'mastodon', '1', 'mention', 'kept', '2026-11-22T08:00:00Z', '2026-11-22T08:00:00Z')")
+    db.execute("INSERT INTO sources (project, source_id, platform, cursor) VALUES ('acme', 'm', 'mastodon', 'c7')")
+    db.commit()
+    db.close()
+
+    upgraded = Store(first)
+    assert [m.text for m in upgraded.mentions("acme")] == ["kept"] and upgraded.mentions("acme")[0].flags == ()
+    assert upgraded.cursor("acme", "m") == "c7"
+    upgraded.close()
+    Store(tmp_path / "blank.sqlite3").close()
+    assert _schema(first) == _schema(tmp_path / "blank.sqlite3")
+
+
 def test_a_mention_is_stored_once_and_the_cursor_moves_with_it(tmp_path: Path):
     store = Store(tmp_path / "s.sqlite3")
     assert store.save_batch("acme", "m", "mastodon", [mention("1"), mention("2")], "c1", NOW) == 2

@@ -161,7 +161,7 @@ def send(
     `resume` sends it as it was. A send that fails stays pending and the interaction open.
     """
     source = _source(project, mention)
-    with in_flight(store.path, f"reply-{mention.id}", lambda: _busy(mention)):
+    with in_flight(store, f"reply-{mention.id}", lambda: _busy(mention)):
         claim = store.claim_reply(mention.id, text, template, uuid.uuid4().hex, clock.now(), since, again)
         if claim.outcome == "answered":
             raise UsageError(
@@ -202,7 +202,7 @@ def discard(store: Store, workspace: Workspace, project: Project, mention: Store
     When the platform cannot be asked, nothing changes: the reply stays pending.
     """
     source = _source(project, mention)
-    with in_flight(store.path, f"reply-{mention.id}", lambda: _busy(mention)):
+    with in_flight(store, f"reply-{mention.id}", lambda: _busy(mention)):
         draft = store.pending_draft(mention.id)
         if draft is None:
             raise UsageError(_("#{id} has no pending reply").format(id=mention.id))
