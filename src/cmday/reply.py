@@ -151,7 +151,7 @@ def as_sent(workspace: Workspace, project: Project, store: Store, mention: Store
 
 def send(
     store: Store, workspace: Workspace, project: Project, mention: StoredMention, text: str, template: str = "",
-    *, since: datetime, again: bool = False, resume: bool = False, http_options: dict | None = None,
+    *, since: datetime, again: bool = False, resume: bool = False, http_options: dict | None = None, by: str = "",
 ) -> Outcome:
     """Send a reply at most once: the state's gate, a lock while in flight, the platform asked before any resend.
 
@@ -162,7 +162,7 @@ def send(
     """
     source = _source(project, mention)
     with in_flight(store, f"reply-{mention.id}", lambda: _busy(mention)):
-        claim = store.claim_reply(mention.id, text, template, uuid.uuid4().hex, clock.now(), since, again)
+        claim = store.claim_reply(mention.id, text, template, uuid.uuid4().hex, clock.now(), since, again, by=by)
         if claim.outcome == "answered":
             raise UsageError(
                 _("#{id} was answered meanwhile; nothing sent").format(id=mention.id),

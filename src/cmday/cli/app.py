@@ -58,6 +58,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "checklist": ("checklist", "done", "skip", "undo"),
     "respond": ("reply", "escalate", "lint", "triage", "protocol"),
     "inbox": ("fetch", "inbox", "show", "mark"),
+    "team": ("assign", "unassign", "note", "state"),
     "work": ("work",),
     "calendar": ("calendar", "utm", "publish"),
     "sources": ("sources", "auth"),

@@ -9,12 +9,16 @@ from cmday.store.interface import Store, is_database_url
 from cmday.store.migrations import MIGRATIONS
 from cmday.store.records import (
     PENDING,
+    UNASSIGNED,
     ChecklistMark,
     Draft,
     Escalation,
     KpiValue,
+    Note,
     Publication,
+    Replying,
     ReplyClaim,
+    SentReply,
     SourceHealth,
     TrendMention,
 )
@@ -22,12 +26,16 @@ from cmday.store.records import (
 __all__ = [
     "MIGRATIONS",
     "PENDING",
+    "UNASSIGNED",
     "ChecklistMark",
     "Draft",
     "Escalation",
     "KpiValue",
+    "Note",
     "Publication",
+    "Replying",
     "ReplyClaim",
+    "SentReply",
     "SourceHealth",
     "Store",
     "TrendMention",

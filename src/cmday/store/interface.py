@@ -13,8 +13,11 @@ from cmday.store.records import (
     Draft,
     Escalation,
     KpiValue,
+    Note,
     Publication,
+    Replying,
     ReplyClaim,
+    SentReply,
     SourceHealth,
     TrendMention,
 )
@@ -90,10 +93,12 @@ class Store(ABC):
         platform: str | None = None,
         fetched_since: datetime | None = None,
         limit: int | None = None,
+        assignee: str | None = None,
     ) -> list[StoredMention]:
         """Mentions of a project, urgent and highest priority first, then oldest first.
 
-        With `now`, a snoozed mention whose time has come counts as open again.
+        With `now`, a snoozed mention whose time has come counts as open again. `assignee` keeps one
+        team member's (a handle) or, as `UNASSIGNED`, the ones nobody has.
         """
 
     @abstractmethod
@@ -107,6 +112,7 @@ class Store(ABC):
         until: datetime | None = None,
         platform: str | None = None,
         fetched_since: datetime | None = None,
+        assignee: str | None = None,
     ) -> int:
         """How many mentions `mentions` would list with the same filters, without reading them."""
 
@@ -197,13 +203,15 @@ class Store(ABC):
     @abstractmethod
     def claim_reply(
         self, mention_id: int, text: str, template: str, idempotency_key: str, at: datetime, since: datetime,
-        again: bool = False,
+        again: bool = False, by: str = "",
     ) -> ReplyClaim:
         """The never-twice gate for replies, in one write transaction: a new draft taken for sending, unless
         one is pending (then that one is taken, key and all) or the mention got an answer meanwhile.
 
         `since` is when the command began: a reply sent after it, by another cmday, is never followed by a
-        second one even with `again`. The partial unique index `drafts_one_pending` holds the rule too.
+        second one even with `again`. The partial unique index `drafts_one_pending` holds the rule too,
+        and a shared database makes a second claimer wait for the first one's transaction. `by` is the
+        team member sending, kept for the reply log.
         """
 
     @abstractmethod
@@ -280,3 +288,31 @@ class Store(ABC):
         self, project: str, key: str | None = None, since_day: str | None = None, until_day: str | None = None
     ) -> list[KpiValue]:
         """Dated values, oldest first; `until_day` is exclusive. Hand-entered values win over fetched ones per day."""
+
+    # -- a team sharing the state ------------------------------------------------------
+
+    @abstractmethod
+    def assign(self, mention_id: int, assignee: str | None, at: datetime) -> bool:
+        """Give a mention to a team member (a handle), or to nobody with None; False when there is no such mention."""
+
+    @abstractmethod
+    def add_note(self, mention_id: int, author: str, text: str, at: datetime) -> int:
+        """An internal note: kept for the team, never sent, never in the client's report."""
+
+    @abstractmethod
+    def notes(self, mention_id: int) -> list[Note]: ...
+
+    @abstractmethod
+    def start_replying(self, mention_id: int, who: str, at: datetime) -> Replying | None:
+        """Mark `who` as writing an answer; returns the other member already doing so (then nothing changes)."""
+
+    @abstractmethod
+    def stop_replying(self, mention_id: int, who: str) -> None: ...
+
+    @abstractmethod
+    def replying(self, mention_id: int, now: datetime) -> Replying | None:
+        """Who is writing an answer to this mention now, if anyone (a mark left by a killed cmday expires)."""
+
+    @abstractmethod
+    def reply_log(self, project: str, since: datetime, until: datetime) -> list[SentReply]:
+        """Every reply sent in a period: who, when, with which template; oldest first."""

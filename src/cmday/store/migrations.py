@@ -162,6 +162,29 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # A team sharing one state: who has each mention, who is writing an answer now, internal notes
+        # that are never sent, and who sent each reply.
+        "m006_team",
+        """
+        ALTER TABLE mentions ADD COLUMN assignee TEXT;
+        CREATE INDEX mentions_by_assignee ON mentions (project, assignee, state);
+        ALTER TABLE drafts ADD COLUMN sent_by TEXT NOT NULL DEFAULT '';
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions(id),
+            author TEXT NOT NULL,
+            text TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX notes_by_mention ON notes (mention_id, id);
+        CREATE TABLE replying (
+            mention_id INTEGER NOT NULL PRIMARY KEY REFERENCES mentions(id),
+            who TEXT NOT NULL,
+            since TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

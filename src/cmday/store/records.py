@@ -13,6 +13,7 @@ from cmday.secrets import redact
 
 PENDING = ("sending", "failed")  # a draft or post in these states may be on the platform: ask it before sending again
 
+UNASSIGNED = ""  # as `assignee=` of `Store.mentions`: only the mentions nobody has
 Row = Mapping[str, Any]  # sqlite3.Row and psycopg's dict_row both read by name
 
 
@@ -45,6 +46,7 @@ class Draft:
     remote_url: str | None
     error: str | None
     started_at: datetime | None = None  # when its first send began: replies posted since then may be this one
+    sent_by: str = ""  # the team member who took it for sending
 
     @property
     def pending(self) -> bool:
@@ -101,6 +103,40 @@ class ChecklistMark:
     at: datetime
 
 
+@dataclass
+class Note:
+    """An internal note on a mention: shown by `show`, never sent anywhere, never in the client's report."""
+
+    id: int
+    mention_id: int
+    author: str
+    text: str
+    at: datetime
+
+
+@dataclass
+class Replying:
+    """A team member writing an answer to a mention right now (`cmday reply` open on it)."""
+
+    mention_id: int
+    who: str
+    since: datetime
+
+
+@dataclass
+class SentReply:
+    """One line of the reply log: who answered which mention, when, with which template."""
+
+    mention_id: int
+    project: str
+    platform: str
+    sent_by: str
+    sent_at: datetime
+    template: str
+    remote_url: str | None
+    minutes: float  # from the mention's arrival to this answer
+
+
 class TrendMention(NamedTuple):
     """The fields of a mention that a trend of earlier periods needs (see `Store.trend_mentions`)."""
 
@@ -115,12 +151,12 @@ class TrendMention(NamedTuple):
 MENTION_COLUMNS = (
     "id, project, source_id, platform, platform_id, kind, author_handle, author_name, author_url, text, url,"
     " created_at, fetched_at, language, category, priority, urgent, sla_due, matched, state, state_at,"
-    " state_reason, snooze_until, answered_at, in_reply_to, flags"
+    " state_reason, snooze_until, answered_at, in_reply_to, flags, assignee"
 )
 
 DRAFT_COLUMNS = (
     "id, mention_id, text, template, idempotency_key, status, created_at, sent_at, remote_id, remote_url, error,"
-    " started_at"
+    " started_at, sent_by"
 )
 
 PUBLICATION_COLUMNS = "project, post_key, status, at, remote_id, url, error, started_at"
@@ -176,6 +212,7 @@ def stored_mention(row: Row) -> StoredMention:
         answered_at=time_of(row["answered_at"]),
         in_reply_to=row["in_reply_to"],
         flags=tuple(flag for flag in (row["flags"] or "").split(",") if flag),
+        assignee=row["assignee"],
     )
 
 
@@ -193,6 +230,7 @@ def draft_of(row: Row) -> Draft:
         remote_url=row["remote_url"],
         error=row["error"],
         started_at=time_of(row["started_at"]),
+        sent_by=row["sent_by"],
     )
 
 

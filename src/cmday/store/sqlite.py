@@ -31,6 +31,9 @@ class _SQLiteWriter:
     def serialize(self, key: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already lets one writer at a time into the file."""
 
+    def ids_given(self, table: str) -> None:
+        """Nothing to do: SQLite's next row id is always past the largest one."""
+
 
 class SQLiteStore(SQLStore):
     """An open state file. Writes run in short IMMEDIATE transactions so a second process waits, never corrupts."""

@@ -18,6 +18,7 @@ from cmday.store.sql.history import HistoryTables
 from cmday.store.sql.mentions import MentionTables
 from cmday.store.sql.outgoing import OutgoingTables
 from cmday.store.sql.sources import SourceTables
+from cmday.store.sql.team import TeamTables
 
 
 class Cursor(Protocol):
@@ -38,8 +39,11 @@ class Writer(Protocol):
     def serialize(self, key: str) -> None:
         """Hold `key` until the transaction ends: a concurrent one asking for it waits (a no-op where writes are serial)."""
 
+    def ids_given(self, table: str) -> None:
+        """Rows were inserted with their own ids: the next id the database gives must come after them."""
 
-class SQLStore(MentionTables, SourceTables, OutgoingTables, HistoryTables, Store):
+
+class SQLStore(MentionTables, SourceTables, OutgoingTables, HistoryTables, TeamTables, Store):
     dialect = "sqlite"
 
     @abstractmethod

@@ -8,7 +8,7 @@ from datetime import datetime
 from cmday.clock import from_utc_text, to_utc_text
 from cmday.mention import Mention, StoredMention
 from cmday.secrets import redact_json
-from cmday.store.records import MENTION_COLUMNS, TrendMention, storable, stored_mention, text_of, time_of
+from cmday.store.records import MENTION_COLUMNS, UNASSIGNED, TrendMention, storable, stored_mention, text_of, time_of
 
 
 class MentionTables:
@@ -84,8 +84,9 @@ class MentionTables:
         platform: str | None = None,
         fetched_since: datetime | None = None,
         limit: int | None = None,
+        assignee: str | None = None,
     ) -> list[StoredMention]:
-        where, parameters = _mention_filter(project, states, now, since, until, platform, fetched_since)
+        where, parameters = _mention_filter(project, states, now, since, until, platform, fetched_since, assignee)
         sql = (
             f"SELECT {MENTION_COLUMNS} FROM mentions WHERE {' AND '.join(where)}"
             " ORDER BY urgent DESC, priority ASC, created_at ASC, id ASC"
@@ -104,8 +105,9 @@ class MentionTables:
         until: datetime | None = None,
         platform: str | None = None,
         fetched_since: datetime | None = None,
+        assignee: str | None = None,
     ) -> int:
-        where, parameters = _mention_filter(project, states, now, since, until, platform, fetched_since)
+        where, parameters = _mention_filter(project, states, now, since, until, platform, fetched_since, assignee)
         return self._read(f"SELECT COUNT(*) AS n FROM mentions WHERE {' AND '.join(where)}", parameters)[0]["n"]
 
     def trend_mentions(self, project: str, since: datetime, until: datetime) -> list[TrendMention]:
@@ -194,7 +196,7 @@ class MentionTables:
             )
 
 
-def _mention_filter(project, states, now, since, until, platform, fetched_since) -> tuple[list[str], list[object]]:
+def _mention_filter(project, states, now, since, until, platform, fetched_since, assignee) -> tuple[list[str], list[object]]:
     where = ["project = ?"]
     parameters: list[object] = [project]
     if states is not None:
@@ -221,4 +223,9 @@ def _mention_filter(project, states, now, since, until, platform, fetched_since)
     if fetched_since is not None:
         where.append("fetched_at >= ?")
         parameters.append(to_utc_text(fetched_since))
+    if assignee == UNASSIGNED:
+        where.append("assignee IS NULL")
+    elif assignee is not None:
+        where.append("assignee = ?")
+        parameters.append(assignee)
     return where, parameters

@@ -45,7 +45,7 @@ class OutgoingTables:
 
     def claim_reply(
         self, mention_id: int, text: str, template: str, idempotency_key: str, at: datetime, since: datetime,
-        again: bool = False,
+        again: bool = False, by: str = "",
     ) -> ReplyClaim:
         when = to_utc_text(at)
         with self._transaction() as db:
@@ -63,9 +63,9 @@ class OutgoingTables:
             if answered:
                 return ReplyClaim("answered", None)
             row = db.execute(
-                "INSERT INTO drafts (mention_id, text, template, idempotency_key, created_at, status, started_at)"
-                f" VALUES (?, ?, ?, ?, ?, 'sending', ?) RETURNING {DRAFT_COLUMNS}",
-                (mention_id, text, template, idempotency_key, when, when),
+                "INSERT INTO drafts (mention_id, text, template, idempotency_key, created_at, status, started_at, sent_by)"
+                f" VALUES (?, ?, ?, ?, ?, 'sending', ?, ?) RETURNING {DRAFT_COLUMNS}",
+                (mention_id, text, template, idempotency_key, when, when, by),
             ).fetchone()
         return ReplyClaim("new", draft_of(row))
 
