@@ -337,3 +337,29 @@ def test_assignment_notes_and_who_is_replying_are_kept(state):
     [logged] = store.reply_log("acme", NOW - timedelta(days=1), NOW + timedelta(days=1))
     assert (logged.sent_by, logged.template, logged.mention_id) == ("ben", "thanks", first)
     assert logged.minutes == pytest.approx(30)  # the mention came 10 minutes before NOW
+
+
+SAME_BATCHES = textwrap.dedent(
+    """
+    import sys
+    from datetime import UTC, datetime
+    from cmday.mention import Mention
+    from cmday.store import Store
+    target = sys.argv[1]
+    store = Store(target if "://" in target else __import__("pathlib").Path(target))
+    for batch in range(30):
+        mentions = [Mention("mastodon", f"{batch}-{i}", "mention", "x", datetime.now(UTC)) for i in range(20)]
+        store.save_batch("acme", "m", "mastodon", mentions, f"c{batch}", datetime.now(UTC))
+    """
+)
+
+
+def test_two_machines_fetching_the_same_mentions_store_each_once(state):
+    Store(state).close()
+    processes = [subprocess.Popen([sys.executable, "-c", SAME_BATCHES, str(state)], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for process in processes:
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    store = Store(state)
+    assert store.count_mentions("acme", states=None) == 30 * 20
+    assert store.cursor("acme", "m") == "c29"

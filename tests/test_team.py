@@ -201,3 +201,21 @@ def test_copying_a_local_state_in_twice_loses_and_doubles_nothing(workspace: Pat
     target.close()
     said = run("state", "copy", "--to", state_url, "--workspace", str(workspace), "--lang", "es")
     assert "ya estaban" in said.stderr
+
+
+def test_the_team_copy_of_the_report_lists_who_answered_and_the_client_copy_does_not(team_workspace: Path, state_url: str):
+    ids = _stored(state_url, _mention(1), _mention(2), _mention(3))
+    store = Store(state_url)
+    for number, (mention_id, who, template) in enumerate(zip(ids, ["ana", "ana", "ben"], ["thanks", "", "thanks"]), start=1):
+        claim = store.claim_reply(mention_id, "Thanks!", template, f"key-{number}", NOW, since=NOW, by=who)
+        store.finish_draft(claim.draft.id, "sent", NOW + timedelta(minutes=10 * number))
+    store.close()
+    ws = ["--workspace", str(team_workspace), "--month", "2026-11"]
+
+    team = json.loads(run("report", *ws, "--internal", "--json").stdout)["report"]["by_member"]
+    assert [(line["member"], line["replies"], line["templates"]) for line in team] == [("Ana", 2, {"thanks": 1, "": 1}), ("Ben Ruiz", 1, {"thanks": 1})]
+    markdown = run("report", *ws, "--internal", "--format", "md").stdout
+    assert "| Ana | 2 |" in markdown and "by hand 1" in markdown
+    client = run("report", *ws, "--format", "md").stdout
+    assert "Ben Ruiz" not in client and "Who answered" not in client
+    assert json.loads(run("report", *ws, "--json").stdout)["report"]["by_member"] == []
