@@ -46,8 +46,8 @@ def build_state(home: Path, workspace: Path, count: int) -> None:
         batch.append(Mention("mastodon", str(index), "mention", f"mention number {index}", at, author_handle=f"@u{index % 500}",
                              category=category, urgent=category == "complaint", sla_due=at + timedelta(hours=2)))
     store.save_batch("acme", "m", "mastodon", batch, None, now)
-    with store.transaction() as db:  # most of history is answered, as in a real account
-        db.execute("UPDATE mentions SET state = 'answered', answered_at = created_at WHERE id % 20 != 0")
+    # most of history is answered, as in a real account
+    store.answer_many([(m.id, m.created_at) for m in store.mentions("acme", states=None) if m.id % 20 != 0])
     store.close()
 
 

@@ -94,8 +94,7 @@ def main() -> None:
         more = [Mention("bluesky", str(i), "mention", f"more {i}", now - timedelta(seconds=i)) for i in range(50_000)]
         for chunk in range(0, len(more), 500):
             store.save_batch("bench", "b", "bluesky", more[chunk : chunk + 500], None, now)
-        with store.transaction() as db:
-            db.execute("UPDATE mentions SET state = 'answered' WHERE id % 50 != 0")
+        store.answer_many([(m.id, now) for m in store.mentions("bench", states=None) if m.id % 50 != 0])
         store.close()
         ws = Path(folder) / "ws"
         (ws / "projects").mkdir(parents=True)

@@ -9,6 +9,7 @@ import pytest
 
 from cmday.i18n import set_language
 from tests.support.platform_server import PlatformServer
+from tests.support.postgres import PASSWORD, Postgres
 
 RECORDED_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -18,7 +19,8 @@ def cmday_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """State, secrets and demo always live in a temporary folder: tests never touch the user's."""
     home = tmp_path / "cmday-home"
     monkeypatch.setenv("CMDAY_HOME", str(home))
-    for variable in ("CMDAY_WORKSPACE", "CMDAY_LANG", "LC_ALL", "LC_MESSAGES", "NO_COLOR"):
+    for variable in ("CMDAY_WORKSPACE", "CMDAY_LANG", "LC_ALL", "LC_MESSAGES", "NO_COLOR", "CMDAY_STATE_URL",
+                     "CMDAY_STATE_PASSWORD", "CMDAY_USER", "PGPASSWORD"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("COLUMNS", "80")
@@ -35,6 +37,32 @@ def platform_server() -> Iterator[PlatformServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the whole run (Debian's package; .ci/run installs it); a database per test."""
+    server = Postgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def state_url(postgres: Postgres, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty shared state, its password where cmday reads it (the environment), never in the URL."""
+    monkeypatch.setenv("CMDAY_STATE_PASSWORD", PASSWORD)
+    return postgres.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """What `Store(...)` opens, once per back end: the store tests run against both."""
+    if request.param == "sqlite":
+        return tmp_path / "s.sqlite3"
+    return request.getfixturevalue("state_url")
 
 
 @pytest.fixture

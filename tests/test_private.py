@@ -41,6 +41,8 @@ def test_the_state_folder_is_0700_and_the_database_its_wal_and_shm_0600(cmday_ho
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
     finally:
         store.close()
+    left = sorted(cmday_home.iterdir())  # what stays beside it once closed (the integrity stamp too)
+    assert left and {f.name: mode(f) for f in left if f.is_file()} == {f.name: 0o600 for f in left if f.is_file()}
 
 
 def test_a_state_left_readable_by_others_is_tightened_on_open_and_the_user_told(workspace: Path, cmday_home: Path):

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 
 from cmday.errors import ExitCode
 from cmday.store import Store
@@ -120,14 +121,10 @@ def test_sources_without_a_reply_api_give_text_to_copy_and_a_manual_mark(workspa
     assert store.mention(mention_id).state == "answered"
 
 
-def test_the_store_gate_keeps_one_pending_reply_per_mention(tmp_path: Path):
-    import sqlite3
-
-    import pytest
-
+def test_the_store_gate_keeps_one_pending_reply_per_mention(state):
     from cmday.mention import Mention
 
-    store = Store(tmp_path / "s.sqlite3")
+    store = Store(state)
     at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     store.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "hi", at)], None, at)
     mention_id = store.mentions("acme")[0].id
@@ -137,8 +134,19 @@ def test_the_store_gate_keeps_one_pending_reply_per_mention(tmp_path: Path):
     assert again.outcome == "pending" and again.draft.id == first.draft.id and again.draft.idempotency_key == "key-1"
     store.finish_draft(first.draft.id, "failed", at, error="timeout")
     assert store.claim_reply(mention_id, "x", "", "key-3", at, since=at).draft.id == first.draft.id  # failed: still pending
-    with pytest.raises(sqlite3.IntegrityError):  # the state file itself refuses a second pending draft
-        store._db.execute("INSERT INTO drafts (mention_id, text, idempotency_key, status, created_at) VALUES (?, 'y', 'key-4', 'failed', '2026-11-23T09:00:00Z')", (mention_id,))
+    second_pending = "INSERT INTO drafts (mention_id, text, idempotency_key, status, created_at) VALUES (?, 'y', 'key-4', 'failed', '2026-11-23T09:00:00Z')"
+    if isinstance(state, Path):
+        import sqlite3
+
+        with pytest.raises(sqlite3.IntegrityError), sqlite3.connect(state) as db:  # the state file itself refuses a second pending draft
+            db.execute(second_pending, (mention_id,))
+    else:
+        import psycopg
+
+        from tests.support.postgres import PASSWORD
+
+        with pytest.raises(psycopg.errors.UniqueViolation), psycopg.connect(state, password=PASSWORD) as db:  # and so does the database
+            db.execute(second_pending.replace("?", "%s"), (mention_id,))
     store.finish_draft(first.draft.id, "sent", at, remote_id="9", remote_url="https://m.example/9")
     assert store.mention(mention_id).state == "answered"
     assert store.claim_reply(mention_id, "more", "", "key-5", at, since=at).outcome == "answered"

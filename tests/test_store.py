@@ -62,16 +62,47 @@ def test_newer_schema_is_refused_not_reset(tmp_path: Path):
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS) + 1
 
 
-def test_a_mention_is_stored_once_and_the_cursor_moves_with_it(tmp_path: Path):
-    store = Store(tmp_path / "s.sqlite3")
+def _schema(path: Path) -> dict[str, list[tuple]]:
+    """Each table's columns (name, type, default, not-null) and each index's SQL: what a migration leaves behind."""
+    db = sqlite3.connect(path)
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    shape = {table: sorted((c[1], c[2], c[4], c[3]) for c in db.execute(f"PRAGMA table_info({table})")) for table in tables}
+    shape["indexes"] = sorted(row for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
+    db.close()
+    return shape
+
+
+def test_a_state_from_the_first_migration_upgrades_to_the_blank_schema_keeping_its_rows(tmp_path: Path):
+    first = tmp_path / "first.sqlite3"
+    db = sqlite3.connect(first)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    name, sql = MIGRATIONS[0]
+    db.executescript(sql)
+    db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+    db.execute("INSERT INTO mentions (project, source_id, platform, platform_id, kind, text, created_at, fetched_at)"
+               " VALUES ('acme', 'm', 'mastodon', '1', 'mention', 'kept', '2026-11-22T08:00:00Z', '2026-11-22T08:00:00Z')")
+    db.execute("INSERT INTO sources (project, source_id, platform, cursor) VALUES ('acme', 'm', 'mastodon', 'c7')")
+    db.commit()
+    db.close()
+
+    upgraded = Store(first)
+    assert [m.text for m in upgraded.mentions("acme")] == ["kept"] and upgraded.mentions("acme")[0].flags == ()
+    assert upgraded.cursor("acme", "m") == "c7"
+    upgraded.close()
+    Store(tmp_path / "blank.sqlite3").close()
+    assert _schema(first) == _schema(tmp_path / "blank.sqlite3")
+
+
+def test_a_mention_is_stored_once_and_the_cursor_moves_with_it(state):
+    store = Store(state)
     assert store.save_batch("acme", "m", "mastodon", [mention("1"), mention("2")], "c1", NOW) == 2
     assert store.save_batch("acme", "m", "mastodon", [mention("2"), mention("3")], "c2", NOW) == 1
     assert len(store.mentions("acme", states=None)) == 3
     assert store.cursor("acme", "m") == "c2"
 
 
-def test_a_failed_batch_stores_nothing_and_keeps_the_old_cursor(tmp_path: Path):
-    store = Store(tmp_path / "s.sqlite3")
+def test_a_failed_batch_stores_nothing_and_keeps_the_old_cursor(state):
+    store = Store(state)
     store.save_batch("acme", "m", "mastodon", [mention("1")], "c1", NOW)
     broken = mention("2")
     broken.created_at = None  # type: ignore[assignment]  # fails halfway through the batch
@@ -81,16 +112,16 @@ def test_a_failed_batch_stores_nothing_and_keeps_the_old_cursor(tmp_path: Path):
     assert store.cursor("acme", "m") == "c1"
 
 
-def test_same_post_from_another_source_is_linked_not_duplicated(tmp_path: Path):
-    store = Store(tmp_path / "s.sqlite3")
+def test_same_post_from_another_source_is_linked_not_duplicated(state):
+    store = Store(state)
     store.save_batch("acme", "notifications", "mastodon", [mention("1", url="https://m.example/@a/1")], None, NOW)
     store.save_batch("acme", "search", "mastodon", [mention("1", url="https://m.example/@a/1")], None, NOW)
     assert len(store.mentions("acme", states=("open",))) == 1
     assert len(store.mentions("acme", states=("linked",))) == 1
 
 
-def test_answering_records_the_response_time(tmp_path: Path):
-    store = Store(tmp_path / "s.sqlite3")
+def test_answering_records_the_response_time(state):
+    store = Store(state)
     store.save_batch("acme", "m", "mastodon", [mention("1", minutes_ago=30)], None, NOW)
     stored = store.mentions("acme")[0]
     store.set_state(stored.id, "answered", NOW)
@@ -103,7 +134,8 @@ WRITER = textwrap.dedent(
     from datetime import UTC, datetime
     from cmday.mention import Mention
     from cmday.store import Store
-    store = Store(__import__("pathlib").Path(sys.argv[1]))
+    target = sys.argv[1]
+    store = Store(target if "://" in target else __import__("pathlib").Path(target))
     tag = sys.argv[2]
     for batch in range(40):
         mentions = [Mention("rss", f"{tag}-{batch}-{i}", "alert", "x", datetime.now(UTC)) for i in range(25)]
@@ -113,24 +145,24 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_writing_at_once_neither_crash_nor_corrupt(tmp_path: Path):
-    path = tmp_path / "s.sqlite3"
-    Store(path).close()
+def test_two_processes_writing_at_once_neither_crash_nor_corrupt(state):
+    Store(state).close()
     processes = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", WRITER, str(state), tag], stderr=subprocess.PIPE, text=True)
         for tag in ("cron", "person")
     ]
     for process in processes:
         _out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
-    store = Store(path)
+    store = Store(state)
     assert len(store.mentions("acme", states=None)) == 2 * 40 * 25
     assert store.cursor("acme", "cron") == "cron-39" and store.cursor("acme", "person") == "person-39"
-    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if isinstance(state, Path):
+        assert sqlite3.connect(state).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_lone_surrogates_from_the_network_are_stored_not_crashed_on(tmp_path: Path):
-    store = Store(tmp_path / "s.sqlite3")
+def test_lone_surrogates_from_the_network_are_stored_not_crashed_on(state):
+    store = Store(state)
     broken = Mention("bluesky", "x\ud800", "mention", "hola \ud800 mundo", NOW, author_name="\udfff", raw={"text": "\ud800"})
     assert store.save_batch("acme", "b", "bluesky", [broken], None, NOW) == 1
     stored = store.mentions("acme")[0]
@@ -233,3 +265,101 @@ def test_a_state_left_as_cmday_closed_it_is_not_read_whole_again(tmp_path: Path)
     store = Store(path)
     store.set_meta("opened", "again")  # no full check: the stamp says the file is as cmday left it
     store.close()
+
+
+def test_a_shared_database_gets_every_migration_once_and_refuses_a_newer_one(state_url: str):
+    import psycopg
+
+    from tests.support.postgres import PASSWORD
+
+    Store(state_url).close()
+    Store(state_url).close()
+    with psycopg.connect(state_url, password=PASSWORD, autocommit=True) as db:
+        assert [row[0] for row in db.execute("SELECT name FROM migrations ORDER BY name")] == [name for name, _sql in MIGRATIONS]
+        db.execute("INSERT INTO migrations (name, applied_at) VALUES ('m999_future', 'x')")
+    with pytest.raises(StateError, match="newer cmday"):
+        Store(state_url)
+
+
+def test_a_shared_database_from_the_first_migration_upgrades_keeping_its_rows(state_url: str):
+    import psycopg
+
+    from cmday.store.migrations import statements
+    from tests.support.postgres import PASSWORD
+
+    with psycopg.connect(state_url, password=PASSWORD, autocommit=True) as db:
+        db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        for statement in statements(MIGRATIONS[0][1], "postgresql"):
+            db.execute(statement)
+        db.execute("INSERT INTO migrations VALUES (%s, 'then')", (MIGRATIONS[0][0],))
+        db.execute("INSERT INTO mentions (id, project, source_id, platform, platform_id, kind, text, created_at, fetched_at)"
+                   " VALUES (7, 'acme', 'm', 'mastodon', '1', 'mention', 'kept', '2026-11-22T08:00:00Z', '2026-11-22T08:00:00Z')")
+    store = Store(state_url)
+    assert [(m.id, m.text, m.flags) for m in store.mentions("acme")] == [(7, "kept", ())]
+    assert store.claim_reply(7, "hi", "", "k", NOW, since=NOW).outcome == "new"  # the tables m002-m003 added work
+
+
+def test_the_password_of_a_shared_state_never_shows(state_url: str, monkeypatch):
+    from cmday.store.postgres import without_password
+
+    monkeypatch.setenv("CMDAY_STATE_PASSWORD", "wrong password entirely")
+    with pytest.raises(StateError) as refused:
+        Store(state_url)
+    assert "wrong password entirely" not in str(refused.value) and "authentication failed" in str(refused.value)
+    assert without_password("postgresql://ana:s3cret-pass@db.example:5433/cmday") == "postgresql://ana@db.example:5433/cmday"
+
+
+def test_assignment_notes_and_who_is_replying_are_kept(state):
+    from cmday.store import UNASSIGNED
+
+    store = Store(state)
+    store.save_batch("acme", "m", "mastodon", [mention("1"), mention("2")], None, NOW)
+    first, second = (m.id for m in store.mentions("acme"))
+    assert store.assign(first, "ana", NOW) and not store.assign(999, "ana", NOW)
+    assert [m.id for m in store.mentions("acme", assignee="ana")] == [first]
+    assert [m.id for m in store.mentions("acme", assignee=UNASSIGNED)] == [second]
+    assert store.count_mentions("acme", assignee="ana") == 1 and store.mention(first).assignee == "ana"
+
+    store.add_note(first, "ana", "called the customer", NOW)
+    assert [(n.author, n.text) for n in store.notes(first)] == [("ana", "called the customer")] and store.notes(second) == []
+
+    assert store.start_replying(first, "ana", NOW) is None
+    held = store.start_replying(first, "ben", NOW + timedelta(minutes=2))  # Ben is told, and Ana keeps the mark
+    assert (held.who, held.since) == ("ana", NOW)
+    assert store.replying(first, NOW + timedelta(minutes=5)).who == "ana"
+    assert store.replying(first, NOW + timedelta(hours=1)) is None  # a mark a killed cmday left expires
+    assert store.start_replying(first, "ben", NOW + timedelta(hours=1)) is None  # and can be taken
+    store.stop_replying(first, "ben")
+    assert store.replying(first, NOW + timedelta(hours=1)) is None
+
+    claim = store.claim_reply(first, "Thanks!", "thanks", "k1", NOW, since=NOW, by="ben")
+    store.finish_draft(claim.draft.id, "sent", NOW + timedelta(minutes=20))
+    [logged] = store.reply_log("acme", NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert (logged.sent_by, logged.template, logged.mention_id) == ("ben", "thanks", first)
+    assert logged.minutes == pytest.approx(30)  # the mention came 10 minutes before NOW
+
+
+SAME_BATCHES = textwrap.dedent(
+    """
+    import sys
+    from datetime import UTC, datetime
+    from cmday.mention import Mention
+    from cmday.store import Store
+    target = sys.argv[1]
+    store = Store(target if "://" in target else __import__("pathlib").Path(target))
+    for batch in range(30):
+        mentions = [Mention("mastodon", f"{batch}-{i}", "mention", "x", datetime.now(UTC)) for i in range(20)]
+        store.save_batch("acme", "m", "mastodon", mentions, f"c{batch}", datetime.now(UTC))
+    """
+)
+
+
+def test_two_machines_fetching_the_same_mentions_store_each_once(state):
+    Store(state).close()
+    processes = [subprocess.Popen([sys.executable, "-c", SAME_BATCHES, str(state)], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for process in processes:
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    store = Store(state)
+    assert store.count_mentions("acme", states=None) == 30 * 20
+    assert store.cursor("acme", "m") == "c29"

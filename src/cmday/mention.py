@@ -72,6 +72,7 @@ class StoredMention:
     answered_at: datetime | None
     in_reply_to: str | None = None
     flags: tuple[str, ...] = ()
+    assignee: str | None = None  # the team member's handle, in a team sharing the state
 
     def age_minutes(self, now: datetime) -> int:
         return max(int((now - self.created_at).total_seconds() // 60), 0)

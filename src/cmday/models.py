@@ -71,6 +71,30 @@ def check_env_name(value: str | None) -> str | None:
     return value
 
 
+def check_state_url(value: str | None) -> str | None:
+    """A shared state names its database, never its password: the TOML goes to git."""
+    from cmday.i18n import _
+
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+        raise ValueError(_("this must be a PostgreSQL URL such as postgresql://cmday@db.example/cmday"))
+    if parts.password is not None:
+        raise ValueError(
+            _("the password must not be in the file: put it in CMDAY_STATE_PASSWORD (or the secrets file) "
+              "and write the URL without it")
+        )
+    return value
+
+
+class TeamMember(Strict):
+    """One CM of a team sharing the state: `handle` is how commands name them (`cmday assign 42 ana`)."""
+
+    name: str
+    handle: Annotated[str, Field(pattern=SLUG_PATTERN)]
+
+
 class WorkspaceConfig(Strict):
     """`cmday.toml`: who works here and the defaults for every project."""
 
@@ -80,8 +104,11 @@ class WorkspaceConfig(Strict):
     language: Language | None = None
     # sources a sweep fetches at once: an agency's sixty answer in about the time of a few
     fetch_concurrency: Annotated[int, Field(ge=1, le=256)] = 64
+    state: str | None = None  # a team's shared state, "postgresql://user@host/db"; without it, the local SQLite file
+    team: list[TeamMember] = []
 
     _timezone = field_validator("timezone")(check_timezone)
+    _state = field_validator("state")(check_state_url)
 
 
 class ProjectInfo(Strict):

@@ -120,7 +120,7 @@ def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: An
 
     slug = plan.project.slug
     busy = lambda: NotSent(_("post {key} is being published by another cmday right now; nothing sent").format(key=publishing.key))  # noqa: E731
-    with in_flight(store.path, f"post-{slug}-{publishing.key}", busy):
+    with in_flight(store, f"post-{slug}-{publishing.key}", busy):
         claim = store.claim_post(slug, publishing.key, now)
         if claim == "refused":
             raise UsageError(_("post {key} is already being published or was published").format(key=publishing.key))

@@ -228,9 +228,10 @@ class Replying:
             verdict.draft = new_draft(self.store, self.mention, written, template)
         return verdict
 
-    def send(self, verdict: Verdict, template: str = "") -> Outcome:
+    def send(self, verdict: Verdict, template: str = "", by: str = "") -> Outcome:
+        """`by`: the team member sending it, for the reply log (empty for a CM working alone)."""
         return send(self.store, self.workspace, self.project, self.mention, verdict.written, template, since=self.now,
-                    again=self.again or self.mention.state == "answered", resume=self.request.resume)
+                    again=self.again or self.mention.state == "answered", resume=self.request.resume, by=by)
 
     def mark_answered(self) -> None:
         """Answered on the platform by hand (cmday cannot send there)."""
@@ -279,7 +280,7 @@ def as_sent(workspace: Workspace, project: Project, store: Store, mention: Store
 
 def send(
     store: Store, workspace: Workspace, project: Project, mention: StoredMention, text: str, template: str = "",
-    *, since: datetime, again: bool = False, resume: bool = False, http_options: dict | None = None,
+    *, since: datetime, again: bool = False, resume: bool = False, http_options: dict | None = None, by: str = "",
 ) -> Outcome:
     """Send a reply at most once: the state's gate, a lock while in flight, the platform asked before any resend.
 
@@ -289,8 +290,8 @@ def send(
     `resume` sends it as it was. A send that fails stays pending and the interaction open.
     """
     source = _source(project, mention)
-    with in_flight(store.path, f"reply-{mention.id}", lambda: _busy(mention)):
-        claim = store.claim_reply(mention.id, text, template, uuid.uuid4().hex, clock.now(), since, again)
+    with in_flight(store, f"reply-{mention.id}", lambda: _busy(mention)):
+        claim = store.claim_reply(mention.id, text, template, uuid.uuid4().hex, clock.now(), since, again, by=by)
         if claim.outcome == "answered":
             raise UsageError(
                 _("#{id} was answered meanwhile; nothing sent").format(id=mention.id),
@@ -330,7 +331,7 @@ def discard(store: Store, workspace: Workspace, project: Project, mention: Store
     When the platform cannot be asked, nothing changes: the reply stays pending.
     """
     source = _source(project, mention)
-    with in_flight(store.path, f"reply-{mention.id}", lambda: _busy(mention)):
+    with in_flight(store, f"reply-{mention.id}", lambda: _busy(mention)):
         draft = store.pending_draft(mention.id)
         if draft is None:
             raise UsageError(_("#{id} has no pending reply").format(id=mention.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,6 +75,35 @@ class EscalationLine:
 
 
 @dataclass
+class MemberReplies:
+    """The team's copy: how one CM answered in the month (from the reply log)."""
+
+    member: str
+    replies: int
+    median_minutes: float | None
+    templates: dict[str, int]  # template name -> times used; "" is a reply written by hand
+
+
+def replies_by_member(store: Store, slug: str, since: datetime, until: datetime, names: dict[str, str]) -> list[MemberReplies]:
+    """Every reply sent in [since, until), grouped by who sent it (a name when the team lists them), most replies first."""
+    from cmday.indicators import median
+
+    grouped: dict[str, list] = {}
+    for sent in store.reply_log(slug, since, until):
+        grouped.setdefault(sent.sent_by, []).append(sent)
+    lines = [
+        MemberReplies(
+            member=names.get(handle, handle) or "-",
+            replies=len(sent),
+            median_minutes=median([s.minutes for s in sent]),
+            templates=dict(Counter(s.template for s in sent).most_common()),
+        )
+        for handle, sent in grouped.items()
+    ]
+    return sorted(lines, key=lambda line: (-line.replies, line.member))
+
+
+@dataclass
 class MonthlyReport:
     """Everything the report says, computed before it is written in any format."""
 
@@ -89,6 +119,7 @@ class MonthlyReport:
     escalations: list[EscalationLine] = field(default_factory=list)
     contact_names: dict[str, str] = field(default_factory=dict)  # contact key -> name, shown when allowed
     drafts: list = field(default_factory=list)  # cmday.drafts.Draft: drafted from the figures, the CM's topics left out
+    by_member: list[MemberReplies] = field(default_factory=list)  # the team's copy only: who answered what
 
     def contact(self, key: str) -> str:
         """Whom something went to, as this copy may say it: the key for the team, a name (or nothing) for the client."""
@@ -130,7 +161,7 @@ def load_recommendations(project: Project, root: Path, period: Period) -> Recomm
 
 def build(
     plan: Plan, store: Store, period: Period, now: datetime, language: str, owner: str = "",
-    internal: bool = False, contacts: dict[str, str] | None = None,
+    internal: bool = False, contacts: dict[str, str] | None = None, team: dict[str, str] | None = None,
 ) -> MonthlyReport:
     """The report's content for one month; call it inside `speaking(language)` so labels are in that language.
 
@@ -184,6 +215,7 @@ def build(
         escalations=group_escalations(figures.details.escalations, internal, contacts or {}, project.report.show_contacts),
         contact_names=dict(contacts or {}) if project.report.show_contacts else {},
         drafts=drafted,
+        by_member=replies_by_member(store, project.slug, *period.bounds(plan.zone), team or {}) if internal else [],
     )
 
 
@@ -201,6 +233,10 @@ def client_details(report: MonthlyReport):
         crises=[replace(c, timeline=[replace(t, **hidden) if t.event in ("escalated", "ignored", "snoozed") else t for t in c.timeline])
                 for c in details.crises],
     )
+
+
+def _templates_used(line: MemberReplies) -> str:
+    return ", ".join(f"{name or _('by hand')} {count}" for name, count in line.templates.items())
 
 
 def group_escalations(escalations, internal: bool, contacts: dict[str, str], show_contacts: bool) -> list[EscalationLine]:
@@ -549,6 +585,12 @@ def render_markdown(report: MonthlyReport) -> str:
             add(f"| {md(platform)} | {words.number(row['answered'])} | {words.number(row['median_minutes'], 'minutes')} | {words.number(row['p90_minutes'], 'minutes')} |")
         add("")
         add(" · ".join(f"{words.bucket(name)}: {words.number(count)}" for name, count in details.response_buckets.items()))
+        add("")
+    if report.by_member:
+        add(f"| {_('Who answered')} | {_('Answered')} | {_('Median')} | {_('Templates')} |")
+        add("|---|---:|---:|---|")
+        for line in report.by_member:
+            add(f"| {md(line.member)} | {words.number(line.replies)} | {words.number(line.median_minutes, 'minutes')} | {md(_templates_used(line))} |")
         add("")
 
     add(f"## {_('Best posts')}")
@@ -945,6 +987,11 @@ def render_html(report: MonthlyReport) -> str:
         add("</tbody></table>")
         buckets = {words.bucket(name): count for name, count in details.response_buckets.items()}
         add(f'<figure><figcaption>{e(_("How long answers took"))}</figcaption>{svg_rows(buckets, words, _("How long answers took"))}</figure>')
+    if report.by_member:
+        add(f'<table class="internal"><thead><tr><th>{e(_("Who answered"))}</th><th class="num">{e(_("Answered"))}</th><th class="num">{e(_("Median"))}</th><th>{e(_("Templates"))}</th></tr></thead><tbody>')
+        for line in report.by_member:
+            add(f'<tr><td>{e(line.member)}</td><td class="num">{e(words.number(line.replies))}</td><td class="num">{e(words.number(line.median_minutes, "minutes"))}</td><td>{e(_templates_used(line))}</td></tr>')
+        add("</tbody></table>")
     add("</section>")
 
     add('<section id="posts">')

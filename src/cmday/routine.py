@@ -69,6 +69,7 @@ class MentionLine:
     sla_due: datetime | None
     flags: list[str]
     hidden: bool = False  # hidden on its platform (Instagram, Facebook): only its author sees it
+    assignee: str | None = None  # the team member who has it
 
     @classmethod
     def of(cls, mention: StoredMention, now: datetime) -> MentionLine:
@@ -93,6 +94,7 @@ class MentionLine:
             sla_due=mention.sla_due,
             flags=list(mention.flags),
             hidden="hidden" in mention.flags,
+            assignee=mention.assignee,
         )
 
     @classmethod
@@ -194,6 +196,7 @@ class MorningView:
     source_problems: list[SourceProblem]
     file_problems: list[FileProblem] = field(default_factory=list)
     routine: str = "morning"
+    yours: list[MentionLine] = field(default_factory=list)  # open and assigned to whoever runs the command
 
 
 @dataclass
@@ -250,8 +253,10 @@ class Day:
         now: datetime,
         language: str,
         file_problems: list[FileProblem] | None = None,
+        user: str = "",
     ) -> None:
         self.workspace = workspace
+        self.user = user  # who runs the command, as the team knows them: their mentions come first
         self.project = project
         self.store = store
         self.protocol = protocol
@@ -458,7 +463,8 @@ class Day:
 def morning(day: Day) -> MorningView:
     since = day.store.last_run(day.slug, "close") or day.now - DEFAULT_LOOKBACK
     open_mentions = day.open_mentions
-    urgent = [m for m in open_mentions if m.urgent or m.past_sla(day.now)]
+    yours = [m for m in open_mentions if day.user and m.assignee == day.user]
+    urgent = sorted((m for m in open_mentions if m.urgent or m.past_sla(day.now)), key=lambda m: m not in yours)
     by_platform = day.store.count_by(day.slug, "platform", since, day.now + timedelta(seconds=1))
     return MorningView(
         header=day.header(),
@@ -472,6 +478,7 @@ def morning(day: Day) -> MorningView:
         checklist=day.checklist("morning"),
         source_problems=day.source_problems,
         file_problems=day.file_problems or [],
+        yours=day.lines(yours),
     )
 
 

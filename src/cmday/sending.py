@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cmday.errors import CmdayError, ExitCode
 from cmday.i18n import _
 from cmday.sources.base import AnswerLost, Sent
+
+if TYPE_CHECKING:
+    from cmday.store import Store
 
 # After a lost answer, one more try, once the platform said it does not hold the post. The wait lets a
 # server that was still working on the first request finish it, so that looking finds it.
@@ -33,40 +35,17 @@ class Delivery:
 
 
 @contextmanager
-def in_flight(state_path: Path, name: str, busy: Callable[[], CmdayError]) -> Iterator[None]:
+def in_flight(store: Store, name: str, busy: Callable[[], CmdayError]) -> Iterator[None]:
     """Hold `name`'s send lock for the whole send, or raise `busy()` when another cmday holds it.
 
-    The lock (flock on a file beside the state) is the operating system's: it goes when its process
-    does, even on SIGKILL, so a pending send left by a killed cmday can be taken at once, while one
-    that is still on its way is never taken by a second cmday.
+    The lock is the store's (`Store.send_lock`): it goes when its process does, even on SIGKILL, so a
+    pending send left by a killed cmday can be taken at once, while one that is still on its way is
+    never taken by a second cmday.
     """
-    folder = state_path.parent / "sending"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(folder / f"{state_path.stem}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if not _lock(descriptor):
+    with store.send_lock(name) as held:
+        if not held:
             raise busy()
         yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
-
-
-def _lock(descriptor: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows: msvcrt locks a byte range instead
-        import msvcrt
-
-        try:
-            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
 
 
 async def deliver(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +18,7 @@ from cmday.store import Store
 from cmday.workspace import Workspace, find_workspace, load_workspace
 
 STATE_FILE = "state.sqlite3"
+STATE_URL_ENV = "CMDAY_STATE_URL"
 OUTBOX_FOLDER = "outbox"
 
 
@@ -65,8 +67,28 @@ class Session:
         return resolve_language(self.lang_flag, None)
 
     @cached_property
+    def state_target(self) -> Path | str:
+        """The state this command uses: CMDAY_STATE_URL, else the workspace's `state`, else the local file."""
+        if self.demo:
+            return self.state_path
+        url = os.environ.get(STATE_URL_ENV, "").strip()
+        if not url:
+            try:
+                url = self.workspace.config.state or ""
+            except ConfigError:
+                url = ""  # no workspace (or a broken one): the command says so itself; the state is the local file
+        return url or self.state_path
+
+    @cached_property
+    def user(self) -> str:
+        """Who runs this command, as the team knows them (CMDAY_USER or the workspace's owner)."""
+        from cmday.team import current_user
+
+        return current_user(self.workspace.config)
+
+    @cached_property
     def store(self) -> Store:
-        return Store(self.state_path)
+        return Store(self.state_target)
 
     def protocol(self, project: Project) -> Protocol:
         if project.slug not in self._protocols:
@@ -78,14 +100,14 @@ class Session:
         """One project's day; with `keep_going` a protocol file that fails to load gives way to the
         default protocol (crisis banner and urgent list still work) and the view says why."""
         if not keep_going:
-            return Day(self.workspace, project, self.store, self.protocol(project), self.now, self.language)
+            return Day(self.workspace, project, self.store, self.protocol(project), self.now, self.language, user=self.user)
         problems: list[FileProblem] = []
         try:
             protocol = self.protocol(project)
         except ConfigError as error:
             problems.append(FileProblem.of("protocol", error))
             protocol = self._protocols[project.slug] = load_protocol(None, self.workspace.root)
-        return Day(self.workspace, project, self.store, protocol, self.now, self.language, problems)
+        return Day(self.workspace, project, self.store, protocol, self.now, self.language, problems, user=self.user)
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -195,7 +195,7 @@ class WorkSession:
                 hint="; ".join(f"{f.rule}: {f.message}" for f in blocking),
             )
         outcome = replies.send(self.day.store, self.day.workspace, self.day.project, mention, text, template,
-                               since=self.day.now, again=mention.state == "answered")
+                               since=self.day.now, again=mention.state == "answered", by=self.day.user)
         self._record(mention, "replied", outcome.sent.url or "")
         return outcome
 

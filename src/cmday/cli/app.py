@@ -59,6 +59,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "respond": ("reply", "escalate", "lint", "triage", "protocol"),
     "inbox": ("fetch", "inbox", "show", "mark"),
     "moderation": ("hide", "unhide"),
+    "team": ("assign", "unassign", "note", "state"),
     "work": ("work",),
     "calendar": ("calendar", "utm", "publish"),
     "sources": ("sources", "auth"),

@@ -99,11 +99,15 @@ def inbox(
     since: Annotated[str | None, typer.Option("--since", help=_("Only what came in since: 2026-11-20, 20/11/2026 08:00, 08:00, 12h, 3d, yesterday 18:00."), show_default=False)] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help=_("Show at most this many (default 50 on screen, all in --json; 0 for all)."), show_default=False)] = None,
     compact: Annotated[bool, typer.Option("--compact", help=_("One line per section and per mention."))] = False,
+    mine: Annotated[bool, typer.Option("--mine", help=_("Only the mentions assigned to you."))] = False,
+    unassigned: Annotated[bool, typer.Option("--unassigned", help=_("Only the mentions nobody has."))] = False,
+    assignee: Annotated[str | None, typer.Option("--assignee", help=_("Only the mentions of this team member."), show_default=False)] = None,
 ) -> None:
     from cmday.cli import output, render
     from cmday.errors import UsageError
     from cmday.routine import MentionLine
     from cmday.session import Session
+    from cmday.team import chosen_assignee
 
     if state not in INBOX_STATES:
         raise UsageError(_("unknown state {state!r}; use one of: {states}").format(state=state, states=", ".join(INBOX_STATES)))
@@ -119,8 +123,9 @@ def inbox(
         states = None if state == "all" else (state,)
         listed = []
         shown = limit if limit is not None else (None if options.json else 50)
+        who = chosen_assignee(session.workspace.config, session.user, mine, unassigned, assignee)
         for project in projects:
-            filters = {"states": states, "now": session.now, "since": since_at, "platform": platform}
+            filters = {"states": states, "now": session.now, "since": since_at, "platform": platform, "assignee": who}
             # the screen shows `shown` of each project and the count of the rest: read only those, count the others
             read = shown if shown and not options.json else None  # 0 shows all
             mentions = session.store.mentions(project.slug, **filters, limit=read)
@@ -180,6 +185,7 @@ def show(
     from cmday.reply import thread_above
     from cmday.routine import MentionLine
     from cmday.session import Session
+    from cmday.team import display_name, team_view
     from cmday.textsafe import clean
 
     session = Session(options.workspace, options.demo, options.lang)
@@ -191,9 +197,11 @@ def show(
             output.message(_("could not read the thread from {platform}, showing what is stored: {reason}").format(
                 platform=mention.platform, reason=thread.problem), style="dim")
         above = thread.posts
+        team = team_view(session.store, session.workspace.config, mention, session.user, session.now)
         if options.json:
             lines = [MentionLine.of_post(m, mention, session.now) if thread.from_platform else MentionLine.of(m, session.now) for m in above]
-            output.print_json({"mentions": [MentionLine.of(mention, session.now)], "thread": lines})
+            output.print_json({"mentions": [MentionLine.of(mention, session.now)], "thread": lines, "replying": team.replying,
+                               "notes": [{"author": n.author, "at": n.at.isoformat(), "text": n.text} for n in team.notes]})
             return
         out = output.out
         for parent in above:
@@ -209,6 +217,10 @@ def show(
         out.print(Text.assemble((_("at: "), "dim"), at, "   ", (_("state: "), "dim"), state_label(mention.state)))
         if mention.flags:
             out.print(Text.assemble((_("marked: "), "dim"), (" · ".join(_flag_label(f) for f in mention.flags), "yellow")))
+        if team.assignee:
+            out.print(Text.assemble((_("assigned to: "), "dim"), clean(team.assignee)))
+        if team.replying:
+            out.print(Text(team.replying, style="bold yellow"))
         if mention.url:
             out.print(Text.assemble((_("link: "), "dim"), clean(mention.url)))
         out.print()
@@ -219,6 +231,12 @@ def show(
         from cmday.cli.render import earlier_block
 
         earlier_block(out, *session.store.earlier_from_author(mention, limit=5), zone)
+        if team.notes:
+            out.print()
+            out.print(Text(_("Internal notes (never sent):"), style="dim"))
+            for note in team.notes:
+                when = note.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                out.print(Text.assemble((f"  {when} {clean(display_name(session.workspace.config, note.author))}: ", "dim"), clean(note.text)))
     finally:
         session.close()
 

@@ -119,6 +119,8 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
         what = Text.assemble((f"{category_label(mention.category)} ", "dim"), what)
         if mention.hidden:
             what = Text.assemble((_("hidden") + " ", "yellow"), what)
+        if mention.assignee:
+            what = Text.assemble((f"→{one_line(mention.assignee)} ", "magenta"), what)
         table.add_row(
             Text(f"{flag}{mention.id}", style=style),
             Text(_("future?"), style="bold yellow") if mention.dated_in_future else Text(age(mention.age_minutes), style=style),
@@ -231,6 +233,9 @@ def morning(console: Console, view: MorningView) -> None:
     file_problems(console, view.file_problems, except_part="calendar")
     if view.crisis:
         crisis_panel(console, view.crisis, header)
+    if view.yours:
+        section(console, _("Yours"), len(view.yours))
+        mention_rows(console, view.yours, header, "cmday inbox --mine")
     section(console, _("Urgent first"), len(view.urgent))
     if view.urgent:
         mention_rows(console, view.urgent, header, "cmday inbox")

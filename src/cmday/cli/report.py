@@ -54,6 +54,7 @@ def report(
             built = reports.build(
                 load_plan(session.workspace, project), session.store, period, session.now, language,
                 owner=session.workspace.config.owner, internal=internal, contacts=_contact_names(session, project),
+                team={member.handle: member.name for member in session.workspace.config.team},
             )
             if options.json:
                 output.print_json(
@@ -63,6 +64,7 @@ def report(
                             "details": reports.client_details(built),
                             "escalations": built.escalations,
                             "internal": built.internal,
+                            "by_member": built.by_member,
                             "language": built.language,
                             "objectives": built.objectives,
                             "recommendations": built.recommendations,

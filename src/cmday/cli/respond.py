@@ -85,10 +85,12 @@ def reply(
     from cmday.textsafe import clean
 
     session = _session(options)
+    marked = None
     try:
         mention, project = _mention_and_project(session, mention_id)
         protocol = session.protocol(project)
         interactive = sys.stdin.isatty() and not options.json
+        marked = _say_who_else_is_replying(session, mention, mark=not dry_run)
         if discard and not _discard_pending(options, session, project, mention):
             return
         request = core.ReplyRequest(template=template, text=text, again=again, force=force, resume=resume)
@@ -145,12 +147,29 @@ def reply(
             output.message(_("not sent (send it with --yes)"))
             _finish(options, result)
             return
-        outcome = replying.send(verdict, chosen_name)
+        outcome = replying.send(verdict, chosen_name, by=session.user)
         result.update(draft=outcome.draft.id, sent=not outcome.rehearsal, url=outcome.sent.url or None)
         _said_sent(outcome, mention)
         _finish(options, result)
     finally:
+        if marked is not None:
+            session.store.stop_replying(marked, session.user)
         session.close()
+
+
+def _say_who_else_is_replying(session, mention, mark: bool) -> int | None:
+    """"Ana is replying (since 2 min)" on stderr; unless a dry run, this CM is marked as replying for the others
+    (returns the mention's id then, to clear the mark at the end)."""
+    from cmday import clock
+    from cmday.cli import output
+    from cmday.team import replying_line
+
+    now = clock.now()
+    mark = mark and bool(session.user)
+    other = session.store.start_replying(mention.id, session.user, now) if mark else session.store.replying(mention.id, now)
+    if other is not None and other.who and other.who != session.user:
+        output.message(replying_line(session.workspace.config, other.who, other.since, now), style="yellow")
+    return mention.id if mark else None
 
 
 def _discard_pending(options: Options, session, project, mention) -> bool:

@@ -160,6 +160,8 @@ def where(options: Options) -> None:
     from cmday.errors import ConfigError
     from cmday.secrets import secrets_dir
     from cmday.session import Session, state_home
+    from cmday.store import is_database_url
+    from cmday.store.postgres import without_password
 
     session = Session(options.workspace, options.demo, options.lang)
     try:
@@ -178,7 +180,8 @@ def where(options: Options) -> None:
         info = {
             "workspace": workspace,
             "workspace_problem": problem,
-            "state": str(session.state_path),
+            "state": without_password(str(session.state_target)),
+            "backend": "postgresql" if is_database_url(session.state_target) else "sqlite",
             "secrets": str(secrets_dir()),
             "demo": str(state_home() / "demo"),
             "language": language,
@@ -189,6 +192,7 @@ def where(options: Options) -> None:
         labels = {
             "workspace": _("workspace"),
             "state": _("state"),
+            "backend": _("back end"),
             "secrets": _("secrets"),
             "demo": _("demo"),
             "language": _("language"),
