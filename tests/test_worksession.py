@@ -125,3 +125,12 @@ def test_recategorising_takes_a_name_a_number_or_a_typo_caught_and_counts_as_not
     categories = {m.platform_id: (m.category, "categorised" in m.flags) for m in store.mentions("acme", states=None)}
     store.close()
     assert categories == {"angry": ("praise", True), "late": ("spam", True), "soon": ("question", False), "calm": ("question", False)}
+
+
+def test_mine_walks_only_the_mentions_assigned_to_me(session):
+    work, opened = session
+    late = next(m for m in work.queue if m.platform_id == "late")
+    opened.store.assign(late.id, "ana", NOW)
+    mine = WorkSession(opened.day(opened.workspace.select("acme")[0]), assignee="ana")
+    assert handles(mine) == ["late"]
+    assert len(WorkSession(opened.day(opened.workspace.select("acme")[0]), assignee="luis").queue) == 0

@@ -45,12 +45,14 @@ class WorkSession:
 
     day: Day
     platform: str | None = None
+    assignee: str | None = None  # only this team member's mentions (`work --mine`)
     queue: list[StoredMention] = field(default_factory=list)
     position: int = 0
     done: list[Done] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        mentions = [m for m in self.day.open_mentions if self.platform is None or m.platform == self.platform]
+        mentions = [m for m in self.day.open_mentions if (self.platform is None or m.platform == self.platform)
+                    and (self.assignee is None or m.assignee == self.assignee)]
         self.queue = in_order(mentions, self.day.now)
 
     @property

@@ -149,6 +149,7 @@ def _screen(console, work, plan, notice: str = "") -> None:
 def work(
     options: Options,
     platform: Annotated[str | None, typer.Option("--platform", help=_("Only mentions from this platform."), show_default=False)] = None,
+    mine: Annotated[bool, typer.Option("--mine", help=_("Only the mentions assigned to you."))] = False,
 ) -> None:
     from rich.console import Console
 
@@ -156,6 +157,7 @@ def work(
     from cmday.cli import output
     from cmday.labels import category_label
     from cmday.session import Session
+    from cmday.team import chosen_assignee
     from cmday.typed import read_moment
     from cmday.worksession import WorkSession
 
@@ -167,8 +169,9 @@ def work(
     keys = _Keys()
     sessions: list[WorkSession] = []
     try:
+        assignee = chosen_assignee(session.workspace.config, session.user, mine, False, None)
         for project in session.workspace.select(options.project):
-            work_session = WorkSession(session.day(project), platform)
+            work_session = WorkSession(session.day(project), platform, assignee)
             sessions.append(work_session)
             notice = ""  # what the last key did, said on the next screen (the screen is redrawn at once)
             while work_session.current is not None:
