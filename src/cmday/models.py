@@ -396,15 +396,15 @@ class Project(Strict):
     """One brand or client: `projects/<slug>.toml`."""
 
     project: ProjectInfo
-    knowledge: Knowledge = Knowledge()
+    knowledge: Knowledge = Field(default_factory=Knowledge)
     objectives: list[Objective] = []
-    listen: Listen = Listen()
-    routine: Routine = Routine()
-    calendar: Calendar = Calendar()
-    utm: Utm = Utm()
+    listen: Listen = Field(default_factory=Listen)
+    routine: Routine = Field(default_factory=Routine)
+    calendar: Calendar = Field(default_factory=Calendar)
+    utm: Utm = Field(default_factory=Utm)
     sources: list[Source] = []
     posts: list[Post] = []
-    report: Report = Report()
+    report: Report = Field(default_factory=Report)
 
     @model_validator(mode="after")
     def _references_hold(self) -> Project:
