@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cmday.sources import PLATFORMS
 
 Language = Literal["en", "es"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -265,7 +264,8 @@ Source = Annotated[
     Union[MastodonSource, BlueskySource, FeedSource, FileSource, EmailSource, InstagramSource, FacebookSource, DemoSource],
     Field(discriminator="platform"),
 ]
-SOURCE_PLATFORMS = tuple(PLATFORMS)  # the registry's; tests/sources/test_registry.py holds `Source` to the same list
+# `Source` names the registry's platforms (cmday.sources.PLATFORMS, not imported here: a check that reads no
+# feed never loads the adapters' package); tests/sources/test_registry.py holds the two to the same list.
 
 
 POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")
