@@ -108,9 +108,9 @@ def _read(path: Path) -> dict:
             if info.st_uid != getattr(os, "getuid", lambda: info.st_uid)() or info.st_mode & 0o077:
                 return {}  # not ours alone: never unpickled
             stamp, entries = pickle.load(handle)
+        return entries if stamp == _code_stamp() and isinstance(entries, dict) else {}
     except Exception:
         return {}
-    return entries if stamp == _code_stamp() and isinstance(entries, dict) else {}
 
 
 def _write(entries: dict) -> None:
