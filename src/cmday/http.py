@@ -7,6 +7,7 @@ import email.utils
 import json
 import logging
 import re
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -98,6 +99,26 @@ def rate_limit_wait(headers: httpx.Headers, now: datetime | None = None) -> floa
     return None
 
 
+class _CertificatesWhenNeeded(httpx.AsyncBaseTransport):
+    """httpx's own transport, made for https only on the first https request: loading the system's
+    certificate authorities costs a check ~30 ms, which a sweep of plain-http (loopback) servers never needs."""
+
+    def __init__(self) -> None:
+        self._by_scheme: dict[str, httpx.AsyncHTTPTransport] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        scheme = request.url.scheme
+        transport = self._by_scheme.get(scheme)
+        if transport is None:
+            # verify=False is no weaker for plain http, which has no certificate to check
+            transport = self._by_scheme[scheme] = httpx.AsyncHTTPTransport(verify=scheme == "https")
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in self._by_scheme.values():
+            await transport.aclose()
+
+
 class HttpClient:
     """One AsyncClient for a whole sweep; every request goes through `request`."""
 
@@ -112,6 +133,8 @@ class HttpClient:
         self.max_body_bytes = max_body_bytes
         self.max_retry_wait = max_retry_wait
         self.max_upload_bytes = max_upload_bytes
+        if transport is None and not urllib.request.getproxies():
+            transport = _CertificatesWhenNeeded()  # with a proxy set, httpx's own transports go through it
         self._client = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,  # followed in `_send`, which decides what may go where

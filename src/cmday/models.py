@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cmday.sources import PLATFORMS
 
 Language = Literal["en", "es"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -292,7 +291,8 @@ Source = Annotated[
     Union[MastodonSource, BlueskySource, FeedSource, FileSource, EmailSource, InstagramSource, FacebookSource, DemoSource],
     Field(discriminator="platform"),
 ]
-SOURCE_PLATFORMS = tuple(PLATFORMS)  # the registry's; tests/sources/test_registry.py holds `Source` to the same list
+# `Source` names the registry's platforms (cmday.sources.PLATFORMS, not imported here: a check that reads no
+# feed never loads the adapters' package); tests/sources/test_registry.py holds the two to the same list.
 
 
 POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")
@@ -423,15 +423,15 @@ class Project(Strict):
     """One brand or client: `projects/<slug>.toml`."""
 
     project: ProjectInfo
-    knowledge: Knowledge = Knowledge()
+    knowledge: Knowledge = Field(default_factory=Knowledge)
     objectives: list[Objective] = []
-    listen: Listen = Listen()
-    routine: Routine = Routine()
-    calendar: Calendar = Calendar()
-    utm: Utm = Utm()
+    listen: Listen = Field(default_factory=Listen)
+    routine: Routine = Field(default_factory=Routine)
+    calendar: Calendar = Field(default_factory=Calendar)
+    utm: Utm = Field(default_factory=Utm)
     sources: list[Source] = []
     posts: list[Post] = []
-    report: Report = Report()
+    report: Report = Field(default_factory=Report)
 
     @model_validator(mode="after")
     def _references_hold(self) -> Project:

@@ -83,11 +83,11 @@ class EscalationRules(Strict):
 
 
 class ProtocolFile(Strict):
-    crisis: CrisisRule = CrisisRule()
+    crisis: CrisisRule = Field(default_factory=CrisisRule)
     categories: dict[str, CategoryRule] = {}
     templates: dict[str, Template] = {}
     conduct: list[ConductRule] = []
-    escalation: EscalationRules = EscalationRules()
+    escalation: EscalationRules = Field(default_factory=EscalationRules)
     values: dict[str, str] = {}
 
 
@@ -245,7 +245,8 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
     """
     merged: dict[str, CategoryRule] = {}
     origins: dict[str, dict[str, Path]] = {}
-    protocol = Protocol(crisis=CrisisRule(), categories=[])
+    # Defaults made without validating (model_construct): building a validator for them costs a check ~15 ms.
+    protocol = Protocol(crisis=CrisisRule.model_construct(), categories=[], escalation=EscalationRules.model_construct())
     files = sorted(shipped_dir("protocols").glob("default.*.toml"))
     if extra is not None:
         files.append(extra)

@@ -185,7 +185,16 @@ Model = typing.TypeVar("Model", bound=BaseModel)
 
 
 def parse_file(path: Path, model: type[Model], root: Path | None = None) -> Model:
-    """Read and validate one TOML file; every failure becomes one ConfigError naming the place."""
+    """Read and validate one TOML file; every failure becomes one ConfigError naming the place.
+
+    A file unchanged since a run that validated it gives that run's model (cmday.validated).
+    """
+    from cmday import validated
+
+    key = validated.file_key(path)
+    known = validated.recall(path, model, key)
+    if known is not None:
+        return known
     shown = _shown(path, root)
     try:
         text = files.read_text(path, files.SETTINGS, shown)
@@ -198,7 +207,9 @@ def parse_file(path: Path, model: type[Model], root: Path | None = None) -> Mode
         ) from None
     except OSError as error:
         raise ConfigError(_("{file}: cannot be read ({reason})").format(file=shown, reason=error.strerror)) from None
-    return parse_text(text, model, shown)
+    parsed = parse_text(text, model, shown)
+    validated.remember(path, model, key, parsed)
+    return parsed
 
 
 def parse_text(text: str, model: type[Model], shown: str) -> Model:

@@ -210,9 +210,9 @@ def _counts_graphemes(platform: str) -> bool:
 
 def _known_platforms() -> set[str]:
     from cmday.conduct import PLATFORM_LIMITS
-    from cmday.models import SOURCE_PLATFORMS
+    from cmday.sources import PLATFORMS
 
-    return set(PLATFORM_LIMITS) | set(SOURCE_PLATFORMS) | {"threads", "youtube", "pinterest"}
+    return set(PLATFORM_LIMITS) | set(PLATFORMS) | {"threads", "youtube", "pinterest"}
 
 
 def _duplicates(plan: Plan) -> list[Problem]:

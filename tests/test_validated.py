@@ -1,0 +1,96 @@
+"""Settings files remembered between runs: a changed file is always read again, a doubtful cache never trusted."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cmday import validated
+from cmday.models import Project
+from cmday.workspace import load_workspace
+
+HOUR_AGO = time.time() - 3600
+
+
+def settled(path: Path, text: str) -> Path:
+    """The file with `text`, last changed an hour ago (as most project files are when a check reads them)."""
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, (HOUR_AGO, HOUR_AGO))
+    return path
+
+
+def make_workspace(root: Path, name: str) -> Path:
+    (root / "projects").mkdir(parents=True, exist_ok=True)
+    settled(root / "cmday.toml", 'timezone = "Europe/Madrid"\n')
+    return settled(root / "projects" / "acme.toml", f'[project]\nname = "{name}"\nslug = "acme"\n')
+
+
+def check(root: Path) -> str:
+    """`cmday check --offline` as the user runs it: a process of its own, so nothing is left in memory between runs."""
+    ran = subprocess.run(
+        [sys.executable, "-m", "cmday", "check", "--offline", "--workspace", str(root)],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"}, timeout=60,
+    )
+    assert ran.returncode in (0, 10), ran.stderr
+    return ran.stdout
+
+
+def test_an_edited_project_file_is_read_again_even_with_the_same_size_and_mtime(tmp_path: Path, cmday_home: Path):
+    project = make_workspace(tmp_path / "ws", "Acme")
+    assert "Acme  ·  check" in check(tmp_path / "ws")
+    assert validated.recall(project, Project, validated.file_key(project)) is not None  # the check kept it
+
+    settled(project, '[project]\nname = "Acmf"\nslug = "acme"\n')
+    assert project.stat().st_mtime == HOUR_AGO  # only the content (and so the ctime) says it changed
+
+    assert "Acmf  ·  check" in check(tmp_path / "ws")
+
+
+def test_an_unchanged_file_gives_the_model_it_gave_before(tmp_path: Path):
+    project = make_workspace(tmp_path / "ws", "Acme")
+    load_workspace(tmp_path / "ws")
+    remembered = validated.recall(project, Project, validated.file_key(project))
+    assert remembered is not None and remembered.name == "Acme"
+    assert load_workspace(tmp_path / "ws").projects["acme"].name == "Acme"
+
+
+def test_a_file_changed_just_now_is_not_remembered(tmp_path: Path):
+    """Within one tick of the clock a second edit of the same size keeps the mtime: such a file waits to settle."""
+    project = make_workspace(tmp_path / "ws", "Acme")
+    project.write_text('[project]\nname = "Acmf"\nslug = "acme"\n', encoding="utf-8")
+    load_workspace(tmp_path / "ws")
+    assert validated.recall(project, Project, validated.file_key(project)) is None
+
+
+def test_a_cache_others_can_write_is_never_unpickled(tmp_path: Path, cmday_home: Path):
+    project = make_workspace(tmp_path / "ws", "Acme")
+    load_workspace(tmp_path / "ws")
+    cache = cmday_home / "cache" / validated.CACHE_FILE
+    assert cache.stat().st_mode & 0o777 == 0o600
+    cache.chmod(0o666)
+    validated._entries_from = None  # as a new run would: read the file again
+
+    assert validated.recall(project, Project, validated.file_key(project)) is None
+    assert load_workspace(tmp_path / "ws").projects["acme"].name == "Acme"
+
+
+def test_a_damaged_cache_is_passed_over(tmp_path: Path, cmday_home: Path):
+    make_workspace(tmp_path / "ws", "Acme")
+    cache = cmday_home / "cache" / validated.CACHE_FILE
+    cache.parent.mkdir(parents=True)
+    for damage in (b"not a pickle", pickle.dumps(("some other stamp", {}))[:-3]):
+        cache.write_bytes(damage)
+        cache.chmod(0o600)
+        validated._entries_from = None
+        assert load_workspace(tmp_path / "ws").projects["acme"].name == "Acme"
+
+
+def test_a_broken_file_is_never_remembered(tmp_path: Path):
+    project = make_workspace(tmp_path / "ws", "Acme")
+    settled(project, '[project]\nname = "Acme"\nslug = "acme"\ncolour = "red"\n')
+    assert "acme" in load_workspace(tmp_path / "ws").broken
+    assert validated.recall(project, Project, validated.file_key(project)) is None
