@@ -363,3 +363,22 @@ def test_two_machines_fetching_the_same_mentions_store_each_once(state):
     store = Store(state)
     assert store.count_mentions("acme", states=None) == 30 * 20
     assert store.cursor("acme", "m") == "c29"
+
+
+def test_a_fetch_that_fell_behind_another_machines_never_moves_the_cursor_back(state):
+    """Two machines start from the same cursor; the cron one gets further and saves first, the laptop's slower
+    fetch then saves an older mark: its mentions are stored, the cursor stays where the cron fetch left it."""
+    now = datetime.now(UTC)
+    first = Store(state)
+    first.save_batch("acme", "m", "mastodon", [Mention("mastodon", "1", "mention", "a", now)], "c1", now)
+    cron, laptop = Store(state), Store(state)
+    started_from = laptop.cursor("acme", "m")
+    ahead = [Mention("mastodon", str(n), "mention", "b", now) for n in (2, 3, 4)]
+    cron.save_batch("acme", "m", "mastodon", ahead, "c4", now, moving_from=cron.cursor("acme", "m"))
+    laptop.save_batch("acme", "m", "mastodon", [Mention("mastodon", "2", "mention", "b", now)], "c2", now, moving_from=started_from)
+    assert laptop.cursor("acme", "m") == "c4"  # not back to c2: the mentions after it would be read again, never lost
+    assert laptop.count_mentions("acme", states=None) == 4  # the laptop's own mention stored once
+    cron.save_batch("acme", "m", "mastodon", [Mention("mastodon", "5", "mention", "c", now)], "c5", now, moving_from="c4")
+    assert cron.cursor("acme", "m") == "c5"  # the fetch that is ahead keeps moving it
+    for store in (first, cron, laptop):
+        store.close()

@@ -103,7 +103,8 @@ async def fetch_project_async(
                     async with asyncio.timeout(timeout):
                         adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=zone,
                                           http=http, now=started, demo_anchor=demo_anchor, shared=shared)
-                        async for batch in adapter.fetch(store.cursor(project.slug, source.id)):
+                        mark = store.cursor(project.slug, source.id)  # where this fetch may move the cursor from
+                        async for batch in adapter.fetch(mark):
                             for mention in batch.mentions:
                                 triage.apply(mention)
                                 if set(mention.flags) & set(INCOMPLETE):
@@ -114,8 +115,10 @@ async def fetch_project_async(
                                       "the next fetch; simplify it: {where}").format(seconds=PATTERN_SECONDS, where=where)
                                 )
                             result.new += store.save_batch(
-                                project.slug, source.id, source.platform, batch.mentions, batch.cursor, started
+                                project.slug, source.id, source.platform, batch.mentions, batch.cursor, started, moving_from=mark
                             )
+                            if batch.cursor is not None and store.cursor(project.slug, source.id) == batch.cursor:
+                                mark = batch.cursor  # moved: the next batch moves it on from here
                             for key, value in batch.counts.items():
                                 result.counts[key] = result.counts.get(key, 0) + value
                             result.notes.extend(batch.notes)

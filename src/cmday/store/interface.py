@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cmday.mention import Mention, StoredMention
 from cmday.store.records import (
+    ANY_CURSOR,
     ChecklistMark,
     Draft,
     Escalation,
@@ -74,9 +75,14 @@ class Store(ABC):
 
     @abstractmethod
     def save_batch(
-        self, project: str, source_id: str, platform: str, mentions: list[Mention], cursor: str | None, fetched_at: datetime
+        self, project: str, source_id: str, platform: str, mentions: list[Mention], cursor: str | None, fetched_at: datetime,
+        moving_from: object = ANY_CURSOR,
     ) -> int:
         """Store mentions and move the source's cursor in one transaction; returns how many were new.
+
+        With `moving_from` (the cursor this fetch started from, or last moved to), the cursor moves only if
+        it still holds that value: when another machine's fetch moved it on meanwhile, the mentions are
+        stored and the cursor is left where that fetch put it, so no cursor ever goes back.
 
         A mention already stored (same source and platform id) is left as it is; one whose URL
         another source already brought is stored `linked` to it, outside the open queue.

@@ -14,6 +14,7 @@ from cmday.secrets import redact
 PENDING = ("sending", "failed")  # a draft or post in these states may be on the platform: ask it before sending again
 
 UNASSIGNED = ""  # as `assignee=` of `Store.mentions`: only the mentions nobody has
+ANY_CURSOR = object()  # as `moving_from=` of `Store.save_batch`: the cursor moves whatever it was (imports, the demo, tests)
 Row = Mapping[str, Any]  # sqlite3.Row and psycopg's dict_row both read by name
 
 

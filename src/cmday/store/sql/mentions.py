@@ -9,7 +9,7 @@ from datetime import datetime
 from cmday.clock import from_utc_text, to_utc_text
 from cmday.mention import Mention, StoredMention
 from cmday.secrets import redact_json
-from cmday.store.records import MENTION_COLUMNS, UNASSIGNED, TrendMention, storable, stored_mention, text_of, time_of
+from cmday.store.records import ANY_CURSOR, MENTION_COLUMNS, UNASSIGNED, TrendMention, storable, stored_mention, text_of, time_of
 
 
 class MentionTables:
@@ -21,6 +21,7 @@ class MentionTables:
         mentions: list[Mention],
         cursor: str | None,
         fetched_at: datetime,
+        moving_from: object = ANY_CURSOR,
     ) -> int:
         fetched = to_utc_text(fetched_at)
         added = 0
@@ -74,12 +75,24 @@ class MentionTables:
                     ),
                 )
                 added += inserted.rowcount
-            db.execute(
-                "INSERT INTO sources (project, source_id, platform, cursor) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (project, source_id) DO UPDATE SET cursor = COALESCE(excluded.cursor, sources.cursor),"
-                " platform = excluded.platform",
-                (project, source_id, platform, cursor),
-            )
+            if cursor is None or moving_from is ANY_CURSOR:
+                db.execute(
+                    "INSERT INTO sources (project, source_id, platform, cursor) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (project, source_id) DO UPDATE SET cursor = COALESCE(excluded.cursor, sources.cursor),"
+                    " platform = excluded.platform",
+                    (project, source_id, platform, cursor),
+                )
+            else:  # only from where this fetch left it: a fetch elsewhere that got further keeps its mark
+                db.execute(
+                    "INSERT INTO sources (project, source_id, platform, cursor) VALUES (?, ?, ?, NULL)"
+                    " ON CONFLICT (project, source_id) DO NOTHING",
+                    (project, source_id, platform),
+                )
+                still = "cursor IS NULL" if moving_from is None else "cursor = ?"
+                db.execute(
+                    f"UPDATE sources SET cursor = ?, platform = ? WHERE project = ? AND source_id = ? AND {still}",
+                    (cursor, platform, project, source_id, *(() if moving_from is None else (moving_from,))),
+                )
         return added
 
     def mentions(
