@@ -134,3 +134,10 @@ def test_mine_walks_only_the_mentions_assigned_to_me(session):
     mine = WorkSession(opened.day(opened.workspace.select("acme")[0]), assignee="ana")
     assert handles(mine) == ["late"]
     assert len(WorkSession(opened.day(opened.workspace.select("acme")[0]), assignee="luis").queue) == 0
+
+
+def test_the_screen_says_who_else_is_replying_to_the_mention_on_it(session):
+    work, opened = session
+    assert work.someone_else_replying() == ""
+    opened.store.start_replying(work.current.id, "ana", NOW)
+    assert "ana" in work.someone_else_replying().lower() and "replying" in work.someone_else_replying()

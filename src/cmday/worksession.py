@@ -196,10 +196,27 @@ class WorkSession:
                 ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)", len(blocking)).format(count=len(blocking), draft=draft.id),
                 hint="; ".join(f"{f.rule}: {f.message}" for f in blocking),
             )
-        outcome = replies.send(self.day.store, self.day.workspace, self.day.project, mention, text, template,
-                               since=self.day.now, again=mention.state == "answered", by=self.day.user)
+        marked = bool(self.day.user)  # the others see "Ana is replying" while this one goes out
+        if marked:
+            self.day.store.start_replying(mention.id, self.day.user, clock.now())
+        try:
+            outcome = replies.send(self.day.store, self.day.workspace, self.day.project, mention, text, template,
+                                   since=self.day.now, again=mention.state == "answered", by=self.day.user)
+        finally:
+            if marked:
+                self.day.store.stop_replying(mention.id, self.day.user)
         self._record(mention, "replied", outcome.sent.url or "")
         return outcome
+
+    def someone_else_replying(self) -> str:
+        """"Ana is replying (since 2 min)" when another team member is answering the mention on screen, else ""."""
+        from cmday.team import replying_line
+
+        mention, now = self._need(), clock.now()
+        other = self.day.store.replying(mention.id, now)
+        if other is None or not other.who or other.who == self.day.user:
+            return ""
+        return replying_line(self.day.workspace.config, other.who, other.since, now)
 
     def summary(self) -> list[str]:
         counts: dict[str, int] = {}

@@ -124,6 +124,9 @@ def _screen(console, work, plan, notice: str = "") -> None:
     console.print(Text(category_label(mention.category) + (f" ({why})" if why else ""), style="dim"))
     count, earlier = work.day.store.earlier_from_author(mention)
     console.print(earlier_line(count, earlier, work.day.zone, console.width), no_wrap=True)
+    replying = work.someone_else_replying()
+    if replying:
+        console.print(Text(one_line(replying, console.width - 1), style="bold yellow"), no_wrap=True)
     done = work.done_with(mention.id)
     if done:
         console.print(Text(done, style="bold yellow"))
