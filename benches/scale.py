@@ -1,8 +1,10 @@
 """Agency scale: twelve brands, five sources each, a year of mentions. `inbox`, `check`, `morning` and `report`
 on a 10,000-mention state and on a 1,000,000-mention one, with the same 500 mentions open in both.
 
-Run: .venv/bin/python benches/scale.py [--keep DIR]   (prints medians; not a timed test)
+Run: .venv/bin/python benches/scale.py [--keep DIR] [--postgres]   (prints medians; not a timed test)
 `--keep DIR` builds the states in DIR once (the million takes a few minutes) and reuses them on later runs.
+`--postgres` measures a team's shared state instead: a PostgreSQL started as the test suite starts it
+(Debian's package), one database per size. SCALE_SIZES=10000,100000 picks other sizes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ SOURCES = 5
 OPEN = 500  # the open queue: what a CM has in front of them, whatever the size of the history
 DAYS = 365
 RUNS = 5
-SIZES = (10_000, 1_000_000)
+SIZES = tuple(int(size) for size in os.environ.get("SCALE_SIZES", "10000,1000000").split(","))
 
 PROJECT = """[project]
 name = "Brand {n}"
@@ -48,7 +50,7 @@ def build_workspace(root: Path) -> None:
         (root / "projects" / f"brand{n}.toml").write_text(PROJECT.format(n=n), encoding="utf-8")
 
 
-def build_state(state: Path, count: int, now: datetime) -> None:
+def build_state(state: Path | str, count: int, now: datetime) -> None:
     """`count` mentions over a year, spread over the brands and their sources, the newest OPEN still open."""
     from cmday.mention import Mention
     from cmday.store import Store
@@ -72,13 +74,10 @@ def build_state(state: Path, count: int, now: datetime) -> None:
             ))
         for (brand, source), mentions in batches.items():
             store.save_batch(f"brand{brand}", f"s{source}", platforms[source], mentions, None, now)
-    with store.transaction() as db:  # a bench writes the state directly: a million transactions would take hours
-        newest = [row[0] for row in db.execute("SELECT id FROM mentions ORDER BY created_at DESC LIMIT ?", (OPEN,))]
-        db.execute(
-            "UPDATE mentions SET state = 'answered', state_at = created_at,"
-            " answered_at = strftime('%Y-%m-%dT%H:%M:%S.000000Z', created_at, '+' || (id % 600) || ' minutes')"
-        )
-        db.executemany("UPDATE mentions SET state = 'open', state_at = NULL, answered_at = NULL WHERE id = ?", [(i,) for i in newest])
+    # Everything answered some minutes after it came, but the newest OPEN: one transaction for all of them.
+    stored = [m for brand in range(BRANDS) for m in store.mentions(f"brand{brand}", states=None)]
+    newest = {m.id for m in sorted(stored, key=lambda m: m.created_at, reverse=True)[:OPEN]}
+    store.answer_many([(m.id, m.created_at + timedelta(minutes=m.id % 600)) for m in stored if m.id not in newest])
     for day in range(DAYS):
         for brand in range(BRANDS):
             store.set_kpi(f"brand{brand}", "followers.mastodon", (now - timedelta(days=day)).date().isoformat(), 20_000 - day, "api", now)
@@ -106,11 +105,22 @@ def main() -> None:
             f"report -p brand0 --month {month}": ["report", "-p", "brand0", "--month", month, "--format", "html", "--out", str(folder / "r.html")],
         }
         envs = {}
+        server = None
+        if "--postgres" in sys.argv:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.support.postgres import PASSWORD, Postgres
+
+            server = Postgres()
+            server.start()
+            os.environ["CMDAY_STATE_PASSWORD"] = PASSWORD  # how cmday reads it here too; never in the URL
         for size in SIZES:
             home = folder / f"home-{size}"
-            state = home / "state.sqlite3"
+            home.mkdir(parents=True, exist_ok=True)
+            state: Path | str = home / "state.sqlite3"
             marker = home / "built.json"
-            if not marker.is_file() or json.loads(marker.read_text())["day"] != now.date().isoformat():
+            if server is not None:
+                state = server.new_database()
+            if server is not None or not marker.is_file() or json.loads(marker.read_text())["day"] != now.date().isoformat():
                 for stale in home.glob("state.sqlite3*"):
                     stale.unlink()
                 started = time.perf_counter()
@@ -119,6 +129,8 @@ def main() -> None:
                 print(f"state: {size:,} mentions ({BRANDS} brands x {SOURCES} sources, {DAYS} days, {OPEN} open), "
                       f"built in {time.perf_counter() - started:.0f} s", flush=True)
             envs[size] = {**os.environ, "CMDAY_HOME": str(home), "COLUMNS": "100"}
+            if server is not None:
+                envs[size] |= {"CMDAY_STATE_URL": str(state), "CMDAY_STATE_PASSWORD": PASSWORD}
             envs[size].pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode kept, not recompiled every run
         # sizes alternate run by run, after one run each that reads the state into the page cache: a busy
         # moment of the machine or a cold cache falls on both sizes, not on one
@@ -129,8 +141,11 @@ def main() -> None:
                     took = seconds([str(BIN / "cmday"), *words, "--workspace", str(workspace)], envs[size])
                     if run:
                         times[(size, name)].append(took)
+        if server is not None:
+            server.stop()
         figures = {size: {name: statistics.median(times[(size, name)]) for name in commands} for size in SIZES}
         small, big = SIZES
+        print(f"state: {'PostgreSQL' if server is not None else 'SQLite'}")
         for name in commands:
             ratio = figures[big][name] / figures[small][name]
             print(f"cmday {name:<34} {small:>9,}: {figures[small][name] * 1000:5.0f} ms   {big:,}: "
