@@ -31,7 +31,10 @@ from tests.support.platform_server import PlatformServer, Reply  # noqa: E402
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>alerts {n}</title><id>tag:bench,{n}</id><updated>2026-11-22T08:00:00Z</updated>
 {entries}</feed>"""
-ENTRY = "<entry><id>tag:bench,{n}-{i}</id><title>Acme news {i}</title><link href=\"https://news.example/{n}/{i}\"/><updated>2026-11-22T07:{m:02d}:00Z</updated><content type=\"html\">story {i}</content></entry>"
+ENTRY = (
+    "<entry><id>tag:bench,{n}-{i}</id><title>Acme news {i}</title><link href=\"https://news.example/{n}/{i}\"/>"
+    "<updated>2026-11-22T07:{m:02d}:00Z</updated><content type=\"html\">story {i}</content></entry>"
+)
 
 
 FEEDS = 64

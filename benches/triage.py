@@ -24,7 +24,7 @@ def big_protocol(folder: Path) -> Path:
     """The shipped protocol plus 200 extra rules (words and patterns) spread over the categories."""
     rng = random.Random(7)
     lines = []
-    for index in range(200):
+    for _index in range(200):
         category = rng.choice(["complaint", "question", "request", "praise", "spam", "crisis"])
         lines.append(f"[categories.{category}]") if f"[categories.{category}]" not in lines else None
     body = {c: [] for c in ["complaint", "question", "request", "praise", "spam", "crisis"]}

@@ -20,8 +20,8 @@ from cmday.calendar.checks import Problem, check_plan, links_to_check, post_leng
 from cmday.calendar.dates import local_time_problem
 from cmday.calendar.exchange import EXPORT_COLUMNS, CsvFormat, csv_cells, export_csv, export_ics, read_csv_posts, read_posts_file
 from cmday.calendar.plan import Plan, PlannedPost, load_plan, post_key
-from cmday.linkcheck import verify_links
 from cmday.errors import ConfigError
+from cmday.linkcheck import verify_links
 from cmday.models import Post
 from cmday.store import Store
 from cmday.textsafe import clean
@@ -186,7 +186,9 @@ def test_keys_are_stable_hashes_or_explicit_ids(tmp_path: Path):
 
 
 ROUND_TRIP_POSTS = (
-    post("2026-11-25T09:00:00", "Black Friday: 20% en todo ☕", extra='link = "https://acme.example/bf?utm_source=mastodon&utm_medium=social&utm_campaign=black-friday#top"\nmedia = ["media/bf.png"]\ncampaign = "black-friday"\nowner = "Lucía"')
+    post("2026-11-25T09:00:00", "Black Friday: 20% en todo ☕",
+         extra='link = "https://acme.example/bf?utm_source=mastodon&utm_medium=social&utm_campaign=black-friday#top"\nmedia = ["media/bf.png"]\n'
+               'campaign = "black-friday"\nowner = "Lucía"')
     + post("2026-11-25T12:00:00", "two pictures", extra=(
         "media = [\"media/plain.png\", { path = \"media/cups.png\", alt = '=Two cups | one \\ saucer; \"café\"' }]"))
     + post("2026-10-25T02:30:00", "twice", status="draft")
@@ -248,7 +250,7 @@ ALT_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40
 def test_alt_texts_come_back_from_a_sheet_whatever_they_hold(alts: list[str], delimiter: str):
     media = [f"media/{number}.png" for number in range(len(alts))]
     written = Post.model_validate({"at": datetime(2026, 11, 25, 9, 0), "platform": "mastodon", "text": "x",
-                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts)]})
+                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts, strict=True)]})
     buffer = io.StringIO()
     sheet = csv.writer(buffer, delimiter=delimiter)
     sheet.writerow(EXPORT_COLUMNS)
@@ -270,7 +272,7 @@ def _through_ics(folder: Path, alts: list[str]) -> Post:
     project = load_workspace(make(folder / "ws")).projects["acme"]
     media = [f"media/{number}.png" for number in range(len(alts))]
     written = Post.model_validate({"at": datetime(2026, 11, 25, 9, 0), "platform": "mastodon", "text": "x",
-                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts)]})
+                                   "media": [{"path": path, "alt": alt} for path, alt in zip(media, alts, strict=True)]})
     at = written.at.replace(tzinfo=MADRID).astimezone(UTC)
     planned = PlannedPost(post_key(written, "mastodon"), written, at, at.astimezone(MADRID), "mastodon", "x", "ready")
     plan = Plan(project=project, zone=MADRID, root=Path("."), posts=[planned], project_file="projects/acme.toml")
@@ -425,7 +427,8 @@ def test_links_to_own_domains_need_utm_tags_that_follow_the_rules(tmp_path: Path
         post("2026-11-27T09:00:00", "bare", extra='link = "https://shop.acme.example/bf"')
         + post("2026-11-27T11:00:00", "caps", extra='link = "https://acme.example/?utm_source=mastodon&utm_medium=social&utm_campaign=Black Friday"')
         + post("2026-11-27T13:00:00", "unknown campaign", extra='link = "https://acme.example/?utm_source=mastodon&utm_medium=social&utm_campaign=summer"')
-        + post("2026-11-27T15:00:00", "wrong source", extra='link = "https://acme.example/?utm_source=bluesky&utm_medium=social&utm_campaign=launch"\ncampaign = "black-friday"')
+        + post("2026-11-27T15:00:00", "wrong source",
+               extra='link = "https://acme.example/?utm_source=bluesky&utm_medium=social&utm_campaign=launch"\ncampaign = "black-friday"')
         + post("2026-11-27T17:00:00", "other site https://elsewhere.example/x and https://acme.example/in-text")
         + post("2026-11-27T19:00:00", "fine", extra='link = "https://acme.example/?utm_source=mastodon&utm_medium=social&utm_campaign=launch"')
     )

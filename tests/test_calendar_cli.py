@@ -56,13 +56,18 @@ domains = ["acme.example"]
 """
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
+def hand_written_workspace(tmp_path: Path) -> Path:
+    """A workspace with one project written by hand (HAND_WRITTEN), in tmp_path/ws."""
     root = tmp_path / "ws"
     (root / "projects").mkdir(parents=True)
     (root / "cmday.toml").write_text('owner = "Lucía"\ntimezone = "Europe/Madrid"\n', encoding="utf-8")
     (root / "projects" / "acme.toml").write_text(HAND_WRITTEN, encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    return hand_written_workspace(tmp_path)
 
 
 def cmday(root: Path, *args: str, input: str | None = None, at: datetime = NOW):

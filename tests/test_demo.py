@@ -12,7 +12,8 @@ import time_machine
 from tests.cli_runner import run
 
 MADRID = ZoneInfo("Europe/Madrid")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+            "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
 @pytest.mark.parametrize("hour", [0, 1, 7, 9, 12, 16, 18, 21, 23])

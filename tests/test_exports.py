@@ -12,7 +12,14 @@ import pytest
 import time_machine
 
 from tests.cli_runner import run
-from tests.test_calendar_cli import MADRID, _second_workspace, add_post, as_json, cmday, ws  # noqa: F401  (ws is a fixture)
+from tests.test_calendar_cli import MADRID, _second_workspace, add_post, as_json, cmday, hand_written_workspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """The workspace tests/test_calendar_cli.py works in."""
+    return hand_written_workspace(tmp_path)
+
 
 FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"click\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)"]
 

@@ -118,7 +118,7 @@ def test_spanish_translations_keep_the_same_placeholders() -> None:
     for entry in spanish_catalog():
         if not entry.id or not entry.string:
             continue
-        pairs = zip(entry.id, entry.string) if isinstance(entry.id, tuple) else [(entry.id, entry.string)]
+        pairs = zip(entry.id, entry.string, strict=False) if isinstance(entry.id, tuple) else [(entry.id, entry.string)]
         for msgid, msgstr in pairs:
             if msgstr and placeholders(msgid) != placeholders(msgstr):
                 wrong.append(f"  {msgid!r}\n    -> {msgstr!r}\n    has {placeholders(msgstr)}, needs {placeholders(msgid)}")

@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cmday.errors import UsageError
 from cmday.calendar.plan import load_plan, post_key
-from cmday.models import Post
+from cmday.errors import UsageError
 from cmday.indicators import (
     BusinessHours,
     WorkingClock,
@@ -23,6 +22,7 @@ from cmday.indicators import (
     sparkline,
 )
 from cmday.mention import Mention
+from cmday.models import Post
 from cmday.store import Store
 from cmday.workspace import load_workspace
 

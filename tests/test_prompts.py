@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from cmday.errors import ExitCode
-from cmday.store import Store
 from tests.cli_runner import run
 from tests.test_init_and_help import answer_in_a_terminal
 

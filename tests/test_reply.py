@@ -108,7 +108,8 @@ def test_sources_without_a_reply_api_give_text_to_copy_and_a_manual_mark(workspa
     from cmday.mention import Mention
 
     project_file = workspace / "projects" / "acme.toml"
-    project_file.write_text(project_file.read_text(encoding="utf-8") + '\n[[sources]]\nid = "alerts"\nplatform = "rss"\nurl = "https://e.example/f"\n', encoding="utf-8")
+    project_file.write_text(project_file.read_text(encoding="utf-8") + '\n[[sources]]\nid = "alerts"\nplatform = "rss"\nurl = "https://e.example/f"\n',
+                            encoding="utf-8")
     store = Store(cmday_home / "state.sqlite3")
     at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     store.save_batch("acme", "alerts", "rss", [Mention("rss", "1", "alert", "Acme opens a new shop", at)], None, at)

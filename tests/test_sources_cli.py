@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 from cmday.errors import ExitCode
-from tests.support.platform_server import Reply
 from tests.cli_runner import run
+from tests.support.platform_server import Reply
 
 SOURCES = """
 [[sources]]

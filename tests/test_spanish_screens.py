@@ -49,7 +49,7 @@ def english_phrases() -> list[str]:
     for entry in spanish_catalog():
         if not entry.id or entry.context:
             continue
-        pairs = zip(entry.id, entry.string) if isinstance(entry.id, tuple) else [(entry.id, entry.string)]
+        pairs = zip(entry.id, entry.string, strict=False) if isinstance(entry.id, tuple) else [(entry.id, entry.string)]
         for english, spanish in pairs:
             for literal, *_rest in string.Formatter().parse(english):
                 literal = literal.strip(" :·—()")

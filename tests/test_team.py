@@ -128,7 +128,9 @@ def test_two_members_replying_at_once_on_two_machines_send_one_answer(team_works
                                                                      platform_server, recorded_fixtures: Path):
     fake = MastodonInstance(platform_server, honours_keys=False)
     project = team_workspace / "projects" / "acme.toml"
-    project.write_text(project.read_text(encoding="utf-8") + f'\n[[sources]]\nid = "masto"\nplatform = "mastodon"\ninstance = "{platform_server.url}"\ntoken_env = "ACME_MASTODON_TOKEN"\n', encoding="utf-8")
+    project.write_text(project.read_text(encoding="utf-8")
+                       + f'\n[[sources]]\nid = "masto"\nplatform = "mastodon"\ninstance = "{platform_server.url}"\ntoken_env = "ACME_MASTODON_TOKEN"\n',
+                       encoding="utf-8")
     page = json.loads((recorded_fixtures / NOTIFICATIONS_PAGE).read_text(encoding="utf-8"))
     notification = next(n for n in page if n["type"] == "mention" and (n["status"] or {}).get("visibility") == "public")
     [mention], _skipped = mentions_from_notifications([notification], "mastodon.social")
@@ -206,7 +208,7 @@ def test_copying_a_local_state_in_twice_loses_and_doubles_nothing(workspace: Pat
 def test_the_team_copy_of_the_report_lists_who_answered_and_the_client_copy_does_not(team_workspace: Path, state_url: str):
     ids = _stored(state_url, _mention(1), _mention(2), _mention(3))
     store = Store(state_url)
-    for number, (mention_id, who, template) in enumerate(zip(ids, ["ana", "ana", "ben"], ["thanks", "", "thanks"]), start=1):
+    for number, (mention_id, who, template) in enumerate(zip(ids, ["ana", "ana", "ben"], ["thanks", "", "thanks"], strict=True), start=1):
         claim = store.claim_reply(mention_id, "Thanks!", template, f"key-{number}", NOW, since=NOW, by=who)
         store.finish_draft(claim.draft.id, "sent", NOW + timedelta(minutes=10 * number))
     store.close()

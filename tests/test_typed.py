@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.numbers import format_decimal
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cmday.errors import UsageError
 from cmday.typed import choose, read_day, read_moment, read_number

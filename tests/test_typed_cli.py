@@ -147,7 +147,8 @@ def test_init_asks_again_for_a_number_that_reads_two_ways(tmp_path: Path):
     assert load_workspace(tmp_path / "ws").projects["sol"].objectives[0].target == 3000
 
 
-@pytest.mark.parametrize(("lang", "said"), [("en", "--at 07:00: that time has passed today, so tomorrow"), ("es", "--at 07:00: esa hora ya pasó hoy, así que mañana")])
+@pytest.mark.parametrize(("lang", "said"), [("en", "--at 07:00: that time has passed today, so tomorrow"),
+                                           ("es", "--at 07:00: esa hora ya pasó hoy, así que mañana")])
 def test_calendar_add_at_a_past_time_of_day_plans_it_tomorrow_and_says_so(workspace: Path, lang: str, said: str):
     with time_machine.travel(NOW, tick=False):
         ran = run("calendar", "add", "--at", "07:00", "--platform", "mastodon", "--text", "Buenos días", "--workspace", str(workspace), "--lang", lang)

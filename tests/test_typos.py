@@ -36,7 +36,8 @@ def test_calendar_add_with_a_mistyped_platform_writes_nothing_and_suggests(works
 def test_a_calendar_row_with_a_mistyped_platform_names_the_cell_and_suggests(workspace: Path, lang: str):
     (workspace / "plan.csv").write_text("fecha;plataforma;texto\n20/12/2026 10:00;instagam;hola\n", encoding="utf-8")
     project_file = workspace / "projects" / "acme.toml"
-    project_file.write_text(project_file.read_text(encoding="utf-8").replace('platforms = ["mastodon"]', 'platforms = ["mastodon"]\nfile = "plan.csv"'), encoding="utf-8")
+    project_file.write_text(project_file.read_text(encoding="utf-8").replace('platforms = ["mastodon"]', 'platforms = ["mastodon"]\nfile = "plan.csv"'),
+                            encoding="utf-8")
     ran = ws(workspace, "calendar", "check", lang=lang)
     assert ran.exit_code == ExitCode.CONFIG
     assert "plan.csv:2: plataforma:" in ran.stderr and "'instagam'" in ran.stderr
@@ -54,7 +55,8 @@ def test_inbox_platform_typo_is_an_error_not_an_empty_inbox(workspace: Path, lan
 
 def test_a_projects_own_platform_is_known(workspace: Path):
     project_file = workspace / "projects" / "acme.toml"
-    project_file.write_text(project_file.read_text(encoding="utf-8").replace('platforms = ["mastodon"]', 'platforms = ["mastodon", "twitch"]'), encoding="utf-8")
+    project_file.write_text(project_file.read_text(encoding="utf-8").replace('platforms = ["mastodon"]', 'platforms = ["mastodon", "twitch"]'),
+                            encoding="utf-8")
     assert ws(workspace, "inbox", "--platform", "twitch").exit_code == 0
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cmday.utm import build_utm, naming_breaks, own_domain, utm_tags
 from cmday.errors import UsageError
 from cmday.models import Utm
+from cmday.utm import build_utm, naming_breaks, own_domain, utm_tags
 from tests.cli_runner import run
 
 RULES = Utm(domains=["www.Acme.example"], campaigns=["black-friday", "launch"])

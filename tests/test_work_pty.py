@@ -14,9 +14,9 @@ from pathlib import Path
 
 from cmday.mention import Mention
 from cmday.store import Store
+from tests.cli_runner import run
 from tests.support.fake_platforms import MastodonInstance
 from tests.support.platform_server import Reply
-from tests.cli_runner import run
 
 CMDAY = str(Path(sys.executable).parent / "cmday")
 

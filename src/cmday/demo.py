@@ -287,7 +287,7 @@ def _past_post_id(number: int) -> str:
 
 def _seed_posts(store: Store, today, rng: random.Random) -> None:
     """Published posts: Mastodon and Bluesky ones through cmday, with the reactions fetched a day later."""
-    for number, (day, platform, text) in enumerate(_post_days(today)):
+    for number, (day, platform, _text) in enumerate(_post_days(today)):
         at = datetime.combine(day, time(10, 30), tzinfo=ZONE)
         key = _past_post_id(number)
         if platform == "instagram":  # published by hand; the CM notes the likes

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from cmday.errors import CmdayError, ExitCode, UsageError
 from cmday.i18n import _
-
 from cmday.mention import StoredMention
 from cmday.sources.base import ReplyTarget
 

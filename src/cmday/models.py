@@ -5,12 +5,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date, datetime, time
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 
 Language = Literal["en", "es"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -288,7 +287,7 @@ class DemoSource(SourceBase):
 
 
 Source = Annotated[
-    Union[MastodonSource, BlueskySource, FeedSource, FileSource, EmailSource, InstagramSource, FacebookSource, DemoSource],
+    MastodonSource | BlueskySource | FeedSource | FileSource | EmailSource | InstagramSource | FacebookSource | DemoSource,
     Field(discriminator="platform"),
 ]
 # `Source` names the registry's platforms (cmday.sources.PLATFORMS, not imported here: a check that reads no
@@ -299,7 +298,7 @@ POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")
 PostStatus = Literal["idea", "draft", "ready", "scheduled", "published"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Count = Annotated[int, Field(ge=0)]
-PerPlatform = Union[Count, dict[str, Count]]  # one number for every platform, or {mastodon = 2, bluesky = 3}
+PerPlatform = Count | dict[str, Count]  # one number for every platform, or {mastodon = 2, bluesky = 3}
 
 
 class Post(Strict):

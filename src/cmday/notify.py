@@ -44,7 +44,10 @@ def alerts(day: Day) -> list[Alert]:
         mention = day.store.mention(first.id)
         related = [m for m in (day.store.mention(line.id) for line in crisis.mentions) if m]
         if mention:
-            message = compose(day.project, mention, _("the crisis watch"), ngettext("cmday found a crisis ({count} mention).", "cmday found a crisis ({count} mentions).", len(related)).format(count=len(related)), related, day.zone)
+            message = compose(day.project, mention, _("the crisis watch"),
+                              ngettext("cmday found a crisis ({count} mention).", "cmday found a crisis ({count} mentions).",
+                                       len(related)).format(count=len(related)),
+                              related, day.zone)
             found.append(Alert(f"crisis:{first.id}", "crisis", message, [line.id for line in crisis.mentions]))
     for mention in day.open_mentions:
         if mention.past_sla(day.now):
@@ -93,7 +96,8 @@ def send_new(day: Day, outbox: Path, now: datetime) -> tuple[list[Sent], list[No
             continue
         names = targets(day, alert.route)
         if not names:
-            failed.append(NotSent(alert.item, _("no escalation contact for {route}: add a route or a webhook contact to the protocol's [escalation]").format(route=alert.route)))
+            failed.append(NotSent(
+                alert.item, _("no escalation contact for {route}: add a route or a webhook contact to the protocol's [escalation]").format(route=alert.route)))
             continue
         if not day.store.claim_notification(day.slug, alert.item, now):
             continue  # sent by an earlier run (or one running now)

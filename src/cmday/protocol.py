@@ -7,9 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
-
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 

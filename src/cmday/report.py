@@ -17,7 +17,17 @@ from cmday import files
 from cmday.errors import ConfigError
 from cmday.i18n import _, active_language, ngettext, set_language
 from cmday.indicators import (
-    ADDITIVE, ARROWS, COMPUTED_KEYS, BusinessHours, Indicator, Indicators, MentionNote, Period, compute, reaches, sparkline,
+    ADDITIVE,
+    ARROWS,
+    COMPUTED_KEYS,
+    BusinessHours,
+    Indicator,
+    Indicators,
+    MentionNote,
+    Period,
+    compute,
+    reaches,
+    sparkline,
 )
 from cmday.models import Project
 
@@ -531,7 +541,8 @@ def render_markdown(report: MonthlyReport) -> str:
     if report.client:
         facts.append(_("Client: {client}").format(client=md(report.client)))
     facts.append(_("Period: {span}").format(span=words.span(figures)))
-    facts.append(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date())) + (f" · {md(report.owner)}" if report.owner else ""))
+    facts.append(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date()))
+                 + (f" · {md(report.owner)}" if report.owner else ""))
     add(" · ".join(facts))
     add("")
     add(f"## {_('Summary')}")
@@ -558,12 +569,14 @@ def render_markdown(report: MonthlyReport) -> str:
     add(f"## {_('Indicators')}")
     add("")
     last_months = ngettext("Last {count} month", "Last {count} months", len(figures.periods)).format(count=len(figures.periods))
-    add(f"| {_('Indicator')} | {words.month(period, title=True)} | {words.month(figures.previous_period, title=True)} | {_('Change')} | {_('Target')} | {last_months} |")
+    add(f"| {_('Indicator')} | {words.month(period, title=True)} | {words.month(figures.previous_period, title=True)} | "
+        f"{_('Change')} | {_('Target')} | {last_months} |")
     add("|---|---:|---:|---:|---:|---|")
     for indicator in figures.indicators:
         add(
             f"| {md(indicator.label)} | {words.number(indicator.value, indicator.unit)} | {words.number(indicator.previous, indicator.unit)} | "
-            f"{words.change(indicator)} | {words.number(indicator.target, indicator.unit) if indicator.target is not None else ''} | `{sparkline(indicator.series, indicator.unit)}` |"
+            f"{words.change(indicator)} | {words.number(indicator.target, indicator.unit) if indicator.target is not None else ''} | "
+            f"`{sparkline(indicator.series, indicator.unit)}` |"
         )
     add("")
 
@@ -582,7 +595,8 @@ def render_markdown(report: MonthlyReport) -> str:
         add(f"| {_('Platform')} | {_('Answered')} | {_('Median')} | {_('90th pct.')} |")
         add("|---|---:|---:|---:|")
         for platform, row in details.response_by_platform.items():
-            add(f"| {md(platform)} | {words.number(row['answered'])} | {words.number(row['median_minutes'], 'minutes')} | {words.number(row['p90_minutes'], 'minutes')} |")
+            add(f"| {md(platform)} | {words.number(row['answered'])} | {words.number(row['median_minutes'], 'minutes')} | "
+                f"{words.number(row['p90_minutes'], 'minutes')} |")
         add("")
         add(" · ".join(f"{words.bucket(name)}: {words.number(count)}" for name, count in details.response_buckets.items()))
         add("")
@@ -622,7 +636,8 @@ def render_markdown(report: MonthlyReport) -> str:
         if not notes:
             add(empty)
         for note in notes:
-            add(f"- «{md(_quote(note.text))}» · {md(note.author)} ({md(note.platform)}, {words.moment(note.created_at)}) · {words.state(note)}" + _md_reactions(note, words))
+            add(f"- «{md(_quote(note.text))}» · {md(note.author)} ({md(note.platform)}, {words.moment(note.created_at)}) · {words.state(note)}"
+                + _md_reactions(note, words))
         add("")
 
     add(f"## {_('Crises and how they were handled')}")
@@ -815,7 +830,7 @@ def svg_columns(series: list[float | None], labels: list[str], unit: str, words:
     ceiling = 1.0 if unit == "ratio" else max(known + [0]) or 1
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{e(title)}">']
     parts.append(f'<line x1="0" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" class="axis"/>')
-    for index, (value, label) in enumerate(zip(series, labels)):
+    for index, (value, label) in enumerate(zip(series, labels, strict=False)):
         x = index * slot
         current = " current" if index == len(series) - 1 else ""
         if value is not None:
@@ -838,7 +853,7 @@ def svg_line(series: list[float | None], labels: list[str], unit: str, words: Wo
     parts = [f'<svg class="chart line" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{e(title)}">']
     parts.append(f'<line x1="0" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" class="axis"/>')
     points = []
-    for index, (value, label) in enumerate(zip(series, labels)):
+    for index, (value, label) in enumerate(zip(series, labels, strict=False)):
         x = side + index * slot
         current = " current" if index == len(series) - 1 else ""
         parts.append(f'<text class="tick{current}" x="{x:.1f}" y="{height - 5}">{e(label)}</text>')
@@ -915,7 +930,8 @@ def render_html(report: MonthlyReport) -> str:
     if report.client:
         facts.append(e(_("Client: {client}").format(client=report.client)))
     facts.append(e(_("Period: {span}").format(span=words.span(figures))))
-    facts.append(e(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date()))) + (f" · {e(report.owner)}" if report.owner else ""))
+    facts.append(e(_("Prepared on {day}").format(day=words.day(report.generated_at.astimezone(words.zone).date())))
+                 + (f" · {e(report.owner)}" if report.owner else ""))
     add(f'<p class="facts">{" · ".join(facts)}</p>')
     add("</header>")
 
@@ -927,15 +943,18 @@ def render_html(report: MonthlyReport) -> str:
     add('<section id="objectives">')
     add(f"<h2>{e(_('Objectives'))}</h2>")
     if report.objectives:
-        add(f'<table><thead><tr><th>{e(_("Objective"))}</th><th class="num">{e(_("Target"))}</th><th class="num">{e(_("Result"))}</th><th></th></tr></thead><tbody>')
+        add(f'<table><thead><tr><th>{e(_("Objective"))}</th><th class="num">{e(_("Target"))}</th>'
+            f'<th class="num">{e(_("Result"))}</th><th></th></tr></thead><tbody>')
         for objective in report.objectives:
             status = objective.status
             mark = MARKS[status]
             description = f'<div class="note">{e(objective.description)}</div>' if objective.description else ""
             add(
                 f'<tr class="{status}"><td>{e(objective.label)}{description}</td>'
-                f'<td class="num" data-objective="{e(objective.kpi)}" data-target="{_data(objective.target)}">{e(words.number(objective.target, objective.unit))}</td>'
-                f'<td class="num" data-objective-value="{e(objective.kpi)}" data-value="{_data(objective.value)}">{e(words.number(objective.value, objective.unit))}</td>'
+                f'<td class="num" data-objective="{e(objective.kpi)}" data-target="{_data(objective.target)}">'
+                f'{e(words.number(objective.target, objective.unit))}</td>'
+                f'<td class="num" data-objective-value="{e(objective.kpi)}" data-value="{_data(objective.value)}">'
+                f'{e(words.number(objective.value, objective.unit))}</td>'
                 f'<td class="status">{mark} {e(words.met(objective.met, objective.on_track))}</td></tr>'
             )
         add("</tbody></table>")
@@ -954,14 +973,17 @@ def render_html(report: MonthlyReport) -> str:
         status = "" if indicator.met is None else " met" if indicator.met else " missed"
         add(f'<div class="card{status}" data-card="{e(indicator.key)}">')
         add(f'<div class="label">{e(indicator.label)}</div>')
-        add(f'<div class="value" data-kpi="{e(indicator.key)}" data-value="{_data(indicator.value)}" data-unit="{e(indicator.unit)}">{e(words.number(indicator.value, indicator.unit))}</div>')
+        add(f'<div class="value" data-kpi="{e(indicator.key)}" data-value="{_data(indicator.value)}" data-unit="{e(indicator.unit)}">'
+            f'{e(words.number(indicator.value, indicator.unit))}</div>')
         add(
             f'<div class="versus"><span data-previous="{e(indicator.key)}" data-value="{_data(indicator.previous)}">'
             f'{e(_("previous: {value}").format(value=words.number(indicator.previous, indicator.unit)))}</span>'
             f' <span class="change trend-{e(indicator.trend or "none")}">{e(words.change(indicator))}</span></div>'
         )
         if indicator.target is not None:
-            add(f'<div class="target" data-target="{e(indicator.key)}" data-value="{_data(indicator.target)}">{e(_("target: {value}").format(value=words.number(indicator.target, indicator.unit)))} · {e(words.met(indicator.met, indicator.on_track))}</div>')
+            add(f'<div class="target" data-target="{e(indicator.key)}" data-value="{_data(indicator.target)}">'
+                f'{e(_("target: {value}").format(value=words.number(indicator.target, indicator.unit)))}'
+                f' · {e(words.met(indicator.met, indicator.on_track))}</div>')
         chart = svg_columns if indicator.key in COMPUTED_KEYS else svg_line  # snapshots are running totals
         add(chart(indicator.series, labels, indicator.unit, words, indicator.label))
         add("</div>")
@@ -981,16 +1003,21 @@ def render_html(report: MonthlyReport) -> str:
     add(f"<h2>{e(_('Response times'))}</h2>")
     add(f"<p>{e(_response_intro(report, words))}</p>")
     if details.response_by_platform:
-        add(f'<table><thead><tr><th>{e(_("Platform"))}</th><th class="num">{e(_("Answered"))}</th><th class="num">{e(_("Median"))}</th><th class="num">{e(_("90th pct."))}</th></tr></thead><tbody>')
+        add(f'<table><thead><tr><th>{e(_("Platform"))}</th><th class="num">{e(_("Answered"))}</th><th class="num">{e(_("Median"))}</th>'
+            f'<th class="num">{e(_("90th pct."))}</th></tr></thead><tbody>')
         for platform, row in details.response_by_platform.items():
-            add(f'<tr><td>{e(platform)}</td><td class="num">{e(words.number(row["answered"]))}</td><td class="num">{e(words.number(row["median_minutes"], "minutes"))}</td><td class="num">{e(words.number(row["p90_minutes"], "minutes"))}</td></tr>')
+            add(f'<tr><td>{e(platform)}</td><td class="num">{e(words.number(row["answered"]))}</td>'
+                f'<td class="num">{e(words.number(row["median_minutes"], "minutes"))}</td>'
+                f'<td class="num">{e(words.number(row["p90_minutes"], "minutes"))}</td></tr>')
         add("</tbody></table>")
         buckets = {words.bucket(name): count for name, count in details.response_buckets.items()}
         add(f'<figure><figcaption>{e(_("How long answers took"))}</figcaption>{svg_rows(buckets, words, _("How long answers took"))}</figure>')
     if report.by_member:
-        add(f'<table class="internal"><thead><tr><th>{e(_("Who answered"))}</th><th class="num">{e(_("Answered"))}</th><th class="num">{e(_("Median"))}</th><th>{e(_("Templates"))}</th></tr></thead><tbody>')
+        add(f'<table class="internal"><thead><tr><th>{e(_("Who answered"))}</th><th class="num">{e(_("Answered"))}</th>'
+            f'<th class="num">{e(_("Median"))}</th><th>{e(_("Templates"))}</th></tr></thead><tbody>')
         for line in report.by_member:
-            add(f'<tr><td>{e(line.member)}</td><td class="num">{e(words.number(line.replies))}</td><td class="num">{e(words.number(line.median_minutes, "minutes"))}</td><td>{e(_templates_used(line))}</td></tr>')
+            add(f'<tr><td>{e(line.member)}</td><td class="num">{e(words.number(line.replies))}</td>'
+                f'<td class="num">{e(words.number(line.median_minutes, "minutes"))}</td><td>{e(_templates_used(line))}</td></tr>')
         add("</tbody></table>")
     add("</section>")
 
@@ -1074,7 +1101,8 @@ def render_html(report: MonthlyReport) -> str:
         )
         for person in details.people:
             add(
-                f'<tr data-person="{e(person.author)}"><td>{e(person.author)}</td><td>{e(person.platform)}</td><td class="num">{e(words.number(person.praise))}</td>'
+                f'<tr data-person="{e(person.author)}"><td>{e(person.author)}</td><td>{e(person.platform)}</td>'
+                f'<td class="num">{e(words.number(person.praise))}</td>'
                 f'<td class="num">{e(words.number(person.questions_answered))}</td><td class="num">{e(words.number(person.shares))}</td>'
                 + (f'<td class="num">{e(words.number(person.followers))}</td>' if followers else "") + "</tr>"
             )
@@ -1093,7 +1121,9 @@ def render_html(report: MonthlyReport) -> str:
             add('<ul class="drafts">' + "".join(f'<li data-topic="{e(item.topic)}">{e(item.text)}</li>' for item in report.drafts) + "</ul>")
         add("</section>")
 
-    add(f'<footer class="colophon">{e(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))}</footer>')
+    add(f'<footer class="colophon">'
+        f'{e(_("Figures computed by cmday from the local state on {day}.").format(day=words.day(report.generated_at.astimezone(words.zone).date())))}'
+        '</footer>')
     add("</body>")
     add("</html>")
     return "\n".join(out) + "\n"

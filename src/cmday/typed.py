@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from cmday.errors import UsageError

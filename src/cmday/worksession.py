@@ -193,7 +193,8 @@ class WorkSession:
         if blocking:
             draft = replies.new_draft(self.day.store, mention, text, template)
             raise UsageError(
-                ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)", len(blocking)).format(count=len(blocking), draft=draft.id),
+                ngettext("not sent: {count} conduct check failed (draft #{draft} kept)", "not sent: {count} conduct checks failed (draft #{draft} kept)",
+                         len(blocking)).format(count=len(blocking), draft=draft.id),
                 hint="; ".join(f"{f.rule}: {f.message}" for f in blocking),
             )
         marked = bool(self.day.user)  # the others see "Ana is replying" while this one goes out

@@ -227,7 +227,8 @@ def parse_text(text: str, model: type[Model], shown: str) -> Model:
             ),
             hint=_("fix that value and run the command again")
             if error.error_count() == 1
-            else ngettext("{count} more problem in this file", "{count} more problems in this file", error.error_count() - 1).format(count=error.error_count() - 1),
+            else ngettext("{count} more problem in this file", "{count} more problems in this file", error.error_count() - 1).format(
+                count=error.error_count() - 1),
         ) from None
 
 
@@ -317,7 +318,7 @@ def _unwrap(annotation: Any) -> Any:
             annotation = typing.get_args(annotation)[0]
         elif origin is typing.Annotated:
             annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+        elif origin in (typing.Union, __import__("types").UnionType):
             members = [a for a in typing.get_args(annotation) if a is not type(None)]
             if len(members) == 1:
                 annotation = members[0]

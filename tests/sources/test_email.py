@@ -90,7 +90,8 @@ def sweep(source: EmailSource, cursor: str | None) -> list[Batch]:
     return drive(source, collect)
 
 
-def mail(subject: str = "Where is my order?", body: str = "Hello, my order 1234 has not arrived.", *, sender: str = "Ana Ruiz <ana@example.org>", message_id: str | None = "<order-1234@example.org>", **headers) -> bytes:
+def mail(subject: str = "Where is my order?", body: str = "Hello, my order 1234 has not arrived.", *,
+         sender: str = "Ana Ruiz <ana@example.org>", message_id: str | None = "<order-1234@example.org>", **headers) -> bytes:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "info@acme.example"
@@ -459,7 +460,8 @@ from cmday.sources.email import EmailAdapter
 
 source = EmailSource.model_validate_json(sys.argv[1])
 target = ReplyTarget(**json.loads(sys.argv[2]))
-context = FetchContext(http=None, secret=lambda _name: sys.argv[3], workspace_root=Path("/"), now=__import__("datetime").datetime.now(__import__("datetime").UTC), project_slug="acme")
+context = FetchContext(http=None, secret=lambda _name: sys.argv[3], workspace_root=Path("/"),
+                       now=__import__("datetime").datetime.now(__import__("datetime").UTC), project_slug="acme")
 asyncio.run(EmailAdapter(source, context).reply(target, "It ships today.", "key-5"))
 """
 

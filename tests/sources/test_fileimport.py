@@ -38,7 +38,7 @@ COMMA_CSV = (
     "c-1,2024-05-03T19:15:00Z,@lucia,Lucía,Best flat white in town!,https://example.com/c/1,comment,,en\n"
     "c-2,2024-05-04T09:00:00+02:00,@sam,Sam,Do you have oat milk?,,dm,mastodon,\n"
     "c-3,2024-05-04 10:30,@dani,Dani,The card machine is broken again,,reply,,\n"
-).encode("utf-8")
+).encode()
 
 
 def run_adapter(workspace: Path, path: str, cursor: str | None = None, network: str = "") -> list[Batch]:

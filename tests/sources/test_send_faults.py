@@ -73,7 +73,8 @@ def mastodon_platform(workspace: Path, cmday_home: Path, server, load, honours_k
 
 def bluesky_platform(workspace: Path, cmday_home: Path, server, load) -> Platform:
     fake = BlueskyPds(server, load(BSKY_SESSION))
-    _add_source(workspace, f'\n[[sources]]\nid = "bsky"\nplatform = "bluesky"\nservice = "{server.url}"\nhandle = "bskyr.bsky.social"\npassword_env = "ACME_BSKY"\n')
+    _add_source(workspace, f'\n[[sources]]\nid = "bsky"\nplatform = "bluesky"\nservice = "{server.url}"\n'
+                           'handle = "bskyr.bsky.social"\npassword_env = "ACME_BSKY"\n')
     notification = next(n for n in load(BSKY_NOTIFICATIONS)["notifications"] if n["uri"] == REPLY_TO_A_REPLY)
     [mention] = read_notifications({"notifications": [notification]}, None).mentions
     mention_id = _store(cmday_home, "bsky", "bluesky", mention)

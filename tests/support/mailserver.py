@@ -54,12 +54,6 @@ class Dovecot:
     def __init__(self, folder: Path, cert: Path, key: Path) -> None:
         self.folder = folder
         self.cert = cert
-        def authenticator(server, session, envelope, mechanism, auth_data):
-            good = isinstance(auth_data, LoginPassword) and auth_data.password == PASSWORD.encode()
-            if good:
-                receiver.logins.append(auth_data.login.decode())
-            return AuthResult(success=good)
-
         self.port = free_port()
         self.starttls_port = free_port()
         self.users = itertools.count(1)

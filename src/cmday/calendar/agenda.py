@@ -10,6 +10,7 @@ from cmday.calendar.checks import SEVERITIES, Problem, check_plan, empty_days
 from cmday.calendar.plan import Plan, PlannedPost
 from cmday.clock import day_bounds
 
+
 @dataclass
 class AgendaPost:
     key: str

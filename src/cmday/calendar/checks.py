@@ -222,7 +222,8 @@ def _duplicates(plan: Plan) -> list[Problem]:
         if count > 1:
             places = [p.origin for p in plan.posts if p.key == key]
             first = next(p for p in plan.posts if p.key == key)
-            found.append(Problem("warning", "duplicate", ngettext("{count} post has the key {key}: {places}; give one an id", "{count} posts share the key {key}: {places}; give one an id", count).format(
+            found.append(Problem("warning", "duplicate", ngettext("{count} post has the key {key}: {places}; give one an id",
+                                                                  "{count} posts share the key {key}: {places}; give one an id", count).format(
                 count=count, key=key, places=", ".join(places)), key, first.local.date(), first.platform))
     return found
 
@@ -236,8 +237,9 @@ def _tomorrow(plan: Plan, tomorrow: date) -> list[Problem]:
         wanted = plan.project.calendar.per_platform("min_per_day", platform)
         ready = sum(1 for p in posts if p.platform == platform and p.status in READY_STATUSES)
         if ready < wanted:
-            found.append(Problem("error", "tomorrow-missing", ngettext("tomorrow ({day}) {platform} has {ready} of the {wanted} ready post it needs",
-                                                                        "tomorrow ({day}) {platform} has {ready} of the {wanted} ready posts it needs", wanted).format(
+            found.append(Problem("error", "tomorrow-missing",
+                                 ngettext("tomorrow ({day}) {platform} has {ready} of the {wanted} ready post it needs",
+                                          "tomorrow ({day}) {platform} has {ready} of the {wanted} ready posts it needs", wanted).format(
                 day=format_short_day(tomorrow), platform=platform, ready=ready, wanted=wanted), None, tomorrow, platform))
     return found
 
@@ -260,9 +262,10 @@ def _saturation(plan: Plan, today: date, until: datetime) -> list[Problem]:
     for platform, posts in by_platform.items():
         gap = timedelta(minutes=plan.project.calendar.per_platform("min_gap_minutes", platform))
         posts.sort(key=lambda p: p.at)
-        for before, after in zip(posts, posts[1:]):
+        for before, after in zip(posts, posts[1:], strict=False):
             if after.at - before.at < gap and after.key != before.key:
-                found.append(Problem("warning", "too-close", _("{time} {platform}: {minutes} min after the post at {before}; the project wants {gap} min between posts").format(
+                found.append(Problem("warning", "too-close",
+                                     _("{time} {platform}: {minutes} min after the post at {before}; the project wants {gap} min between posts").format(
                     time=when_text(after.local), platform=platform, minutes=int((after.at - before.at).total_seconds() // 60),
                     before=format_time(before.local), gap=int(gap.total_seconds() // 60)), after.key, after.local.date(), platform))
     return found
@@ -290,8 +293,9 @@ def _horizon(plan: Plan, today: date, horizon: int) -> list[Problem]:
     furthest = max((p.local.date() for p in plan.posts), default=None)
     covered = (furthest - today).days if furthest else 0
     if covered < ideal:
-        found.append(Problem("info", "horizon-short", ngettext("planned {covered} day ahead; aim for {horizon} at least, {ideal} is ideal",
-                                                                 "planned {covered} days ahead; aim for {horizon} at least, {ideal} is ideal", max(covered, 0)).format(
+        found.append(Problem("info", "horizon-short",
+                             ngettext("planned {covered} day ahead; aim for {horizon} at least, {ideal} is ideal",
+                                      "planned {covered} days ahead; aim for {horizon} at least, {ideal} is ideal", max(covered, 0)).format(
             covered=max(covered, 0), horizon=plan.project.calendar.horizon_days, ideal=ideal)))
     return found
 

@@ -86,7 +86,7 @@ def media_with_alts(media: list[str], alts: list[str]) -> list[Any]:
         said_alts = ngettext("{count} alt text", "{count} alt texts", len(alts)).format(count=len(alts))
         said_files = ngettext("{count} media file", "{count} media files", len(media)).format(count=len(media))
         raise ValueError(_("{alts} for {files}: one alt text per file, in the same order").format(alts=said_alts, files=said_files))
-    return [{"path": path, "alt": alt} if alt else path for path, alt in zip(media, alts + [""] * len(media))]
+    return [{"path": path, "alt": alt} if alt else path for path, alt in zip(media, alts + [""] * len(media), strict=False)]
 
 
 def _fold(text: str) -> str:

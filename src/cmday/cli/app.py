@@ -92,9 +92,7 @@ def build_app(command: str | None = None) -> typer.Typer:
     import importlib
     import inspect
 
-    from cmday.cli import common
-
-    from cmday.cli import click_words
+    from cmday.cli import click_words, common
 
     click_words.install()
     app = typer.Typer(

@@ -115,7 +115,8 @@ def _print_agenda(console: Any, header: Any, view: Any) -> None:
         render.section(console, _("Overdue, not published"), len(view.overdue))
         console.print(_posts_table(view.overdue[-OVERDUE_ROWS:], console.width, with_day=True))
         if len(view.overdue) > OVERDUE_ROWS:
-            console.print(Text(ngettext("… and {count} older: set its status, or move it", "… and {count} older: set their status, or move them", len(view.overdue) - OVERDUE_ROWS).format(count=len(view.overdue) - OVERDUE_ROWS), style="dim"))
+            console.print(Text(ngettext("… and {count} older: set its status, or move it", "… and {count} older: set their status, or move them",
+                                        len(view.overdue) - OVERDUE_ROWS).format(count=len(view.overdue) - OVERDUE_ROWS), style="dim"))
     for run in _runs(view.agenda, view.today):
         entry = run[0]
         console.print()
@@ -164,9 +165,8 @@ def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from cmday.textsafe import one_line
-
     from cmday.labels import state_label
+    from cmday.textsafe import one_line
 
     table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
     table.add_column(no_wrap=True)
@@ -198,9 +198,9 @@ def check(
     links: Annotated[bool, typer.Option("--links", help=_("Also check that links answer (a HEAD request each)."))] = False,
 ) -> None:
     from cmday.calendar.checks import check_plan, links_to_check
-    from cmday.linkcheck import verify_links
     from cmday.cli import output, render
     from cmday.errors import ExitCode
+    from cmday.linkcheck import verify_links
     from cmday.session import Session
 
     session = Session(options.workspace, options.demo, options.lang)
@@ -249,7 +249,8 @@ def _print_problems(console: Any, problems: list) -> None:
         if severity == "warning":
             for platform, days in gaps.items():
                 shown = ", ".join(format_short_day(day) for day in days[:6]) + (" …" if len(days) > 6 else "")
-                console.print(Text.assemble((f"{mark} ", style), ngettext("{platform}: nothing planned on {count} day: {days}", "{platform}: nothing planned on {count} days: {days}", len(days)).format(
+                console.print(Text.assemble((f"{mark} ", style), ngettext("{platform}: nothing planned on {count} day: {days}",
+                                                                          "{platform}: nothing planned on {count} days: {days}", len(days)).format(
                     platform=platform, count=len(days), days=shown)))
     counts = {severity: sum(1 for p in problems if p.severity == severity) for severity in MARKS}
     console.print()
@@ -307,13 +308,21 @@ def _due_json(project: Any, planned: Any) -> dict:
 
 def add(
     options: Options,
-    at: Annotated[str | None, typer.Option("--at", help=_("When, local time: 2026-11-25T10:00, 25/11/2026 10:00, 10:00, tomorrow 9:00 or in 2h."), show_default=False)] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help=_("When, local time: 2026-11-25T10:00, 25/11/2026 10:00, 10:00, tomorrow 9:00 or in 2h."), show_default=False),
+    ] = None,
     platform: Annotated[str | None, typer.Option("--platform", help=_("The platform: mastodon, bluesky, instagram..."), show_default=False)] = None,
     source: Annotated[str | None, typer.Option("--source", "-s", help=_("Or the source id (account) it goes out from."), show_default=False)] = None,
     text: Annotated[str | None, typer.Option("--text", "-t", help=_("The post's text."), show_default=False)] = None,
     link: Annotated[str | None, typer.Option("--link", help=_("A link to go with it."), show_default=False)] = None,
-    media: Annotated[list[str] | None, typer.Option("--media", help=_("A media file, relative to the workspace (repeat for more)."), show_default=False)] = None,
-    alt: Annotated[list[str] | None, typer.Option("--alt", help=_("The alt text of a --media file, what screen readers say (one per file, in the same order)."), show_default=False)] = None,
+    media: Annotated[
+        list[str] | None, typer.Option("--media", help=_("A media file, relative to the workspace (repeat for more)."), show_default=False)
+    ] = None,
+    alt: Annotated[
+        list[str] | None,
+        typer.Option("--alt", help=_("The alt text of a --media file, what screen readers say (one per file, in the same order)."), show_default=False),
+    ] = None,
     campaign: Annotated[str, typer.Option("--campaign", help=_("Its campaign."))] = "",
     owner: Annotated[str, typer.Option("--owner", help=_("Who prepares it."))] = "",
     status: Annotated[str, typer.Option("--status", help=_("idea, draft, ready, scheduled or published."))] = "draft",
@@ -404,25 +413,29 @@ def import_posts(
         if dry_run:
             for key, post in result.added:
                 output.message(f"+ {key}  {post.at.isoformat(timespec='minutes')}  {project.post_platform(post)}  {post.text[:50]}")
-            output.message(ngettext("dry run: {count} post would be added to {file}", "dry run: {count} posts would be added to {file}", count).format(count=count, file=result.file) + _already_there(skipped))
+            output.message(ngettext("dry run: {count} post would be added to {file}", "dry run: {count} posts would be added to {file}", count).format(
+                count=count, file=result.file) + _already_there(skipped))
         else:
-            output.message(ngettext("{count} post added to {file}", "{count} posts added to {file}", count).format(count=count, file=result.file) + _already_there(skipped))
+            output.message(ngettext("{count} post added to {file}", "{count} posts added to {file}", count).format(count=count, file=result.file)
+                           + _already_there(skipped))
     finally:
         session.close()
 
 
 def export(
     options: Options,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help=_("csv, xlsx or ics (default: from --out's extension, else csv)."), show_default=False)] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help=_("csv, xlsx or ics (default: from --out's extension, else csv)."), show_default=False)
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help=_("Write to this file instead of stdout."), show_default=False)] = None,
     delimiter: Annotated[
         str | None, typer.Option("--delimiter", help=_("CSV separator: , or ; or \\t (default: your language's Excel: ; in Spanish)."), show_default=False)
     ] = None,
 ) -> None:
     from cmday.calendar.exchange import export_csv, export_ics, export_xlsx
-    from cmday.files import write_atomically
     from cmday.cli import output
     from cmday.errors import UsageError
+    from cmday.files import write_atomically
     from cmday.report import speaking
     from cmday.session import Session
     from cmday.sheets import csv_bytes, dialect
@@ -469,13 +482,15 @@ def utm(
     url: Annotated[str, typer.Argument(metavar="URL", help=_("The page to link to."))],
     source: Annotated[str, typer.Option("--source", "-s", help=_("utm_source: where the link is posted (mastodon, bluesky, newsletter...)."))],
     campaign: Annotated[str, typer.Option("--campaign", "-c", help=_("utm_campaign: the campaign's name."))],
-    medium: Annotated[str | None, typer.Option("--medium", "-m", help=_("utm_medium (default: the project's [utm] medium, else social)."), show_default=False)] = None,
+    medium: Annotated[
+        str | None, typer.Option("--medium", "-m", help=_("utm_medium (default: the project's [utm] medium, else social)."), show_default=False)
+    ] = None,
     content: Annotated[str | None, typer.Option("--content", help=_("utm_content: tells apart links in one campaign."), show_default=False)] = None,
     term: Annotated[str | None, typer.Option("--term", help=_("utm_term: the keyword, for paid search."), show_default=False)] = None,
 ) -> None:
-    from cmday.utm import build_utm, own_domain
     from cmday.cli import output
     from cmday.models import Utm
+    from cmday.utm import build_utm, own_domain
 
     project = _utm_project(options, url)
     rules = project.utm if project is not None else Utm()
@@ -498,9 +513,9 @@ def utm(
 
 def _utm_project(options: Options, url: str) -> Any:
     """The project whose `[utm]` rules apply: --project, the one owning the URL's domain, the default; or none."""
-    from cmday.utm import own_domain
     from cmday.errors import ConfigError
     from cmday.session import Session
+    from cmday.utm import own_domain
     from cmday.workspace import find_workspace
 
     if options.workspace is None and not options.demo and options.project is None:
@@ -532,9 +547,10 @@ def publish(
 ) -> None:
     from rich.text import Text
 
-    from cmday.publishing import post_to_publish, prepare_publication, publish as publish_post
     from cmday.cli import output
     from cmday.errors import UsageError
+    from cmday.publishing import post_to_publish, prepare_publication
+    from cmday.publishing import publish as publish_post
     from cmday.session import Session
 
     if options.offline and not dry_run:
@@ -591,7 +607,7 @@ def _print_preview(console: Any, publishing: Any) -> None:
     console.print(safe(publishing.text))
     if publishing.link:
         console.print(Text.assemble((_("link: "), "dim"), safe(publishing.link)))
-    for path, alt in zip(publishing.media, publishing.alts or [""] * len(publishing.media)):
+    for path, alt in zip(publishing.media, publishing.alts or [""] * len(publishing.media), strict=False):
         console.print(Text.assemble((_("media: "), "dim"), safe(str(path))))
         if alt:
             console.print(Text.assemble(("  ", ""), (_("alt: "), "dim"), safe(alt)))

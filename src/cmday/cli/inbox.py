@@ -96,8 +96,14 @@ def inbox(
     options: Options,
     state: Annotated[str, typer.Option("--state", help=_("open, answered, escalated, snoozed, ignored or all."))] = "open",
     platform: Annotated[str | None, typer.Option("--platform", help=_("Only this platform."), show_default=False)] = None,
-    since: Annotated[str | None, typer.Option("--since", help=_("Only what came in since: 2026-11-20, 20/11/2026 08:00, 08:00, 12h, 3d, yesterday 18:00."), show_default=False)] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help=_("Show at most this many (default 50 on screen, all in --json; 0 for all)."), show_default=False)] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help=_("Only what came in since: 2026-11-20, 20/11/2026 08:00, 08:00, 12h, 3d, yesterday 18:00."), show_default=False),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", help=_("Show at most this many (default 50 on screen, all in --json; 0 for all)."), show_default=False),
+    ] = None,
     compact: Annotated[bool, typer.Option("--compact", help=_("One line per section and per mention."))] = False,
     mine: Annotated[bool, typer.Option("--mine", help=_("Only the mentions assigned to you."))] = False,
     unassigned: Annotated[bool, typer.Option("--unassigned", help=_("Only the mentions nobody has."))] = False,

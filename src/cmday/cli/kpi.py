@@ -33,8 +33,8 @@ def _open(options: Options):
 
 
 def show(options: Options, week: WeekOption = None, month: MonthOption = None) -> None:
-    from cmday.cli import output
     from cmday.calendar.plan import load_plan
+    from cmday.cli import output
     from cmday.indicators import choose_period, compute
 
     session, project, zone = _open(options)

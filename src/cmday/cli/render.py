@@ -15,8 +15,8 @@ from cmday.i18n import _, ngettext
 from cmday.labels import category_label, routine_label, state_label
 from cmday.routine import (
     BrokenView,
-    CheckView,
     ChecklistView,
+    CheckView,
     CloseView,
     CrisisBanner,
     FileProblem,
@@ -366,7 +366,8 @@ def earlier_block(console: Console, count: int, earlier: list, zone) -> None:
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     for mention in earlier:
         shown = mention.created_at.astimezone(zone)
-        table.add_row(f"#{mention.id}", f"{format_short_day(shown.date())} {shown:%H:%M}", state_label(mention.state), Text(one_line(mention.text), style="dim"))
+        table.add_row(f"#{mention.id}", f"{format_short_day(shown.date())} {shown:%H:%M}", state_label(mention.state),
+                      Text(one_line(mention.text), style="dim"))
     console.print(table)
     if count > len(earlier):
         more = count - len(earlier)
@@ -381,7 +382,8 @@ def _line(console: Console, *parts) -> None:
 
 
 def _compact_title(console: Console, header: Header, routine_label: str) -> None:
-    _line(console, (one_line(header.name), "bold"), (f" · {routine_label} · ", "dim"), (local(header.now, header, with_day=True) + f" {header.timezone}", "dim"))
+    _line(console, (one_line(header.name), "bold"), (f" · {routine_label} · ", "dim"),
+          (local(header.now, header, with_day=True) + f" {header.timezone}", "dim"))
 
 
 def _compact_crisis(console: Console, crisis: CrisisBanner | None) -> None:

@@ -245,8 +245,14 @@ def lint(
     file: Annotated[Path | None, typer.Option("--file", "-f", help=_("Read the draft from this file."), show_default=False)] = None,
     platform: Annotated[str | None, typer.Option("--platform", help=_("Check this platform's length limit."), show_default=False)] = None,
     reply_to: Annotated[int | None, typer.Option("--reply-to", help=_("Check it as a reply to this mention."), show_default=False)] = None,
-    media: Annotated[list[str] | None, typer.Option("--media", help=_("A file the post carries (repeat for more): checked for alt text."), show_default=False)] = None,
-    alt: Annotated[list[str] | None, typer.Option("--alt", help=_("The alt text of a --media file, what screen readers say (one per file, in the same order)."), show_default=False)] = None,
+    media: Annotated[
+        list[str] | None,
+        typer.Option("--media", help=_("A file the post carries (repeat for more): checked for alt text."), show_default=False),
+    ] = None,
+    alt: Annotated[
+        list[str] | None,
+        typer.Option("--alt", help=_("The alt text of a --media file, what screen readers say (one per file, in the same order)."), show_default=False),
+    ] = None,
 ) -> None:
     from rich.text import Text
 
@@ -278,7 +284,7 @@ def lint(
             raise UsageError(_("more --alt than --media: give one --alt for each --media file"))
         findings = run_lint(text or "", protocol=protocol, project=project, language=language,
                             kind="reply" if reply_to else "post", category=category, platform=platform,
-                            media=files, media_alt=dict(zip(files, alt or [])))
+                            media=files, media_alt=dict(zip(files, alt or [], strict=False)))
         findings += placeholder_findings(text or "", ["author", "brand", "agent", *protocol.values])
         findings.sort(key=lambda f: f.severity != "error")
         if options.json:

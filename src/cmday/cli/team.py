@@ -36,7 +36,10 @@ def _open(options: Options, mention_id: int):
 def assign(
     options: Options,
     mention_id: MentionId,
-    who: Annotated[str | None, typer.Argument(metavar="HANDLE", help=_("The team member's handle, as [[team]] in cmday.toml names them."), show_default=False)] = None,
+    who: Annotated[
+        str | None,
+        typer.Argument(metavar="HANDLE", help=_("The team member's handle, as [[team]] in cmday.toml names them."), show_default=False),
+    ] = None,
     me: Annotated[bool, typer.Option("--me", help=_("Assign it to yourself (CMDAY_USER, or the workspace's owner)."))] = False,
 ) -> None:
     from cmday.cli import output
@@ -101,7 +104,10 @@ def note(
 
 def copy(
     options: Options,
-    to: Annotated[str, typer.Option("--to", help=_("The state to copy into: postgresql://user@host/database (the password in CMDAY_STATE_PASSWORD)."), show_default=False)],
+    to: Annotated[
+        str,
+        typer.Option("--to", help=_("The state to copy into: postgresql://user@host/database (the password in CMDAY_STATE_PASSWORD)."), show_default=False),
+    ],
 ) -> None:
     from cmday.cli import output
     from cmday.session import Session

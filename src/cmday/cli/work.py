@@ -144,7 +144,8 @@ def _screen(console, work, plan, notice: str = "") -> None:
         body[-1] = one_line(body[-1], width - 2) + " …"
     console.print(Text("\n".join(body)))
     for number, suggestion in enumerate(suggestions, start=1):
-        console.print(Text.assemble((f"{number} ", "bold"), (suggestion.name + ": ", "dim"), one_line(clean(suggestion.text), max(width - len(suggestion.name) - 5, 10))), no_wrap=True)
+        console.print(Text.assemble((f"{number} ", "bold"), (suggestion.name + ": ", "dim"),
+                                    one_line(clean(suggestion.text), max(width - len(suggestion.name) - 5, 10))), no_wrap=True)
     for line in keys:
         console.print(Text(line.ljust(width - 1), style="reverse"), no_wrap=True)
 
@@ -190,7 +191,7 @@ def work(
                         outcome = work_session.reply(chosen.text, chosen.name)
                         notice = _("sent: {url}").format(url=outcome.sent.url or "")
                     elif key == "e":
-                        text = keys.cooked(lambda: _edit(plan))
+                        text = keys.cooked(lambda plan=plan: _edit(plan))
                         if text:
                             outcome = work_session.reply(text)
                             notice = _("sent: {url}").format(url=outcome.sent.url or "")

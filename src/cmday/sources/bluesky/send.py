@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
 from cmday.sources.base import AnswerLost, ReplyTarget, Sent
-from cmday.sources.uploads import file_key
 from cmday.sources.bluesky.entities import (
     CREATE_RECORD,
     EXTERNAL,
@@ -33,6 +32,7 @@ from cmday.sources.bluesky.entities import (
 )
 from cmday.sources.bluesky.text import facets_for, handles_in, with_link
 from cmday.sources.bluesky.xrpc import _xrpc_error, _xrpc_message
+from cmday.sources.uploads import file_key
 
 
 def record_key(idempotency_key: str) -> str:
@@ -114,7 +114,7 @@ class Sending:
     ) -> Sent:
         """A post with link, mention and tag facets and, when there is a link, a link card (no thumbnail)."""
         alt_texts = list(alts or []) + [""] * len(media)
-        images = [_image(path, alt) for path, alt in zip(media, alt_texts)]  # every file checked before the first upload
+        images = [_image(path, alt) for path, alt in zip(media, alt_texts, strict=False)]  # every file checked before the first upload
         if len(images) > MAX_IMAGES:
             raise SourceError(ngettext("Bluesky takes at most {most} image on a post; this one has {count}",
                                        "Bluesky takes at most {most} images on a post; this one has {count}", MAX_IMAGES).format(

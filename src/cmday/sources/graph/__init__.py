@@ -211,8 +211,9 @@ class GraphClient:
         found, after = items(edge), after_cursor(edge)
         if after is None:
             return found, False
-        async for page, after in self.pages(path, params, needs, after=after, max_pages=max_pages):
+        async for page, cursor in self.pages(path, params, needs, after=after, max_pages=max_pages):
             found.extend(page)
+            after = cursor
         return found, after is not None
 
 

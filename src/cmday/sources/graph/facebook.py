@@ -12,8 +12,16 @@ from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 from cmday.sources.graph import (
-    PAGE_LIMIT, GraphClient, GraphError, cursor_since, graph_id, next_cursor, parse_time, refused_unless_success,
-    text_of, unread_note,
+    PAGE_LIMIT,
+    GraphClient,
+    GraphError,
+    cursor_since,
+    graph_id,
+    next_cursor,
+    parse_time,
+    refused_unless_success,
+    text_of,
+    unread_note,
 )
 from cmday.sources.graph.token import checked_token, cursor_token, token_notes
 

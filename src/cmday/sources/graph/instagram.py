@@ -12,7 +12,15 @@ from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
 from cmday.sources.graph import (
-    GraphClient, GraphError, cursor_since, graph_id, items, next_cursor, parse_time, refused_unless_success, text_of,
+    GraphClient,
+    GraphError,
+    cursor_since,
+    graph_id,
+    items,
+    next_cursor,
+    parse_time,
+    refused_unless_success,
+    text_of,
     unread_note,
 )
 from cmday.sources.graph.token import checked_token, cursor_token, token_notes

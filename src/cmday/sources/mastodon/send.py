@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from cmday.errors import SourceError
 from cmday.i18n import _, ngettext
 from cmday.sources.base import AnswerLost, ReplyTarget, Sent
-from cmday.sources.uploads import file_key
 from cmday.sources.mastodon.entities import (
     Account,
     Context,
@@ -31,6 +30,7 @@ from cmday.sources.mastodon.text import (
     html_to_text,
     with_link,
 )
+from cmday.sources.uploads import file_key
 
 DEFAULT_TEXT_LIMIT = 500  # Mastodon's own default, for instances that do not say theirs
 CLOCK_SKEW = timedelta(minutes=5)  # the instance's clock and ours may disagree when looking for a post we sent
@@ -102,7 +102,7 @@ class Sending:
         send = f"mastodon {self.base} {self.context.project_slug}/{self.source.id}/{idempotency_key}"
         allowed = await self._allowed_media(media, headers)
         alt_texts = list(alts or []) + [""] * len(allowed)
-        status["media_ids"] = [await self._upload(path, headers, alt, send) for path, alt in zip(allowed, alt_texts)]
+        status["media_ids"] = [await self._upload(path, headers, alt, send) for path, alt in zip(allowed, alt_texts, strict=False)]
         try:
             sent = await self._post_status(status, idempotency_key, headers)
         except AnswerLost:
