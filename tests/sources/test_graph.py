@@ -26,6 +26,7 @@ from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import Workspace
 from tests.support.platform_server import PlatformServer, Reply
+from tests.support.workspaces import add_source
 
 NOW = datetime(2026, 4, 12, 7, 0, tzinfo=UTC)
 TOKEN = "EAAGm0PX4ZCpsBAgraphtoken"
@@ -450,15 +451,7 @@ def test_a_post_the_account_is_only_tagged_in_is_refused_before_any_draft(
          "permalink": "https://www.instagram.com/p/C_phototag/", "timestamp": "2026-04-11T08:00:00+0000"}]}))
     account.route("GET", f"{V}/17846368219941692/comments", Reply(200, {"data": []}))
     monkeypatch.setenv("CMDAY_WORKSPACE", str(workspace))
-    project = workspace / "projects" / "acme.toml"
-    project.write_text(project.read_text(encoding="utf-8") + f"""
-[[sources]]
-id = "acme-ig"
-platform = "instagram"
-ig_user_id = "{IG}"
-token_env = "ACME_IG_TOKEN"
-base_url = "{account.url}"
-""", encoding="utf-8")
+    add_source(workspace, f'id = "acme-ig"\nplatform = "instagram"\nig_user_id = "{IG}"\ntoken_env = "ACME_IG_TOKEN"\nbase_url = "{account.url}"\n')
     assert run("fetch").exit_code == 0
     [mention] = json.loads(run("inbox", "--json").stdout)["mentions"]
     ran = run("reply", str(mention["id"]), "--text", "Thanks!", "--yes")

@@ -17,6 +17,7 @@ import time_machine
 from tests.cli_runner import run
 from tests.sources.test_graph import IG, TOKEN, V, instagram, sweep
 from tests.support.platform_server import PlatformServer, Reply
+from tests.support.workspaces import add_source
 
 NOW = datetime(2026, 4, 12, 7, 0, tzinfo=UTC)
 ALL_SCOPES = ["instagram_basic", "instagram_manage_comments", "pages_show_list", "pages_read_engagement"]
@@ -95,15 +96,7 @@ def test_sources_morning_and_check_say_it_without_the_network(
 ) -> None:
     account.route("GET", f"{V}/debug_token", debug_token(NOW + timedelta(days=5, hours=3)))
     monkeypatch.setenv("CMDAY_WORKSPACE", str(workspace))
-    project = workspace / "projects" / "acme.toml"
-    project.write_text(project.read_text(encoding="utf-8") + f"""
-[[sources]]
-id = "acme-ig"
-platform = "instagram"
-ig_user_id = "{IG}"
-token_env = "ACME_IG_TOKEN"
-base_url = "{account.url}"
-""", encoding="utf-8")
+    add_source(workspace, f'id = "acme-ig"\nplatform = "instagram"\nig_user_id = "{IG}"\ntoken_env = "ACME_IG_TOKEN"\nbase_url = "{account.url}"\n')
     with time_machine.travel(NOW, tick=False):
         assert run("fetch").exit_code == 0
         listed = run("sources")
@@ -140,15 +133,7 @@ def test_the_debug_log_never_shows_the_token_debug_token_carries_in_its_query(
     from tests.test_secrets import cmday
 
     account.route("GET", f"{V}/debug_token", debug_token(datetime.now(UTC) + timedelta(days=4)))
-    project = workspace / "projects" / "acme.toml"
-    project.write_text(project.read_text(encoding="utf-8") + f"""
-[[sources]]
-id = "acme-ig"
-platform = "instagram"
-ig_user_id = "{IG}"
-token_env = "ACME_IG_TOKEN"
-base_url = "{account.url}"
-""", encoding="utf-8")
+    add_source(workspace, f'id = "acme-ig"\nplatform = "instagram"\nig_user_id = "{IG}"\ntoken_env = "ACME_IG_TOKEN"\nbase_url = "{account.url}"\n')
     ran = cmday("fetch", "--workspace", str(workspace), "--debug", env={"CMDAY_HOME": str(cmday_home), "ACME_IG_TOKEN": TOKEN})
     assert ran.returncode == 0, ran.stderr
     assert "debug_token" in ran.stderr and "stops working in" in ran.stderr  # the logs are there

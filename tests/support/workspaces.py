@@ -16,3 +16,9 @@ def use_protocol(workspace: Path, text: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def add_source(workspace: Path, entry: str, project: str = "acme") -> None:
+    """One more `[[sources]]` entry at the end of a project's file, as a CM adds one."""
+    path = workspace / "projects" / f"{project}.toml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n[[sources]]\n" + entry, encoding="utf-8")
