@@ -113,3 +113,15 @@ def test_options_given_before_a_group_and_its_subcommand_both_count(workspace: P
     ran = run("--workspace", str(workspace), "calendar", "--json", "check", "--offline")
     assert ran.exit_code in (0, ExitCode.ATTENTION), ran.stderr
     json.loads(ran.stdout)
+
+
+@pytest.mark.parametrize("group", ["protocol", "state", "demo"])
+def test_a_group_without_an_action_takes_the_common_options_and_shows_its_help(group: str):
+    ran = run(group, "--lang", "es")
+    assert ran.exit_code == 0, ran.stderr
+    assert "Uso:" in ran.stdout and "COMANDO" in ran.stdout
+
+
+def test_the_common_options_before_a_subcommand_of_such_a_group_count(workspace: Path, cmday_home: Path):
+    ran = run("protocol", "--workspace", str(workspace), "--lang", "es", "add-template", "--from", "999", "--name", "x")
+    assert ran.exit_code == ExitCode.USAGE and "mención #999" in ran.stderr  # the group's --lang reached the subcommand

@@ -87,6 +87,24 @@ def group_default(group: typer.Typer, help: str) -> Callable[[Callable[..., Any]
     return register
 
 
+def group_options(group: typer.Typer) -> None:
+    """A group with no action of its own (`cmday protocol`, `cmday state`) takes the common options before its
+    subcommand as `group_default`'s do (`cmday protocol --lang es add-template ...`); alone, it shows its help."""
+
+    def run(ctx: typer.Context, **arguments: Any) -> None:
+        global _group_options
+        _group_options = Options(**{key: arguments.pop(key) for key in COMMON_NAMES})
+        if ctx.invoked_subcommand is None:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(0)
+
+    def takes_nothing() -> None: ...
+
+    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    _take_signature(run, takes_nothing, leading=[context])
+    group.callback(invoke_without_command=True)(run)
+
+
 # The options given before the command's name (`cmday --demo morning`) and before a group's
 # subcommand (`cmday calendar --project acme check`); one command runs per process.
 _root_options: Options | None = None

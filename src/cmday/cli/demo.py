@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from cmday.cli.common import Options, command
+from cmday.cli.common import Options, command, group_options
 from cmday.i18n import _
 
 
 def register(app: typer.Typer) -> None:
     demo_app = typer.Typer(help=_("The built-in demo: try every command with --demo."), no_args_is_help=True)
+    group_options(demo_app)
     command(demo_app, "reset", help=_("Start the demo over (its own state only; your real state is untouched)."))(reset)
     app.add_typer(demo_app, name="demo")
 

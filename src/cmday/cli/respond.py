@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cmday.cli.common import Options, command
+from cmday.cli.common import Options, command, group_options
 from cmday.i18n import _, ngettext
 
 MentionId = Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))]
@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
     command(app, "lint", help=_("Run the protocol's conduct checks on a draft reply or post."))(lint)
     command(app, "triage", help=_("Re-classify open mentions after editing the protocol, or explain one (--explain ID)."))(triage)
     protocol_app = typer.Typer(help=_("The response protocol: categories, templates, conduct rules, escalation."), no_args_is_help=True)
+    group_options(protocol_app)
     command(protocol_app, "add-template", help=_("Turn a reply you wrote into a new template in the project's protocol file."))(add_template)
     app.add_typer(protocol_app, name="protocol")
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cmday.cli.common import Options, command
+from cmday.cli.common import Options, command, group_options
 from cmday.i18n import _, ngettext
 
 MentionId = Annotated[int, typer.Argument(metavar="ID", help=_("The mention's number, as the inbox shows it."))]
@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
     command(app, "assign", help=_("Give a mention to a team member (or to yourself with --me)."))(assign)
     command(app, "unassign", help=_("Give a mention back to nobody."))(unassign)
     command(app, "note", help=_("Add an internal note to a mention: shown by show, never sent, never in the client report."))(note)
-    state_app = typer.Typer(help=_("The state itself: copy it into a team's shared database."))
+    state_app = typer.Typer(help=_("The state itself: copy it into a team's shared database."), no_args_is_help=True)
+    group_options(state_app)
     command(state_app, "copy", help=_("Copy this state into another one (a shared PostgreSQL database); safe to run twice."))(copy)
     app.add_typer(state_app, name="state")
 
