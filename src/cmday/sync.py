@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +15,7 @@ from cmday.models import Project
 from cmday.protocol import PATTERN_SECONDS, Protocol
 from cmday.publishing import snapshot_account
 from cmday.secrets import redact
-from cmday.sources import Measures, Verifies, can, connect, uses_network
+from cmday.sources import Measures, Verifies, can, connect, http_client_for
 from cmday.sources.base import AuthenticationFailed
 from cmday.store import Store
 from cmday.textsafe import one_line
@@ -91,7 +90,7 @@ async def fetch_project_async(
     zone = workspace.project_zone(project)
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
 
-    async with _http_client(sources, http_options) as http:
+    async with http_client_for(sources, http_options) as http:
 
         async def run(source) -> SourceResult:
             result = SourceResult(source.id, source.platform)
@@ -180,15 +179,6 @@ def _unread_notes(result: SourceResult) -> list[str]:
     return notes
 
 
-def _http_client(sources: list, http_options: dict) -> contextlib.AbstractAsyncContextManager:
-    """The shared HTTP client, started only when some source goes to the network (httpx is slow to import)."""
-    if not any(uses_network(s.platform) for s in sources):
-        return contextlib.nullcontext(None)
-    from cmday.http import HttpClient
-
-    return HttpClient(**http_options)
-
-
 def verify_sources(workspace: Workspace, project: Project, store: Store) -> dict[str, tuple[bool, str]]:
     """A cheap authenticated call per source that can make one: (works, the account's handle or the error)."""
     return asyncio.run(_verify_sources(workspace, project, store))
@@ -199,7 +189,7 @@ async def _verify_sources(workspace: Workspace, project: Project, store: Store) 
     if not sources:
         return {}
     zone, demo_anchor = workspace.project_zone(project), store.meta("demo_anchor")
-    async with _http_client(sources, {}) as http:
+    async with http_client_for(sources) as http:
 
         async def check(source) -> tuple[str, tuple[bool, str]]:
             adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=zone, http=http,

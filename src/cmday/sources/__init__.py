@@ -174,19 +174,23 @@ def connect(
     return adapter_class(source.platform)(source, context)
 
 
+def http_client_for(sources: list[Any], http_options: dict[str, Any] | None = None) -> Any:
+    """The HTTP client these sources share, started only when one of them goes to the network (httpx is slow to import)."""
+    import contextlib
+
+    if not any(uses_network(source.platform) for source in sources):
+        return contextlib.nullcontext(None)
+    from cmday.http import HttpClient
+
+    return HttpClient(**(http_options or {}))
+
+
 async def using(
     source: Any, call: Callable[[Any], Any], *, project_slug: str, workspace_root: Path, zone: ZoneInfo, now: datetime,
     demo_anchor: str | None = None, http_options: dict[str, Any] | None = None,
 ) -> Any:
     """`call` with the source's adapter, inside an HTTP client of its own (none for a source that needs no network)."""
-    import contextlib
-
-    client: Any = contextlib.nullcontext(None)
-    if uses_network(source.platform):
-        from cmday.http import HttpClient
-
-        client = HttpClient(**(http_options or {}))
-    async with client as http:
+    async with http_client_for([source], http_options) as http:
         adapter = connect(source, project_slug=project_slug, workspace_root=workspace_root, zone=zone, http=http, now=now,
                           demo_anchor=demo_anchor)
         return await call(adapter)
