@@ -13,13 +13,12 @@ from cmday.i18n import _
 from cmday.labels import state_label
 from cmday.models import Project
 from cmday.secrets import redact
-from cmday.sending import NotSent
+from cmday.sending import Delivery, NotSent
 from cmday.sources.base import AuthenticationFailed
 from cmday.textsafe import one_line
 
 if TYPE_CHECKING:
     from cmday.calendar.plan import Plan, PlannedPost
-    from cmday.sources.base import Sent
     from cmday.store import Store
     from cmday.workspace import Workspace
 
@@ -113,9 +112,10 @@ def _publishing_source(project: Project, planned: PlannedPost) -> Any:
     return candidates[0]
 
 
-def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: Any, store: Store, now: datetime) -> Sent:
+def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: Any, store: Store, now: datetime) -> Delivery:
     """Send the post at most once, as replies are sent (cmday.sending): the state's claim, a lock while in flight,
-    and the platform asked before any resend of a post whose earlier attempt failed or was interrupted."""
+    and the platform asked before any resend of a post whose earlier attempt failed or was interrupted.
+    The delivery says whether the platform already held the post (`found`): the user is told it was not posted again."""
     from cmday.sending import deliver, in_flight, not_sent
 
     slug = plan.project.slug
@@ -150,7 +150,7 @@ def publish(workspace: Workspace, plan: Plan, publishing: Publishing, source: An
             raise
     sent = delivery.sent
     store.finish_publication(slug, publishing.key, "published", now, remote_id=sent.remote_id, url=sent.url)
-    return sent
+    return delivery
 
 
 async def _send(workspace: Workspace, project: Project, source: Any, now: datetime, attempt: Any) -> Any:

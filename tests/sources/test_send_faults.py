@@ -232,6 +232,7 @@ def test_a_publish_killed_after_the_platform_stored_it_is_never_posted_again(pla
     again = platform.run("publish", key, "--yes")
 
     assert again.returncode == 0, again.stderr
+    assert "earlier attempt, not posted again" in again.stderr  # the CM is told nothing went out twice
     assert platform.posts() == 1
     assert platform.run("publish", key, "--yes").returncode == ExitCode.USAGE
     assert platform.posts() == 1

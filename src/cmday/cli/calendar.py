@@ -581,12 +581,18 @@ def publish(
             if not prompts.confirm(_("Publish it now on {platform} ({source})?").format(platform=publishing.platform, source=publishing.source), default=False):
                 output.message(_("nothing sent"))
                 return
-        sent = publish_post(session.workspace, plan, publishing, source, session.store, session.now)
+        delivery = publish_post(session.workspace, plan, publishing, source, session.store, session.now)
+        sent = delivery.sent
         if options.json:
-            output.print_json({"dry_run": False, "post": preview, "sent": {"remote_id": sent.remote_id, "url": sent.url}})
+            output.print_json({"dry_run": False, "post": preview, "sent": {"remote_id": sent.remote_id, "url": sent.url},
+                               "found_from_earlier_attempt": delivery.found})
         elif source.platform == "demo":
             output.message(_("demo: nothing was sent to {platform}; in your own workspace this post would be published there. {key}: published").format(
                 platform=publishing.platform, key=publishing.key))
+        elif delivery.found:
+            output.message(_("{key} was already on {platform} from an earlier attempt, not posted again").format(
+                key=publishing.key, platform=publishing.platform), style="green")
+            output.out.print(Text(sent.url or ""), soft_wrap=True)
         else:
             output.message(_("published {key} on {platform}").format(key=publishing.key, platform=publishing.platform), style="green")
             output.out.print(Text(sent.url or ""), soft_wrap=True)
