@@ -1,5 +1,5 @@
-"""Sweep speed: eight and sixty-four sources at once against one slow server (an agency's twelve brands),
-storing 50,000 mentions, listing a big inbox.
+"""Sweep speed: eight and sixty-four sources of one project at once against one slow server, an agency's
+twelve brands of five sources in one sweep, storing 50,000 mentions, listing a big inbox.
 
 Run: .venv/bin/python benches/sweep.py   (prints figures; not a timed test)
 """
@@ -24,7 +24,7 @@ from cmday.models import (
 )
 from cmday.protocol import load_protocol  # noqa: E402
 from cmday.store import Store  # noqa: E402
-from cmday.sync import fetch_project  # noqa: E402
+from cmday.sync import fetch_projects  # noqa: E402
 from cmday.workspace import Workspace  # noqa: E402
 from tests.support.platform_server import PlatformServer, Reply  # noqa: E402
 
@@ -38,14 +38,12 @@ ENTRY = (
 
 
 FEEDS = 64
+BRANDS, PER_BRAND = 12, 5  # a small agency: sixty sources
 
 
 def serve_feeds() -> None:
     """The slow platform, in a process of its own: in cmday's process its threads would take turns with the
     sweep for the interpreter, and a sweep would be timed with its server. Prints its address, serves until stdin closes."""
-    import http.server
-
-    http.server.ThreadingHTTPServer.request_queue_size = 128  # a platform takes 64 connections at once; 5 would drop SYNs
     server = PlatformServer().start()
     for n in range(FEEDS):
         entries = "".join(ENTRY.format(n=n, i=i, m=i % 60) for i in range(20))
@@ -55,17 +53,22 @@ def serve_feeds() -> None:
     server.stop()
 
 
-def sweep_seconds(url: str, sources: int, folder: Path) -> float:
-    project = Project.model_validate({
-        "project": {"name": "Bench", "slug": "bench"},
-        "sources": [{"id": f"feed-{n}", "platform": "rss", "url": f"{url}/feeds/{n}"} for n in range(sources)],
-    })
+def sweep_seconds(url: str, brands: int, per_brand: int, folder: Path) -> float:
+    """One sweep over `brands` projects of `per_brand` feeds each, as `cmday fetch` runs it for the workspace."""
+    projects = [
+        Project.model_validate({
+            "project": {"name": f"Brand {b}", "slug": f"brand-{b}"},
+            "sources": [{"id": f"feed-{n}", "platform": "rss", "url": f"{url}/feeds/{b * per_brand + n}"} for n in range(per_brand)],
+        })
+        for b in range(brands)
+    ]
     workspace = Workspace(root=folder, config=WorkspaceConfig())
-    store = Store(folder / f"sweep-{sources}-{time.perf_counter_ns()}.sqlite3")
+    store = Store(folder / f"sweep-{brands}x{per_brand}-{time.perf_counter_ns()}.sqlite3")
     start = time.perf_counter()
-    report = fetch_project(store, workspace, project, load_protocol())
+    reports = fetch_projects(store, workspace, [(project, load_protocol()) for project in projects])
     elapsed = time.perf_counter() - start
-    assert not report.errors, report.errors
+    assert not [e for r in reports for e in r.errors], [e for r in reports for e in r.errors]
+    assert sum(r.new for r in reports) == brands * per_brand * 20
     store.close()
     return elapsed
 
@@ -75,12 +78,14 @@ def main() -> None:
     try:
         url = server.stdout.readline().strip()
         with tempfile.TemporaryDirectory() as folder:
-            single = statistics.median(sweep_seconds(url, 1, Path(folder)) for _ in range(5))
-            eight = statistics.median(sweep_seconds(url, 8, Path(folder)) for _ in range(5))
-            many = statistics.median(sweep_seconds(url, FEEDS, Path(folder)) for _ in range(5))
+            single = statistics.median(sweep_seconds(url, 1, 1, Path(folder)) for _ in range(5))
+            eight = statistics.median(sweep_seconds(url, 1, 8, Path(folder)) for _ in range(5))
+            many = statistics.median(sweep_seconds(url, 1, FEEDS, Path(folder)) for _ in range(5))
+            agency = statistics.median(sweep_seconds(url, BRANDS, PER_BRAND, Path(folder)) for _ in range(5))
         print(f"one source (server answers after 300 ms): median {single * 1000:.0f} ms")
         print(f"eight sources at once:                    median {eight * 1000:.0f} ms  (ratio {eight / single:.2f}x, target <= 1.5x)")
         print(f"sixty-four sources at once:               median {many * 1000:.0f} ms  (ratio {many / single:.2f}x, target <= 3x)")
+        print(f"twelve brands of five sources, one sweep: median {agency * 1000:.0f} ms  (ratio {agency / single:.2f}x, target <= 3x)")
     finally:
         server.stdin.close()
         server.wait()

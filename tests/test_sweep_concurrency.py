@@ -1,7 +1,8 @@
-"""A sweep fetches many sources at once, as many as cmday.toml's `fetch_concurrency` allows."""
+"""A sweep fetches many sources at once, every brand's together, as many as cmday.toml's `fetch_concurrency` allows."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from cmday.protocol import load_protocol
 from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import load_workspace
+from tests.cli_runner import run
 from tests.support.platform_server import PlatformServer, Reply
 
 FEED = """<?xml version="1.0" encoding="utf-8"?>
@@ -63,3 +65,33 @@ def test_a_sweep_fetches_as_many_sources_at_once_as_the_workspace_allows(tmp_pat
     seen = slow_feeds(platform_server)
     sweep(tmp_path, platform_server, config)
     assert seen[0] == most
+
+
+BRANDS = ("acme", "bolt", "cafe", "dune")
+DELAY = 1.0  # each feed answers after this long: one brand after another would take len(BRANDS) times it
+
+
+def test_every_brand_is_fetched_at_the_same_time_and_a_failing_source_stops_no_other_brand(tmp_path, platform_server):
+    root = tmp_path / "ws"
+    (root / "projects").mkdir(parents=True)
+    (root / "cmday.toml").write_text('owner = "Ana"\n', encoding="utf-8")
+    for brand in BRANDS:
+        feeds = []
+        for n in range(2):
+            platform_server.route("GET", f"/{brand}/{n}", Reply(200, FEED.format(n=f"{brand}-{n}"), {"Content-Type": "application/atom+xml"}, delay=DELAY))
+            feeds.append(f'[[sources]]\nid = "alerts-{n}"\nplatform = "rss"\nurl = "{platform_server.url}/{brand}/{n}"\n')
+        if brand == "acme":  # its platform fails after the same wait
+            platform_server.route("GET", "/acme/broken", Reply(500, "Internal Server Error", delay=DELAY))
+            feeds.append(f'[[sources]]\nid = "broken"\nplatform = "rss"\nurl = "{platform_server.url}/acme/broken"\n')
+        (root / "projects" / f"{brand}.toml").write_text(f'[project]\nname = "{brand.title()}"\n\n' + "\n".join(feeds), encoding="utf-8")
+
+    start = time.monotonic()
+    ran = run("fetch", "--workspace", str(root), "--json")
+    elapsed = time.monotonic() - start
+
+    assert ran.exit_code == 0, ran.stderr
+    fetched = json.loads(ran.stdout)
+    assert [(e["project"], e["source"]) for e in fetched["errors"]] == [("acme", "broken")]
+    stored = {brand: sorted(m["source"] for m in fetched["mentions"] if m["project"] == brand) for brand in BRANDS}
+    assert stored == {brand: ["alerts-0", "alerts-1"] for brand in BRANDS}
+    assert elapsed < DELAY * (len(BRANDS) - 1.5), elapsed  # together: about DELAY; one brand after another: 4 x DELAY

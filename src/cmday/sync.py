@@ -1,4 +1,4 @@
-"""Fetching: every source of a project at once, triaged and stored batch by batch with its cursor."""
+"""Fetching: every source of the projects a command covers at once, triaged and stored batch by batch with its cursor."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from cmday import clock
 from cmday.errors import CmdayError, StateError
@@ -53,7 +55,7 @@ class FetchReport:
         return [r for r in self.results if r.error]
 
 
-Progress = Callable[[str, str], None]  # (source id, "start" | "done" | "failed")
+Progress = Callable[[str, str, str], None]  # (project slug, source id, "start" | "done" | "failed")
 
 
 def fetch_project(
@@ -65,91 +67,136 @@ def fetch_project(
     progress: Progress | None = None,
     http_options: dict | None = None,
 ) -> FetchReport:
-    return asyncio.run(
-        fetch_project_async(store, workspace, project, protocol, only_source, progress, http_options or {})
-    )
+    """One project's sweep: `fetch_projects` with one project."""
+    [report] = fetch_projects(store, workspace, [(project, protocol)], only_source, progress, http_options)
+    return report
 
 
-async def fetch_project_async(
+def fetch_projects(
     store: Store,
     workspace: Workspace,
-    project: Project,
-    protocol: Protocol,
+    projects: list[tuple[Project, Protocol]],
+    only_source: str | None = None,
+    progress: Progress | None = None,
+    http_options: dict | None = None,
+) -> list[FetchReport]:
+    """Every source of these projects at once, in one event loop and one HTTP client (its connections kept
+    per host), at most `fetch_concurrency` of them in flight across all projects: twelve brands of five
+    sources take about as long as the slowest source, not twelve times one brand. Each project keeps its
+    own triage, zone, cursors and report; a source that fails is reported and never stops the others."""
+    return asyncio.run(_fetch_projects(store, workspace, projects, only_source, progress, dict(http_options or {})))
+
+
+@dataclass
+class _Sweep:
+    """What every source of one sweep shares, whichever project it belongs to."""
+
+    store: Store
+    workspace: Workspace
+    http: Any
+    started: datetime
+    demo_anchor: str | None
+    timeout: float
+    limit: asyncio.Semaphore  # one bound over every project's sources
+    progress: Progress | None
+
+
+@dataclass
+class _ProjectRun:
+    """What one project's sources share in a sweep, and no other project's: its triage, zone and run state."""
+
+    project: Project
+    triage: Triage
+    zone: ZoneInfo
+    shared: dict = field(default_factory=dict)  # a Bluesky login used by two of its sources, never another brand's
+
+
+async def _fetch_projects(
+    store: Store,
+    workspace: Workspace,
+    projects: list[tuple[Project, Protocol]],
     only_source: str | None,
     progress: Progress | None,
     http_options: dict,
-) -> FetchReport:
+) -> list[FetchReport]:
     started = clock.now()
-    sources = [s for s in project.sources if s.enabled and (only_source is None or s.id == only_source)]
-    if not sources:
-        return FetchReport(project=project.slug, started=started, results=[])
-    triage = Triage.for_project(project, protocol)
-    limit = asyncio.Semaphore(workspace.config.fetch_concurrency)
-    shared: dict = {}  # what the sources of this run share (a Bluesky login)
-    demo_anchor = store.meta("demo_anchor")
-    zone = workspace.project_zone(project)
+    chosen = [(project, protocol, sources_to_fetch(project, only_source)) for project, protocol in projects]
+    every_source = [source for _project, _protocol, sources in chosen for source in sources]
+    if not every_source:
+        return [FetchReport(project=project.slug, started=started, results=[]) for project, _protocol, _sources in chosen]
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
+    async with http_client_for(every_source, http_options) as http:
+        sweep = _Sweep(store, workspace, http, started, store.meta("demo_anchor"), timeout,
+                       asyncio.Semaphore(workspace.config.fetch_concurrency), progress)
 
-    async with http_client_for(sources, http_options) as http:
+        async def fetch_one(project: Project, protocol: Protocol, sources: list) -> FetchReport:
+            run = _ProjectRun(project, Triage.for_project(project, protocol), workspace.project_zone(project))
+            results = await asyncio.gather(*(_fetch_source(sweep, run, source) for source in sources))
+            return FetchReport(project=project.slug, started=started, results=list(results))
 
-        async def run(source) -> SourceResult:
-            result = SourceResult(source.id, source.platform)
-            stored_some = False
-            async with limit:
-                if progress:
-                    progress(source.id, "start")
-                try:
-                    async with asyncio.timeout(timeout):
-                        adapter = connect(source, project_slug=project.slug, workspace_root=workspace.root, zone=zone,
-                                          http=http, now=started, demo_anchor=demo_anchor, shared=shared)
-                        mark = store.cursor(project.slug, source.id)  # where this fetch may move the cursor from
-                        async for batch in adapter.fetch(mark):
-                            for mention in batch.mentions:
-                                triage.apply(mention)
-                                if set(mention.flags) & set(INCOMPLETE):
-                                    result.incomplete.append(mention.platform_id)
-                            for where in triage.slow_patterns():
-                                result.notes.append(
-                                    _("a protocol pattern took over {seconds} s on one mention and is left out until "
-                                      "the next fetch; simplify it: {where}").format(seconds=PATTERN_SECONDS, where=where)
-                                )
-                            result.new += store.save_batch(
-                                project.slug, source.id, source.platform, batch.mentions, batch.cursor, started, moving_from=mark
-                            )
-                            if batch.cursor is not None and store.cursor(project.slug, source.id) == batch.cursor:
-                                mark = batch.cursor  # moved: the next batch moves it on from here
-                            for key, value in batch.counts.items():
-                                result.counts[key] = result.counts.get(key, 0) + value
-                            result.notes.extend(batch.notes)
-                            result.more_to_read = result.more_to_read or batch.more_to_read
-                            stored_some = True
-                        if isinstance(adapter, Measures):
-                            await snapshot_account(store, project, source, adapter, started, workspace, result.notes)
-                except TimeoutError:
-                    result.error = _("no complete answer within {seconds:.0f} s").format(seconds=timeout)
-                    if stored_some:  # every batch stored moved the cursor with it: the rest comes next time
-                        result.more_to_read = True
-                        result.error += _("; what was read is kept and the next fetch carries on")
-                except AuthenticationFailed as error:
-                    result.error, result.needs_auth = one_line(error.message), True
-                except StateError:
-                    raise  # the state, not the source: the whole command stops and says so (exit 4)
-                except CmdayError as error:
-                    result.error = one_line(error.message)
-                except Exception as error:  # a platform answering something no parser foresaw must not stop the sweep
-                    result.error = _("unexpected answer: {kind}: {detail}").format(
-                        kind=type(error).__name__, detail=one_line(redact(str(error)), 160)  # before it is cut short
+        return list(await asyncio.gather(*(fetch_one(*chosen_one) for chosen_one in chosen)))
+
+
+async def _fetch_source(sweep: _Sweep, run: _ProjectRun, source: Any) -> SourceResult:
+    """One source, once a place in the sweep's bound is free: its batches triaged and stored, or its error kept."""
+    store, project, triage = sweep.store, run.project, run.triage
+    result = SourceResult(source.id, source.platform)
+    stored_some = False
+    async with sweep.limit:
+        if sweep.progress:
+            sweep.progress(project.slug, source.id, "start")
+        try:
+            async with asyncio.timeout(sweep.timeout):
+                adapter = connect(source, project_slug=project.slug, workspace_root=sweep.workspace.root, zone=run.zone,
+                                  http=sweep.http, now=sweep.started, demo_anchor=sweep.demo_anchor, shared=run.shared)
+                mark = store.cursor(project.slug, source.id)  # where this fetch may move the cursor from
+                async for batch in adapter.fetch(mark):
+                    for mention in batch.mentions:
+                        triage.apply(mention)
+                        if set(mention.flags) & set(INCOMPLETE):
+                            result.incomplete.append(mention.platform_id)
+                    for where in triage.slow_patterns():
+                        result.notes.append(
+                            _("a protocol pattern took over {seconds} s on one mention and is left out until "
+                              "the next fetch; simplify it: {where}").format(seconds=PATTERN_SECONDS, where=where)
+                        )
+                    result.new += store.save_batch(
+                        project.slug, source.id, source.platform, batch.mentions, batch.cursor, sweep.started, moving_from=mark
                     )
-                result.notes.extend(_unread_notes(result))
-                store.record_fetch(
-                    project.slug, source.id, source.platform, clock.now(), result.error, result.needs_auth
-                )
-                if progress:
-                    progress(source.id, "failed" if result.error else "done")
-            return result
+                    if batch.cursor is not None and store.cursor(project.slug, source.id) == batch.cursor:
+                        mark = batch.cursor  # moved: the next batch moves it on from here
+                    for key, value in batch.counts.items():
+                        result.counts[key] = result.counts.get(key, 0) + value
+                    result.notes.extend(batch.notes)
+                    result.more_to_read = result.more_to_read or batch.more_to_read
+                    stored_some = True
+                if isinstance(adapter, Measures):
+                    await snapshot_account(store, project, source, adapter, sweep.started, sweep.workspace, result.notes)
+        except TimeoutError:
+            result.error = _("no complete answer within {seconds:.0f} s").format(seconds=sweep.timeout)
+            if stored_some:  # every batch stored moved the cursor with it: the rest comes next time
+                result.more_to_read = True
+                result.error += _("; what was read is kept and the next fetch carries on")
+        except AuthenticationFailed as error:
+            result.error, result.needs_auth = one_line(error.message), True
+        except StateError:
+            raise  # the state, not the source: the whole command stops and says so (exit 4)
+        except CmdayError as error:
+            result.error = one_line(error.message)
+        except Exception as error:  # a platform answering something no parser foresaw must not stop the sweep
+            result.error = _("unexpected answer: {kind}: {detail}").format(
+                kind=type(error).__name__, detail=one_line(redact(str(error)), 160)  # before it is cut short
+            )
+        result.notes.extend(_unread_notes(result))
+        store.record_fetch(project.slug, source.id, source.platform, clock.now(), result.error, result.needs_auth)
+        if sweep.progress:
+            sweep.progress(project.slug, source.id, "failed" if result.error else "done")
+    return result
 
-        results = await asyncio.gather(*(run(s) for s in sources))
-    return FetchReport(project=project.slug, started=started, results=list(results))
+
+def sources_to_fetch(project: Project, only_source: str | None) -> list:
+    """The project's sources a sweep fetches: the enabled ones, or only the one named."""
+    return [s for s in project.sources if s.enabled and (only_source is None or s.id == only_source)]
 
 
 INCOMPLETE_IDS_SHOWN = 5

@@ -56,6 +56,11 @@ Handler = Callable[[Request], Reply]
 HOLD_LIMIT = 60.0
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a sweep connects to a platform many times at once; the default 5 drops SYNs, retried a second later
+
+
 class PlatformServer:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], list[Reply | Handler]] = {}
@@ -110,8 +115,7 @@ class PlatformServer:
 
             do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

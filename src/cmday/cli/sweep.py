@@ -14,20 +14,17 @@ if TYPE_CHECKING:
 
 
 def sweep(session: Session, projects: list[Project], only_source: str | None = None, quiet: bool = False) -> list[FetchReport]:
-    """Fetch every project's sources; a source that fails is reported, never stops the others."""
+    """Fetch every project's sources in one sweep; a source that fails is reported, never stops the others."""
+    projects = [p for p in projects if only_source is None or p.source(only_source) is not None]
     if not any(s.enabled for p in projects for s in p.sources):
         return []  # nothing to fetch: skip loading asyncio and the adapters
-    from cmday.sync import fetch_project
+    from cmday.sync import fetch_projects
 
-    reports = []
-    live = output.err.is_terminal and not quiet
-    for project in projects:
-        if only_source is not None and project.source(only_source) is None:
-            continue
-        if live:
-            reports.append(_with_progress(session, project, only_source, fetch_project))
-        else:
-            reports.append(fetch_project(session.store, session.workspace, project, session.protocol(project), only_source))
+    chosen = [(project, session.protocol(project)) for project in projects]
+    if output.err.is_terminal and not quiet:
+        reports = _with_progress(session, chosen, only_source, fetch_projects)
+    else:
+        reports = fetch_projects(session.store, session.workspace, chosen, only_source)
     if not quiet:
         for report in reports:
             for result in report.results:
@@ -36,21 +33,26 @@ def sweep(session: Session, projects: list[Project], only_source: str | None = N
     return reports
 
 
-def _with_progress(session: Session, project: Project, only_source: str | None, fetch_project) -> FetchReport:
-    """One line per source while the sweep runs: waiting, fetching, done or failed."""
+def _with_progress(session: Session, chosen: list, only_source: str | None, fetch_projects) -> list[FetchReport]:
+    """One line per source of every project while the sweep runs: waiting, fetching, done or failed."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    sources = [s for s in project.sources if s.enabled and (only_source is None or s.id == only_source)]
+    from cmday.sync import sources_to_fetch
+
     columns = (SpinnerColumn(finished_text=" "), TextColumn("{task.description}"))
     with Progress(*columns, console=output.err, transient=True) as progress:
-        tasks = {s.id: progress.add_task(_("{project}/{source}: waiting").format(project=project.slug, source=s.id), total=1) for s in sources}
+        tasks = {
+            (project.slug, s.id): progress.add_task(_("{project}/{source}: waiting").format(project=project.slug, source=s.id), total=1)
+            for project, _protocol in chosen
+            for s in sources_to_fetch(project, only_source)
+        }
         labels = {"start": _("fetching…"), "done": _("done"), "failed": _("failed")}
 
-        def update(source_id: str, event: str) -> None:
+        def update(project_slug: str, source_id: str, event: str) -> None:
             progress.update(
-                tasks[source_id],
-                description=f"{project.slug}/{source_id}: {labels[event]}",
+                tasks[project_slug, source_id],
+                description=f"{project_slug}/{source_id}: {labels[event]}",
                 completed=1 if event in ("done", "failed") else 0,
             )
 
-        return fetch_project(session.store, session.workspace, project, session.protocol(project), only_source, update)
+        return fetch_projects(session.store, session.workspace, chosen, only_source, update)
