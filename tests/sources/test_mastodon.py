@@ -782,6 +782,28 @@ def test_a_burst_of_favourites_larger_than_a_fetch_holds_back_no_mention_and_cou
         store.close()
 
 
+def test_a_first_run_broken_mid_walk_counts_nothing_and_the_next_one_counts_each_favourite_once(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    recent = (NOW.replace(hour=6)).isoformat().replace("+00:00", "Z")  # within the last day a first run counts
+    entries = [favourite_notification(template, str(n)) | {"created_at": recent} for n in range(1000, 1060)]
+    entries += [mention_notification(template, str(n), str(116000000000000000 + n)) for n in range(1060, 1100)]
+    listing = fake_list(platform_server, entries)
+    broken = {"on": True}
+    platform_server.route(
+        "GET", NOTIFICATIONS, lambda r: Reply(500, {"error": "boom"}) if broken["on"] and "max_id" in r.query else listing(r)
+    )
+
+    batches, error = run(source(platform_server))
+    assert isinstance(error, SourceError) and len(mentions_of(batches)) == 40
+    assert not any(b.counts.get("favourites") for b in batches)  # the cursor did not move: nor do the counts
+
+    broken["on"] = False
+    again = fetched(source(platform_server))
+    assert sum(b.counts.get("favourites", 0) for b in again) == 60
+    assert cursor_of(again)["notifications"] == "1099"
+
+
 def test_a_cursor_of_two_walks_goes_on_without_storing_or_counting_twice(platform_server: PlatformServer, template: dict) -> None:
     # before one walk read both, mentions and activity each had a place: {"notifications": ..., "activity": ...}
     entries = [mention_notification(template, str(n), str(116000000000000000 + n)) for n in (1030, 1050, 1060)]

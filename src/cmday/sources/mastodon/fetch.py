@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -440,7 +441,7 @@ class Reading:
             extra = moved | ({"skipped": read.skipped} if read.skipped else {})
             yield Batch(read.mentions, state.text(), extra, notes, more)
         if held_back and activity:
-            async for batch in self._mentions_ahead(state, min(MAX_PAGES, -(-activity // NOTIFICATIONS_PER_PAGE))):
+            async for batch in self._mentions_ahead(state, min(MAX_PAGES, math.ceil(activity / NOTIFICATIONS_PER_PAGE))):
                 yield batch
 
     async def _mentions_ahead(self, state: Cursor, max_pages: int) -> AsyncIterator[Batch]:
