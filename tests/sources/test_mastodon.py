@@ -19,7 +19,15 @@ from cmday.models import MastodonSource, Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
 from cmday.sources.mastodon import MastodonAdapter
-from cmday.sources.mastodon.fetch import MAX_PAGES, activity_counts, mentions_from_notifications, mentions_from_statuses, search_statuses
+from cmday.sources.mastodon.fetch import (
+    MAX_PAGES,
+    NOTIFICATION_TYPES,
+    NOTIFICATIONS_PER_PAGE,
+    activity_counts,
+    mentions_from_notifications,
+    mentions_from_statuses,
+    search_statuses,
+)
 from cmday.sources.mastodon.text import html_to_text
 from cmday.store import Store
 from cmday.sync import fetch_project
@@ -214,7 +222,10 @@ def test_mention_notifications_become_mentions_dms_and_replies(
     platform_server: PlatformServer, recorded_fixtures: Path
 ) -> None:
     page = recorded(recorded_fixtures, NOTIFICATIONS_PAGE)
-    link = '<https://mastodon.social/api/v1/notifications?max_id=239727694>; rel="next"'
+    # older favourites fill the page, so that the walk asks for the next one
+    page += [{"id": str(1000 + n), "type": "favourite", "created_at": "2024-08-01T10:00:00.000Z", "account": page[0]["account"],
+              "status": None} for n in range(NOTIFICATIONS_PER_PAGE - len(page))]
+    link = '<https://mastodon.social/api/v1/notifications?max_id=1000>; rel="next"'
     platform_server.route(
         "GET", NOTIFICATIONS, lambda r: Reply(200, [] if "max_id" in r.query else page, {"Link": link})
     )
@@ -238,7 +249,7 @@ def test_mention_notifications_become_mentions_dms_and_replies(
     assert all(isinstance(m.platform_id, str) and int(m.platform_id) > 2**53 for m in mentions)
     # The next page was asked for by the max_id of the Link header, on our instance only.
     second = platform_server.requests_to(NOTIFICATIONS)[1]
-    assert second.query["max_id"] == ["239727694"] and second.query["types[]"] == ["mention"]
+    assert second.query["max_id"] == ["1000"] and second.query["types[]"] == list(NOTIFICATION_TYPES)
 
 
 def test_replies_from_a_real_server_and_the_bearer_token(
@@ -282,12 +293,11 @@ def test_first_run_pages_back_and_moves_the_cursor_only_with_its_last_page(
 
     batches = [b for b in fetched(source(platform_server)) if b.mentions]
 
-    assert [len(b.mentions) for b in batches] == [40, 40, 15]
-    assert [json.loads(b.cursor).get("notifications") for b in batches] == [None, None, "1094"]
+    assert [len(b.mentions) for b in batches] == [80, 15]
+    assert [json.loads(b.cursor).get("notifications") for b in batches] == [None, "1094"]
     assert len({m.platform_id for b in batches for m in b.mentions}) == 95
-    asked = [r for r in platform_server.requests_to(NOTIFICATIONS) if "mention" in r.query["types[]"]]
-    max_ids = [r.query.get("max_id") for r in asked]
-    assert max_ids == [None, ["1055"], ["1015"]]
+    max_ids = [r.query.get("max_id") for r in platform_server.requests_to(NOTIFICATIONS)]
+    assert max_ids == [None, ["1015"]]
 
 
 def test_later_runs_ask_only_for_what_is_new(platform_server: PlatformServer, template: dict) -> None:
@@ -306,8 +316,8 @@ def test_later_runs_ask_only_for_what_is_new(platform_server: PlatformServer, te
     assert sorted(m.platform_id for m in mentions_of(second)) == [str(117000000000000000 + n) for n in range(3)]
     assert platform_server.requests_to(NOTIFICATIONS)[0].query["min_id"] == ["1004"]
     assert cursor_of(second)["notifications"] == "2002"
-    # a stream that did not move keeps its place
-    assert cursor_of(first)["activity"] == cursor_of(second)["activity"] == "999"
+    assert len(platform_server.requests_to(NOTIFICATIONS)) == 1  # mentions and activity: one walk, one page
+    assert set(cursor_of(second)) == {"notifications"}
 
 
 def test_later_runs_page_forward_oldest_first_moving_the_cursor_each_page(
@@ -318,21 +328,21 @@ def test_later_runs_page_forward_oldest_first_moving_the_cursor_each_page(
 
     batches = [b for b in fetched(source(platform_server), json.dumps({"notifications": "1009"})) if b.mentions]
 
-    assert [len(b.mentions) for b in batches] == [40, 40, 10]
-    assert [json.loads(b.cursor)["notifications"] for b in batches] == ["1049", "1089", "1099"]
+    assert [len(b.mentions) for b in batches] == [80, 10]
+    assert [json.loads(b.cursor)["notifications"] for b in batches] == ["1089", "1099"]
     # every batch's cursor covers exactly what it and the batches before it hold
     for batch in batches:
         assert max(int(m.raw["id"]) for m in batch.mentions) == int(json.loads(batch.cursor)["notifications"])
 
 
 def test_a_busy_first_run_is_bounded(platform_server: PlatformServer, template: dict) -> None:
-    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(600)]
+    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(1000)]
     platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
 
     batches = fetched(source(platform_server))
 
-    assert len(mentions_of(batches)) == MAX_PAGES * 40
-    assert cursor_of(batches)["notifications"] == "10599"
+    assert len(mentions_of(batches)) == MAX_PAGES * NOTIFICATIONS_PER_PAGE
+    assert cursor_of(batches)["notifications"] == "10999"
 
 
 def test_a_failure_mid_walk_never_moves_the_cursor_past_unstored_mentions(
@@ -354,8 +364,8 @@ def test_a_failure_mid_walk_never_moves_the_cursor_past_unstored_mentions(
     broken["calls"] = 0
     batches, error = run(source(platform_server), json.dumps({"notifications": "1009"}))  # later run: oldest first
     assert isinstance(error, SourceError) and len(batches) == 1
-    assert json.loads(batches[0].cursor)["notifications"] == "1049"
-    assert max(int(m.raw["id"]) for m in batches[0].mentions) == 1049
+    assert json.loads(batches[0].cursor)["notifications"] == "1089"
+    assert max(int(m.raw["id"]) for m in batches[0].mentions) == 1089
 
 
 def test_unusable_items_are_skipped_and_counted(platform_server: PlatformServer, template: dict) -> None:
@@ -419,9 +429,9 @@ def test_favourites_boosts_and_follows_are_counted(platform_server: PlatformServ
     counts = [b.counts for b in batches if "favourites" in b.counts]
     # the page holds 16 favourites, 1 boost and 2 follows; a first run counts the 24 h before NOW
     assert counts == [{"favourites": 13, "boosts": 1, "follows": 1}]
-    activity = [r for r in platform_server.requests_to(NOTIFICATIONS) if "favourite" in r.query.get("types[]", [])]
-    assert activity[0].query["types[]"] == ["favourite", "reblog", "follow"]
-    assert cursor_of(batches)["activity"] == "2291921"
+    [asked] = platform_server.requests_to(NOTIFICATIONS)  # the mentions on the page came with them
+    assert asked.query["types[]"] == ["mention", "favourite", "reblog", "follow"]
+    assert set(cursor_of(batches)) == {"notifications"}
 
 
 def test_first_run_counts_only_the_last_day(recorded_fixtures: Path) -> None:
@@ -696,6 +706,121 @@ def test_fetch_project_stores_mentions_once(
         store.close()
 
 
+def favourite_notification(template: dict[str, Any], notification_id: str) -> dict[str, Any]:
+    """Someone favourited one of the account's posts (a Notification of type `favourite`, status attached)."""
+    return {"id": notification_id, "type": "favourite", "created_at": template["created_at"],
+            "account": template["account"], "status": template}
+
+
+def test_new_mentions_and_favourites_come_from_one_request_and_each_mention_is_stored_once(
+    platform_server: PlatformServer, template: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X", TOKEN)
+    entries = [mention_notification(template, str(n), str(116000000000000000 + n)) for n in (1, 2, 3)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    workspace = Workspace(root=tmp_path, config=WorkspaceConfig())
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        assert fetch_project(store, workspace, project, load_protocol()).new == 3
+        # between two checks: favourites and mentions in turn
+        entries += [mention_notification(template, str(n), str(116000000000000000 + n)) for n in (5, 7, 9)]
+        entries += [favourite_notification(template, str(n)) for n in (4, 6, 8, 10)]
+        platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+        platform_server.requests.clear()
+
+        [result] = fetch_project(store, workspace, project, load_protocol()).results
+
+        assert result.error is None and result.new == 3 and result.counts["favourites"] == 4
+        [asked] = platform_server.requests_to(NOTIFICATIONS)
+        assert asked.query["min_id"] == ["3"] and set(asked.query["types[]"]) >= {"mention", "favourite"}
+        stored = [m.platform_id for m in store.mentions("acme", states=None)]
+        assert sorted(stored) == sorted({str(116000000000000000 + n) for n in (1, 2, 3, 5, 7, 9)})
+        assert json.loads(store.cursor("acme", "m"))["notifications"] == "10"
+
+        platform_server.requests.clear()
+        [nothing] = fetch_project(store, workspace, project, load_protocol()).results
+        assert nothing.new == 0 and not nothing.counts.get("favourites")
+        assert [r.query["min_id"] for r in platform_server.requests_to(NOTIFICATIONS)] == [["10"]]
+    finally:
+        store.close()
+
+
+def test_a_burst_of_favourites_larger_than_a_fetch_holds_back_no_mention_and_counts_each_favourite_once(
+    platform_server: PlatformServer, template: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X", TOKEN)
+    entries = [mention_notification(template, "10000", "116000000000010000")]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+    project = Project(project=ProjectInfo(name="Acme", slug="acme"), sources=[source(platform_server)])
+    workspace = Workspace(root=tmp_path, config=WorkspaceConfig())
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        fetch_project(store, workspace, project, load_protocol())
+        # a post goes viral: 891 favourites, a mention every hundred notifications, then 50 mentions
+        burst = range(10001, 10951)
+        mentioned = [n for n in burst if n % 100 == 50 or n > 10900]
+        entries += [mention_notification(template, str(n), str(116000000000000000 + n)) if n in mentioned
+                    else favourite_notification(template, str(n)) for n in burst]
+        platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+        assert len(burst) > MAX_PAGES * NOTIFICATIONS_PER_PAGE  # more than one fetch reads
+
+        [first] = fetch_project(store, workspace, project, load_protocol()).results
+        [second] = fetch_project(store, workspace, project, load_protocol()).results
+        platform_server.requests.clear()
+        [third] = fetch_project(store, workspace, project, load_protocol()).results
+
+        assert first.error is None and first.new == len(mentioned) and first.more_to_read  # every mention, at once
+        assert second.new == 0 and not second.more_to_read
+        assert first.counts["favourites"] + second.counts["favourites"] == len(burst) - len(mentioned)
+        assert third.new == 0 and not third.counts.get("favourites")
+        assert len(platform_server.requests_to(NOTIFICATIONS)) == 1
+        stored = [m.platform_id for m in store.mentions("acme", states=None)]
+        assert len(stored) == len(set(stored)) == len(mentioned) + 1
+        assert set(json.loads(store.cursor("acme", "m"))) == {"notifications"}  # the mentions' mark caught up with
+    finally:
+        store.close()
+
+
+def test_a_first_run_broken_mid_walk_counts_nothing_and_the_next_one_counts_each_favourite_once(
+    platform_server: PlatformServer, template: dict
+) -> None:
+    recent = (NOW.replace(hour=6)).isoformat().replace("+00:00", "Z")  # within the last day a first run counts
+    entries = [favourite_notification(template, str(n)) | {"created_at": recent} for n in range(1000, 1060)]
+    entries += [mention_notification(template, str(n), str(116000000000000000 + n)) for n in range(1060, 1100)]
+    listing = fake_list(platform_server, entries)
+    broken = {"on": True}
+    platform_server.route(
+        "GET", NOTIFICATIONS, lambda r: Reply(500, {"error": "boom"}) if broken["on"] and "max_id" in r.query else listing(r)
+    )
+
+    batches, error = run(source(platform_server))
+    assert isinstance(error, SourceError) and len(mentions_of(batches)) == 40
+    assert not any(b.counts.get("favourites") for b in batches)  # the cursor did not move: nor do the counts
+
+    broken["on"] = False
+    again = fetched(source(platform_server))
+    assert sum(b.counts.get("favourites", 0) for b in again) == 60
+    assert cursor_of(again)["notifications"] == "1099"
+
+
+def test_a_cursor_of_two_walks_goes_on_without_storing_or_counting_twice(platform_server: PlatformServer, template: dict) -> None:
+    # before one walk read both, mentions and activity each had a place: {"notifications": ..., "activity": ...}
+    entries = [mention_notification(template, str(n), str(116000000000000000 + n)) for n in (1030, 1050, 1060)]
+    entries += [favourite_notification(template, str(n)) for n in (1010, 1020, 1040, 1055, 1070)]
+    platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
+
+    behind = fetched(source(platform_server), json.dumps({"notifications": "1050", "activity": "1020"}))
+    ahead = fetched(source(platform_server), json.dumps({"notifications": "1020", "activity": "1050"}))
+
+    assert [m.platform_id for m in mentions_of(behind)] == ["116000000000001060"]
+    assert sum(b.counts.get("favourites", 0) for b in behind) == 3  # 1040, 1055, 1070
+    assert sorted(m.platform_id for m in mentions_of(ahead)) == ["116000000000001030", "116000000000001050", "116000000000001060"]
+    assert sum(b.counts.get("favourites", 0) for b in ahead) == 2  # 1055, 1070
+    assert [r.query["min_id"] for r in platform_server.requests_to(NOTIFICATIONS)] == [["1020"], ["1020"]]
+    assert json.loads(behind[-1].cursor) == json.loads(ahead[-1].cursor) == {"notifications": "1070"}
+
+
 # --- paging that goes wrong ----------------------------------------------------------------------
 
 
@@ -733,33 +858,33 @@ def test_a_server_that_keeps_sending_the_same_page_is_said_and_the_cursor_not_mo
 
     batches = fetched(source(platform_server))
 
-    assert len(mentions_of(batches)) == 40 + 40  # the second page was the first again: stored once
+    assert len(mentions_of(batches)) == 2 * NOTIFICATIONS_PER_PAGE  # the second page was the first again: stored once
     assert "notifications" not in cursor_of(batches)  # the 60 older ones are not covered by it
     notes = [n for b in batches for n in b.notes]
     assert any("sent a page already read" in n for n in notes)
 
 
 def test_a_first_run_says_how_many_it_kept(platform_server: PlatformServer, template: dict) -> None:
-    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(500)]
+    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(900)]
     platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
 
     notes = [n for b in fetched(source(platform_server)) for n in b.notes]
 
-    assert "first fetch: the 400 newest mentions kept; older ones left on the server" in notes
+    assert "first fetch: the 800 newest mentions kept; older ones left on the server" in notes
 
 
-def test_700_mentions_between_two_fetches_come_in_two_fetches_that_say_so(
+def test_1500_mentions_between_two_fetches_come_in_two_fetches_that_say_so(
     platform_server: PlatformServer, template: dict
 ) -> None:
-    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(710)]
+    entries = [mention_notification(template, str(10000 + n), str(116000000000000000 + n)) for n in range(1510)]
     platform_server.route("GET", NOTIFICATIONS, fake_list(platform_server, entries))
 
     first = fetched(source(platform_server), json.dumps({"notifications": "10009"}))
-    assert len(mentions_of(first)) == 400 and any(b.more_to_read for b in first)
+    assert len(mentions_of(first)) == 800 and any(b.more_to_read for b in first)
     second = fetched(source(platform_server), first[-1].cursor)
 
-    assert len(mentions_of(second)) == 300 and not any(b.more_to_read for b in second)
-    assert cursor_of(second)["notifications"] == "10709"
+    assert len(mentions_of(second)) == 700 and not any(b.more_to_read for b in second)
+    assert cursor_of(second)["notifications"] == "11509"
 
 
 # --- notifications the server's policy filters ---------------------------------------------------

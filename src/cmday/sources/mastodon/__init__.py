@@ -23,9 +23,9 @@ class MastodonAdapter(Reading, Sending):
 
     Reading (fetch) and Sending (send) are its halves; this holds what they share: the instance, the token.
 
-    Streams, in order: mention notifications (kind `dm` for direct posts, `reply` or `mention`), counts of
-    favourites, boosts and follows, one hashtag timeline per `hashtags` entry, one statuses search per
-    `search` entry (both kind `search`).
+    Streams, in order: the notifications, one walk split here into mentions (kind `dm` for direct posts, `reply`
+    or `mention`) and counts of favourites, boosts and follows (one request when nothing is new); one hashtag
+    timeline per `hashtags` entry, one statuses search per `search` entry (both kind `search`).
 
     A first run reads newest-first, following the Link header's rel="next", and moves the stream's cursor only
     with its last page: giving up the older pages after a broken run would lose them. Later runs read oldest-first

@@ -47,7 +47,9 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterVali
 
 
 class Entity(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Validators are built on first use, not on import: a check with nothing new reads no entity at all (and
+    # building one loads pydantic's plugin machinery, importlib.metadata with it).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 def _id_or_none(value: Any) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -37,11 +38,12 @@ from cmday.sources.mastodon.text import html_to_text
 
 MAX_PAGES = 10  # per stream and run: a first run on a busy account stays bounded
 SEARCH_PAGES = 3
-MENTIONS_PER_PAGE = 40  # notifications: default 40, max 80
-ACTIVITY_PER_PAGE = 80
+NOTIFICATIONS_PER_PAGE = 80  # the most Mastodon serves (default 40): mentions and activity share the pages
 STATUSES_PER_PAGE = 40  # tag timelines and search: max 40
 FIRST_RUN_ACTIVITY = timedelta(hours=24)
 ACTIVITY_TYPES = {"favourite": "favourites", "reblog": "boosts", "follow": "follows"}
+NOTIFICATION_TYPES = ("mention", *ACTIVITY_TYPES)  # what the one walk of the notifications asks for
+NOTIFICATIONS = "/api/v1/notifications"
 # What an instance answers when it will not serve a listening stream: bad query, token without the
 # scope, tag feeds or search switched off, full-text search down.
 REFUSED = (400, 401, 403, 404, 422, 503)
@@ -92,20 +94,47 @@ class Own:
         return status.account.acct.lstrip("@").casefold() == self.acct.casefold()
 
 
-def mentions_from_notifications(
-    payload: Any, instance_host: str, fetched_at: datetime | None = None, own: Own | None = None
-) -> tuple[list[Mention], int]:
-    """The mention notifications of one page as mentions (dm, reply or mention), and how many items were unusable.
+@dataclass
+class Notifications:
+    """One page of notifications split: its mentions, its activity counted, and how many items were unusable."""
 
-    A mention without a readable time or author is kept (see `_readable`), its flags saying what it lacks.
+    mentions: list[Mention]
+    counts: dict[str, int]
+    skipped: int
+
+
+def read_notifications(
+    payload: Any, instance_host: str, fetched_at: datetime | None = None, own: Own | None = None, *,
+    counted_from: datetime | None = None, stored_up_to: str | None = None, counted_up_to: str | None = None,
+) -> Notifications:
+    """A page of mixed notifications in one pass: mentions (dm, reply or mention) and favourites, boosts and follows.
+
+    Activity is counted from `counted_from` on, when given (a first run counts the last day). A mention whose
+    notification id is at or below `stored_up_to` was stored by an earlier fetch, and activity at or below
+    `counted_up_to` was counted by one: both are left out, so nothing is stored or counted twice. A mention
+    without a readable time or author is kept (see `_readable`), its flags saying what it lacks; activity
+    without a readable time is not counted (a first run could not tell whether it is from the last day).
     """
     mentions: list[Mention] = []
+    counts = dict.fromkeys(ACTIVITY_TYPES.values(), 0)
     skipped = 0
     for item in _items(payload, instance_host):
         try:
             notification, lacking = _readable(Notification, item, fetched_at)
-            if notification.type != "mention" or notification.status is None:
-                continue  # a deleted or no longer visible post leaves its notification without a status
+        except ValidationError:
+            skipped += 1
+            continue
+        counted = ACTIVITY_TYPES.get(notification.type)
+        if counted is not None:
+            fresh = counted_up_to is None or _id_key(notification.id) > _id_key(counted_up_to)
+            if fresh and not lacking and (counted_from is None or notification.created_at >= counted_from):
+                counts[counted] += 1
+            continue
+        if notification.type != "mention" or notification.status is None:
+            continue  # a deleted or no longer visible post leaves its notification without a status
+        if stored_up_to is not None and _id_key(notification.id) <= _id_key(stored_up_to):
+            continue
+        try:
             status, lacking_too = _readable(Status, notification.status, notification.created_at if fetched_at else None)
         except ValidationError:
             skipped += 1
@@ -113,7 +142,15 @@ def mentions_from_notifications(
         if own is not None and own.wrote(status):
             continue
         mentions.append(_mention(status, _kind(status), item, instance_host, sorted({*lacking, *lacking_too})))
-    return mentions, skipped
+    return Notifications(mentions, counts, skipped)
+
+
+def mentions_from_notifications(
+    payload: Any, instance_host: str, fetched_at: datetime | None = None, own: Own | None = None
+) -> tuple[list[Mention], int]:
+    """The mention notifications of one page as mentions, and how many items were unusable."""
+    page = read_notifications(payload, instance_host, fetched_at, own)
+    return page.mentions, page.skipped
 
 
 def mentions_from_statuses(
@@ -139,16 +176,7 @@ def mentions_from_statuses(
 
 def activity_counts(payload: Any, instance_host: str, since: datetime | None = None) -> dict[str, int]:
     """Favourites, boosts and follows on one page of notifications (those from `since` on, when given)."""
-    counts = dict.fromkeys(ACTIVITY_TYPES.values(), 0)
-    for item in _items(payload, instance_host):
-        try:
-            notification = Notification.model_validate(item)
-        except ValidationError:
-            continue
-        key = ACTIVITY_TYPES.get(notification.type)
-        if key and (since is None or notification.created_at >= since):
-            counts[key] += 1
-    return counts
+    return read_notifications(payload, instance_host, counted_from=since).counts
 
 
 def search_statuses(payload: Any, instance_host: str) -> list[Any]:
@@ -243,9 +271,22 @@ def _link_max_id(link_header: str) -> str | None:
 
 @dataclass
 class Cursor:
-    """Where each stream stopped: the newest notification or status id already stored, per stream."""
+    """Where each stream stopped: the newest notification or status id already stored, per stream.
+
+    The account's notifications are one walk (mentions, favourites, boosts and follows in the same pages), so
+    one place says how far it got: `notifications` is the newest notification id such that every notification
+    at or below it is handled, its mention stored or its favourite, boost or follow counted, in the same batch
+    that moved it. The next walk asks only for ids above it (`min_id`), so what comes in between two fetches,
+    of any type, is read once: a favourite arriving between two mentions neither hides the second mention nor
+    is counted again. Two marks may run ahead of it, each dropped once `notifications` passes it:
+    `mentions`, mentions stored beyond it (a burst of activity held the walk back and the mentions were read on
+    by a walk of their own, or a cursor of the time when mentions had their own walk), skipped when the walk
+    reaches them; `activity`, activity counted beyond it (only in a cursor of the time when activity had its
+    own walk), not counted again.
+    """
 
     notifications: str | None = None
+    mentions: str | None = None
     activity: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     search: dict[str, str] = field(default_factory=dict)
@@ -267,13 +308,28 @@ class Cursor:
 
         empty = data.get("search_empty")
         runs = {k: v for k, v in empty.items() if isinstance(v, int) and v > 0} if isinstance(empty, dict) else {}
-        return cls(
-            one(data.get("notifications")), one(data.get("activity")), many(data.get("tags")), many(data.get("search")),
-            runs, many(data.get("own")),
+        state = cls(
+            one(data.get("notifications")), one(data.get("mentions")), one(data.get("activity")), many(data.get("tags")),
+            many(data.get("search")), runs, many(data.get("own")),
         )
+        if state.notifications and state.activity and _id_key(state.activity) < _id_key(state.notifications):
+            # Only a cursor of the time of two walks has activity behind the notifications (then the mentions'
+            # place): the one walk goes on from the activity's place, the mentions up to theirs already stored.
+            state.mentions = _newer(state.mentions, state.notifications)
+            state.notifications, state.activity = state.activity, None
+        state.settle()
+        return state
+
+    def settle(self) -> None:
+        """Drop the marks the walk of the notifications has caught up with."""
+        if self.notifications is not None:
+            if self.mentions is not None and _id_key(self.mentions) <= _id_key(self.notifications):
+                self.mentions = None
+            if self.activity is not None and _id_key(self.activity) <= _id_key(self.notifications):
+                self.activity = None
 
     def text(self) -> str:
-        data: dict[str, Any] = {"notifications": self.notifications, "activity": self.activity}
+        data: dict[str, Any] = {"notifications": self.notifications, "mentions": self.mentions, "activity": self.activity}
         data = {k: v for k, v in data.items() if v}
         if self.tags:
             data["tags"] = self.tags
@@ -330,37 +386,81 @@ class Reading:
         self.headers = self._authorized()
         state = Cursor.load(cursor)
         self._own = await self._own_account(state)
-        streams = [self._mentions(state), self._activity(state)]
+        self._filtered: set[str] | None = None
+        streams = [self._notifications(state)]
         streams += [self._hashtag(state, tag) for tag in _unique(t.strip().lstrip("#") for t in self.source.hashtags)]
         streams += [self._search(state, query) for query in _unique(q.strip() for q in self.source.search)]
         for stream in streams:
             async for batch in stream:
                 yield batch
 
-    async def _mentions(self, state: Cursor) -> AsyncIterator[Batch]:
-        # Mastodon 4.3+ holds back notifications its policy filters (strangers, new accounts) unless asked;
-        # older servers and forks ignore the parameter.
-        params = [("types[]", "mention"), ("limit", MENTIONS_PER_PAGE), ("include_filtered", "true")]
-        pages = self._timeline("/api/v1/notifications", params, state.notifications, MENTIONS_PER_PAGE, MAX_PAGES)
+    async def _notifications(self, state: Cursor) -> AsyncIterator[Batch]:
+        """Mentions and the favourites, boosts and follows, read in one walk of the notifications and split here.
+
+        One request when nothing is new. A first run reads newest-first (at most MAX_PAGES pages; the older ones
+        are left on the server, by design) and counts only the last day's activity; its counts go with the batch
+        that moves the cursor, its last, so that a first run broken and run again never counts twice. Later runs
+        read oldest-first from the cursor, each page's mentions, counts and cursor in one batch. When a burst
+        fills MAX_PAGES pages, the mentions beyond are read on by a walk of their own (`_mentions_ahead`), given
+        as many pages as activity took: a viral post's favourites never hold back the mentions that came after
+        them; its activity is counted by the next fetches, which carry on from the cursor.
+        """
+        # Mastodon 4.3+ holds back notifications its policy filters (strangers, new accounts) unless asked
+        # (`include_filtered`); older servers and forks ignore the parameter, and a server ignoring `types[]`
+        # sends other types too: they are left out here.
+        params = [*(("types[]", kind) for kind in NOTIFICATION_TYPES), ("limit", NOTIFICATIONS_PER_PAGE),
+                  ("include_filtered", "true")]
         first = state.notifications is None
+        counted_from = self.context.now - FIRST_RUN_ACTIVITY if first else None
+        pages = self._timeline(NOTIFICATIONS, params, state.notifications, NOTIFICATIONS_PER_PAGE, MAX_PAGES)
         kept = 0
-        filtered: set[str] | None = None
+        counts: dict[str, int] = {}  # counted and not yet stored: they go with the batch that moves the cursor
+        held_back, activity = False, 0
         async for page, newest in pages:
-            mentions, skipped = mentions_from_notifications(page.items, self.host, self.context.now, self._own)
-            if mentions:
-                filtered = await self._filtered_accounts() if filtered is None else filtered
-                _mark_filtered(mentions, filtered)
-            kept += len(mentions)
-            state.notifications = _newer(state.notifications, newest)
+            read = read_notifications(
+                page.items, self.host, self.context.now, self._own, counted_from=counted_from,
+                stored_up_to=state.mentions, counted_up_to=state.activity,
+            )
+            await self._mark_filtered(read.mentions)
+            kept += len(read.mentions)
+            for key, value in read.counts.items():
+                counts[key] = counts.get(key, 0) + value
+            activity += sum(read.counts.values())
             notes, more = list(page.notes), False
+            if newest is not None:
+                state.notifications = _newer(state.notifications, newest)
+                state.settle()
+                moved, counts = counts, {}
+            else:
+                moved = {}
             if page.cut_short and first:  # by design: a first run does not pour in the account's whole past
-                notes.append(
-                    first_fetch_note(kept)
-                )
+                notes.append(first_fetch_note(kept))
             elif page.cut_short:
                 notes.append(_("more to read: the next fetch carries on where this one stopped"))
-                more = True
-            yield Batch(mentions, state.text(), {"skipped": skipped} if skipped else {}, notes, more)
+                more = held_back = True
+            extra = moved | ({"skipped": read.skipped} if read.skipped else {})
+            yield Batch(read.mentions, state.text(), extra, notes, more)
+        if held_back and activity:
+            async for batch in self._mentions_ahead(state, min(MAX_PAGES, math.ceil(activity / NOTIFICATIONS_PER_PAGE))):
+                yield batch
+
+    async def _mentions_ahead(self, state: Cursor, max_pages: int) -> AsyncIterator[Batch]:
+        """The mentions beyond a walk of the notifications that a burst held back, each page moving `mentions`."""
+        params = [("types[]", "mention"), ("limit", NOTIFICATIONS_PER_PAGE), ("include_filtered", "true")]
+        since = _newer(state.notifications, state.mentions)
+        pages = self._oldest_first(NOTIFICATIONS, params, since, NOTIFICATIONS_PER_PAGE, max_pages, False)
+        async for page, newest in pages:
+            read = read_notifications(page.items, self.host, self.context.now, self._own, stored_up_to=state.mentions)
+            await self._mark_filtered(read.mentions)
+            state.mentions = _newer(state.mentions, newest)
+            yield Batch(read.mentions, state.text(), {"skipped": read.skipped} if read.skipped else {}, page.notes,
+                        page.cut_short)
+
+    async def _mark_filtered(self, mentions: list[Mention]) -> None:
+        if mentions:
+            if self._filtered is None:  # asked once per fetch, and only when there are mentions to mark
+                self._filtered = await self._filtered_accounts()
+            _mark_filtered(mentions, self._filtered)
 
     async def _own_account(self, state: Cursor) -> Own | None:
         """The token's own account (verify_credentials), read once per token and kept in the cursor; a refused
@@ -406,18 +506,6 @@ class Reading:
                 except ValueError:
                     continue
         return accounts
-
-    async def _activity(self, state: Cursor) -> AsyncIterator[Batch]:
-        params: list[tuple[str, Any]] = [("types[]", kind) for kind in ACTIVITY_TYPES] + [("limit", ACTIVITY_PER_PAGE)]
-        first = state.activity is None
-        counted_from = self.context.now - FIRST_RUN_ACTIVITY if first else None
-        pages = self._timeline(
-            "/api/v1/notifications", params, state.activity, ACTIVITY_PER_PAGE, 1 if first else MAX_PAGES
-        )
-        async for page, newest in pages:
-            counts = activity_counts(page.items, self.host, counted_from)
-            state.activity = _newer(state.activity, newest)
-            yield Batch([], state.text(), counts)
 
     def _hashtag(self, state: Cursor, tag: str) -> AsyncIterator[Batch]:
         since = state.tags.get(tag.casefold())
