@@ -382,3 +382,27 @@ def test_a_fetch_that_fell_behind_another_machines_never_moves_the_cursor_back(s
     assert cron.cursor("acme", "m") == "c5"  # the fetch that is ahead keeps moving it
     for store in (first, cron, laptop):
         store.close()
+
+
+def test_a_shared_states_open_queue_is_read_by_its_index_even_on_a_generic_plan(state_url: str):
+    """PostgreSQL plans a prepared statement generically after five runs (psycopg prepares them): with the
+    states passed as parameters it could not know 'open' is a handful of rows and read the whole project."""
+    store = Store(state_url)
+    store.save_batch("acme", "m", "mastodon", [mention(f"m{n}", minutes_ago=n) for n in range(3000)], None, NOW)
+    answered = [m for m in store.mentions("acme", states=None) if m.platform_id not in ("m1", "m2", "m3")]
+    store.answer_many([(m.id, NOW) for m in answered])
+    store.after_bulk_load()
+    asked: list[tuple[str, tuple]] = []
+    read = store._read
+    store._read = lambda sql, parameters=(): asked.append((sql, tuple(parameters))) or read(sql, parameters)
+    assert {m.platform_id for m in store.mentions("acme", now=NOW)} == {"m1", "m2", "m3"}
+    sql, parameters = next((sql, p) for sql, p in asked if "FROM mentions" in sql)
+    numbered = sql
+    for number in range(1, len(parameters) + 1):
+        numbered = numbered.replace("?", f"${number}", 1)
+    store._db.execute("SET plan_cache_mode = force_generic_plan")
+    store._db.execute(f"PREPARE open_queue AS {numbered}")
+    values = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parameters)
+    plan = "\n".join(row["QUERY PLAN"] for row in store._db.execute(f"EXPLAIN EXECUTE open_queue({values})").fetchall())
+    store.close()
+    assert "mentions_by_state" in plan, plan

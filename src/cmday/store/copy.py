@@ -60,6 +60,8 @@ def copy_state(source: SQLStore, target: SQLStore) -> Copied:
             return _insert_unless_there(db, table, row, content)
 
         _copy_rows(source, target, table, copied, add)
+    if copied.total_added:
+        target.after_bulk_load()
     return copied
 
 

@@ -56,6 +56,10 @@ class Store(ABC):
     def close(self) -> None: ...
 
     @abstractmethod
+    def after_bulk_load(self) -> None:
+        """Fresh planner statistics once many rows came at once (`state copy`)."""
+
+    @abstractmethod
     def send_lock(self, name: str) -> AbstractContextManager[bool]:
         """Hold `name` for a whole send, across processes; yields False when another cmday holds it.
 

@@ -132,6 +132,12 @@ class PostgresStore(SQLStore):
     def close(self) -> None:
         self._db.close()
 
+    def after_bulk_load(self) -> None:
+        # Until autovacuum gets to it (a minute or more), a table that just received a state has no statistics
+        # and the planner guesses: the open queue of a million rows would be read from the project index.
+        with self._transaction() as db:
+            db.execute("ANALYZE mentions")
+
     @contextmanager
     def send_lock(self, name: str) -> Iterator[bool]:
         """A session advisory lock: the server drops it when this connection ends, a killed cmday's too."""

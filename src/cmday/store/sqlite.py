@@ -199,6 +199,9 @@ class SQLiteStore(SQLStore):
         if self._verified and self._damage is None:
             self._remember_verified()
 
+    def after_bulk_load(self) -> None:
+        """Nothing: SQLite keeps the state index for the open queue without statistics (benches/scale.py, a million rows)."""
+
     # -- the send lock -----------------------------------------------------------------
 
     @contextmanager
