@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from rich.cells import cell_len
+from rich.cells import cell_len as rich_cell_len
 from rich.console import Console, ConsoleOptions
 from rich.measure import Measurement
 from rich.segment import Segment
@@ -23,6 +23,11 @@ from rich.text import Span, Text
 GAP = 2  # spaces between two columns
 ROOM = 10  # on a narrow screen the capped columns shrink until the flexible one has this much
 SHRUNK = 4  # ... but no capped column below this: 'ins…' still says which platform
+
+
+def cell_len(text: str) -> int:
+    """Cells a text takes: one a character when it is all printable ASCII (cells are one line, cleaned), else Rich's count."""
+    return len(text) if text.isascii() else rich_cell_len(text)
 
 
 @dataclass(frozen=True)
