@@ -37,7 +37,7 @@ class Column:
     max_width: int | None = None  # capped: cut with '…' past this, and first to shrink on a narrow screen
     flexible: bool = False  # takes the width the others leave (Rich's ratio=1)
     style: str = ""  # under the cells' own styles
-    wrap: bool = False  # folded onto more lines by words instead of cut
+    wrap: bool = False  # the flexible column only: folded onto more lines by words instead of cut
 
 
 class LineTable:
