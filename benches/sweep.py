@@ -2,6 +2,7 @@
 twelve brands of five sources in one sweep, storing 50,000 mentions, listing a big inbox.
 
 Run: .venv/bin/python benches/sweep.py   (prints figures; not a timed test)
+     .venv/bin/python benches/sweep.py --only inbox   (or --only sweep: one part alone)
 """
 
 from __future__ import annotations
@@ -73,7 +74,14 @@ def sweep_seconds(url: str, brands: int, per_brand: int, folder: Path) -> float:
     return elapsed
 
 
-def main() -> None:
+def main(only: str | None = None) -> None:
+    if only in (None, "sweep"):
+        sweeps()
+    if only in (None, "inbox"):
+        store_and_inbox()
+
+
+def sweeps() -> None:
     server = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()
@@ -90,6 +98,8 @@ def main() -> None:
         server.stdin.close()
         server.wait()
 
+
+def store_and_inbox() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder) / "store.sqlite3")
         now = datetime.now(UTC)
@@ -121,4 +131,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    serve_feeds() if sys.argv[1:] == ["--serve"] else main()
+    if sys.argv[1:] == ["--serve"]:
+        serve_feeds()
+    elif sys.argv[1:2] == ["--only"] and sys.argv[2:] in (["sweep"], ["inbox"]):
+        main(sys.argv[2])
+    elif sys.argv[1:]:
+        sys.exit("usage: sweep.py [--only sweep|inbox]")
+    else:
+        main()

@@ -110,3 +110,16 @@ def test_tomorrow_ready_is_judged_on_the_calendar(workspace: Path):
             encoding="utf-8",
         )
         assert checklist(workspace, "close")["tomorrow"]["status"] == "ok"
+
+
+def test_a_long_item_wraps_by_words_under_its_own_column_at_80(workspace: Path):
+    note = "called the client about the opening hours and the new terrace menu, they answer tomorrow before noon"
+    assert run("done", "news", "--note", note, "--checklist", "morning", "--workspace", str(workspace)).exit_code == 0
+    lines = run("checklist", "morning", "--workspace", str(workspace)).stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.split()[1:2] == ["news"])
+    column = lines[first].index("news") + len("news")
+    column += len(lines[first][column:]) - len(lines[first][column:].lstrip())  # where the item's text starts
+    below = lines[first + 1 : next(i for i in range(first + 1, len(lines)) if lines[i][:column].strip())]
+    assert below and all(len(line) <= 80 and not line[:column].strip() and line[column] != " " for line in below)
+    shown = " ".join(line.strip() for line in [lines[first][column:], *below])
+    assert note in shown  # every word kept, none cut

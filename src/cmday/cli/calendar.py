@@ -162,18 +162,13 @@ def _day_message(problem: Any) -> str:
 
 
 def _posts_table(posts: list, width: int, with_day: bool = False) -> Any:
-    from rich.table import Table
     from rich.text import Text
 
+    from cmday.cli.linetable import Column, LineTable
     from cmday.labels import state_label
     from cmday.textsafe import one_line
 
-    table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, max_width=10, overflow="ellipsis")
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, style="dim")
-    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    table = LineTable([Column(), Column(max_width=10), Column(), Column(style="dim"), Column(flexible=True)], width, show_header=False)
     for post in posts:
         local = post.at.astimezone(post.at.tzinfo)
         when = f"{format_short_day(local.date())} {format_time(local)}" if with_day else format_time(local)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich import box
 from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from cmday.checklists import ChecklistEntry
+from cmday.cli.linetable import Column, LineTable
 from cmday.i18n import _, ngettext
 from cmday.labels import category_label, routine_label, state_label
 from cmday.routine import (
@@ -76,6 +74,9 @@ def section(console: Console, label: str, count: int | None = None, compact: boo
 
 
 def crisis_panel(console: Console, crisis: CrisisBanner, header: Header) -> None:
+    from rich import box
+    from rich.panel import Panel
+
     count = len(crisis.mentions)
     reason = (
         ngettext("{count} open mention with crisis words", "{count} open mentions with crisis words", count).format(count=count)
@@ -105,22 +106,24 @@ def mention_rows(console: Console, mentions: list[MentionLine], header: Header, 
         console.print(Text(_("… and {count} more: {hint}").format(count=len(mentions) - DASHBOARD_ROWS, hint=hint), style="dim"))
 
 
-def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Table:
-    table = Table(box=None, show_header=True, header_style="dim", pad_edge=False, width=width, expand=True)
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column(_("age"), justify="right", no_wrap=True)
-    table.add_column(_("where"), no_wrap=True, max_width=13, overflow="ellipsis")
-    table.add_column(_("who"), no_wrap=True, max_width=16 if width < 120 else 32, overflow="ellipsis")  # wide: whole handles
-    table.add_column(_("what"), no_wrap=True, overflow="ellipsis", ratio=1)
+def mention_table(mentions: list[MentionLine], header: Header, width: int) -> LineTable:
+    table = LineTable(
+        [
+            Column("#", justify="right"),
+            Column(_("age"), justify="right"),
+            Column(_("where"), max_width=13),
+            Column(_("who"), max_width=16 if width < 120 else 32),  # wide: whole handles
+            Column(_("what"), flexible=True),
+        ],
+        width,
+    )
     for mention in mentions:
         flag = "!" if mention.urgent else ("+" if mention.past_sla else "")
         style = "red" if mention.urgent else ("yellow" if mention.past_sla else "")
-        what = Text(one_line(mention.text), style="")
-        what = Text.assemble((f"{category_label(mention.category)} ", "dim"), what)
+        before = [(f"→{one_line(mention.assignee)} ", "magenta")] if mention.assignee else []
         if mention.hidden:
-            what = Text.assemble((_("hidden") + " ", "yellow"), what)
-        if mention.assignee:
-            what = Text.assemble((f"→{one_line(mention.assignee)} ", "magenta"), what)
+            before.append((_("hidden") + " ", "yellow"))
+        what = Text.assemble(*before, (f"{category_label(mention.category)} ", "dim"), one_line(mention.text))
         table.add_row(
             Text(f"{flag}{mention.id}", style=style),
             Text(_("future?"), style="bold yellow") if mention.dated_in_future else Text(age(mention.age_minutes), style=style),
@@ -131,12 +134,8 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Ta
     return table
 
 
-def posts_table(posts: list[PostLine], header: Header, width: int) -> Table:
-    table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, max_width=12, overflow="ellipsis")
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+def posts_table(posts: list[PostLine], header: Header, width: int) -> LineTable:
+    table = LineTable([Column(), Column(max_width=12), Column(), Column(flexible=True)], width, show_header=False)
     from cmday.cli.calendar import short_label
 
     for post in posts:
@@ -148,11 +147,8 @@ def posts_table(posts: list[PostLine], header: Header, width: int) -> Table:
     return table
 
 
-def checklist_table(entries: list[ChecklistEntry], width: int) -> Table:
-    table = Table(box=None, show_header=False, pad_edge=False, width=width, expand=True)
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, style="dim")
-    table.add_column(ratio=1)
+def checklist_table(entries: list[ChecklistEntry], width: int) -> LineTable:
+    table = LineTable([Column(), Column(style="dim"), Column(flexible=True, wrap=True)], width, show_header=False)
     for entry in entries:
         mark, style = STATUS_MARKS.get(entry.status, ("?", ""))
         text = Text(one_line(entry.text))
@@ -182,6 +178,8 @@ def source_problems(console: Console, problems: list[SourceProblem]) -> None:
 
 def broken(console: Console, view: BrokenView) -> None:
     """A project whose file does not load: its banner in place of its dashboard, the others shown in full."""
+    from rich.panel import Panel
+
     body = [Text(one_line(view.problem.error, 400), style="bold")]
     if view.problem.hint:
         body.append(Text.assemble((_("hint: "), "dim"), one_line(view.problem.hint, 400)))
@@ -352,6 +350,8 @@ def earlier_line(count: int, earlier: list, zone, width: int) -> Text:
 
 def earlier_block(console: Console, count: int, earlier: list, zone) -> None:
     """For `cmday show`: the author's earlier mentions in this project, newest first, one line each."""
+    from rich.table import Table
+
     from cmday.i18n import format_short_day
 
     console.print()
