@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from cmday.i18n import _
@@ -30,8 +29,7 @@ if TYPE_CHECKING:  # the adapters' side, not loaded with the registry: cmday.mod
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
-@dataclass(frozen=True)
-class TextRules:
+class TextRules(NamedTuple):  # NamedTuples, not frozen dataclasses: every command loads the registry, and they cost a tenth
     """How long a post may be and how the platform counts it: characters or graphemes, and links at a fixed length."""
 
     limit: int | None
@@ -46,8 +44,7 @@ class TextRules:
         return len(_LINK.sub("x" * self.link_length, text)) if self.link_length else len(text)
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(NamedTuple):
     adapter: str  # "module:Class", imported on first use
     source_model: str  # "module:Class" of its [[sources]] entry in the project file, a light module: cmday.models loads them all
     text: TextRules
