@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -344,7 +343,7 @@ class ReadOnlyAdapter:
 
 @pytest.fixture
 def sender(monkeypatch: pytest.MonkeyPatch) -> type[RecordingSender]:
-    monkeypatch.setitem(PLATFORMS, "mastodon", dataclasses.replace(PLATFORMS["mastodon"], adapter=f"{__name__}:RecordingSender"))
+    monkeypatch.setitem(PLATFORMS, "mastodon", PLATFORMS["mastodon"]._replace(adapter=f"{__name__}:RecordingSender"))
     RecordingSender.sent, RecordingSender.failures, RecordingSender.on_the_account, RecordingSender.looked = [], [], [], []
     return RecordingSender
 
@@ -511,7 +510,7 @@ def test_a_sheet_without_an_alt_column_refuses_a_post_with_alt_text(ws: Path):
 
 
 def test_a_platform_whose_adapter_cannot_publish_says_so(ws: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setitem(PLATFORMS, "mastodon", dataclasses.replace(PLATFORMS["mastodon"], adapter=f"{__name__}:ReadOnlyAdapter"))
+    monkeypatch.setitem(PLATFORMS, "mastodon", PLATFORMS["mastodon"]._replace(adapter=f"{__name__}:ReadOnlyAdapter"))
     ran = cmday(ws, "publish", the_key(ws), "--yes", at=AT_NINE)
     assert ran.exit_code == 2
     assert "mastodon cannot publish from cmday yet" in ran.stderr and "publish it by hand" in ran.stderr

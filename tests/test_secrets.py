@@ -16,9 +16,9 @@ import pytest
 
 from cmday.errors import ExitCode, SourceError
 from cmday.http import HttpClient
-from cmday.models import BlueskySource
 from cmday.secrets import redact, remember
-from cmday.sources.bluesky import BlueskyAdapter
+from cmday.sources.bluesky.adapter import BlueskyAdapter
+from cmday.sources.bluesky.settings import BlueskySource
 from tests.cli_runner import run
 from tests.support.adapters import header, run_adapter
 from tests.support.platform_server import PlatformServer, Reply

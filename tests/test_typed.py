@@ -139,7 +139,7 @@ def test_anything_typed_for_a_date_option_is_a_moment_or_an_error_naming_the_opt
 ])
 def test_one_reader_for_dates_in_cells_imports_and_options(written: str, meant: datetime) -> None:
     from cmday.calendar.dates import parse_when
-    from cmday.sources.fileimport import parse_date
+    from cmday.sources.fileimport.adapter import parse_date
 
     assert parse_when(written) == meant  # a calendar sheet's cell
     assert parse_date(written, MADRID) == meant.replace(tzinfo=MADRID).astimezone(UTC)  # an import row
@@ -149,7 +149,7 @@ def test_one_reader_for_dates_in_cells_imports_and_options(written: str, meant: 
 @pytest.mark.parametrize("written", ["31/02/2026", "25/11/2026 25:00", "mañana", "2026-13-01"])
 def test_what_is_no_date_is_refused_by_every_reader(written: str) -> None:
     from cmday.calendar.dates import parse_when
-    from cmday.sources.fileimport import parse_date
+    from cmday.sources.fileimport.adapter import parse_date
 
     with pytest.raises(ValueError):
         parse_when(written)

@@ -94,3 +94,25 @@ def test_a_broken_file_is_never_remembered(tmp_path: Path):
     settled(project, '[project]\nname = "Acme"\nslug = "acme"\ncolour = "red"\n')
     assert "acme" in load_workspace(tmp_path / "ws").broken
     assert validated.recall(project, Project, validated.file_key(project)) is None
+
+
+def test_a_platforms_edited_source_model_starts_the_cache_afresh(tmp_path: Path, cmday_home: Path):
+    # The models a project file gives are partly defined in the platforms' packages (sources/<platform>/settings.py):
+    # a field added there must not meet a model pickled before it, which would lack it.
+    import cmday.sources.mastodon.settings as mastodon_settings
+
+    project = make_workspace(tmp_path / "ws", "Acme")
+    load_workspace(tmp_path / "ws")
+    assert validated.recall(project, Project, validated.file_key(project)) is not None
+
+    module = Path(mastodon_settings.__file__)
+    before = module.stat()
+    try:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+        validated._code_stamp.cache_clear()
+        validated._entries_from = None  # as a new process would: read the cache file again
+        assert validated.recall(project, Project, validated.file_key(project)) is None
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+        validated._code_stamp.cache_clear()
+        validated._entries_from = None

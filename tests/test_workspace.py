@@ -95,6 +95,37 @@ def test_unknown_platform_lists_the_known_ones(workspace: Path):
     assert "mastodon" in ran.stderr
 
 
+# Per platform: its required keys, then one of its own keys as a CM might mistype it, and the key meant.
+MISTYPED_SOURCE_KEYS = {
+    "mastodon": ('instance = "https://mastodon.example"', "hashtag", "hashtags"),
+    "bluesky": ('handle = "acme.bsky.social"', "pasword_env", "password_env"),
+    "rss": ('url = "https://news.example/feed.xml"', "urls", "url"),
+    "file": ('path = "comments.csv"', "netwrk", "network"),
+    "email": ('host = "imap.acme.example"\nusername = "info@acme.example"', "smtp_hots", "smtp_host"),
+    "instagram": ('ig_user_id = "17841400000000000"', "token_evn", "token_env"),
+    "facebook": ('page_id = "1234567890"', "rating", "ratings"),
+    "demo": ("", "labl", "label"),
+}
+
+
+def test_every_platform_has_a_mistyped_key_case_below():
+    from cmday.sources import PLATFORMS
+
+    assert set(MISTYPED_SOURCE_KEYS) == set(PLATFORMS)  # a new platform: add its row, so its typos are tried too
+
+
+@pytest.mark.parametrize("platform", sorted(MISTYPED_SOURCE_KEYS))
+def test_a_mistyped_key_of_every_platforms_source_names_the_file_and_field_and_suggests(workspace: Path, platform: str):
+    required, typo, meant = MISTYPED_SOURCE_KEYS[platform]
+    write_project(
+        workspace,
+        '[project]\nname = "Acme"\n\n[[sources]]\nid = "d"\nplatform = "demo"\n\n'
+        f'[[sources]]\nid = "s"\nplatform = "{platform}"\n{required}\n{typo} = "x"\n',
+    )
+    ran = run("morning", "--workspace", str(workspace), "--offline")
+    assert f"acme.toml: sources[2].{typo}: unknown key {typo!r}; did you mean {meant!r}?" in ran.stderr
+
+
 def test_secrets_are_named_never_written(workspace: Path):
     write_project(
         workspace,

@@ -14,7 +14,7 @@ from cmday import clock
 from cmday.mention import Mention
 from cmday.private import create_private_file, private_folder
 from cmday.shipped import demo_workspace_dir
-from cmday.sources.demo import ANCHOR_KEY
+from cmday.sources.demo.adapter import ANCHOR_KEY
 from cmday.store import Store
 
 PROJECT = "cafe-aroma"

@@ -2,71 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
+import functools
+import operator
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from cmday.modelbase import SLUG_PATTERN, Strict, check_timezone
+from cmday.sources import PLATFORMS, source_model
 
 Language = Literal["en", "es"]
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PUBLISHING_PLATFORMS = ("mastodon", "bluesky")
-
-
-class Strict(BaseModel):
-    """Every file model: unknown keys are errors, so a typo never silently does nothing."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Madrid'") from None
-    return value
-
-
-def check_service_url(value: str) -> str:
-    """https everywhere; plain http only for this machine (self-hosted tests, local mirrors)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError(f"{value!r} uses plain http; use https (http is only accepted for loopback addresses)")
-    return value.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_env_name(value: str | None) -> str | None:
-    """The NAME of a variable; the value is never quoted back, since a pasted token would be printed."""
-    from cmday.i18n import _
-    from cmday.secrets import looks_like_token
-
-    if value is None:
-        return value
-    if looks_like_token(value):
-        raise ValueError(
-            _("this looks like a token, not a variable name: put the token in an environment variable "
-              "(or run `cmday auth`) and write that variable's name here, such as MASTODON_TOKEN")
-        )
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise ValueError(
-            _("this must be the name of an environment variable (letters, digits and _, such as MASTODON_TOKEN); "
-              "the secret itself never goes in the file")
-        )
-    return value
 
 
 def check_state_url(value: str | None) -> str | None:
@@ -158,140 +106,9 @@ class Routine(Strict):
     workday_end: time = time(18, 0)
 
 
-class SourceBase(Strict):
-    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
-    label: str = ""
-    enabled: bool = True
-
-
-class MastodonSource(SourceBase):
-    platform: Literal["mastodon"]
-    instance: str
-    token_env: str | None = None
-    hashtags: list[str] = []
-    search: list[str] = []
-
-    _instance = field_validator("instance")(check_service_url)
-    _token_env = field_validator("token_env")(check_env_name)
-
-
-class BlueskySource(SourceBase):
-    platform: Literal["bluesky"]
-    service: str = "https://bsky.social"
-    handle: str
-    password_env: str | None = None
-    search: list[str] = []
-
-    _service = field_validator("service")(check_service_url)
-    _password_env = field_validator("password_env")(check_env_name)
-
-
-class FeedSource(SourceBase):
-    platform: Literal["rss"]
-    url: str
-
-    _url = field_validator("url")(check_service_url)
-
-
-class FileSource(SourceBase):
-    platform: Literal["file"]
-    path: str
-    network: str = ""
-
-
-def check_mail_host(value: str | None) -> str | None:
-    """A bare host name or address: the protocol and port are their own fields."""
-    if value is None:
-        return None
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[?[0-9A-Fa-f:.]+\]?", value):
-        raise ValueError(f"{value!r} is not a host name such as 'imap.acme.example' (no scheme, port or path)")
-    return value.strip("[]")
-
-
-def check_folder(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value or any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise ValueError(f"{value!r} is not a mail folder name")
-    return value
-
-
-Port = Annotated[int, Field(ge=1, le=65535)]
-
-
-class EmailSource(SourceBase):
-    """The brand's mailbox: read over IMAP (read-only), answered over SMTP. The password comes from `password_env`."""
-
-    platform: Literal["email"]
-    host: str
-    port: Port = 993
-    security: Literal["tls", "starttls"] = "tls"  # starttls: port 143 upgraded before the password is sent
-    username: str
-    password_env: str | None = None
-    folder: str = "INBOX"
-    address: str | None = None  # the From of replies; default: the username when it is an address
-    smtp_host: str | None = None  # default: host
-    smtp_port: Port | None = None  # default: 465 with tls, 587 with starttls
-    smtp_security: Literal["tls", "starttls"] = "starttls"
-    smtp_username: str | None = None  # default: username; the same password
-    sent_folder: str | None = None  # default: the folder the server marks as Sent, else "Sent"
-    ca_file: str | None = None  # a PEM file (relative to the workspace) to trust besides the system's authorities
-
-    _hosts = field_validator("host", "smtp_host")(check_mail_host)
-    _folders = field_validator("folder", "sent_folder")(check_folder)
-    _password_env = field_validator("password_env")(check_env_name)
-
-    @field_validator("address")
-    @classmethod
-    def _one_address(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[^@\s<>\",;]+@[A-Za-z0-9.-]+", value):
-            raise ValueError(f"{value!r} is not an email address such as 'info@acme.example'")
-        return value
-
-    @property
-    def reply_address(self) -> str | None:
-        if self.address:
-            return self.address
-        return self.username if re.fullmatch(r"[^@\s<>\",;]+@[A-Za-z0-9.-]+", self.username) else None
-
-
-class GraphSource(SourceBase):
-    """What the Instagram and Facebook sources share: Meta's Graph API host and version, and the token."""
-
-    token_env: str | None = None
-    token_expires: date | None = None  # when the token stops working (Meta's access token debugger says it)
-    api_version: Annotated[str, Field(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")] = "v21.0"
-    base_url: str = "https://graph.facebook.com"
-
-    _base_url = field_validator("base_url")(check_service_url)
-    _token_env = field_validator("token_env")(check_env_name)
-
-
-class InstagramSource(GraphSource):
-    """A professional Instagram account: comments on its media, replies to them, and the posts it is tagged in."""
-
-    platform: Literal["instagram"]
-    ig_user_id: Annotated[str, Field(pattern=r"^[0-9]{1,40}$")]
-
-
-class FacebookSource(GraphSource):
-    """A Facebook Page: comments on its posts and posts visitors leave on it."""
-
-    platform: Literal["facebook"]
-    page_id: Annotated[str, Field(pattern=r"^[0-9]{1,40}$")]
-    ratings: bool = True  # recommendations left on the Page (they need pages_read_user_content)
-
-
-class DemoSource(SourceBase):
-    platform: Literal["demo"]
-
-
-Source = Annotated[
-    MastodonSource | BlueskySource | FeedSource | FileSource | EmailSource | InstagramSource | FacebookSource | DemoSource,
-    Field(discriminator="platform"),
-]
-# `Source` names the registry's platforms (cmday.sources.PLATFORMS, not imported here: a check that reads no
-# feed never loads the adapters' package); tests/sources/test_registry.py holds the two to the same list.
+# One model per platform, each in its platform's home (cmday/sources/<platform>/settings.py), named by the registry:
+# a new platform is its package and its line in cmday.sources.PLATFORMS, never an edit here.
+Source = Annotated[functools.reduce(operator.or_, map(source_model, PLATFORMS)), Field(discriminator="platform")]
 
 
 POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")

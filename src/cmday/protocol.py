@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from cmday.models import SLUG_PATTERN, Language, Strict, check_env_name
+from cmday.modelbase import SLUG_PATTERN, Strict, check_env_name
+from cmday.models import Language
 from cmday.shipped import shipped_dir
 from cmday.workspace import parse_file
 

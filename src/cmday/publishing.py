@@ -93,7 +93,7 @@ def _publishing_source(project: Project, planned: PlannedPost) -> Any:
         return source
     candidates = [s for s in project.sources if s.enabled and s.platform == planned.platform]
     if not candidates:
-        from cmday.sources.demo import REHEARSED_PLATFORMS
+        from cmday.sources.demo.adapter import REHEARSED_PLATFORMS
 
         demo = [s for s in project.sources if s.enabled and s.platform == "demo"]
         if demo and planned.platform in REHEARSED_PLATFORMS:  # the demo rehearses what the real platform would take

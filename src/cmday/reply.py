@@ -19,7 +19,7 @@ from cmday.protocol import Protocol
 from cmday.sending import NotSent, deliver, in_flight, not_sent, when_text
 from cmday.sources import AddressesReplies, Replies, StatesLimit, Threads, can, connect, using
 from cmday.sources.base import ReplyTarget, Sent
-from cmday.sources.demo import REHEARSED_PLATFORMS
+from cmday.sources.demo.adapter import REHEARSED_PLATFORMS
 from cmday.store import Draft, Store
 from cmday.textsafe import one_line
 from cmday.workspace import Workspace

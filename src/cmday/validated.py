@@ -88,7 +88,9 @@ def _code_stamp() -> tuple:
     from cmday import __version__
 
     package = Path(__file__).parent
-    modules = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(package) if e.name.endswith(".py"))
+    code = [Path(e.path) for e in os.scandir(package) if e.name.endswith(".py")]
+    code += package.glob("sources/*/settings.py")  # each platform's source model, in its own package
+    modules = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in code)
     return (_FORMAT, __version__, pydantic.VERSION, sys.version, tuple(modules))
 
 

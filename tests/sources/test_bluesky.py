@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 
 from cmday.errors import SourceError
 from cmday.http import HttpClient
-from cmday.models import BlueskySource, Project, ProjectInfo, WorkspaceConfig
+from cmday.models import Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
-from cmday.sources.bluesky import BlueskyAdapter
+from cmday.sources.bluesky.adapter import BlueskyAdapter
 from cmday.sources.bluesky.entities import PostRecord, parse_time
 from cmday.sources.bluesky.fetch import read_notifications, read_search
+from cmday.sources.bluesky.settings import BlueskySource
 from cmday.sources.bluesky.text import text_with_links
 from cmday.store import Store
 from cmday.sync import fetch_project

@@ -22,10 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmday.models import EmailSource
 from cmday.sources.base import Batch, FetchContext, ReplyTarget
-from cmday.sources.email import EmailAdapter
+from cmday.sources.email.adapter import EmailAdapter
 from cmday.sources.email.send import AnswerLost, message_id
+from cmday.sources.email.settings import EmailSource
 from tests.cli_runner import run
 from tests.support.mailserver import DOVECOT, PASSWORD, Dovecot, SmtpReceiver, make_certificate
 
@@ -454,9 +454,9 @@ def test_any_bytes_make_a_mention_with_nothing_a_terminal_would_obey(header, bod
 SEND_IN_ANOTHER_PROCESS = """
 import asyncio, json, sys
 from pathlib import Path
-from cmday.models import EmailSource
+from cmday.sources.email.settings import EmailSource
 from cmday.sources.base import FetchContext, ReplyTarget
-from cmday.sources.email import EmailAdapter
+from cmday.sources.email.adapter import EmailAdapter
 
 source = EmailSource.model_validate_json(sys.argv[1])
 target = ReplyTarget(**json.loads(sys.argv[2]))

@@ -19,11 +19,12 @@ from cmday import clock
 from cmday.calendar.plan import load_plan
 from cmday.errors import SourceError
 from cmday.indicators import compute, parse_period
-from cmday.models import BlueskySource, MastodonSource
 from cmday.protocol import load_protocol
 from cmday.sources.base import AuthenticationFailed
-from cmday.sources.bluesky import BlueskyAdapter
-from cmday.sources.mastodon import MastodonAdapter
+from cmday.sources.bluesky.adapter import BlueskyAdapter
+from cmday.sources.bluesky.settings import BlueskySource
+from cmday.sources.mastodon.adapter import MastodonAdapter
+from cmday.sources.mastodon.settings import MastodonSource
 from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import load_workspace

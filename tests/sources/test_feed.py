@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from cmday.errors import SourceError
 from cmday.http import HttpClient
-from cmday.models import FeedSource
 from cmday.sources.base import Batch, FetchContext
-from cmday.sources.feed import FeedAdapter, parse_feed, plain_text, unwrap_redirect
+from cmday.sources.feed.adapter import FeedAdapter, parse_feed, plain_text, unwrap_redirect
+from cmday.sources.feed.settings import FeedSource
 from tests.support.platform_server import Reply, Request
 
 NOW = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)

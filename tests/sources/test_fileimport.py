@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmday.errors import SourceError
-from cmday.models import FileSource, Project, ProjectInfo, WorkspaceConfig
+from cmday.models import Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sources.base import Batch, FetchContext
-from cmday.sources.fileimport import FileAdapter, parse_date, parse_import
+from cmday.sources.fileimport.adapter import FileAdapter, parse_date, parse_import
+from cmday.sources.fileimport.settings import FileSource
 from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import Workspace

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 
 from cmday.http import HttpClient
-from cmday.models import FacebookSource, InstagramSource, Project, ProjectInfo, WorkspaceConfig
+from cmday.models import Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sending import deliver
 from cmday.sources.base import AuthenticationFailed, FetchContext, ReplyTarget
-from cmday.sources.graph import GraphError
+from cmday.sources.graph.api import GraphError
 from cmday.sources.graph.facebook import FacebookAdapter
 from cmday.sources.graph.instagram import InstagramAdapter
+from cmday.sources.graph.settings import FacebookSource, InstagramSource
 from cmday.store import Store
 from cmday.sync import fetch_project
 from cmday.workspace import Workspace

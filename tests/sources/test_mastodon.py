@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from cmday.errors import SourceError
 from cmday.http import HttpClient
-from cmday.models import MastodonSource, Project, ProjectInfo, WorkspaceConfig
+from cmday.models import Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
-from cmday.sources.mastodon import MastodonAdapter
+from cmday.sources.mastodon.adapter import MastodonAdapter
 from cmday.sources.mastodon.fetch import (
     MAX_PAGES,
     NOTIFICATION_TYPES,
@@ -28,6 +28,7 @@ from cmday.sources.mastodon.fetch import (
     mentions_from_statuses,
     search_statuses,
 )
+from cmday.sources.mastodon.settings import MastodonSource
 from cmday.sources.mastodon.text import html_to_text
 from cmday.store import Store
 from cmday.sync import fetch_project

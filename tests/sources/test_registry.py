@@ -42,3 +42,18 @@ def test_the_project_file_takes_a_source_of_every_registered_platform_and_no_oth
 
     union, _discriminator = typing.get_args(Source)
     assert set(typing.get_args(union)) == {source_model(p) for p in PLATFORMS}
+
+
+def test_loading_the_project_models_loads_no_adapter_and_no_network_code():
+    # Every command reads the project files: their models (each platform's settings.py) must stay light, or
+    # `cmday check --offline` pays for httpx, asyncio and feed parsing it never uses.
+    import subprocess
+    import sys
+
+    code = "import sys, cmday.models; print(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    assert {"cmday.sources.mastodon.settings", "cmday.sources.email.settings", "cmday.sources.graph.settings"} <= loaded
+    heavy = {"httpx", "asyncio", "feedparser", "anyio", "imaplib", "smtplib", "cmday.sources.base", "cmday.http"}
+    assert not loaded & heavy
+    assert not [name for name in loaded if name.startswith("cmday.sources.") and not name.endswith(".settings")
+                and name.count(".") > 2], "an adapter module came with the models"

@@ -342,9 +342,9 @@ def test_an_earlier_answer_is_not_taken_for_this_send_but_one_written_since_is(w
     from datetime import timedelta
 
     from cmday.http import HttpClient
-    from cmday.models import MastodonSource
     from cmday.sources.base import FetchContext, ReplyTarget
-    from cmday.sources.mastodon import MastodonAdapter
+    from cmday.sources.mastodon.adapter import MastodonAdapter
+    from cmday.sources.mastodon.settings import MastodonSource
 
     masto = mastodon_platform(workspace, cmday_home, platform_server, load, honours_keys=True)
     store = Store(cmday_home / "state.sqlite3")

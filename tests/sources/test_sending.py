@@ -25,16 +25,18 @@ from hypothesis import strategies as st
 
 from cmday.errors import SourceError, UsageError
 from cmday.http import HttpClient
-from cmday.models import BlueskySource, MastodonSource, Project, ProjectInfo, WorkspaceConfig
+from cmday.models import Project, ProjectInfo, WorkspaceConfig
 from cmday.reply import send
 from cmday.sending import NotSent
 from cmday.sources.base import AnswerLost, AuthenticationFailed, FetchContext, ReplyTarget, Sent
-from cmday.sources.bluesky import BlueskyAdapter
+from cmday.sources.bluesky.adapter import BlueskyAdapter
 from cmday.sources.bluesky.fetch import read_notifications
 from cmday.sources.bluesky.send import record_key
+from cmday.sources.bluesky.settings import BlueskySource
 from cmday.sources.bluesky.text import facets_for
-from cmday.sources.mastodon import MastodonAdapter
+from cmday.sources.mastodon.adapter import MastodonAdapter
 from cmday.sources.mastodon.fetch import mentions_from_notifications
+from cmday.sources.mastodon.settings import MastodonSource
 from cmday.sources.mastodon.text import addressed
 from cmday.store import Store
 from cmday.workspace import Workspace

@@ -20,9 +20,10 @@ import pytest
 
 from cmday.errors import SourceError
 from cmday.mention import Mention
-from cmday.models import BlueskySource, MastodonSource
-from cmday.sources.bluesky import BlueskyAdapter
-from cmday.sources.mastodon import MastodonAdapter
+from cmday.sources.bluesky.adapter import BlueskyAdapter
+from cmday.sources.bluesky.settings import BlueskySource
+from cmday.sources.mastodon.adapter import MastodonAdapter
+from cmday.sources.mastodon.settings import MastodonSource
 from cmday.store import Store
 from tests.cli_runner import run
 from tests.support.adapters import header, run_adapter

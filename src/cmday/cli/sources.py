@@ -145,7 +145,7 @@ def _skipped_rows(source, state) -> dict | None:
         return None
     from pathlib import Path
 
-    from cmday.sources.fileimport import skipped_note, skipped_rows
+    from cmday.sources.fileimport.adapter import skipped_note, skipped_rows
 
     total, rows = skipped_rows(state.cursor if state else None)
     return {

@@ -1,34 +1,35 @@
 """Platforms, each declared once: its adapter, its source model, its text rules, its secret, what it can do.
 
-A new read-only platform is one package plus one line in PLATFORMS. Adapters are named as strings
-and imported only when a source of that platform is used, so commands that never touch the network
-never pay for httpx or feed parsing. What an adapter can do is not declared here but read off the
-adapter itself, through the checkable protocols below (`can`).
+Every platform has a package of its own here: `settings.py` holds the model of its [[sources]] entry
+(cmday.models gathers them into `Source`), `adapter.py` what fetches (and sends, with its `send` module).
+A new read-only platform is one package plus one line in PLATFORMS; one that publishes, the same plus
+its send module. Both are named as strings: the settings modules are light (pydantic and
+cmday.modelbase only) and load with the project's models, the adapters load only when a source of
+that platform is used, so commands that never touch the network never pay for httpx or feed parsing.
+What an adapter can do is not declared here but read off the adapter itself, through the checkable
+protocols below (`can`).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from cmday.i18n import _
-from cmday.sources.base import Adapter, FetchContext, ReplyTarget, Sent
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the adapters' side, not loaded with the registry: cmday.models reads it to build `Source`
     from cmday.mention import Mention
+    from cmday.sources.base import Adapter, ReplyTarget, Sent
 
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
-@dataclass(frozen=True)
-class TextRules:
+class TextRules(NamedTuple):  # NamedTuples, not frozen dataclasses: every command loads the registry, and they cost a tenth
     """How long a post may be and how the platform counts it: characters or graphemes, and links at a fixed length."""
 
     limit: int | None
@@ -43,34 +44,35 @@ class TextRules:
         return len(_LINK.sub("x" * self.link_length, text)) if self.link_length else len(text)
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(NamedTuple):
     adapter: str  # "module:Class", imported on first use
-    source_model: str  # "module:Class" of its [[sources]] entry in the project file
+    source_model: str  # "module:Class" of its [[sources]] entry in the project file, a light module: cmday.models loads them all
     text: TextRules
     secret_label: Callable[[], str] | None = None  # what `cmday auth` asks for; None: the source needs no secret
 
 
 PLATFORMS: dict[str, Platform] = {
-    "demo": Platform("cmday.sources.demo:DemoAdapter", "cmday.models:DemoSource", TextRules(None)),
-    "mastodon": Platform("cmday.sources.mastodon:MastodonAdapter", "cmday.models:MastodonSource", TextRules(500, link_length=23),
-                         lambda: _("access token")),
-    "bluesky": Platform("cmday.sources.bluesky:BlueskyAdapter", "cmday.models:BlueskySource", TextRules(300, "graphemes"),
-                        lambda: _("app password")),
-    "rss": Platform("cmday.sources.feed:FeedAdapter", "cmday.models:FeedSource", TextRules(None)),
-    "file": Platform("cmday.sources.fileimport:FileAdapter", "cmday.models:FileSource", TextRules(None)),
-    "email": Platform("cmday.sources.email:EmailAdapter", "cmday.models:EmailSource", TextRules(None),
+    # in the order `use one of` lists them when a [[sources]] entry names a platform cmday does not know
+    "mastodon": Platform("cmday.sources.mastodon.adapter:MastodonAdapter", "cmday.sources.mastodon.settings:MastodonSource",
+                         TextRules(500, link_length=23), lambda: _("access token")),
+    "bluesky": Platform("cmday.sources.bluesky.adapter:BlueskyAdapter", "cmday.sources.bluesky.settings:BlueskySource",
+                        TextRules(300, "graphemes"), lambda: _("app password")),
+    "rss": Platform("cmday.sources.feed.adapter:FeedAdapter", "cmday.sources.feed.settings:FeedSource", TextRules(None)),
+    "file": Platform("cmday.sources.fileimport.adapter:FileAdapter", "cmday.sources.fileimport.settings:FileSource", TextRules(None)),
+    "email": Platform("cmday.sources.email.adapter:EmailAdapter", "cmday.sources.email.settings:EmailSource", TextRules(None),
                       lambda: _("mail password")),
-    "instagram": Platform("cmday.sources.graph.instagram:InstagramAdapter", "cmday.models:InstagramSource",
+    "instagram": Platform("cmday.sources.graph.instagram:InstagramAdapter", "cmday.sources.graph.settings:InstagramSource",
                           TextRules(2200), lambda: _("access token")),
-    "facebook": Platform("cmday.sources.graph.facebook:FacebookAdapter", "cmday.models:FacebookSource",
+    "facebook": Platform("cmday.sources.graph.facebook:FacebookAdapter", "cmday.sources.graph.settings:FacebookSource",
                          TextRules(63206), lambda: _("access token")),
+    "demo": Platform("cmday.sources.demo.adapter:DemoAdapter", "cmday.sources.demo.settings:DemoSource", TextRules(None)),
 }
 
 
 def _imported(name: str) -> Any:
     module_name, _sep, class_name = name.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    # __import__ rather than importlib.import_module: only the import statement's way is counted by `python -X importtime`
+    return getattr(__import__(module_name, fromlist=[class_name]), class_name)
 
 
 def adapter_class(platform: str) -> type[Adapter]:
@@ -160,6 +162,7 @@ def connect(
     `shared` is what the adapters of one run keep between sources (a Bluesky login used by two sources).
     """
     from cmday.secrets import read_secret
+    from cmday.sources.base import FetchContext
 
     context = FetchContext(
         http=http,

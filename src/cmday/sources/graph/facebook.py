@@ -11,7 +11,7 @@ from cmday.errors import UsageError
 from cmday.i18n import _, ngettext
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, ReplyTarget, Sent
-from cmday.sources.graph import (
+from cmday.sources.graph.api import (
     PAGE_LIMIT,
     GraphClient,
     GraphError,

@@ -1,0 +1,1 @@
+"""The demo source: settings (its [[sources]] entry) and adapter (the scripted mentions)."""
