@@ -190,3 +190,32 @@ def test_a_command_for_one_brand_is_not_stopped_by_another_brands_file(workspace
     ran = cmday(workspace, "kpi", "--project", "acme")
     assert ran.exit_code == 0, ran.stderr
     assert "forn" not in ran.stderr
+
+
+def test_fetch_leaves_out_the_brand_whose_protocol_cannot_be_read_and_fetches_the_others(workspace: Path, cmday_home: Path):
+    """Its mentions wait, unread, for the fix rather than be triaged without its own words; the other brand's come in."""
+    use_protocol(workspace, "[categories.complaint\nwords = ['x']\n")
+    (workspace / "imports").mkdir()
+    (workspace / "imports" / "forn.csv").write_text("id;date;author;text\nf1;2026-11-30 10:00;marta;El pa de sègol és boníssim\n",
+                                                    encoding="utf-8")
+    (workspace / "projects" / "forn.toml").write_text(
+        '[project]\nname = "Forn"\n\n[[sources]]\nid = "ig"\nplatform = "file"\npath = "imports/forn.csv"\nnetwork = "instagram"\n',
+        encoding="utf-8")
+    (workspace / "imports" / "acme.csv").write_text("id;date;author;text\na1;2026-11-30 10:00;ana;My order never came\n", encoding="utf-8")
+    from tests.support.workspaces import add_source
+
+    add_source(workspace, 'id = "ig"\nplatform = "file"\npath = "imports/acme.csv"\nnetwork = "instagram"\n')
+
+    with time_machine.travel(NOW, tick=False):
+        ran = run("fetch", "--workspace", str(workspace))
+        again = run("fetch", "--workspace", str(workspace), "--json")
+
+    assert ran.exit_code == ExitCode.CONFIG
+    assert "forn/ig: 1 new" in ran.stderr
+    assert "acme: not fetched: protocols/acme.toml:1:" in " ".join(ran.stderr.split())
+    store = Store(cmday_home / "state.sqlite3")
+    assert [m.text for m in store.mentions("forn", states=None)] == ["El pa de sègol és boníssim"]
+    assert store.mentions("acme", states=None) == []  # waits for the fix: the next fetch reads it
+    store.close()
+    assert again.exit_code == ExitCode.CONFIG
+    assert {"project": "acme", "source": None, "platform": None, "needs_auth": False}.items() <= json.loads(again.stdout)["errors"][0].items()

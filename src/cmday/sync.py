@@ -45,6 +45,7 @@ class FetchReport:
     project: str
     started: datetime
     results: list[SourceResult]
+    not_fetched: str = ""  # why none of the project's sources was fetched (its protocol file cannot be read)
 
     @property
     def new(self) -> int:

@@ -48,7 +48,8 @@ def fetch(
             {"project": r.project, "source": s.source_id, "platform": s.platform, "error": s.error, "needs_auth": s.needs_auth}
             for r in reports
             for s in r.errors
-        ]
+        ] + [{"project": r.project, "source": None, "platform": None, "error": r.not_fetched, "needs_auth": False}
+             for r in reports if r.not_fetched]
         if options.json:
             output.print_json({"mentions": [MentionLine.of(m, session.now) for m in new_mentions], "errors": errors, "sources": [
                 {"project": r.project, "source": s.source_id, "platform": s.platform, "new": s.new, "error": s.error,
@@ -58,6 +59,9 @@ def fetch(
             ]})
         else:
             for report in reports:
+                if report.not_fetched:
+                    output.error(_("{project}: not fetched: {error}").format(project=report.project, error=report.not_fetched),
+                                 _("fix the protocol file; its mentions are read by the next fetch"))
                 for result in report.results:
                     if result.error:
                         output.error(_("{project}/{source}: {error}").format(project=report.project, source=result.source_id, error=result.error))
@@ -65,6 +69,8 @@ def fetch(
                         line = ngettext("{project}/{source}: {count} new", "{project}/{source}: {count} new", result.new).format(
                             project=report.project, source=result.source_id, count=result.new)
                         output.message(" · ".join([line, *_activity(result.counts)]))
+        if any(r.not_fetched for r in reports):
+            raise typer.Exit(int(ExitCode.CONFIG))
         if errors and len(errors) == sum(len(r.results) for r in reports):
             raise typer.Exit(int(ExitCode.SOURCES))
     finally:

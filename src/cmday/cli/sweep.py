@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cmday.cli import output
+from cmday.errors import ConfigError
 from cmday.i18n import _
 from cmday.models import Project
 from cmday.session import Session
@@ -18,13 +19,21 @@ def sweep(session: Session, projects: list[Project], only_source: str | None = N
     projects = [p for p in projects if only_source is None or p.source(only_source) is not None]
     if not any(s.enabled for p in projects for s in p.sources):
         return []  # nothing to fetch: skip loading asyncio and the adapters
-    from cmday.sync import fetch_projects
+    from cmday.sync import FetchReport, fetch_projects
 
-    chosen = [(project, session.protocol(project)) for project in projects]
+    chosen, not_fetched = [], []
+    for project in projects:
+        try:
+            chosen.append((project, session.protocol(project)))
+        except ConfigError as error:
+            # Its mentions wait for the fix, unread, rather than be triaged without the brand's own words;
+            # its cursors stay, so the next fetch reads them. The other brands are fetched.
+            not_fetched.append(FetchReport(project.slug, session.now, [], not_fetched=error.message))
     if output.err.is_terminal and not quiet:
         reports = _with_progress(session, chosen, only_source, fetch_projects)
     else:
         reports = fetch_projects(session.store, session.workspace, chosen, only_source)
+    reports += not_fetched
     if not quiet:
         for report in reports:
             for result in report.results:
