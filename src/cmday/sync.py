@@ -17,11 +17,12 @@ from cmday.models import Project
 from cmday.protocol import PATTERN_SECONDS, Protocol
 from cmday.publishing import snapshot_account
 from cmday.secrets import redact
-from cmday.sources import Measures, Verifies, can, connect, http_client_for
+from cmday.sources import Measures, Verifies, adapter_module, can, connect, http_client_for, parses_in_workers
 from cmday.sources.base import AuthenticationFailed
 from cmday.store import Store
 from cmday.textsafe import one_line
 from cmday.triage import Triage
+from cmday.workers import WorkerPool, workers_for
 from cmday.workspace import Workspace
 
 SOURCE_TIMEOUT_SECONDS = 90.0
@@ -100,6 +101,7 @@ class _Sweep:
     timeout: float
     limit: asyncio.Semaphore  # one bound over every project's sources
     progress: Progress | None
+    workers: WorkerPool  # where feeds are parsed, beside this process's own core
 
 
 @dataclass
@@ -126,9 +128,12 @@ async def _fetch_projects(
     if not every_source:
         return [FetchReport(project=project.slug, started=started, results=[]) for project, _protocol, _sources in chosen]
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
-    async with http_client_for(every_source, http_options) as http:
+    parsing = {source.platform for source in every_source if parses_in_workers(source.platform)}
+    parsed_sources = sum(source.platform in parsing for source in every_source)
+    workers = WorkerPool(workers_for(parsed_sources), preload=tuple(sorted(adapter_module(p) for p in parsing)))
+    async with http_client_for(every_source, http_options) as http, workers:
         sweep = _Sweep(store, workspace, http, started, store.meta("demo_anchor"), timeout,
-                       asyncio.Semaphore(workspace.config.fetch_concurrency), progress)
+                       asyncio.Semaphore(workspace.config.fetch_concurrency), progress, workers)
 
         async def fetch_one(project: Project, protocol: Protocol, sources: list) -> FetchReport:
             run = _ProjectRun(project, Triage.for_project(project, protocol), workspace.project_zone(project))
@@ -149,7 +154,8 @@ async def _fetch_source(sweep: _Sweep, run: _ProjectRun, source: Any) -> SourceR
         try:
             async with asyncio.timeout(sweep.timeout):
                 adapter = connect(source, project_slug=project.slug, workspace_root=sweep.workspace.root, zone=run.zone,
-                                  http=sweep.http, now=sweep.started, demo_anchor=sweep.demo_anchor, shared=run.shared)
+                                  http=sweep.http, now=sweep.started, demo_anchor=sweep.demo_anchor, shared=run.shared,
+                                  offload=sweep.workers.run)
                 mark = store.cursor(project.slug, source.id)  # where this fetch may move the cursor from
                 async for batch in adapter.fetch(mark):
                     for mention in batch.mentions:

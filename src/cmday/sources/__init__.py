@@ -150,19 +150,29 @@ def uses_network(platform: str) -> bool:
     return getattr(adapter_class(platform), "uses_network", True)
 
 
+def parses_in_workers(platform: str) -> bool:
+    """Whether the adapter hands heavy parsing to `FetchContext.offload` (a sweep's worker processes)."""
+    return getattr(adapter_class(platform), "parses_in_workers", False)
+
+
+def adapter_module(platform: str) -> str:
+    return PLATFORMS[platform].adapter.partition(":")[0]
+
+
 # -- the one place an adapter is built ---------------------------------------------------------------
 
 
 def connect(
     source: Any, *, project_slug: str, workspace_root: Path, zone: ZoneInfo, http: Any, now: datetime,
-    demo_anchor: str | None = None, shared: dict[str, Any] | None = None,
+    demo_anchor: str | None = None, shared: dict[str, Any] | None = None, offload: Callable[..., Any] | None = None,
 ) -> Any:
     """The source's adapter, with its context: the HTTP client, its secret, the project's zone, the clock.
 
-    `shared` is what the adapters of one run keep between sources (a Bluesky login used by two sources).
+    `shared` is what the adapters of one run keep between sources (a Bluesky login used by two sources);
+    `offload`, where a sweep's heavy parsing runs (its cmday.workers pool).
     """
     from cmday.secrets import read_secret
-    from cmday.sources.base import FetchContext
+    from cmday.sources.base import FetchContext, in_a_thread
 
     context = FetchContext(
         http=http,
@@ -173,6 +183,7 @@ def connect(
         state={} if shared is None else shared,
         zone=zone,
         demo_anchor=demo_anchor,
+        offload=offload or in_a_thread,
     )
     return adapter_class(source.platform)(source, context)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,13 @@ class Batch:
     more_to_read: bool = False  # the fetch stopped early (page limit): the next one carries on from this cursor
 
 
+async def in_a_thread(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Pure CPU work off the event loop, so other sources' requests keep moving meanwhile."""
+    import asyncio
+
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
 @dataclass
 class FetchContext:
     """What an adapter may use: the shared HTTP client, secrets by name, the workspace root, the clock, the project's zone.
@@ -42,6 +49,9 @@ class FetchContext:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the project's: naive times in imports are in it
     demo_anchor: str | None = None  # when the demo's script started (the demo adapter only)
     uploads: UploadLog = field(default_factory=UploadLog)  # media already uploaded by unfinished sends, reused on retry
+    # Heavy pure-Python work (parsing a feed): a sweep's worker processes (cmday.workers) where it has them.
+    # Only module-level functions of cmday with picklable arguments and result.
+    offload: Callable[..., Awaitable[Any]] = in_a_thread
 
 
 class Adapter(Protocol):

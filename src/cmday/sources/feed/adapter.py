@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import html
 import json
@@ -77,6 +76,8 @@ class FeedCursor:
 class FeedAdapter:
     """Reads one feed URL; a 304 or an unchanged feed hands over nothing new."""
 
+    parses_in_workers = True  # feedparser is pure Python: sixty feeds parsed on one core are most of a sweep
+
     def __init__(self, source: Any, context: FetchContext) -> None:
         from cmday.secrets import remember_url
 
@@ -91,9 +92,9 @@ class FeedAdapter:
         )
         if response.status == 304:
             return
-        # feedparser is pure Python and slow on big feeds: keep the other sources' requests moving meanwhile.
-        parsed = await asyncio.to_thread(
-            parse_feed, response.body, url=response.url, headers=response.headers, now=self.context.now
+        # feedparser is pure Python and slow on big feeds: off the event loop, in a worker where the sweep has them
+        parsed = await self.context.offload(
+            parse_feed, response.body, url=response.url, headers=dict(response.headers.items()), now=self.context.now
         )
         if parsed.warnings:
             log.debug("%s is not a well-formed feed (%s); kept what parsed", _short(response.url), parsed.detail)
