@@ -2,7 +2,7 @@
 
 feedparser spends ~6 ms of pure Python on a 20-entry feed; when sixty feeds answer together, that queue,
 in the one interpreter that also triages, stores and talks HTTP, is most of a sweep. A worker is a plain
-`python -m cmday.workers` process (not multiprocessing: its spawn re-imports the CLI in every child, and
+`python -m cmday.worker` process (not multiprocessing: its spawn re-imports the CLI in every child, and
 forking a process that has threads can deadlock) that runs one call at a time, a module-level cmday
 function with picklable arguments and result, over its stdin and stdout.
 
@@ -24,10 +24,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from cmday.worker import FRAME, READY
+
 log = logging.getLogger("cmday.workers")
 
-_FRAME = struct.Struct(">Q")  # the length of the pickle that follows
-_READY = b"ready"
 SOURCES_PER_WORKER = 16  # below this a sweep parses in its own process: a worker's start (~150 ms of CPU) would not pay
 MAX_WORKERS = 4
 STOP_SECONDS = 2.0
@@ -53,9 +53,9 @@ class _Worker:
 
     async def call(self, request: bytes) -> tuple[str, Any]:
         try:
-            self.process.stdin.write(_FRAME.pack(len(request)) + request)
+            self.process.stdin.write(FRAME.pack(len(request)) + request)
             await self.process.stdin.drain()
-            size = _FRAME.unpack(await self.process.stdout.readexactly(_FRAME.size))[0]
+            size = FRAME.unpack(await self.process.stdout.readexactly(FRAME.size))[0]
             outcome = pickle.loads(await self.process.stdout.readexactly(size))
         except (OSError, EOFError, asyncio.IncompleteReadError, pickle.UnpicklingError, struct.error) as error:
             raise WorkerLost(str(error)) from None
@@ -157,7 +157,7 @@ class WorkerPool:
     async def _start(self) -> None:
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "cmday.workers", *self.preload,
+                sys.executable, "-m", "cmday.worker", *self.preload,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
                 start_new_session=os.name == "posix",
             )
@@ -167,10 +167,10 @@ class WorkerPool:
         worker = _Worker(process)
         self._every.append(worker)
         try:
-            said = await process.stdout.readexactly(len(_READY))
+            said = await process.stdout.readexactly(len(READY))
         except asyncio.IncompleteReadError:
             said = b""
-        if said != _READY:
+        if said != READY:
             worker.kill()
             return
         async with self._changed:
@@ -195,48 +195,3 @@ def _request(function: Callable[..., Any], args: tuple, kwargs: dict) -> bytes:
     if not function.__module__.startswith("cmday.") or "." in function.__qualname__:
         raise ValueError(f"a worker runs module-level cmday functions only, not {function.__module__}.{function.__qualname__}")
     return pickle.dumps((function.__module__, function.__qualname__, args, kwargs, active_language()), pickle.HIGHEST_PROTOCOL)
-
-
-def serve(requests: Any, answers: Any) -> None:
-    """The worker's side: answer each request until the input ends. Never writes anything but answers."""
-    import importlib
-
-    from cmday.i18n import active_language, set_language
-
-    answers.write(_READY)
-    answers.flush()
-    while True:
-        header = requests.read(_FRAME.size)
-        if len(header) < _FRAME.size:
-            return
-        body = requests.read(_FRAME.unpack(header)[0])
-        module_name, name, args, kwargs, language = pickle.loads(body)
-        if language != active_language():
-            set_language(language)  # the messages it raises are in the user's language, as in cmday's own process
-        try:
-            outcome = ("returned", getattr(importlib.import_module(module_name), name)(*args, **kwargs))
-        except Exception as error:
-            outcome = ("raised", error)
-        try:
-            answer = pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
-        except Exception:  # what it made does not pickle: cmday makes the call itself
-            answer = pickle.dumps(("unsent", None), pickle.HIGHEST_PROTOCOL)
-        answers.write(_FRAME.pack(len(answer)) + answer)
-        answers.flush()
-
-
-def main(preload: list[str]) -> None:
-    import importlib
-
-    # Answers go to a copy of stdout; the stdout a function might print on is stderr (nothing), so a stray
-    # print can never be read as an answer.
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    for module_name in preload:
-        if module_name.startswith("cmday."):
-            importlib.import_module(module_name)
-    serve(sys.stdin.buffer, answers)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
