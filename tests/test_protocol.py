@@ -41,6 +41,9 @@ def project(**knowledge) -> Project:
         ("Got FOOD POISONING after lunch", "crisis"),
         ("El café llegó frío, qué decepción, nunca más", "complaint"),
         ("Worst service ever, I want a refund", "complaint"),
+        ("mi pedido no llega y nadie contesta", "complaint"),  # a late order, said as people say it
+        ("¿Dónde está mi pedido? Lo pedí el lunes", "complaint"),  # asked, but a complaint before a question
+        ("My order hasn't arrived, thanks for nothing", "complaint"),  # not praise for its 'thanks'
         ("¿A qué hora abrís el domingo?", "question"),
         ("what time do you open on sunday", "question"),
         ("¡Me encanta vuestro flat white, gracias!", "praise"),
