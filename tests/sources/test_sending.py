@@ -422,6 +422,28 @@ def test_a_publish_retried_after_a_failed_upload_attaches_the_file_it_had_alread
     assert status.json() == {"status": "Brunch and menu", "media_ids": ["41", "42"]}
 
 
+KEEPING_UPLOADS = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from cmday.sources.uploads import UploadLog
+log, who = UploadLog(Path(sys.argv[1])), sys.argv[2]
+for n in range(60):
+    log.keep(f"{who}-post-{n}", "photo", {"id": n}, datetime.now(UTC))
+"""
+
+
+def test_two_publishes_at_once_keep_every_upload_they_made(tmp_path):
+    import subprocess
+    import sys
+
+    remembered = tmp_path / "uploads.json"
+    publishes = [subprocess.Popen([sys.executable, "-c", KEEPING_UPLOADS, str(remembered), who]) for who in ("ana", "luis")]
+    assert [publish.wait(timeout=60) for publish in publishes] == [0, 0]
+    kept = json.loads(remembered.read_text(encoding="utf-8"))
+    assert sorted(kept) == sorted(f"{who}-post-{n}" for who in ("ana", "luis") for n in range(60))
+
+
 def test_the_files_of_a_refused_post_are_uploaded_afresh_next_time(mastodon, tmp_path):
     photo = _two_photos(tmp_path)[:1]
     mastodon.route("GET", "/api/v2/instance", Reply(200, INSTANCE))

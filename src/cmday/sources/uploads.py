@@ -10,9 +10,11 @@ ends (posted, or refused) forgets its uploads. Losing this file costs at most a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,9 +50,10 @@ class UploadLog:
         return entry.get("upload") if now - kept_for <= at <= now + timedelta(minutes=5) else None
 
     def keep(self, send: str, key: str, upload: Any, now: datetime) -> None:
-        entries = {name: files for name, files in self._read().items() if self._recent(files, now)}
-        entries.setdefault(send, {})[key] = {"at": now.isoformat(), "upload": upload}
-        self._write(entries)
+        with self._changing():
+            entries = {name: files for name, files in self._read().items() if self._recent(files, now)}
+            entries.setdefault(send, {})[key] = {"at": now.isoformat(), "upload": upload}
+            self._write(entries)
 
     @staticmethod
     def _recent(files: Any, now: datetime) -> bool:
@@ -62,9 +65,10 @@ class UploadLog:
 
     def forget(self, send: str) -> None:
         """The send ended (posted or refused): its uploads are the post's now, or the server's to drop."""
-        entries = self._read()
-        if entries.pop(send, None) is not None:
-            self._write(entries)
+        with self._changing():
+            entries = self._read()
+            if entries.pop(send, None) is not None:
+                self._write(entries)
 
     def _file(self) -> Path:
         if self.path is not None:
@@ -72,6 +76,24 @@ class UploadLog:
         from cmday.paths import state_home
 
         return state_home() / UPLOADS_FILE
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """One change at a time across processes: two publishes at once would each write back what they read, one
+        entry lost (a second upload of that file later)."""
+        path = self._file()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                import fcntl
+            except ImportError:  # not POSIX: no lock, at worst a second upload
+                fcntl = None
+            if fcntl is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # and with it the lock
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
