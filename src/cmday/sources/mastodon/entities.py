@@ -52,19 +52,11 @@ class Entity(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
-def _id_or_none(value: Any) -> str | None:
-    try:
-        return _platform_id(value)
-    except ValueError:
-        return None
-
-
 class Account(Entity):
     """https://docs.joinmastodon.org/entities/Account/"""
 
-    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
-    acct: Annotated[str, Field(min_length=1)]
     id: PlatformId | None = None
+    acct: Annotated[str, Field(min_length=1)]
     username: OptionalText = None
     display_name: OptionalText = None
     url: OptionalText = None
@@ -127,9 +119,8 @@ class StatusCounts(Entity):
 class CredentialAccount(Entity):
     """https://docs.joinmastodon.org/entities/Account/#CredentialAccount: the token's own account and its counts."""
 
-    id: Annotated[str | None, BeforeValidator(_id_or_none)] = None
-    acct: Annotated[str, Field(min_length=1)]
     id: PlatformId | None = None
+    acct: Annotated[str, Field(min_length=1)]
     followers_count: int = 0
     following_count: int = 0
     statuses_count: int = 0
