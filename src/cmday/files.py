@@ -38,6 +38,18 @@ _KIND_WORDS = {  # the msgids above, spelled out so the catalog extractor finds 
 }
 
 
+def shown_path(path: Path | None, root: Path | None) -> str:
+    """A file as messages name it: relative to the workspace when it is inside it."""
+    if path is None:
+        return ""
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    return str(path)
+
+
 def read_bytes(path: Path, kind: FileKind, shown: str | None = None, error: type[CmdayError] = ConfigError) -> bytes:
     """The whole file, if it is a regular file within the cap; else `error` saying which file and why.
 

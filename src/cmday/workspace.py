@@ -152,7 +152,7 @@ def load_workspace(root: Path) -> Workspace:
         try:
             project = _load_project(path, root, workspace)
         except ConfigError as error:
-            workspace.broken[path.stem.lower()] = BrokenProject(path.stem.lower(), _shown(path, root), error)
+            workspace.broken[path.stem.lower()] = BrokenProject(path.stem.lower(), files.shown_path(path, root), error)
             continue
         workspace.projects[project.slug] = project
         workspace.project_files[project.slug] = path
@@ -174,7 +174,7 @@ def _load_project(path: Path, root: Path, workspace: Workspace) -> Project:
     if project.slug in workspace.projects:
         raise ConfigError(
             _("{file}: project slug {slug!r} is also used by {other}").format(
-                file=_shown(path, root), slug=project.slug, other=_shown(workspace.project_files[project.slug], root)
+                file=files.shown_path(path, root), slug=project.slug, other=files.shown_path(workspace.project_files[project.slug], root)
             ),
             hint=_("give each project its own [project] slug"),
         )
@@ -195,7 +195,7 @@ def parse_file(path: Path, model: type[Model], root: Path | None = None) -> Mode
     known = validated.recall(path, model, key)
     if known is not None:
         return known
-    shown = _shown(path, root)
+    shown = files.shown_path(path, root)
     try:
         text = files.read_text(path, files.SETTINGS, shown)
     except FileNotFoundError:
@@ -342,12 +342,3 @@ def _is_model(annotation: Any) -> bool:
 
 def _has_field(annotation: Any, name: Any) -> bool:
     return _is_model(annotation) and name in annotation.model_fields
-
-
-def _shown(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.relative_to(root))
-        except ValueError:
-            pass
-    return str(path)

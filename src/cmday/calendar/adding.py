@@ -12,9 +12,10 @@ from pydantic import ValidationError
 from cmday.calendar.agenda import AgendaPost, agenda_post
 from cmday.calendar.checks import Problem, check_plan
 from cmday.calendar.exchange import media_with_alts, parse_status, read_posts_file
-from cmday.calendar.plan import Plan, load_plan, post_key, shown_path
+from cmday.calendar.plan import Plan, load_plan, post_key
 from cmday.calendar.writing import add_posts
 from cmday.errors import UsageError
+from cmday.files import shown_path
 from cmday.i18n import _
 from cmday.models import Post, Project
 from cmday.utm import build_utm

@@ -120,7 +120,7 @@ def load_plan(
     """
     root = workspace.root
     zone = workspace.project_zone(project)
-    project_file = shown_path(workspace.project_files.get(project.slug), root) or f"projects/{project.slug}.toml"
+    project_file = files.shown_path(workspace.project_files.get(project.slug), root) or f"projects/{project.slug}.toml"
     plan = Plan(project=project, zone=zone, root=root, posts=[], project_file=project_file)
     if protocol is not None:
         from cmday.conduct import alt_text_rule
@@ -140,7 +140,7 @@ def load_plan(
         else:
             from cmday.calendar.exchange import read_csv_posts  # the sheet's reader, which itself reads post keys from here
 
-            shown = shown_path(plan.csv_path, root)
+            shown = files.shown_path(plan.csv_path, root)
             rows, plan.csv_format = read_csv_posts(files.read_bytes(plan.csv_path, files.CALENDAR_SHEET, shown), shown, project)
             for post, line in rows:
                 plan.posts.append(_planned(post, project, zone, f"{shown}:{line}"))
@@ -163,16 +163,6 @@ def _planned(post: Post, project: Project, zone: ZoneInfo, origin: str) -> Plann
     # UTC for arithmetic: datetimes sharing one tzinfo compare and subtract by wall time, wrong across DST changes
     at = post_instant(post.at, zone).astimezone(UTC)
     return PlannedPost(post_key(post, platform), post, at, at.astimezone(zone), platform, origin, post.status)
-
-
-def shown_path(path: Path | None, root: Path) -> str:
-    """A file as messages name it: relative to the workspace when it is inside it."""
-    if path is None:
-        return ""
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def due(plan: Plan, now: datetime) -> list[PlannedPost]:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from cmday import files
 from cmday.calendar.exchange import CsvFormat, csv_cells, decode_csv, read_csv_posts
-from cmday.calendar.plan import shown_path
 from cmday.errors import UsageError
+from cmday.files import shown_path
 from cmday.i18n import _
 from cmday.models import Post, Project
 
