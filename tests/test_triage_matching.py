@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cmday.protocol import _TOKEN, Category, CategoryRule, CrisisRule, PhraseMatcher, Protocol, fold, runs_of_words
+from cmday.protocol import _TOKEN, Category, CategoryRule, CrisisRule, PhraseMatcher, Protocol, fold, runs_of_words, words_of
 from cmday.triage import PhraseIndex, Triage, detect_language
 
 # A small vocabulary so that random rules and random texts meet often: accents, case, an apostrophe,
@@ -62,3 +62,14 @@ pieces = st.sampled_from(list("abdln2_²ÑÉé¿?,-'\n ") + ["the", "el", "la", 
 def test_the_language_read_from_the_words_is_the_language_read_from_the_text(text):
     folded = fold(text)
     assert detect_language(text, folded, _TOKEN.findall(folded)) == detect_language(text)
+
+
+ascii_texts = st.text(alphabet=st.characters(max_codepoint=127), max_size=60)
+
+
+@given(st.one_of(ascii_texts, st.text(max_size=60)))
+@example("doesn't\x1fwork\x0bx_2 ,no-fun")  # separators str.split also splits on, an underscore, a digit
+@example("Intoxicación  a_b\u00a0c")
+def test_words_are_cut_exactly_as_the_word_pattern_cuts_them(text):
+    assert words_of(text) == _TOKEN.findall(text)
+    assert words_of(fold(text)) == _TOKEN.findall(fold(text))

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from cmday.mention import Mention, StoredMention
 from cmday.models import Project
-from cmday.protocol import _TOKEN, PhraseMatcher, Protocol, fold
+from cmday.protocol import PhraseMatcher, Protocol, fold, words_of
 
 _STOPWORDS = {
     "es": set("el la los las de del que y en un una por para con no es se lo al como pero mas muy ya me mi te tu su nos gracias hola".split()),
@@ -19,6 +19,7 @@ _STOPWORDS = {
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")
+_DIGIT_OR_UNDERSCORE = re.compile(r"[\d_]")
 
 
 def detect_language(text: str, folded: str | None = None, tokens: list[str] | None = None) -> str | None:
@@ -27,8 +28,11 @@ def detect_language(text: str, folded: str | None = None, tokens: list[str] | No
     `tokens`: the folded text's words (`\\w+`) when the caller has them; its runs of letters are then
     read from them, the same runs as from the whole text (a run of letters never crosses a non-word).
     """
+    folded = folded if folded is not None else fold(text)
     if tokens is None:
-        words = _LETTERS.findall(folded if folded is not None else fold(text))
+        words = _LETTERS.findall(folded)
+    elif not _DIGIT_OR_UNDERSCORE.search(folded):
+        words = tokens  # without digits or _, every word is one run of letters
     else:
         words = [run for token in tokens for run in ((token,) if token.isalpha() else _LETTERS.findall(token))]
     scores = {language: sum(map(stop.__contains__, words)) for language, stop in _STOPWORDS.items()}
@@ -52,20 +56,23 @@ class PhraseIndex:
     def __init__(self, matchers: Iterable[PhraseMatcher]) -> None:
         phrases = {phrase for matcher in matchers for phrase in matcher.phrases}
         self.words = {phrase for phrase in phrases if " " not in phrase}
-        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self.by_first: dict[str, list[tuple[str, str]]] = {}  # first word -> (" the phrase ", the phrase)
         for phrase in sorted(phrases - self.words):
-            first, *rest = phrase.split(" ")
-            self.by_first.setdefault(first, []).append((tuple(rest), phrase))
+            self.by_first.setdefault(phrase.split(" ")[0], []).append((f" {phrase} ", phrase))
 
     def found(self, folded: str, tokens: list[str] | None = None) -> set[str]:
         """`tokens`: the folded text's words, when the caller has already cut it."""
-        tokens = _TOKEN.findall(folded) if tokens is None else tokens
-        found = self.words.intersection(tokens)
-        if self.by_first.keys().isdisjoint(tokens):
+        tokens = words_of(folded) if tokens is None else tokens
+        present = set(tokens)
+        found = self.words & present
+        firsts = self.by_first.keys() & present
+        if not firsts:
             return found
-        for index, token in enumerate(tokens):
-            for rest, phrase in self.by_first.get(token, ()):
-                if tuple(tokens[index + 1 : index + 1 + len(rest)]) == rest:
+        # A phrase is words and single spaces: it occurs in the words joined the same way, space-bounded.
+        joined = f" {' '.join(tokens)} "
+        for first in firsts:
+            for bounded, phrase in self.by_first[first]:
+                if bounded in joined:
                     found.add(phrase)
         return found
 
@@ -105,7 +112,7 @@ class Triage:
     def explain(self, text: str, kind: str = "mention", category: str | None = None) -> Explanation:
         """Which category the words choose; with `category` (the CM's choice), that one, urgency and priority as it sets them."""
         folded = fold(text)
-        tokens = _TOKEN.findall(folded)  # once, for the words and the language
+        tokens = words_of(folded)  # once, for the words and the language
         grams = self.phrases.found(folded, tokens)
         chosen = self._by_name.get("mention") or self.protocol.categories[-1]
         matched, how = "", "default"
