@@ -120,6 +120,25 @@ def test_same_post_from_another_source_is_linked_not_duplicated(state):
     assert len(store.mentions("acme", states=("linked",))) == 1
 
 
+def test_a_story_links_to_an_unlinked_copy_from_another_source_in_a_batch_of_any_size(state):
+    store = Store(state)
+    u, v = "https://news.example/u", "https://news.example/v"
+    # the same story twice in one feed stays two open mentions: a source never links to itself
+    store.save_batch("acme", "feed-a", "rss", [mention("a1", url=u), mention("a2", url=u), mention("a3", url=v)], None, NOW)
+    many = [mention(f"c{n}", url=f"https://news.example/{n}") for n in range(1200)]  # more URLs than one query asks for
+    store.save_batch("acme", "feed-c", "rss", many, None, NOW)
+    store.save_batch("acme", "feed-b", "rss", [mention("b1", url=u), mention("b2", url=v), mention("b3", url="https://news.example/w"),
+                                               mention("b4", url=u), *[mention(f"b-{n}", url=f"https://news.example/{n}") for n in range(0, 1200, 2)]],
+                     None, NOW)
+    store.save_batch("acme", "feed-a", "rss", [mention("a4", url=u)], None, NOW)  # b1 and b4 are linked: only a1 and a2 are not
+    state_of = {m.platform_id: m.state for m in store.mentions("acme", states=None)}
+    assert [state_of[k] for k in ("a1", "a2", "a3", "a4", "b3")] == ["open"] * 5
+    assert [state_of[k] for k in ("b1", "b2", "b4")] == ["linked"] * 3
+    assert [n for n in range(1200) if state_of[f"c{n}"] != "open"] == []
+    assert [n for n in range(0, 1200, 2) if state_of[f"b-{n}"] != "linked"] == []
+    store.close()
+
+
 def test_answering_records_the_response_time(state):
     store = Store(state)
     store.save_batch("acme", "m", "mastodon", [mention("1", minutes_ago=30)], None, NOW)
