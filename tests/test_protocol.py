@@ -44,6 +44,7 @@ def project(**knowledge) -> Project:
         ("mi pedido no llega y nadie contesta", "complaint"),  # a late order, said as people say it
         ("¿Dónde está mi pedido? Lo pedí el lunes", "complaint"),  # asked, but a complaint before a question
         ("My order hasn't arrived, thanks for nothing", "complaint"),  # not praise for its 'thanks'
+        ("Llámame cuando puedas, quiero encargar una tarta", "request"),  # tú as well as ustedes
         ("¿A qué hora abrís el domingo?", "question"),
         ("what time do you open on sunday", "question"),
         ("¡Me encanta vuestro flat white, gracias!", "praise"),
