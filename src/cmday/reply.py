@@ -17,7 +17,7 @@ from cmday.mention import Mention, StoredMention
 from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.sending import NotSent, deliver, in_flight, not_sent, when_text
-from cmday.sources import AddressesReplies, Replies, StatesLimit, Threads, can, connect, using
+from cmday.sources import PLATFORMS, AddressesReplies, Replies, StatesLimit, Threads, can, connect, using
 from cmday.sources.base import ReplyTarget, Sent
 from cmday.sources.demo.adapter import REHEARSED_PLATFORMS
 from cmday.store import Draft, Store
@@ -45,9 +45,14 @@ class ReplyPlan:
 
 def placeholder_values(mention: StoredMention, project: Project, protocol: Protocol, agent: str) -> dict[str, str]:
     """{author}, {brand}, {agent}, {link} and every key the protocol's [values] define."""
-    author = mention.author_handle or mention.author_name
-    if mention.platform == "bluesky" and author and not author.startswith("@"):
-        author = "@" + author
+    known = PLATFORMS.get(mention.platform)
+    author_as = known.author_as if known else "handle"
+    if author_as == "name":
+        author = mention.author_name or mention.author_handle
+    else:
+        author = mention.author_handle or mention.author_name
+        if author_as == "@handle" and author and not author.startswith("@"):
+            author = "@" + author
     return {
         "author": author,
         "brand": project.name,

@@ -400,6 +400,10 @@ smtp_port = {smtp.port}
     assert run("fetch", "--workspace", str(workspace)).exit_code == 0
     [question] = _mentions(json.loads(run("inbox", "--workspace", str(workspace), "--json").stdout))
     assert question["kind"] == "email" and question["author"]["handle"] == "ana@example.org"
+    drafting = run("reply", str(question["id"]), "--workspace", str(workspace), "--text", "Hola, {author}: sí, en todas.", "--dry-run", "--json")
+    assert drafting.exit_code == 0, drafting.stderr
+    drafted = json.loads(drafting.stdout)
+    assert "Ana Ruiz" in drafted["text"] and "ana@example.org" not in drafted["text"]  # {author} is a name, not an address
     ran = run("reply", str(question["id"]), "--workspace", str(workspace), "--yes", "--text", "¡Sí, en todas! Gracias por preguntar.")
 
     assert ran.exit_code == 0, ran.stdout + ran.stderr

@@ -49,6 +49,9 @@ class Platform(NamedTuple):
     source_model: str  # "module:Class" of its [[sources]] entry in the project file, a light module: cmday.models loads them all
     text: TextRules
     secret_label: Callable[[], str] | None = None  # what `cmday auth` asks for; None: the source needs no secret
+    # How a reply's {author} names the person: their handle, the handle with an @ (Bluesky's are bare), or
+    # their name (an email's handle is its address: "Hola Ana Ruiz", not "Hola ana@example.org")
+    author_as: Literal["handle", "@handle", "name"] = "handle"
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -56,11 +59,11 @@ PLATFORMS: dict[str, Platform] = {
     "mastodon": Platform("cmday.sources.mastodon.adapter:MastodonAdapter", "cmday.sources.mastodon.settings:MastodonSource",
                          TextRules(500, link_length=23), lambda: _("access token")),
     "bluesky": Platform("cmday.sources.bluesky.adapter:BlueskyAdapter", "cmday.sources.bluesky.settings:BlueskySource",
-                        TextRules(300, "graphemes"), lambda: _("app password")),
+                        TextRules(300, "graphemes"), lambda: _("app password"), author_as="@handle"),
     "rss": Platform("cmday.sources.feed.adapter:FeedAdapter", "cmday.sources.feed.settings:FeedSource", TextRules(None)),
     "file": Platform("cmday.sources.fileimport.adapter:FileAdapter", "cmday.sources.fileimport.settings:FileSource", TextRules(None)),
     "email": Platform("cmday.sources.email.adapter:EmailAdapter", "cmday.sources.email.settings:EmailSource", TextRules(None),
-                      lambda: _("mail password")),
+                      lambda: _("mail password"), author_as="name"),
     "instagram": Platform("cmday.sources.graph.instagram:InstagramAdapter", "cmday.sources.graph.settings:InstagramSource",
                           TextRules(2200), lambda: _("access token")),
     "facebook": Platform("cmday.sources.graph.facebook:FacebookAdapter", "cmday.sources.graph.settings:FacebookSource",
