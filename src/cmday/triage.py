@@ -16,7 +16,7 @@ _STOPWORDS = {
     "es": set("el la los las de del que y en un una por para con no es se lo al como pero mas muy ya me mi te tu su nos gracias hola".split()),
     "en": set("the a an of and to in is it for on with this that you your my we our not but are was be have thanks hi".split()),
 }
-
+_ANY_STOPWORD = frozenset().union(*_STOPWORDS.values())
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 _DIGIT_OR_UNDERSCORE = re.compile(r"[\d_]")
@@ -35,7 +35,10 @@ def detect_language(text: str, folded: str | None = None, tokens: list[str] | No
         words = tokens  # without digits or _, every word is one run of letters
     else:
         words = [run for token in tokens for run in ((token,) if token.isalpha() else _LETTERS.findall(token))]
-    scores = {language: sum(map(stop.__contains__, words)) for language, stop in _STOPWORDS.items()}
+    stopwords = list(filter(_ANY_STOPWORD.__contains__, words))
+    if len(stopwords) < 2:
+        return None  # most mentions: too few of them to say anything
+    scores = {language: sum(map(stop.__contains__, stopwords)) for language, stop in _STOPWORDS.items()}
     best = max(scores, key=scores.get)
     others = [v for k, v in scores.items() if k != best]
     return best if scores[best] >= 2 and scores[best] > max(others) else None
