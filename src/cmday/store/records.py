@@ -18,7 +18,7 @@ ANY_CURSOR = object()  # as `moving_from=` of `Store.save_batch`: the cursor mov
 Row = Mapping[str, Any]  # sqlite3.Row and psycopg's dict_row both read by name
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SourceHealth:
     project: str
     source_id: str
@@ -31,7 +31,7 @@ class SourceHealth:
     mentions: int
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Draft:
     """A reply written for a mention; its idempotency key makes sure it is sent at most once."""
 
@@ -54,7 +54,7 @@ class Draft:
         return self.status in PENDING
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ReplyClaim:
     """What the send gate answered: `new` (a draft made and taken), `pending` (an earlier one, taken, to
     check with the platform first) or `answered` (sent since the command began, or answered and not --again)."""
@@ -63,7 +63,7 @@ class ReplyClaim:
     draft: Draft | None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Escalation:
     id: int
     mention_id: int
@@ -75,7 +75,7 @@ class Escalation:
     detail: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Publication:
     project: str
     post_key: str
@@ -87,7 +87,7 @@ class Publication:
     started_at: datetime | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class KpiValue:
     key: str
     day: str
@@ -96,7 +96,7 @@ class KpiValue:
     at: datetime
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ChecklistMark:
     item: str
     status: str
@@ -104,7 +104,7 @@ class ChecklistMark:
     at: datetime
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Note:
     """An internal note on a mention: shown by `show`, never sent anywhere, never in the client's report."""
 
@@ -115,7 +115,7 @@ class Note:
     at: datetime
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Replying:
     """A team member writing an answer to a mention right now (`cmday reply` open on it)."""
 
@@ -124,7 +124,7 @@ class Replying:
     since: datetime
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SentReply:
     """One line of the reply log: who answered which mention, when, with which template."""
 
