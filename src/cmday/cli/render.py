@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.text import Text
 
-from cmday.checklists import ChecklistEntry
 from cmday.cli.linetable import Column, LineTable
 from cmday.i18n import _, ngettext
 from cmday.labels import category_label, routine_label, state_label
@@ -25,6 +25,9 @@ from cmday.routine import (
     SourceProblem,
 )
 from cmday.textsafe import one_line
+
+if TYPE_CHECKING:
+    from cmday.checklists import ChecklistEntry
 
 STATUS_MARKS = {
     "ok": ("✔", "green"),
