@@ -15,7 +15,6 @@ from cmday.i18n import _, ngettext
 from cmday.mention import INCOMPLETE
 from cmday.models import Project
 from cmday.protocol import PATTERN_SECONDS, Protocol
-from cmday.publishing import snapshot_account
 from cmday.secrets import redact
 from cmday.sources import Measures, Verifies, adapter_module, can, connect, http_client_for, parses_in_workers
 from cmday.sources.base import AuthenticationFailed
@@ -178,6 +177,8 @@ async def _fetch_source(sweep: _Sweep, run: _ProjectRun, source: Any) -> SourceR
                     result.more_to_read = result.more_to_read or batch.more_to_read
                     stored_some = True
                 if can(source.platform, Measures):  # on the class: isinstance with a Protocol costs ~0.2 ms a source
+                    from cmday.publishing import snapshot_account  # with the sending code: only where engagement is measured
+
                     await snapshot_account(store, project, source, adapter, sweep.started, sweep.workspace, result.notes)
         except TimeoutError:
             result.error = _("no complete answer within {seconds:.0f} s").format(seconds=sweep.timeout)
