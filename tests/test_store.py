@@ -139,6 +139,16 @@ def test_a_story_links_to_an_unlinked_copy_from_another_source_in_a_batch_of_any
     store.close()
 
 
+def test_a_batch_counts_only_the_mentions_it_added(state):
+    store = Store(state)
+    assert store.save_batch("acme", "m", "mastodon", [mention("1")], None, NOW) == 1
+    # already stored, twice in this feed, then 100 new: what `fetch` says as "101 new"
+    feed = [mention("1"), mention("2"), mention("2")] + [mention(f"n{index}") for index in range(100)]
+    assert store.save_batch("acme", "m", "mastodon", feed, None, NOW) == 101
+    assert sorted(m.platform_id for m in store.mentions("acme", states=None)) == sorted(["1", "2"] + [f"n{index}" for index in range(100)])
+    store.close()
+
+
 def test_answering_records_the_response_time(state):
     store = Store(state)
     store.save_batch("acme", "m", "mastodon", [mention("1", minutes_ago=30)], None, NOW)
