@@ -114,7 +114,8 @@ class WorkerPool:
             while not self._idle and (self._ready or self._local_busy):
                 await self._changed.wait()
             worker = self._idle.pop() if self._idle else None
-            self._local_busy = self._local_busy or worker is None
+            if worker is None:  # none ready (starting, or all lost), and this process is free: the call is made here
+                self._local_busy = True
         if worker is not None:
             outcome = await self._call(worker, request)
             if outcome is not None and outcome[0] != "unsent":
