@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from cmday import workers
 from cmday.errors import SourceError
+from cmday.http import HttpClient
 from cmday.i18n import set_language
 from cmday.protocol import load_protocol
 from cmday.sources.feed.adapter import parse_feed
@@ -144,6 +146,31 @@ def test_a_worker_killed_in_the_middle_of_a_feed_costs_time_not_mentions():
     assert [m.platform_id for m in parsed.mentions] == [m.platform_id for m in expected.mentions]
     assert [m.text for m in parsed.mentions] == [m.text for m in expected.mentions]
     assert len(parsed.mentions) == 3000
+
+
+def test_a_sweeps_workers_start_once_its_requests_are_on_their_way(platform_server, monkeypatch):
+    """On a small machine two interpreters starting at once held back the sending of the sweep's requests."""
+    monkeypatch.setattr(workers, "START_AFTER_AT_MOST_SECONDS", 30.0)  # only the requests may start them here
+    platform_server.route("GET", "/feed", Reply(200, big_feed(1), ATOM, delay=0.2))
+
+    async def sweep() -> tuple[list[int], int]:
+        async with HttpClient() as http, WorkerPool(1, FEED_MODULE, start_after=lambda: http.until_requests_sent(2)) as pool:
+            await asyncio.sleep(0.5)
+            before_the_requests = worker_processes(os.getpid())
+            await asyncio.gather(*(http.request("GET", f"{platform_server.url}/feed") for _ in range(2)))
+            return before_the_requests, await asyncio.wait_for(pool.started(), 20)
+
+    before_the_requests, started = asyncio.run(sweep())
+    assert before_the_requests == []
+    assert started == 1
+
+
+def test_workers_start_anyway_when_the_sweeps_requests_never_begin():
+    async def sweep() -> int:
+        async with WorkerPool(1, FEED_MODULE, start_after=asyncio.Event().wait) as pool:  # never set
+            return await asyncio.wait_for(pool.started(), 20)
+
+    assert asyncio.run(sweep()) == 1
 
 
 def test_a_feed_that_is_no_feed_is_reported_from_a_worker_as_from_cmday_itself_in_the_users_language():

@@ -141,12 +141,26 @@ class HttpClient:
             headers={"User-Agent": USER_AGENT},
             transport=transport,
         )
+        self.requests_sent = 0
+        self._sent = asyncio.Event()  # set, and replaced, as each request has left
 
     async def __aenter__(self) -> HttpClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
+
+    async def until_requests_sent(self, count: int) -> None:
+        """Wait until `count` requests have been sent whole: a sweep starts its workers once its requests are out."""
+        while self.requests_sent < count:
+            await self._sent.wait()
+
+    async def _trace(self, event: str, _info: dict) -> None:
+        """httpcore's account of a request's steps (its `trace` extension): counts the requests sent whole."""
+        if event.endswith(".send_request_body.complete"):  # http11. and http2. alike
+            self.requests_sent += 1
+            sent, self._sent = self._sent, asyncio.Event()
+            sent.set()
 
     async def request(
         self,
@@ -197,7 +211,7 @@ class HttpClient:
             # Multipart (`files`, `data`) and raw bytes (`content`) for uploads; the same redirect rules hold.
             request = self._client.build_request(method, url, params=kwargs.get("params"), headers=headers, json=json_body,
                                                  content=kwargs.get("content"), files=kwargs.get("files"),
-                                                 data=kwargs.get("data"))
+                                                 data=kwargs.get("data"), extensions={"trace": self._trace})
             streamed = await self._follow(request)
             try:
                 declared = streamed.headers.get("content-length")

@@ -16,7 +16,7 @@ from cmday.mention import INCOMPLETE
 from cmday.models import Project
 from cmday.protocol import PATTERN_SECONDS, Protocol
 from cmday.secrets import redact
-from cmday.sources import Measures, Verifies, adapter_module, can, connect, http_client_for, parses_in_workers
+from cmday.sources import Measures, Verifies, adapter_module, can, connect, http_client_for, parses_in_workers, uses_network
 from cmday.sources.base import AuthenticationFailed
 from cmday.store import Store
 from cmday.textsafe import one_line
@@ -129,10 +129,15 @@ async def _fetch_projects(
     timeout = http_options.pop("source_timeout", SOURCE_TIMEOUT_SECONDS)
     parsing = {source.platform for source in every_source if parses_in_workers(source.platform)}
     parsed_sources = sum(source.platform in parsing for source in every_source)
-    workers = WorkerPool(workers_for(parsed_sources), preload=tuple(sorted(adapter_module(p) for p in parsing)))
-    async with http_client_for(every_source, http_options) as http, workers:
+    concurrency = workspace.config.fetch_concurrency
+    first_requests = min(concurrency, sum(uses_network(source.platform) for source in every_source))
+    async with http_client_for(every_source, http_options) as http, WorkerPool(
+        workers_for(parsed_sources),
+        preload=tuple(sorted(adapter_module(p) for p in parsing)),
+        start_after=(lambda: http.until_requests_sent(first_requests)) if http is not None else None,
+    ) as workers:
         sweep = _Sweep(store, workspace, http, started, store.meta("demo_anchor"), timeout,
-                       asyncio.Semaphore(workspace.config.fetch_concurrency), progress, workers)
+                       asyncio.Semaphore(concurrency), progress, workers)
 
         async def fetch_one(project: Project, protocol: Protocol, sources: list) -> FetchReport:
             run = _ProjectRun(project, Triage.for_project(project, protocol), workspace.project_zone(project))

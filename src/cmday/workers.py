@@ -21,7 +21,7 @@ import os
 import pickle
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cmday.worker import FRAME, READY
@@ -31,6 +31,8 @@ log = logging.getLogger("cmday.workers")
 SOURCES_PER_WORKER = 16  # below this a sweep parses in its own process: a worker's start (~150 ms of CPU) would not pay
 MAX_WORKERS = 4
 STOP_SECONDS = 2.0
+# The longest a pool waits for its `start_after` before it starts its workers anyway.
+START_AFTER_AT_MOST_SECONDS = 0.25
 
 
 def workers_for(sources: int) -> int:
@@ -77,11 +79,18 @@ class WorkerPool:
     before it says it is ready, while the sweep's first requests are in flight), leaving ends them. A call
     waits for a free worker when one is ready: this process has the sweep's own work to do meanwhile.
     With `size` 0 every call runs in a thread of this process, as it would without the pool.
+
+    `start_after`, when given, is awaited (for at most START_AFTER_AT_MOST_SECONDS) before the workers start:
+    a sweep passes the moment its requests are out, because on a small machine two interpreters starting
+    at once slowed the sending of sixty-four requests, and nothing is parsed before the answers come back.
     """
 
-    def __init__(self, size: int, preload: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, size: int, preload: tuple[str, ...] = (), start_after: Callable[[], Awaitable[Any]] | None = None
+    ) -> None:
         self.size = size
         self.preload = preload
+        self.start_after = start_after
         self._idle: list[_Worker] = []
         self._ready = 0  # started and not lost: busy or idle
         self._every: list[_Worker] = []
@@ -156,6 +165,9 @@ class WorkerPool:
             self._changed.notify_all()  # with none ready, calls are made here
 
     async def _start(self) -> None:
+        if self.start_after is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.start_after(), START_AFTER_AT_MOST_SECONDS)
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "cmday.worker", *self.preload,
