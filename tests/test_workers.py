@@ -148,7 +148,7 @@ def test_a_worker_killed_in_the_middle_of_a_feed_costs_time_not_mentions():
     assert len(parsed.mentions) == 3000
 
 
-def test_a_sweeps_workers_start_once_its_requests_are_on_their_way(platform_server, monkeypatch):
+def test_a_sweeps_workers_start_once_its_requests_are_sent(platform_server, monkeypatch):
     """On a small machine two interpreters starting at once held back the sending of the sweep's requests."""
     monkeypatch.setattr(workers, "START_AFTER_AT_MOST_SECONDS", 30.0)  # only the requests may start them here
     platform_server.route("GET", "/feed", Reply(200, big_feed(1), ATOM, delay=0.2))
@@ -165,7 +165,7 @@ def test_a_sweeps_workers_start_once_its_requests_are_on_their_way(platform_serv
     assert started == 1
 
 
-def test_workers_start_anyway_when_the_sweeps_requests_never_begin():
+def test_workers_start_anyway_when_the_sweeps_requests_are_never_sent():
     async def sweep() -> int:
         async with WorkerPool(1, FEED_MODULE, start_after=asyncio.Event().wait) as pool:  # never set
             return await asyncio.wait_for(pool.started(), 20)

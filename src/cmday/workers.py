@@ -76,7 +76,7 @@ class WorkerPool:
     """Runs calls in up to `size` worker processes; in this process while none of them is ready.
 
     Use it as an async context manager around the work: entering starts the workers (each imports `preload`
-    before it says it is ready, while the sweep's first requests are in flight), leaving ends them. A call
+    before it says it is ready, while the sweep waits for its answers), leaving ends them. A call
     waits for a free worker when one is ready: this process has the sweep's own work to do meanwhile.
     With `size` 0 every call runs in a thread of this process, as it would without the pool.
 
