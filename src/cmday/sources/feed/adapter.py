@@ -20,6 +20,7 @@ from cmday.errors import SourceError
 from cmday.i18n import _
 from cmday.mention import Mention
 from cmday.sources.base import Batch, FetchContext, cursor_fields
+from cmday.sources.feed import wellformed
 
 log = logging.getLogger("cmday.sources.feed")
 
@@ -116,7 +117,8 @@ def parse_feed(
     # feedparser copies this base into every entry (`title_detail.base`...): without its query, no token is stored
     response_headers.setdefault("content-location", _short(url))
     try:
-        document = feedparser.parse(body, response_headers=response_headers)
+        # A plain feed is read as feedparser reads it at a tenth of the cost; anything else by feedparser itself.
+        document = wellformed.read(body, response_headers) or feedparser.parse(body, response_headers=response_headers)
     except Exception as error:  # feedparser has crashed on inputs its authors never met; treat as no feed
         raise _not_a_feed(url, response_headers, f"{type(error).__name__}") from None
     entries = document.get("entries") or []
