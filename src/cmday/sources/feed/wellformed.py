@@ -147,7 +147,7 @@ def _read_as_utf8(body: bytes, headers: dict[str, str]) -> bool:
     try:
         name = codecs.lookup(encoding).name
         declared_name = codecs.lookup(declared).name if declared else "utf-8"
-    except LookupError:
+    except (LookupError, ValueError):  # no such encoding, or a name with a NUL in it
         return False
     if body.isascii():  # the same text in every encoding that can say so
         return name in ("ascii", "utf-8", "iso8859-1", "cp1252") and declared_name in ("ascii", "utf-8", "iso8859-1", "cp1252")
@@ -161,7 +161,10 @@ def _read_as_utf8(body: bytes, headers: dict[str, str]) -> bool:
 
 
 def _guessed_as(declared: list[tuple[str | None, str]], version: str) -> bool:
-    """feedparser takes its version from the first telling namespace (track_namespace): it must agree."""
+    """feedparser takes its version from the first telling namespace (track_namespace): it must agree, and
+    read every namespace."""
+    if any(" " in uri for _, uri in declared):  # feedparser's SAX parser separates names with a space
+        return False
     for prefix, uri in declared:
         lower = uri.lower()
         if lower == RSS_1_NS or (prefix is None and lower == RSS_0_9_NS):
@@ -209,12 +212,9 @@ class _Reader:
             if element.tag == A + "id":
                 feed["id"] = self._popped("id", element.text, {}, guidislink=True)
             elif tag == "link":
-                link = self._link(element) if element.get("href") is not None else None
-                if link is None:
-                    link = FeedParserDict(rel="alternate", type="text/html")
-                    value = _link_fixed(self._popped("link", element.text, {}))
-                    if value:
-                        link["href"] = value
+                link = self._link(element)
+                if "href" not in link:  # its text is the link (pop() in the feed: href set even when empty)
+                    link["href"] = _link_fixed(self._popped("link", element.text, {}))
                 feed.setdefault("links", []).append(link)
             elif element.tag == "language":
                 feed["language"] = self._popped("language", element.text, {})
@@ -293,11 +293,12 @@ class _Reader:
         return True
 
     def _link(self, element: ElementTree.Element) -> FeedParserDict:
-        """_start_link for a link with an href: its attributes, defaults added, the href resolved."""
+        """_start_link: the link's attributes, defaults added, its href (if any) resolved."""
         attrs = {key.lower(): value.lower() if key.lower() in ("rel", "type") else value for key, value in element.attrib.items()}
         attrs.setdefault("rel", "alternate")
         attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
-        attrs["href"] = _urljoin(self.base or "", attrs["href"])
+        if "href" in attrs:
+            attrs["href"] = _urljoin(self.base or "", attrs["href"])
         return FeedParserDict(attrs)
 
     def _author(self, entry: FeedParserDict, element: ElementTree.Element) -> bool:
