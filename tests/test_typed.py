@@ -154,3 +154,10 @@ def test_what_is_no_date_is_refused_by_every_reader(written: str) -> None:
     with pytest.raises(ValueError):
         parse_when(written)
     assert parse_date(written) is None
+
+
+@pytest.mark.parametrize(("option", "future", "example"), [("--since", False, "yesterday 18:00"), ("--until", True, "tomorrow 9:00")])
+def test_a_moment_that_does_not_read_is_refused_with_examples_the_way_the_option_looks(option: str, future: bool, example: str):
+    with pytest.raises(UsageError) as refused:
+        read_moment("next tuesday", option, datetime(2026, 12, 1, 10, 0, tzinfo=UTC), ZoneInfo("Europe/Madrid"), future=future)
+    assert example in (refused.value.hint or "")

@@ -113,7 +113,7 @@ def read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: b
     except (OverflowError, ValueError):
         moment = None
     if moment is None or not 1900 <= moment.at.year <= 2999:
-        raise _not_a_moment(option, " ".join(text.strip().split()), _("too far from today"))
+        raise _not_a_moment(option, " ".join(text.strip().split()), future, _("too far from today"))
     return moment
 
 
@@ -138,11 +138,11 @@ def _read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: 
     if words[0] in _DAY_WORDS:
         day = local_now.date() + timedelta(days=_DAY_WORDS[words[0]])
         if len(words) == 1 and future:  # "tomorrow" alone: at what time? midnight is never what was meant
-            raise _not_a_moment(option, typed, _("say the time too, such as tomorrow 9:00"))
-        clock = _read_clock(words[1], option, typed) if len(words) > 1 else time(0)
+            raise _not_a_moment(option, typed, future, _("say the time too, such as tomorrow 9:00"))
+        clock = _read_clock(words[1], option, typed, future) if len(words) > 1 else time(0)
         return Moment(_local(day, clock, zone))
     if _CLOCK.fullmatch(folded):
-        clock = _read_clock(folded, option, typed)
+        clock = _read_clock(folded, option, typed, future)
         at = _local(local_now.date(), clock, zone)
         if future and at <= now:
             at = _local(local_now.date() + timedelta(days=1), clock, zone)
@@ -155,12 +155,12 @@ def _read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: 
         return Moment(at)
     found = _DMY.fullmatch(typed)
     if found and found[4] and not _WRITTEN_CLOCK.fullmatch(found[4].strip().lower()):
-        raise _not_a_moment(option, typed)
+        raise _not_a_moment(option, typed, future)
     try:
         moment = read_written(typed)
     except ValueError:
         why = _("there is no such day (day/month/year)") if found else None
-        raise _not_a_moment(option, typed, why) from None
+        raise _not_a_moment(option, typed, future, why) from None
     if moment.tzinfo is None:
         return Moment(_local(moment.date(), moment.time(), zone))
     return Moment(moment)
@@ -226,25 +226,29 @@ def read_day(text: str, option: str, today: date) -> date:
         ) from None
 
 
-def _read_clock(text: str, option: str, typed: str) -> time:
+def _read_clock(text: str, option: str, typed: str, future: bool) -> time:
     found = _CLOCK.fullmatch(text.strip().lower())
     if not found:
-        raise _not_a_moment(option, typed)
+        raise _not_a_moment(option, typed, future)
     try:
         return time(int(found[1]), int(found[2]))
     except ValueError:
-        raise _not_a_moment(option, typed, _("{clock} is not a time of day (00:00 to 23:59)").format(clock=text.strip())) from None
+        why = _("{clock} is not a time of day (00:00 to 23:59)").format(clock=text.strip())
+        raise _not_a_moment(option, typed, future, why) from None
 
 
 def _local(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone)
 
 
-def _not_a_moment(option: str, typed: str, why: str | None = None) -> UsageError:
+def _not_a_moment(option: str, typed: str, future: bool, why: str | None = None) -> UsageError:
+    """The error for what `option` cannot read, with examples that point the way it looks (`--since` back, `--until` ahead)."""
     message = _("{option} {value!r} is not a date or time").format(option=option, value=typed)
     if why:
         message += f" ({why})"
-    return UsageError(message, hint=_("write it as 2026-11-25, 2026-11-25T10:00, 25/11/2026 10:00, 10:00, 2h, 3d or tomorrow 9:00"))
+    if future:
+        return UsageError(message, hint=_("write it as 2026-11-25, 2026-11-25T10:00, 25/11/2026 10:00, 10:00, 2h, 3d or tomorrow 9:00"))
+    return UsageError(message, hint=_("write it as 2026-11-25, 2026-11-25T10:00, 25/11/2026 10:00, 10:00, 2h, 3d or yesterday 18:00"))
 
 
 # -- names from a known list ------------------------------------------------------------------------
