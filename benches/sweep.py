@@ -37,6 +37,15 @@ ENTRY = (
     "<updated>2026-11-22T07:{m:02d}:00Z</updated><content type=\"html\">story {i}</content></entry>"
 )
 
+# Shaped as Google Alerts writes its entries (tests/fixtures/rss/google_alerts): the keyword in bold, a
+# redirect link, &nbsp; and, in every other entry, an apostrophe as &#39;, which feedparser's sanitiser reads
+ALERT = (
+    "<entry><id>tag:google.com,2013:googlealerts/feed:{n}{i:03d}</id>"
+    "<title type=\"html\">Report on the &lt;b&gt;Acme&lt;/b&gt; market {i}</title>"
+    "<link href=\"https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://news.example/{n}/{i}&amp;ct=ga\"></link>"
+    "<published>2026-11-22T07:{m:02d}:00Z</published><updated>2026-11-22T07:{m:02d}:00Z</updated>"
+    "<content type=\"html\">&lt;b&gt;Acme&lt;/b&gt; {apostrophe} shares rose&amp;nbsp;...</content><author><name></name></author></entry>"
+)
 
 FEEDS = 64
 BRANDS, PER_BRAND = 12, 5  # a small agency: sixty sources
@@ -49,17 +58,19 @@ def serve_feeds() -> None:
     for n in range(FEEDS):
         entries = "".join(ENTRY.format(n=n, i=i, m=i % 60) for i in range(20))
         server.route("GET", f"/feeds/{n}", Reply(200, FEED.format(n=n, entries=entries), {"Content-Type": "application/atom+xml"}, delay=0.3))
+        alerts = "".join(ALERT.format(n=n, i=i, m=i % 60, apostrophe="Acme&amp;#39;s" if i % 2 else "its") for i in range(20))
+        server.route("GET", f"/alerts/{n}", Reply(200, FEED.format(n=n, entries=alerts), {"Content-Type": "application/atom+xml"}, delay=0.3))
     print(server.url, flush=True)
     sys.stdin.read()
     server.stop()
 
 
-def sweep_seconds(url: str, brands: int, per_brand: int, folder: Path) -> float:
+def sweep_seconds(url: str, brands: int, per_brand: int, folder: Path, kind: str = "feeds") -> float:
     """One sweep over `brands` projects of `per_brand` feeds each, as `cmday fetch` runs it for the workspace."""
     projects = [
         Project.model_validate({
             "project": {"name": f"Brand {b}", "slug": f"brand-{b}"},
-            "sources": [{"id": f"feed-{n}", "platform": "rss", "url": f"{url}/feeds/{b * per_brand + n}"} for n in range(per_brand)],
+            "sources": [{"id": f"feed-{n}", "platform": "rss", "url": f"{url}/{kind}/{b * per_brand + n}"} for n in range(per_brand)],
         })
         for b in range(brands)
     ]
@@ -90,10 +101,12 @@ def sweeps() -> None:
             eight = statistics.median(sweep_seconds(url, 1, 8, Path(folder)) for _ in range(5))
             many = statistics.median(sweep_seconds(url, 1, FEEDS, Path(folder)) for _ in range(5))
             agency = statistics.median(sweep_seconds(url, BRANDS, PER_BRAND, Path(folder)) for _ in range(5))
+            alerts = statistics.median(sweep_seconds(url, 1, FEEDS, Path(folder), "alerts") for _ in range(5))
         print(f"one source (server answers after 300 ms): median {single * 1000:.0f} ms")
         print(f"eight sources at once:                    median {eight * 1000:.0f} ms  (ratio {eight / single:.2f}x, target <= 1.5x)")
         print(f"sixty-four sources at once:               median {many * 1000:.0f} ms  (ratio {many / single:.2f}x, target <= 3x)")
         print(f"twelve brands of five sources, one sweep: median {agency * 1000:.0f} ms  (ratio {agency / single:.2f}x, target <= 3x)")
+        print(f"sixty-four Google Alerts-shaped feeds:    median {alerts * 1000:.0f} ms  (ratio {alerts / single:.2f}x)")
     finally:
         server.stdin.close()
         server.wait()

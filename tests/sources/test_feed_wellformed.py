@@ -85,7 +85,7 @@ def test_anything_unusual_is_left_to_feedparser(body):
 # Generated feeds: the values that make feedparser's reading intricate, in every element read quickly.
 FRAGMENTS = [
     "Acme", " ", "  ", "\n", "\t", "news", "<b>Acme</b>", "<i>x</i>", "<em>", "</strong>", "<script>alert(1)</script>",
-    "<a href=\"/rel/x\">link</a>", "<img src=\"a.png\">", "<p>para</p>", "&amp;", "&nbsp;", "&#39;", "&copy;", "&bogus;",
+    "<a href=\"/rel/x\">link</a>", "<img src=\"a.png\">", "<p>para</p>", "&amp;", "&nbsp;", "&#39;", "&#34;", "&copy;", "&bogus;",
     "'", "\"", ">", "<", "é", "Ã©", "\x92", "\x85", "日本", "a@b.com", "(Ana)", "Ana <a@b.com>", "http://x.example/y",
     "/relative", "?q=1&amp;r=2", "tag:example.com,2026:1", "&#13;",
 ]
