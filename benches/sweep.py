@@ -93,6 +93,7 @@ def main(only: str | None = None) -> None:
 
 
 def sweeps() -> None:
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the workers as installed: bytecode kept, not compiled at every start
     server = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()
