@@ -120,3 +120,19 @@ def test_a_session_file_in_the_secrets_folder_is_tightened_by_any_command_that_l
     assert secrets_dir() == folder
     assert mode(folder) == 0o700 and mode(folder / "bluesky-session.acme.b.json") == 0o600
     assert [(p.name, before) for p, before, _after in tightened()] == [("secrets", 0o775), ("bluesky-session.acme.b.json", 0o644)]
+
+
+def test_a_first_run_makes_every_folder_it_needs_private_and_says_nothing_of_it(workspace: Path, tmp_path: Path, monkeypatch):
+    home = tmp_path / "data" / "cmday"  # as ~/.local/share/cmday on a new machine: neither folder there yet
+    monkeypatch.setenv("CMDAY_HOME", str(home))
+    earlier = datetime.now().timestamp() - 3600  # files written a while ago: their models are remembered in cache/
+    for settings in workspace.rglob("*.toml"):
+        os.utime(settings, (earlier, earlier))
+
+    ran = run("inbox", "--workspace", str(workspace))
+
+    assert ran.exit_code == 0, ran.stderr
+    assert (home / "cache").is_dir()
+    assert {str(f.relative_to(tmp_path)): mode(f) for f in (tmp_path / "data", home, home / "cache")} == {
+        "data": 0o700, "data/cmday": 0o700, "data/cmday/cache": 0o700}
+    assert "open to other users" not in ran.stderr  # cmday made them: nothing was found open

@@ -14,8 +14,19 @@ _tightened: list[tuple[Path, int, int]] = []
 
 
 def private_folder(path: Path) -> Path:
-    """Create `path` (and missing parents) as 0700; an existing one open to others is tightened and noted."""
-    path.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)  # the umask may narrow the mode, never widen it
+    """Create `path` and every missing folder above it as 0700; an existing one open to others is tightened and noted.
+
+    Every missing folder, not only the last: `mkdir(parents=True)` makes the ones above with the umask's mode
+    (0755), so a first run that made `~/.local/share/cmday/cache` left cmday's own state folder open to others
+    and then said it had found it so. The XDG base directory spec asks for 0700 on folders made to write in.
+    """
+    missing = []
+    folder = path
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True, mode=FOLDER_MODE)  # the umask may narrow the mode, never widen it
     _tighten(path, FOLDER_MODE)
     return path
 

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cmday.private import private_folder
+
 CACHE_FILE = "validated.pickle"
 MAX_ENTRIES = 200  # every settings file of a 60-source agency's workspace, with room for the demo and old ones
 # A file written this recently may be written again within the clock tick its mtime is counted in (the
@@ -117,7 +119,7 @@ def _read(path: Path) -> dict:
 
 def _write(entries: dict) -> None:
     path = _cache_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(path.parent)
     partial = path.with_name(f"{CACHE_FILE}.{os.getpid()}.tmp")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cmday.private import private_folder
+
 UPLOADS_FILE = "uploads.json"
 FORGOTTEN_AFTER = timedelta(days=2)  # longer than any platform keeps an unattached upload
 
@@ -82,7 +84,7 @@ class UploadLog:
         """One change at a time across processes: two publishes at once would each write back what they read, one
         entry lost (a second upload of that file later)."""
         path = self._file()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(path.parent)
         descriptor = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
@@ -104,7 +106,7 @@ class UploadLog:
 
     def _write(self, entries: dict[str, Any]) -> None:
         path = self._file()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the state folder: the session keeps it private
+        private_folder(path.parent)
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

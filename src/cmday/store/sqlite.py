@@ -208,7 +208,7 @@ class SQLiteStore(SQLStore):
     def send_lock(self, name: str) -> Iterator[bool]:
         """An flock on a file beside the state: the operating system drops it when its process ends."""
         folder = self.path.parent / "sending"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(folder)
         descriptor = os.open(folder / f"{self.path.stem}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             yield _lock(descriptor)

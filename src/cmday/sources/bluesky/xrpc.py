@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from cmday.errors import SourceError
 from cmday.i18n import _
+from cmday.private import private_folder
 from cmday.sources.base import AuthenticationFailed
 from cmday.sources.bluesky.entities import CREATE_SESSION, EXPIRED, REFRESH_SESSION, Session
 
@@ -98,7 +99,7 @@ class Xrpc:
         text = json.dumps({"service": self.source.service, "identifier": self.source.handle,
                            "session": session.model_dump(by_alias=True)})
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(path.parent)
             descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
             try:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
