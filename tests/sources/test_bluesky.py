@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
 import json
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from cmday.models import Project, ProjectInfo, WorkspaceConfig
 from cmday.protocol import load_protocol
 from cmday.sources.base import AuthenticationFailed, Batch, FetchContext
 from cmday.sources.bluesky.adapter import BlueskyAdapter
-from cmday.sources.bluesky.entities import PostRecord, parse_time
+from cmday.sources.bluesky.entities import LATE_INDEXING, PostRecord, parse_time
 from cmday.sources.bluesky.fetch import read_notifications, read_search
 from cmday.sources.bluesky.settings import BlueskySource
 from cmday.sources.bluesky.text import text_with_links
@@ -347,7 +349,8 @@ def test_a_second_run_only_yields_what_is_new_and_stops_at_the_mark(server, noti
     assert len(server.requests_to(NOTIFICATIONS)) == 1  # the first page reached the mark
     assert second.cursor["notifications_seen"] == "2025-05-18T09:00:00.000000Z"
     third = fetch(source(server.url), cursor=second.batches[-1].cursor)
-    assert third.mentions == []
+    # read again, as what lies within LATE_INDEXING below the mark always is (storing keeps it once), not counted again
+    assert [m.platform_id for m in third.mentions] == [newer["uri"]] and third.counts == {}
 
 
 def test_pages_go_back_to_the_mark_and_only_the_last_batch_moves_it(platform_server, session, notifications):
@@ -396,7 +399,11 @@ def test_a_new_keyword_reads_one_page_then_pages_back_to_its_mark(server, load):
     first = fetch(src)
     assert len(server.requests_to(SEARCH)) == 1
     second = fetch(src, cursor=first.batches[-1].cursor)
-    assert [m for m in second.mentions if m.kind == "search"] == []
+    # only what lies within LATE_INDEXING below the newest is read again (storing keeps it once)
+    newest = max(parse_time(post["indexedAt"]) for post in search["posts"])
+    again = [post["uri"] for post in search["posts"] if parse_time(post["indexedAt"]) > newest - LATE_INDEXING]
+    assert [m.platform_id for m in second.mentions if m.kind == "search"] == again
+    assert 0 < len(again) < len(search["posts"]) and len(server.requests_to(SEARCH)) == 2
 
 
 def test_an_unreadable_cursor_starts_afresh(server):
@@ -658,7 +665,14 @@ def test_fetching_a_project_stores_each_mention_once(server, load, tmp_path, mon
 
 
 class Timeline:
-    """A listNotifications that pages by offset and honours `reasons` (or ignores it, as older servers do)."""
+    """A listNotifications as the AppView answers it (or one that ignores `reasons`, as older servers do).
+
+    Listed newest first by `sortAt`, the earlier of a post's createdAt and the moment it was indexed, and
+    shown as its `indexedAt`. With `reasons`, each page is read as the AppView's paginateNotifications reads
+    it (@atproto/bsky, api/app/bsky/notification/listNotifications): up to ten reads of `limit` raw
+    notifications, until half a page matches; a page can come back empty, with a cursor. The cursor here is
+    an offset into the raw listing.
+    """
 
     def __init__(self, template: dict[str, Any], honours_reasons: bool = True) -> None:
         self.template = template
@@ -670,23 +684,39 @@ class Timeline:
     def add(self, count: int, reason: str = "mention") -> None:
         """`count` notifications newer than everything already there."""
         for _index in range(count):
-            self.clock = self.clock.replace(microsecond=0) + (datetime(2000, 1, 1, 0, 0, 1) - datetime(2000, 1, 1))
-            item = copy.deepcopy(self.template)
-            stamp = self.clock.isoformat().replace("+00:00", ".000Z")
-            item["uri"] = f"at://did:plc:someone/app.bsky.feed.post/n{len(self.items):05d}"
-            item["reason"], item["indexedAt"] = reason, stamp
-            item["record"] = {**item["record"], "createdAt": stamp}
-            self.items.insert(0, item)
+            self.clock = self.clock.replace(microsecond=0) + timedelta(seconds=1)
+            self.items.insert(0, self._item(reason, self.clock))
+
+    def add_late(self, written_before_newest: timedelta, reason: str = "mention") -> str:
+        """A post written a while before the newest notification, indexed only now: listed where its createdAt puts it."""
+        item = self._item(reason, self.clock - written_before_newest)
+        place = bisect.bisect(self.items, -parse_time(item["indexedAt"]).timestamp(),
+                              key=lambda n: -parse_time(n["indexedAt"]).timestamp())
+        self.items.insert(place, item)
+        return item["uri"]
+
+    def _item(self, reason: str, moment: datetime) -> dict[str, Any]:
+        item = copy.deepcopy(self.template)
+        stamp = moment.isoformat().replace("+00:00", ".000Z")
+        item["uri"] = f"at://did:plc:someone/app.bsky.feed.post/n{len(self.items):05d}"
+        item["reason"], item["indexedAt"] = reason, stamp
+        item["record"] = {**item["record"], "createdAt": stamp}
+        return item
 
     def __call__(self, request: Request) -> Reply:
-        wanted = request.query.get("reasons")
-        items = [n for n in self.items if not wanted or not self.honours_reasons or n["reason"] in wanted]
+        wanted = request.query.get("reasons") if self.honours_reasons else None
         start = int(request.query.get("cursor", ["0"])[0])
         size = int(request.query["limit"][0])
-        page = items[start : start + size]
-        more = start + size < len(items)
+        page, position = [], start
+        for _attempt in range(10 if wanted else 1):
+            read = self.items[position : position + size]
+            position += len(read)
+            page += [n for n in read if not wanted or n["reason"] in wanted]
+            if not wanted or len(page) >= math.ceil(size / 2) or position >= len(self.items):
+                break
+        more = position < len(self.items)
         delay = 3.0 if request.query.get("cursor", [None])[0] == self.slow_cursor else 0.0
-        return Reply(200, {"notifications": page} | ({"cursor": str(start + size)} if more else {}), delay=delay)
+        return Reply(200, {"notifications": page} | ({"cursor": str(position)} if more else {}), delay=delay)
 
 
 @pytest.fixture
@@ -749,12 +779,45 @@ def test_100_mentions_then_500_likes_lose_no_mention(honours_reasons, timeline, 
 
     first = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
     if honours_reasons:  # the likes are read apart and never take the mentions' pages
-        assert first.new == 100 and not first.more_to_read
+        assert first.new == 100
         assert first.counts["favourites"] == 500
+        # the likes' ten pages end where the AppView had more raw notifications to look through: read next time
+        later = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+        assert later.new == 0 and later.counts.get("favourites", 0) == 0 and not later.more_to_read
     else:  # the likes fill this fetch's pages: the mentions come with the next one, none lost
         assert first.new == 0 and first.more_to_read
         assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 100
     assert len(store.mentions("acme", states=None)) == 105
+
+
+def test_mentions_under_a_run_of_likes_longer_than_one_appview_page_all_arrive(timeline, platform_server, tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.sqlite3")
+    timeline.add(5)
+    sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+    timeline.add(3)
+    timeline.add(1080, reason="like")  # the AppView looks through 500 a page: one page comes back empty, with a cursor
+    timeline.add(2)
+
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 5
+    assert len(store.mentions("acme", states=None)) == 10
+
+
+def test_a_mention_indexed_after_a_fetch_but_written_before_its_mark_still_arrives(timeline, platform_server, tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.sqlite3")
+    timeline.add(3)
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).new == 3
+    timeline.add(2, reason="like")
+    assert sweep_into(store, tmp_path, platform_server.url, monkeypatch).counts["favourites"] == 2
+    # written two seconds before the newest notification that fetch saw, indexed by the AppView only after it
+    late = timeline.add_late(timedelta(seconds=2))
+    timeline.add_late(timedelta(seconds=1), reason="like")
+
+    second = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+
+    assert second.new == 1 and [m.platform_id for m in store.mentions("acme", states=None)].count(late) == 1
+    assert second.counts.get("favourites", 0) == 0  # likes within the window are not counted twice; a late one is not counted
+    third = sweep_into(store, tmp_path, platform_server.url, monkeypatch)
+    assert third.new == 0 and third.counts.get("favourites", 0) == 0
 
 
 def test_a_first_fetch_keeps_the_newest_and_says_how_many(timeline, platform_server, tmp_path, monkeypatch):

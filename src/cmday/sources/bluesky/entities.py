@@ -43,6 +43,10 @@ COUNTED = {"like": "favourites", "like-via-repost": "favourites", "repost": "boo
            "follow": "follows"}
 EXPIRED = ("ExpiredToken", "InvalidToken")
 FIRST_RUN_ACTIVITY = timedelta(hours=24)
+# The AppView lists a post at the earlier of its createdAt and the moment it indexed it (`sortAt`), so a post
+# indexed late (the relay behind, the author's app offline) lands below what a fetch already read: every fetch
+# reads this far below its mark again (one page at most), and storing keeps each post once.
+LATE_INDEXING = timedelta(minutes=15)
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)  # likes and follows a first run counts: the last day's, as on Mastodon
 LINK = "app.bsky.richtext.facet#link"
 POST_URI = re.compile(r"^at://([^/]+)/app\.bsky\.feed\.post/([^/?#]+)$")

@@ -23,6 +23,7 @@ from cmday.sources.bluesky.entities import (
     GET_POST_THREAD,
     GET_POSTS,
     KINDS,
+    LATE_INDEXING,
     LIST_NOTIFICATIONS,
     MAX_PAGES,
     PAGE_SIZE,
@@ -50,17 +51,23 @@ class Page:
     mentions: list[Mention] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     newest: datetime | None = None
-    reached_mark: bool = False
+    reached_mark: bool = False  # it holds something at or below the mark
+    past_window: bool = False  # ...and something below the mark's LATE_INDEXING window too
     cursor: str | None = None
     size: int = 0
 
-    def is_new(self, moment: datetime, since: datetime | None) -> bool:
+    def place(self, moment: datetime, since: datetime | None) -> str:
+        """"new" above the mark; "again" at or below it, within LATE_INDEXING (kept, for storing dedupes, but
+        not counted again); "old" below that."""
         if self.newest is None or moment > self.newest:
             self.newest = moment
-        if since is not None and moment <= since:
-            self.reached_mark = True
-            return False
-        return True
+        if since is None or moment > since:
+            return "new"
+        self.reached_mark = True
+        if moment > since - LATE_INDEXING:
+            return "again"
+        self.past_window = True
+        return "old"
 
     def count(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -98,7 +105,7 @@ def read_activity(payload: Any, since: datetime | None, counted_from: datetime |
             notification = Notification.model_validate(item)
         except ValidationError:
             continue
-        if page.is_new(notification.indexed_at, since) and notification.reason in COUNTED:
+        if page.place(notification.indexed_at, since) == "new" and notification.reason in COUNTED:
             if counted_from is None or notification.indexed_at >= counted_from:
                 page.count(COUNTED[notification.reason])
     return page
@@ -118,13 +125,12 @@ def read_notifications(payload: Any, since: datetime | None, own: set[str] | fro
         except ValidationError:
             page.count("skipped")
             continue
-        if not page.is_new(notification.indexed_at, since):
-            continue
-        if {notification.author.did, notification.author.handle.lower()} & own:
+        place = page.place(notification.indexed_at, since)
+        if place == "old" or {notification.author.did, notification.author.handle.lower()} & own:
             continue
         if record is not None:
             page.mentions.append(_mention(KINDS[notification.reason], notification, record, item))
-        elif notification.reason in COUNTED:
+        elif notification.reason in COUNTED and place == "new":
             page.count(COUNTED[notification.reason])
     return page
 
@@ -161,7 +167,7 @@ def read_search(payload: Any, since: datetime | None, own: set[str]) -> Page:
         except ValidationError:
             page.count("skipped")
             continue
-        if page.is_new(post.indexed_at, since) and not {post.author.did, post.author.handle.lower()} & own:
+        if page.place(post.indexed_at, since) != "old" and not {post.author.did, post.author.handle.lower()} & own:
             page.mentions.append(_mention("search", post, post.record, item))
     return page
 
@@ -285,7 +291,10 @@ class Reading:
     ) -> AsyncIterator[Batch]:
         """Pages from the newest back to the mark `marks[key]`: the mark moves only over what was stored.
 
-        Everything at or before the mark is stored. A run that stops before reaching it (page limit, time
+        Everything at or before the mark is stored, and what the LATE_INDEXING window below it holds is read
+        again, on the page that reaches the mark and on one more at most. A page with nothing in it but a
+        cursor is no end: the AppView sends one when none of the notifications it looked through had the
+        reasons asked for (a long run of likes among mentions). A run that stops before reaching it (page limit, time
         limit, an error) leaves `marks[key + "/backlog"]`: the listing's cursor to carry on from and the
         newest instant read above it. The next run first reads on from there down to the mark, then what
         came in on top. A first run (no mark) keeps the newest MAX_PAGES pages, by design, and says so.
@@ -298,6 +307,7 @@ class Reading:
         page_cursor = backlog["cursor"] if resuming else None
         newest = newest or since
         kept = 0
+        past_mark = False  # a page of this pass reached the mark: the one after it is the last
         for number in range(max_pages):
             query = {**params, "limit": PAGE_SIZE} | ({"cursor": page_cursor} if page_cursor else {})
             page = read(await self._call(nsid, query), since)
@@ -305,7 +315,9 @@ class Reading:
             if page.newest is not None and (newest is None or page.newest > newest):
                 newest = page.newest
             more = page.cursor not in (None, "", page_cursor)
-            if page.reached_mark or not page.size or not more:
+            window_read = page.past_window or past_mark or (page.reached_mark and number == max_pages - 1)
+            past_mark = past_mark or page.reached_mark
+            if window_read or not more:
                 # The whole listing is read: an empty one marks the beginning of time, not "never read".
                 marks[key] = _mark_text(newest or BEGINNING)
                 marks.pop(backlog_key, None)
@@ -313,7 +325,7 @@ class Reading:
                 if not resuming:
                     return
                 # The gap below the old mark is filled: now what came in on top since the last run.
-                resuming, since, page_cursor = False, newest, None
+                resuming, since, page_cursor, past_mark = False, newest, None, False
                 continue
             if since is None:
                 if number < max_pages - 1:
