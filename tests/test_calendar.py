@@ -16,13 +16,14 @@ import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmday.calendar.checks import Problem, check_plan, links_to_check, post_length, taboo_hits
+from cmday.calendar.checks import Problem, check_plan, links_to_check, taboo_hits
 from cmday.calendar.dates import local_time_problem
 from cmday.calendar.exchange import EXPORT_COLUMNS, CsvFormat, csv_cells, export_csv, export_ics, read_csv_posts, read_posts_file
 from cmday.calendar.plan import Plan, PlannedPost, load_plan, post_key
 from cmday.errors import ConfigError
 from cmday.linkcheck import verify_links
 from cmday.models import Post
+from cmday.sources import text_rules
 from cmday.store import Store
 from cmday.textsafe import clean
 from cmday.workspace import load_workspace
@@ -459,14 +460,20 @@ def test_bluesky_counts_300_graphemes_not_code_points(tmp_path: Path):
     family = "👩\u200d👩\u200d👧\u200d👦"  # 7 code points, one grapheme
     accented = "e\u0301"  # e + combining acute
     flag = "🇪🇸"
-    fits = (family + accented + flag + "👍🏽") * 75  # 300 graphemes, far more code points
+    fits = (family + accented * 2 + flag + "👍🏽" * 2) * 50  # 300 graphemes, 850 code points, 2750 of Bluesky's 3000 bytes
     posts = post("2026-11-27T09:00:00", fits, platform="bluesky") + post("2026-11-27T11:00:00", fits + "!", platform="bluesky")
     root = make(tmp_path / "ws", posts, platforms='["bluesky"]')
     problems = check_plan(plan_of(root), NOW)
     [too_long] = only(problems, "too-long")
     assert "301 graphemes, over the 300 bluesky allows" in too_long.message
-    assert len(fits) > 900
-    assert post_length(fits, None, "bluesky") == 300
+    assert len(fits) == 850
+    assert text_rules("bluesky").length(fits) == 300
+
+
+def test_a_bluesky_post_over_3000_bytes_is_too_long_though_under_300_graphemes(tmp_path: Path):
+    posts = post("2026-11-27T09:00:00", "👨‍👩‍👧" * 200, platform="bluesky")  # 200 graphemes of 18 bytes each
+    [too_long] = only(check_plan(plan_of(make(tmp_path / "ws", posts, platforms='["bluesky"]')), NOW), "too-long")
+    assert "3600 bytes, over the 3000 bluesky allows" in too_long.message
 
 
 def test_an_instance_limit_overrides_the_default(tmp_path: Path):

@@ -120,6 +120,20 @@ def test_conduct_checks(protocol):
     assert fits == []
 
 
+def test_a_bluesky_draft_over_its_3000_bytes_fails_though_it_has_300_graphemes(protocol):
+    family = "👨‍👩‍👧"  # one grapheme, 18 bytes of UTF-8: Bluesky refuses a post over 3000 bytes, whatever its graphemes
+    [too_big] = lint(family * 200, protocol=protocol, project=project(), language="en", platform="bluesky")
+    assert too_big.rule == "length" and too_big.message == "Too long for bluesky: 3600 bytes of 3000 bytes."
+    assert lint(family * 166, protocol=protocol, project=project(), language="en", platform="bluesky") == []  # 2988 bytes
+
+
+def test_a_mastodon_draft_counts_each_link_as_23_characters_as_mastodon_does(protocol):
+    text = "a" * 470 + " https://www.example.com/" + "long-path/" * 20  # 695 characters, 494 as Mastodon counts them
+    assert lint(text, protocol=protocol, project=project(), language="en", platform="mastodon") == []
+    [too_long] = lint("a" * 480 + text[470:], protocol=protocol, project=project(), language="en", platform="mastodon")
+    assert too_long.message == "Too long for mastodon: 504 of 500."
+
+
 def test_lint_command_exit_code_and_json(workspace: Path):
     ran = run("lint", "I personally think my vote matters", "--workspace", str(workspace), "--json")
     assert ran.exit_code == ExitCode.ATTENTION

@@ -6,8 +6,20 @@ import typing
 
 import pytest
 
-from cmday.conduct import text_length
-from cmday.sources import PLATFORMS, AddressesReplies, Measures, Publishes, Replies, StatesLimit, Threads, Verifies, adapter_class, can, source_model
+from cmday.sources import (
+    PLATFORMS,
+    AddressesReplies,
+    Measures,
+    Publishes,
+    Replies,
+    StatesLimit,
+    Threads,
+    Verifies,
+    adapter_class,
+    can,
+    source_model,
+    text_rules,
+)
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
@@ -32,9 +44,13 @@ def test_what_each_platform_can_do_is_read_off_its_adapter():
 
 def test_text_rules_count_as_the_platform_does():
     family = "\U0001F468\u200D\U0001F469\u200D\U0001F467"  # one grapheme, five code points
-    assert text_length(family, "bluesky") == 1
-    assert text_length(family, "mastodon") == 5
-    assert text_length(family, "linkedin") == 5  # planned by hand: characters
+    assert text_rules("bluesky").length(family) == 1
+    assert text_rules("mastodon").length(family) == 5
+    assert text_rules("linkedin").length(family) == 5  # planned by hand: characters
+    assert text_rules("mastodon").length("see https://example.com/" + "x" * 100) == 4 + 23
+    assert text_rules("bluesky").overrun(family * 200) == (3600, 3000, "bytes")
+    assert text_rules("bluesky").overrun("a" * 301) == (301, 300, "graphemes")
+    assert text_rules("mastodon").overrun("a" * 600, limit=1000) is None  # the instance's own limit
 
 
 def test_the_project_file_takes_a_source_of_every_registered_platform_and_no_other():

@@ -38,13 +38,9 @@ def text_limit(platform: str, project: Project) -> int | None:
     return project.calendar.text_limits.get(platform) or PLATFORM_LIMITS.get(platform)
 
 
-def post_length(text: str, link: str | None, platform: str) -> int:
-    """A post's length as its platform counts it (the registry's text rules), with the link added when the text does not hold it."""
-    from cmday.sources import PLATFORMS
-
-    whole = text if not link or link in text else (f"{text}\n\n{link}" if text else link)
-    known = PLATFORMS.get(platform)
-    return known.text.length(whole) if known else len(whole)
+def whole_text(text: str, link: str | None) -> str:
+    """What a post publishes: its text, with the link added when the text does not hold it."""
+    return text if not link or link in text else (f"{text}\n\n{link}" if text else link)
 
 
 @dataclass
@@ -156,13 +152,13 @@ def post_problems(plan: Plan, planned: PlannedPost, now: datetime, soon: datetim
                                    "media = [{{ path = \"{file}\", alt = \"...\" }}]").format(file=media)))
     if planned.status in ("ready", "scheduled") and not post.text.strip() and not post.media:
         found.append(problem("error", "empty", _("ready but has no text and no media")))
-    limit = text_limit(planned.platform, project)
-    if limit:
-        length = post_length(post.text, post.link, planned.platform)
-        if length > limit:
-            unit = _("graphemes") if _counts_graphemes(planned.platform) else _("characters")
-            found.append(problem("error", "too-long", _("{length} {unit}, over the {limit} {platform} allows").format(
-                length=length, unit=unit, limit=limit, platform=planned.platform)))
+    from cmday.sources import count_words, text_rules
+
+    over = text_rules(planned.platform).overrun(whole_text(post.text, post.link), text_limit(planned.platform, project))
+    if over:
+        length, limit, unit = over
+        found.append(problem("error", "too-long", _("{length}, over the {limit} {platform} allows").format(
+            length=count_words(length, unit), limit=limit, platform=planned.platform)))
     hits = taboo_hits(post.text, project)
     if hits:
         found.append(problem("error", "taboo", _("touches a taboo topic: {topics}").format(topics=", ".join(hits))))
@@ -202,10 +198,6 @@ def _link_problems(link: str, planned: PlannedPost, rules: Utm) -> list[tuple[st
     return said
 
 
-def _counts_graphemes(platform: str) -> bool:
-    from cmday.sources import PLATFORMS
-
-    return platform in PLATFORMS and PLATFORMS[platform].text.counts == "graphemes"
 
 
 def _known_platforms() -> set[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from cmday.i18n import _
+from cmday.i18n import _, ngettext
 
 if TYPE_CHECKING:  # the adapters' side, not loaded with the registry: cmday.models reads it to build `Source`
     from cmday.mention import Mention
@@ -35,6 +35,7 @@ class TextRules(NamedTuple):  # NamedTuples, not frozen dataclasses: every comma
     limit: int | None
     counts: Literal["characters", "graphemes"] = "characters"
     link_length: int | None = None  # Mastodon counts every link as 23 characters, whatever its length
+    max_bytes: int | None = None  # Bluesky also takes at most 3000 bytes of UTF-8: 300 emoji of a family are 7500
 
     def length(self, text: str) -> int:
         if self.counts == "graphemes":
@@ -42,6 +43,31 @@ class TextRules(NamedTuple):  # NamedTuples, not frozen dataclasses: every comma
 
             return count_graphemes(text)
         return len(_LINK.sub("x" * self.link_length, text)) if self.link_length else len(text)
+
+    def overrun(self, text: str, limit: int | None = None) -> tuple[int, int, str] | None:
+        """(length, allowed, "characters" | "graphemes" | "bytes") of the first count `text` goes over, or None
+        when the platform takes it; `limit`, when given, in place of its own (an instance's, the calendar's)."""
+        allowed = limit or self.limit
+        if allowed and (length := self.length(text)) > allowed:
+            return length, allowed, self.counts
+        if self.max_bytes and (size := len(text.encode("utf-8", "surrogatepass"))) > self.max_bytes:
+            return size, self.max_bytes, "bytes"
+        return None
+
+
+def text_rules(platform: str) -> TextRules:
+    """How `platform` counts a post; a platform cmday only plans for (no source) counts characters."""
+    known = PLATFORMS.get(platform)
+    return known.text if known is not None else TextRules(None)
+
+
+def count_words(count: int, unit: str) -> str:
+    """'7500 bytes', '301 graphemes': a length in the unit it was counted in, for a message."""
+    if unit == "bytes":
+        return ngettext("{count} byte", "{count} bytes", count).format(count=count)
+    if unit == "graphemes":
+        return ngettext("{count} grapheme", "{count} graphemes", count).format(count=count)
+    return ngettext("{count} character", "{count} characters", count).format(count=count)
 
 
 class Platform(NamedTuple):
@@ -59,7 +85,7 @@ PLATFORMS: dict[str, Platform] = {
     "mastodon": Platform("cmday.sources.mastodon.adapter:MastodonAdapter", "cmday.sources.mastodon.settings:MastodonSource",
                          TextRules(500, link_length=23), lambda: _("access token")),
     "bluesky": Platform("cmday.sources.bluesky.adapter:BlueskyAdapter", "cmday.sources.bluesky.settings:BlueskySource",
-                        TextRules(300, "graphemes"), lambda: _("app password"), author_as="@handle"),
+                        TextRules(300, "graphemes", max_bytes=3000), lambda: _("app password"), author_as="@handle"),
     "rss": Platform("cmday.sources.feed.adapter:FeedAdapter", "cmday.sources.feed.settings:FeedSource", TextRules(None)),
     "file": Platform("cmday.sources.fileimport.adapter:FileAdapter", "cmday.sources.fileimport.settings:FileSource", TextRules(None)),
     "email": Platform("cmday.sources.email.adapter:EmailAdapter", "cmday.sources.email.settings:EmailSource", TextRules(None),
