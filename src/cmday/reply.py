@@ -379,8 +379,8 @@ def _busy(mention: StoredMention) -> NotSent:
 
 
 def _retry_hint(mention: StoredMention) -> str:
-    return _("the reply stays pending: run the same `cmday reply {id}` again and cmday asks {platform} before sending it, never twice").format(
-        id=mention.id, platform=mention.platform)
+    return _("the reply stays pending: run the same `cmday reply {id}` again and cmday asks {platform} before sending it, "
+             "never twice; or drop it with `cmday reply {id} --discard`").format(id=mention.id, platform=mention.platform)
 
 
 def platform_limit(store: Store, workspace: Workspace, project: Project, mention: StoredMention) -> int | None:

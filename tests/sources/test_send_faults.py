@@ -76,6 +76,7 @@ def bluesky_platform(workspace: Path, cmday_home: Path, server, load) -> Platfor
     _add_source(workspace, f'\n[[sources]]\nid = "bsky"\nplatform = "bluesky"\nservice = "{server.url}"\n'
                            'handle = "bskyr.bsky.social"\npassword_env = "ACME_BSKY"\n')
     notification = next(n for n in load(BSKY_NOTIFICATIONS)["notifications"] if n["uri"] == REPLY_TO_A_REPLY)
+    fake.knows(notification)
     [mention] = read_notifications({"notifications": [notification]}, None).mentions
     mention_id = _store(cmday_home, "bsky", "bluesky", mention)
     return Platform("bluesky", fake, mention_id, {**os.environ, "CMDAY_HOME": str(cmday_home), "ACME_BSKY": "app-pass-1"}, workspace)
@@ -173,6 +174,19 @@ def test_a_reply_that_never_reached_the_platform_is_sent_on_the_next_run(platfor
     assert "sent: " in ran.stderr and platform.posts() == 1
     if platform.name == "bluesky":
         assert list(platform.fake.records) == [record_key("key-before-kill")]  # the pending draft's own key
+
+
+def test_discard_alone_drops_a_pending_reply_the_platform_never_got_and_sends_nothing(platform: Platform, cmday_home: Path):
+    store = Store(cmday_home / "state.sqlite3")  # a run killed before its POST left the machine
+    store.claim_reply(platform.mention_id, TEXT, "", "key-before-kill", datetime.now(UTC), since=datetime.now(UTC))
+    store.close()
+
+    ran = platform.run("reply", str(platform.mention_id), "--discard")
+
+    assert ran.returncode == 0, ran.stderr
+    assert f"the pending reply is not on {platform.name}; discarded" in ran.stderr and "not sent" not in ran.stderr
+    assert platform.posts() == 0 and _mention_state(platform) == "open"
+    assert platform.reply().returncode == 0 and platform.posts() == 1  # a new reply goes out afresh
 
 
 def test_two_replies_started_at_once_post_one(platform: Platform):

@@ -209,6 +209,12 @@ def bluesky(platform_server: PlatformServer, load):
     repo = BlueskyRepo()
     platform_server.route("POST", CREATE_RECORD, repo.create)
     platform_server.route("GET", GET_RECORD, repo.get)
+    # The AppView's getPosts, for the recorded notifications' posts: postViews of the posts that still exist
+    posts = {n["uri"]: n for n in load(BSKY_NOTIFICATIONS)["notifications"]}
+    views = lambda r: Reply(200, {"posts": [  # noqa: E731
+        {key: posts[uri][key] for key in ("uri", "cid", "author", "record", "indexedAt")} for uri in r.query.get("uris", []) if uri in posts
+    ]})
+    platform_server.route("GET", GET_POSTS, views)
     platform_server.repo = repo  # type: ignore[attr-defined]
     return platform_server
 
@@ -591,7 +597,7 @@ def test_a_reply_to_a_post_that_starts_a_thread_has_it_as_root_and_parent(bluesk
     assert record["facets"][0]["index"] == {"byteStart": 6, "byteEnd": 28}
 
 
-def test_a_mention_stored_without_its_cid_is_read_again_with_get_posts(bluesky, load):
+def test_the_post_answered_is_read_as_the_appview_has_it_now_not_as_it_was_stored(bluesky, load):
     posts = load(BSKY_GET_POSTS)
     post = posts["posts"][0]
     bluesky.route("GET", GET_POSTS, Reply(200, posts))
@@ -604,6 +610,15 @@ def test_a_mention_stored_without_its_cid_is_read_again_with_get_posts(bluesky, 
     record = bluesky.requests_to(CREATE_RECORD)[0].json()["record"]
     assert record["reply"]["parent"] == {"uri": post["uri"], "cid": post["cid"]}
     assert record["text"] == "Thanks!"
+
+
+def test_a_post_deleted_since_its_notification_came_is_not_answered(bluesky, bsky_notifications):
+    notification = next(n for n in bsky_notifications if n["author"]["handle"] == "magnusx71.bsky.social")
+    bluesky.route("GET", GET_POSTS, Reply(200, {"posts": []}))  # getPosts leaves out a deleted post
+
+    with pytest.raises(SourceError, match="it may have been deleted"):
+        on_bluesky(bluesky, lambda a: a.reply(bluesky_target(notification), "Sorry about that!", KEY))
+    assert bluesky.requests_to(CREATE_RECORD) == []  # the PDS would have taken it, hung under "post not found"
 
 
 def test_a_post_that_is_gone_is_said_plainly(bluesky):
@@ -921,6 +936,7 @@ def test_reply_send_to_bluesky_answers_in_the_thread_and_only_once(platform_serv
     monkeypatch.setenv("CMDAY_TEST_BSKY", PASSWORD)
     pds = BlueskyPds(platform_server, load(BSKY_SESSION))
     pds.queue.append("drop")
+    pds.knows(*bsky_notifications)
     [mention] = read_notifications({"notifications": [n for n in bsky_notifications if n["uri"] == REPLY_TO_A_REPLY]}, None).mentions
     store = Store(tmp_path / "state.sqlite3")
     stored = store.mention(stored_mention(store, "b", "bluesky", mention))

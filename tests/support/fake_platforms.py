@@ -106,6 +106,7 @@ class BlueskyPds(_Faults):
         self.session = session
         self.did = session["did"]
         self.records: dict[str, dict[str, Any]] = {}
+        self.posts: dict[str, dict[str, Any]] = {}  # what the AppView behind it has, as postViews by URI (`knows`)
         self.logins = 0
         self.refreshes = 0
         self.access = ""  # the one access token accepted now
@@ -117,7 +118,13 @@ class BlueskyPds(_Faults):
         server.route("GET", "/xrpc/app.bsky.notification.listNotifications", self.authorized(lambda r: Reply(200, {"notifications": []})))
         server.route("GET", "/xrpc/app.bsky.actor.getProfile", self.authorized(lambda r: Reply(200, {
             "did": self.did, "handle": session["handle"], "followersCount": 5, "followsCount": 1, "postsCount": 2})))
-        server.route("GET", "/xrpc/app.bsky.feed.getPosts", self.authorized(lambda r: Reply(200, {"posts": []})))
+        server.route("GET", "/xrpc/app.bsky.feed.getPosts", self.authorized(lambda r: Reply(200, {
+            "posts": [self.posts[uri] for uri in r.query.get("uris", []) if uri in self.posts]})))
+
+    def knows(self, *items: dict[str, Any]) -> None:
+        """Posts the AppView can show (getPosts), from notifications or post views; a deleted one is left out."""
+        for item in items:
+            self.posts[item["uri"]] = {key: item[key] for key in ("uri", "cid", "author", "record", "indexedAt")}
 
     def _tokens(self, kind: str) -> tuple[str, str]:
         with self.lock:

@@ -92,8 +92,8 @@ def reply(
         protocol = session.protocol(project)
         interactive = sys.stdin.isatty() and not options.json
         marked = _say_who_else_is_replying(session, mention, mark=not dry_run)
-        if discard and not _discard_pending(options, session, project, mention):
-            return
+        if discard and (not _discard_pending(options, session, project, mention) or (text is None and template is None)):
+            return  # found sent, or dropped with no new text given: `--discard` alone only settles the pending one
         request = core.ReplyRequest(template=template, text=text, again=again, force=force, resume=resume)
         replying = core.Replying(session.store, session.workspace, project, protocol, mention, session.language, request, session.now,
                                  interactive=interactive)
@@ -174,7 +174,7 @@ def _say_who_else_is_replying(session, mention, mark: bool) -> int | None:
 
 
 def _discard_pending(options: Options, session, project, mention) -> bool:
-    """`reply --discard`: True when the pending reply was dropped and the reply goes on; False when it was found sent."""
+    """`reply --discard`: True when the pending reply was dropped; False when it was found sent."""
     from cmday import reply as core
     from cmday.cli import output
 

@@ -159,15 +159,9 @@ class Sending:
         return entry
 
     async def _parent(self, target: ReplyTarget) -> ParentPost:
-        """The answered post from the stored notification or post view; fetched again when that lacks a part."""
-        raw = target.raw if isinstance(target.raw, dict) else {}
-        try:
-            parent = ParentPost.model_validate(raw)
-            stored_reply = raw["record"].get("reply") if isinstance(raw.get("record"), dict) else None
-            if parent.uri == target.platform_id and (stored_reply is None or parent.record.reply is not None):
-                return parent
-        except ValidationError:
-            pass
+        """The answered post as the AppView has it now (app.bsky.feed.getPosts), not as the stored notification
+        had it: a post deleted since is not in the answer, and a reply to it would hang under "post not found"
+        (Bluesky's PDS takes it all the same)."""
         payload = await self._call(GET_POSTS, {"uris": target.platform_id})
         posts = payload.get("posts") if isinstance(payload, dict) else None
         for item in posts if isinstance(posts, list) else []:
