@@ -83,6 +83,12 @@ def test_every_form_of_a_date_or_time():
     assert moment("2h") == NOW - timedelta(hours=2)
     assert moment("3d") == NOW - timedelta(days=3)
     assert moment("2h", "--until", future=True) == NOW + timedelta(hours=2)
+    assert moment("in 2h", "--at", future=True) == moment("en 2h", "--at", future=True) == NOW + timedelta(hours=2)
+    assert moment("dentro de 90m", "--at", future=True) == NOW + timedelta(minutes=90)
+    assert moment("3d ago") == moment("hace 3d") == NOW - timedelta(days=3)
+    for backwards in (("in 2h", "--since", False), ("2h ago", "--at", True)):  # said the other way round: no moment
+        with pytest.raises(UsageError, match=backwards[1]):
+            moment(*backwards[:2], future=backwards[2])
     assert moment("mañana 9:00", "--until", future=True) == datetime(2026, 12, 2, 9, 0, tzinfo=MADRID)
     assert moment("tomorrow 9:00", "--until", future=True) == datetime(2026, 12, 2, 9, 0, tzinfo=MADRID)
 

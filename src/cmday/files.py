@@ -94,12 +94,13 @@ def read_text(
     return read_bytes(path, kind, shown, error).decode(encoding)
 
 
-def human_size(size: int) -> str:
-    """"23.5 MB", "512 KB", "80 bytes", with the language's decimal mark."""
-    if size >= MB:
-        return _("{number} MB").format(number=format_number(round(size / MB, 1)))
-    if size >= KB:
-        return _("{number} KB").format(number=format_number(round(size / KB)))
+def human_size(size: int, kilo: int = KB) -> str:
+    """"23.5 MB", "512 KB", "80 bytes", with the language's decimal mark. `kilo=1000` for a limit a platform
+    states in decimal units: Bluesky's 1,000,000 bytes are "1 MB", not "977 KB"."""
+    if size >= kilo * kilo:
+        return _("{number} MB").format(number=format_number(round(size / (kilo * kilo), 1)))
+    if size >= kilo:
+        return _("{number} KB").format(number=format_number(round(size / kilo)))
     return _("{number} bytes").format(number=format_number(size))
 
 

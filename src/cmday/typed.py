@@ -86,6 +86,9 @@ def _example(language: str) -> str:
 # -- dates and times --------------------------------------------------------------------------------
 
 _SPAN = re.compile(r"(\d+)\s*(m|min|h|d|w|sem)", re.IGNORECASE)
+# A span as people say it: "in 2h" / "en 2h" / "dentro de 2h" ahead, "2h ago" / "hace 2h" back
+_AHEAD = re.compile(r"(?:in|en|dentro de) (.+)")
+_BACK = re.compile(r"hace (.+)|(.+?) ago")
 _CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})")
 # Day first, as Spanish and most of the world write it; `-` and `.` as in sheets (25-11-2026, 25.11.2026).
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T,]+(.+))?")
@@ -119,7 +122,8 @@ def read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: b
 
 def _read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: bool = False) -> Moment:
     """A date or time as typed for `option`: ISO (`2026-11-25`, `2026-11-25T10:00`), `25/11/2026`,
-    `25/11/2026 10:00`, `10:00`, a span (`90m`, `2h`, `3d`, `1w`) or `tomorrow 9:00` / `mañana 9:00`.
+    `25/11/2026 10:00`, `10:00`, a span (`90m`, `2h`, `3d`, `1w`; `in 2h` / `en 2h` ahead, `2h ago` / `hace 2h`
+    back) or `tomorrow 9:00` / `mañana 9:00`.
 
     Times without an offset are in `zone`. A span counts back from now, or forward when `future`
     (`--until`, `--at`); a bare time is today's, or the next one (`future`) / the last one (else),
@@ -128,8 +132,13 @@ def _read_moment(text: str, option: str, now: datetime, zone: ZoneInfo, future: 
     typed = " ".join(text.strip().split())
     folded = typed.lower()
     local_now = now.astimezone(zone)
-    span = _SPAN.fullmatch(folded)
-    if span:
+    span_said, direction = folded, None
+    if said := _AHEAD.fullmatch(folded):
+        span_said, direction = said[1], True
+    elif said := _BACK.fullmatch(folded):
+        span_said, direction = said[1] or said[2], False
+    span = _SPAN.fullmatch(span_said)
+    if span and direction in (None, future):  # "in 2h" for --since is no moment it could mean
         amount, unit = int(span[1]), span[2].lower()
         delta = {"m": timedelta(minutes=amount), "min": timedelta(minutes=amount), "h": timedelta(hours=amount),
                  "d": timedelta(days=amount), "w": timedelta(weeks=amount), "sem": timedelta(weeks=amount)}[unit]

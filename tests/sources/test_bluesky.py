@@ -445,9 +445,11 @@ def test_when_refresh_and_login_both_fail_the_user_is_told_to_log_in_again(serve
     server.route("POST", REFRESH, Reply(400, load(REVOKED_FILE)))
     server.route("POST", CREATE, session(), Reply(401, load(REFUSED_FILE)))
 
-    with pytest.raises(AuthenticationFailed, match="log in again") as caught:
+    with pytest.raises(AuthenticationFailed, match="Bluesky refused the login") as caught:
         fetch(source(server.url))
 
+    # what the server said of the login (the password changed or revoked), and what to do
+    assert load(REFUSED_FILE)["message"] in caught.value.message
     assert "cmday auth b" in caught.value.message and "X" in caught.value.message
     assert_password_hidden(caught.value)
 

@@ -274,7 +274,7 @@ def _image(path: Path, alt: str = "") -> _Image:
     if len(data) > MAX_IMAGE_BYTES:
         raise SourceError(
             _("{file} is {size}, over Bluesky's limit of {limit} for an image; nothing was sent").format(
-                file=path.name, size=human_size(len(data)), limit=human_size(MAX_IMAGE_BYTES)),
+                file=path.name, size=human_size(len(data), kilo=1000), limit=human_size(MAX_IMAGE_BYTES, kilo=1000)),
             hint=_("make the image smaller, then publish again"))
     return _Image(path.name, data, info.mime, info.width, info.height, alt)
 

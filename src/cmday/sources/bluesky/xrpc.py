@@ -156,10 +156,7 @@ class Xrpc:
             raise self._log_in_again()
         self._logged_in_again = True
         self._forget_session()
-        try:
-            await self._create_session()
-        except AuthenticationFailed:
-            raise self._log_in_again() from None
+        await self._create_session()  # refused: its error says why, in the server's words ("Invalid identifier or password")
 
     def _keep(self, response: Any, nsid: str) -> Session:
         try:
