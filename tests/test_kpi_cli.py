@@ -80,6 +80,21 @@ def test_kpi_set_then_it_feeds_the_indicators(acme: str, cmday_home: Path):
     assert shown["followers.mastodon"] == 812
 
 
+@pytest.mark.parametrize(("lang", "words"), [("en", ["Followers · bluesky", "Following · bluesky", "Posts · bluesky"]),
+                                             ("es", ["Seguidores · bluesky", "Seguidos · bluesky", "Publicaciones · bluesky"])])
+def test_the_account_figures_a_fetch_takes_are_named_in_the_table(acme: str, cmday_home: Path, lang: str, words: list[str]):
+    store = Store(cmday_home / "state.sqlite3")
+    for family, value in (("followers", 3), ("following", 1), ("posts", 12)):  # what account_metrics gives, origin "api"
+        store.set_kpi("acme", f"{family}.bluesky", "2026-10-21", value, "api", NOW)
+    store.close()
+
+    ran = run("kpi", "--workspace", acme, "--week", WEEK, "--lang", lang)
+
+    assert ran.exit_code == 0, ran.stderr
+    assert all(word in ran.stdout for word in words), ran.stdout
+    assert "following.bluesky" not in ran.stdout and "posts.bluesky" not in ran.stdout
+
+
 def test_kpi_set_defaults_to_today_and_speaks_json(acme: str):
     ran = run("kpi", "set", "reach.instagram", "3.5", "--workspace", acme, "--json")
     assert json.loads(ran.stdout) == {"project": "acme", "key": "reach.instagram", "day": "2026-10-27", "value": 3.5, "origin": "manual"}

@@ -154,9 +154,15 @@ def check_snapshot_key(key: str) -> str:
 
 
 def snapshot_label(key: str) -> str:
+    """The words a snapshot is shown with: the families cmday takes from the platforms' account figures are
+    named; one the CM made up (`kpi set newsletter.subscribers`) shows as typed."""
     family, _dot, rest = key.partition(".")
     if family == "followers":
         return _("Followers · {account}").format(account=rest)
+    if family == "following":
+        return _("Following · {account}").format(account=rest)
+    if family == "posts":
+        return _("Posts · {account}").format(account=rest)
     return key
 
 
