@@ -45,6 +45,18 @@ def test_no_escape_sequences_or_markup_interpretation_reach_the_terminal():
     assert "\x1b" not in shown.stdout
 
 
+def test_inbox_of_every_state_says_each_ones_state():
+    run("morning", "--demo")
+    answered = _id_of("growfast")
+    assert run("mark", "--demo", str(answered), "answered").exit_code == 0
+    lines = {line.split()[0].lstrip("!+"): line for line in run("inbox", "--demo", "--state", "all", "--limit", "0").stdout.splitlines()
+             if line.split() and line.split()[0].lstrip("!+").isdigit()}
+    assert " answered · " in lines[str(answered)]
+    assert all(any(f" {state} · " in line for state in ("open", "answered", "ignored", "snoozed", "escalated", "linked"))
+               for line in lines.values())
+    assert " open · " not in run("inbox", "--demo").stdout  # the open queue alone needs no word for it
+
+
 def _id_of(handle: str) -> int:
     mentions = json.loads(run("inbox", "--demo", "--json", "--state", "all").stdout)["mentions"]
     return next(m["id"] for m in mentions if handle in m["author"]["handle"])

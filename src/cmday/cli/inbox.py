@@ -156,7 +156,8 @@ def inbox(
                 render.section(console, f"{project.name} · {state_heading(state)}", total, compact=compact)
                 if mentions:
                     visible = mentions[:shown] if shown else mentions
-                    table = render.mention_table([MentionLine.of(m, session.now) for m in visible], header, console.width)
+                    table = render.mention_table([MentionLine.of(m, session.now) for m in visible], header, console.width,
+                                                 show_state=state == "all")
                     table.show_header = not compact
                     console.print(table)
                     if len(visible) < total:

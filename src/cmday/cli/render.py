@@ -109,7 +109,8 @@ def mention_rows(console: Console, mentions: list[MentionLine], header: Header, 
         console.print(Text(_("… and {count} more: {hint}").format(count=len(mentions) - DASHBOARD_ROWS, hint=hint), style="dim"))
 
 
-def mention_table(mentions: list[MentionLine], header: Header, width: int) -> LineTable:
+def mention_table(mentions: list[MentionLine], header: Header, width: int, show_state: bool = False) -> LineTable:
+    """`show_state`: each line says its state (`inbox --state all` lists answered and open ones together)."""
     table = LineTable(
         [
             Column("#", justify="right"),
@@ -123,7 +124,9 @@ def mention_table(mentions: list[MentionLine], header: Header, width: int) -> Li
     for mention in mentions:
         flag = "!" if mention.urgent else ("+" if mention.past_sla else "")
         style = "red" if mention.urgent else ("yellow" if mention.past_sla else "")
-        before = [(f"→{one_line(mention.assignee)} ", "magenta")] if mention.assignee else []
+        before = [(f"{state_label(mention.state)} · ", "cyan")] if show_state and mention.state else []
+        if mention.assignee:
+            before.append((f"→{one_line(mention.assignee)} ", "magenta"))
         if mention.hidden:
             before.append((_("hidden") + " ", "yellow"))
         what = Text.assemble(*before, (f"{category_label(mention.category)} ", "dim"), one_line(mention.text))
