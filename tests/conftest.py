@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cmday.i18n import set_language
+from cmday.private import tightened
 from tests.support.platform_server import PlatformServer
 from tests.support.postgres import PASSWORD, Postgres
 
@@ -27,6 +28,7 @@ def cmday_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     set_language("en")  # a test that ran in Spanish must not leave the next one speaking it
+    tightened()  # what a test made private outside a command is not for the next one's command to report
     return home
 
 
