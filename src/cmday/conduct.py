@@ -31,8 +31,6 @@ def text_limit(platform: str) -> int | None:
     return PLATFORM_LIMITS.get(platform)
 
 
-
-
 def taboo_hits(text: str, project: Project) -> list[str]:
     """The project's taboo topics a text touches, matched as whole words without case or accents."""
     folded = fold(text)

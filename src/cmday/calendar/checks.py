@@ -198,8 +198,6 @@ def _link_problems(link: str, planned: PlannedPost, rules: Utm) -> list[tuple[st
     return said
 
 
-
-
 def _known_platforms() -> set[str]:
     from cmday.conduct import PLATFORM_LIMITS
     from cmday.sources import PLATFORMS
@@ -290,7 +288,6 @@ def _horizon(plan: Plan, today: date, horizon: int) -> list[Problem]:
                                       "planned {covered} days ahead; aim for {horizon} at least, {ideal} is ideal", max(covered, 0)).format(
             covered=max(covered, 0), horizon=plan.project.calendar.horizon_days, ideal=ideal)))
     return found
-
 
 
 def links_to_check(plan: Plan, now: datetime, days: int | None = None) -> list[str]:
