@@ -717,7 +717,8 @@ class Timeline:
             if not wanted or len(page) >= math.ceil(size / 2) or position >= len(self.items):
                 break
         more = position < len(self.items)
-        delay = 3.0 if request.query.get("cursor", [None])[0] == self.slow_cursor else 0.0
+        slow = self.slow_cursor is not None and request.query.get("cursor", [None])[0] == self.slow_cursor
+        delay = 3.0 if slow else 0.0
         return Reply(200, {"notifications": page} | ({"cursor": str(position)} if more else {}), delay=delay)
 
 
