@@ -41,6 +41,7 @@ from cmday.sources.mastodon.text import addressed
 from cmday.store import Store
 from cmday.workspace import Workspace
 from tests.support.adapters import header, run_adapter
+from tests.support.fake_platforms import post_view
 from tests.support.platform_server import PlatformServer, Reply, Request
 
 NOW = datetime(2026, 4, 12, 7, 0, tzinfo=UTC)
@@ -210,11 +211,8 @@ def bluesky(platform_server: PlatformServer, load):
     platform_server.route("POST", CREATE_RECORD, repo.create)
     platform_server.route("GET", GET_RECORD, repo.get)
     # The AppView's getPosts, for the recorded notifications' posts: postViews of the posts that still exist
-    posts = {n["uri"]: n for n in load(BSKY_NOTIFICATIONS)["notifications"]}
-    views = lambda r: Reply(200, {"posts": [  # noqa: E731
-        {key: posts[uri][key] for key in ("uri", "cid", "author", "record", "indexedAt")} for uri in r.query.get("uris", []) if uri in posts
-    ]})
-    platform_server.route("GET", GET_POSTS, views)
+    posts = {n["uri"]: post_view(n) for n in load(BSKY_NOTIFICATIONS)["notifications"]}
+    platform_server.route("GET", GET_POSTS, lambda r: Reply(200, {"posts": [posts[uri] for uri in r.query.get("uris", []) if uri in posts]}))
     platform_server.repo = repo  # type: ignore[attr-defined]
     return platform_server
 

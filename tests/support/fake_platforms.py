@@ -97,6 +97,11 @@ class MastodonInstance(_Faults):
             return Reply(200, [s for s in reversed(self.posts) if not s["in_reply_to_id"]][:40])
 
 
+def post_view(item: dict[str, Any]) -> dict[str, Any]:
+    """The app.bsky.feed.defs#postView of a notification's post (its required keys), as getPosts answers it."""
+    return {key: item[key] for key in ("uri", "cid", "author", "record", "indexedAt")}
+
+
 class BlueskyPds(_Faults):
     """A PDS that keeps records by key (a key taken answers 500, as bsky.social does) and counts logins."""
 
@@ -124,7 +129,7 @@ class BlueskyPds(_Faults):
     def knows(self, *items: dict[str, Any]) -> None:
         """Posts the AppView can show (getPosts), from notifications or post views; a deleted one is left out."""
         for item in items:
-            self.posts[item["uri"]] = {key: item[key] for key in ("uri", "cid", "author", "record", "indexedAt")}
+            self.posts[item["uri"]] = post_view(item)
 
     def _tokens(self, kind: str) -> tuple[str, str]:
         with self.lock:
