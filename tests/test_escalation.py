@@ -88,8 +88,7 @@ def test_any_handle_and_contact_name_make_a_well_formed_email(tmp_path_factory, 
 
     from cmday.escalation import EscalationMessage, compose, write_eml
     from cmday.mention import StoredMention  # noqa: F401 - compose takes what the store hands back
-    from cmday.models import Project
-    from cmday.protocol import Contact
+    from cmday.models import Contact, Project
 
     home = tmp_path_factory.mktemp("outbox")
     store = Store(home / "state.sqlite3")

@@ -8,7 +8,8 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cmday.protocol import _TOKEN, Category, CategoryRule, CrisisRule, PhraseMatcher, Protocol, fold, runs_of_words, words_of
+from cmday.models import CategoryRule, CrisisRule
+from cmday.protocol import _TOKEN, Category, PhraseMatcher, Protocol, fold, runs_of_words, words_of
 from cmday.triage import _STOPWORDS, PhraseIndex, Triage, detect_language
 
 # A small vocabulary so that random rules and random texts meet often: accents, case, an apostrophe,

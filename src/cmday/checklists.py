@@ -5,41 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal, Protocol
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Protocol
 
 from cmday.errors import ConfigError, UsageError
 from cmday.i18n import _, ngettext
-from cmday.models import SLUG_PATTERN, Strict
+from cmday.settings import WEEKDAYS
 from cmday.shipped import shipped_dir
 from cmday.workspace import parse_file
 
+if TYPE_CHECKING:
+    from cmday.models import ChecklistItem
+
 ROUTINES = ("morning", "check", "close")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-AUTOMATIC_CHECKS = (
-    "no_urgent_open",
-    "no_crisis",
-    "sources_healthy",
-    "swept_recently",
-    "nothing_past_sla",
-    "inbox_clear",
-    "today_ready",
-    "tomorrow_ready",
-    "horizon_covered",
-)
-
-
-class ChecklistItem(Strict):
-    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
-    text: str
-    auto: Literal[AUTOMATIC_CHECKS] | None = None  # type: ignore[valid-type]
-    weekdays: list[Literal[WEEKDAYS]] | None = None  # type: ignore[valid-type]
-
-
-class ChecklistFile(Strict):
-    items: list[ChecklistItem] = []
-    drop: list[str] = []
 
 
 class Facts(Protocol):
@@ -79,12 +56,12 @@ def load_checklist(routine: str, language: str, workspace_root: Path | None) -> 
     shipped = shipped_dir("checklists") / f"{routine}.{language}.toml"
     if not shipped.is_file():
         shipped = shipped_dir("checklists") / f"{routine}.en.toml"
-    items = {item.id: item for item in parse_file(shipped, ChecklistFile).items}
+    items = {item.id: item for item in parse_file(shipped, "ChecklistFile").items}
     if workspace_root is not None:
         for name in (f"{routine}.toml", f"{routine}.{language}.toml"):
             own = workspace_root / "checklists" / name
             if own.exists():  # not is_file(): a pipe or a folder in its place is refused by name, not skipped
-                override = parse_file(own, ChecklistFile, workspace_root)
+                override = parse_file(own, "ChecklistFile", workspace_root)
                 for dropped in override.drop:
                     if dropped not in items:
                         raise ConfigError(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from cmday.i18n import _
-from cmday.models import Project
-from cmday.protocol import ConductRule, PhraseMatcher, Protocol, fold
+from cmday.protocol import PhraseMatcher, Protocol, fold
 from cmday.sources import PLATFORMS, count_words, text_rules
+
+if TYPE_CHECKING:
+    from cmday.models import ConductRule, Project
 
 # Characters a post may hold: the registry's for the platforms cmday has sources for (Mastodon's is the
 # instance default: the adapter's `text_limit` asks the instance when online), these for those a calendar

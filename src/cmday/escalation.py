@@ -17,12 +17,11 @@ from cmday.errors import ConfigError, SourceError, StateError, UsageError
 from cmday.i18n import _
 from cmday.labels import category_label
 from cmday.mention import StoredMention
-from cmday.models import Project
 from cmday.private import private_folder, write_private_file
-from cmday.protocol import Contact
 from cmday.textsafe import clean, one_line
 
 if TYPE_CHECKING:
+    from cmday.models import Contact, Project
     from cmday.routine import Day
 
 

@@ -17,11 +17,12 @@ from cmday.clock import day_bounds
 from cmday.errors import UsageError
 from cmday.i18n import _
 from cmday.mention import StoredMention
-from cmday.models import Post, Project
+from cmday.settings import WEEKDAYS
 from cmday.store import Escalation, KpiValue, Store
 
 if TYPE_CHECKING:
     from cmday.calendar.plan import Plan
+    from cmday.models import Post, Project
 
 WEEK_HISTORY = 8  # weeks in a weekly trend (sparkline)
 MONTH_HISTORY = 6  # months in a monthly trend
@@ -49,7 +50,6 @@ ADDITIVE = frozenset({"mentions_in", "sla_breaches", "crises", "escalations", "p
 GROWING_FAMILIES = frozenset({"followers", "reach", "impressions", "engagement", "clicks", "visits", "likes", "subscribers"})
 POST_METRICS_FAMILY = "post"  # post.<post key>.<metric>: favourites, boosts, replies... of one published post
 SNAPSHOT_KEY = re.compile(r"[a-z][a-z0-9_]*(\.[A-Za-z0-9@_:+-][A-Za-z0-9@_:+.-]*)+")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HANDLED_STATES = ("ignored", "linked")
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+from cmday.settings import SLUG_PATTERN
 
 
 class Strict(BaseModel):

@@ -1,4 +1,7 @@
-"""The workspace and project files as validated models (what `cmday.toml` and `projects/*.toml` may hold)."""
+"""What the settings files may hold, as pydantic models: `cmday.toml`, `projects/*.toml`, `protocols/*.toml`, `checklists/*.toml`.
+
+Only validating a file loads this module: commands read each file's record (cmday.settings), not its model.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from cmday.modelbase import SLUG_PATTERN, Strict, check_timezone
+from cmday.modelbase import Strict, check_env_name, check_timezone
+from cmday.settings import AUTOMATIC_CHECKS, SLUG_PATTERN, WEEKDAYS, CalendarBehaviour, Language, ProjectBehaviour
 from cmday.sources import PLATFORMS, source_model
-
-Language = Literal["en", "es"]
-PUBLISHING_PLATFORMS = ("mastodon", "bluesky")
 
 
 def check_state_url(value: str | None) -> str | None:
@@ -111,7 +112,6 @@ class Routine(Strict):
 Source = Annotated[functools.reduce(operator.or_, map(source_model, PLATFORMS)), Field(discriminator="platform")]
 
 
-POST_STATUSES = ("idea", "draft", "ready", "scheduled", "published")
 PostStatus = Literal["idea", "draft", "ready", "scheduled", "published"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Count = Annotated[int, Field(ge=0)]
@@ -172,7 +172,7 @@ class Post(Strict):
         return self
 
 
-class Calendar(Strict):
+class Calendar(CalendarBehaviour, Strict):
     """`[calendar]`: where the posts live besides `[[posts]]`, and what the checks expect of them."""
 
     platforms: list[str] | None = None
@@ -190,14 +190,6 @@ class Calendar(Strict):
     def _lowercase_platforms(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else [p.strip().lower() for p in value]
 
-    def per_platform(self, setting: str, platform: str) -> int:
-        value = getattr(self, setting)
-        if isinstance(value, dict):
-            return value.get(platform, _CALENDAR_DEFAULTS[setting])
-        return value
-
-
-_CALENDAR_DEFAULTS = {"min_per_day": 1, "max_per_day": 3, "min_gap_minutes": 60}
 
 
 class Utm(Strict):
@@ -235,7 +227,7 @@ class Report(Strict):
     drafts: bool = True
 
 
-class Project(Strict):
+class Project(ProjectBehaviour, Strict):
     """One brand or client: `projects/<slug>.toml`."""
 
     project: ProjectInfo
@@ -261,26 +253,93 @@ class Project(Strict):
                 raise ValueError(f"a post names source {post.source!r}, which is not among [[sources]]")
         return self
 
-    @property
-    def slug(self) -> str:
-        assert self.project.slug is not None, "the loader sets the slug"
-        return self.project.slug
 
-    @property
-    def name(self) -> str:
-        return self.project.name
+# `protocols/*.toml`: what cmday.protocol merges into the response protocol
 
-    def source(self, source_id: str) -> Source | None:
-        return next((s for s in self.sources if s.id == source_id), None)
 
-    def post_platform(self, post: Post) -> str:
-        if post.platform:
-            return post.platform
-        source = self.source(post.source or "")
-        return source.platform if source else "?"
+class CategoryRule(Strict):
+    priority: Annotated[int, Field(ge=1, le=9)] = 5
+    sla_minutes: Annotated[int, Field(gt=0)] = 480
+    urgent: bool = False
+    words: list[str] = []
+    patterns: list[str] = []
 
-    def publishing_platforms(self) -> list[str]:
-        """The platforms the calendar must feed: set in [calendar], else those of publishing sources."""
-        if self.calendar.platforms is not None:
-            return list(self.calendar.platforms)
-        return sorted({s.platform for s in self.sources if s.enabled and s.platform in PUBLISHING_PLATFORMS})
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        import regex
+
+        for pattern in patterns:
+            try:
+                regex.compile(pattern, regex.V0)  # the engine triage runs them with
+            except regex.error as error:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from None
+        return patterns
+
+
+class CrisisRule(Strict):
+    window_minutes: Annotated[int, Field(gt=0)] = 120
+    complaints: Annotated[int, Field(gt=0)] = 5
+
+
+class Template(Strict):
+    """A named reply: placeholders {author}, {brand}, {link}, {agent} and any key of [values]."""
+
+    category: str
+    text: str
+    language: Language | None = None
+    description: str = ""
+
+
+ConductCheck = Literal["require_words", "forbid_words", "shouting", "taboo", "length", "utm", "saturation", "alt_text"]
+
+
+class ConductRule(Strict):
+    """A check a draft can fail, with the message that says why (the practice texts' rules of conduct)."""
+
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    check: ConductCheck
+    message: str
+    when: list[str] = []  # categories of the mention being answered; empty: always
+    applies_to: Literal["reply", "post", "any"] = "any"
+    words: list[str] = []
+    max_per_day: Annotated[int, Field(ge=1)] = 3
+    severity: Literal["error", "warning"] = "warning"
+    language: Language | None = None
+
+
+class Contact(Strict):
+    name: str = ""
+    email: str | None = None
+    webhook_env: str | None = None  # the NAME of the variable holding a Slack/Mattermost incoming-webhook URL
+
+    _webhook_env = field_validator("webhook_env")(check_env_name)
+
+
+class EscalationRules(Strict):
+    contacts: dict[str, Contact] = {}
+    routes: dict[str, list[str]] = {}  # category -> contacts to tell, in order
+
+
+class ProtocolFile(Strict):
+    crisis: CrisisRule = Field(default_factory=CrisisRule)
+    categories: dict[str, CategoryRule] = {}
+    templates: dict[str, Template] = {}
+    conduct: list[ConductRule] = []
+    escalation: EscalationRules = Field(default_factory=EscalationRules)
+    values: dict[str, str] = {}
+
+
+# `checklists/*.toml`: what cmday.checklists reads for each routine
+
+
+class ChecklistItem(Strict):
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    text: str
+    auto: Literal[AUTOMATIC_CHECKS] | None = None  # type: ignore[valid-type]
+    weekdays: list[Literal[WEEKDAYS]] | None = None  # type: ignore[valid-type]
+
+
+class ChecklistFile(Strict):
+    items: list[ChecklistItem] = []
+    drop: list[str] = []

@@ -7,88 +7,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
-
-from cmday.modelbase import SLUG_PATTERN, Strict, check_env_name
-from cmday.models import Language
 from cmday.shipped import shipped_dir
 from cmday.workspace import parse_file
 
-
-class CategoryRule(Strict):
-    priority: Annotated[int, Field(ge=1, le=9)] = 5
-    sla_minutes: Annotated[int, Field(gt=0)] = 480
-    urgent: bool = False
-    words: list[str] = []
-    patterns: list[str] = []
-
-    @field_validator("patterns")
-    @classmethod
-    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        import regex
-
-        for pattern in patterns:
-            try:
-                regex.compile(pattern, regex.V0)  # the engine triage runs them with
-            except regex.error as error:
-                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from None
-        return patterns
-
-
-class CrisisRule(Strict):
-    window_minutes: Annotated[int, Field(gt=0)] = 120
-    complaints: Annotated[int, Field(gt=0)] = 5
-
-
-class Template(Strict):
-    """A named reply: placeholders {author}, {brand}, {link}, {agent} and any key of [values]."""
-
-    category: str
-    text: str
-    language: Language | None = None
-    description: str = ""
-
-
-ConductCheck = Literal["require_words", "forbid_words", "shouting", "taboo", "length", "utm", "saturation", "alt_text"]
-
-
-class ConductRule(Strict):
-    """A check a draft can fail, with the message that says why (the practice texts' rules of conduct)."""
-
-    id: Annotated[str, Field(pattern=SLUG_PATTERN)]
-    check: ConductCheck
-    message: str
-    when: list[str] = []  # categories of the mention being answered; empty: always
-    applies_to: Literal["reply", "post", "any"] = "any"
-    words: list[str] = []
-    max_per_day: Annotated[int, Field(ge=1)] = 3
-    severity: Literal["error", "warning"] = "warning"
-    language: Language | None = None
-
-
-class Contact(Strict):
-    name: str = ""
-    email: str | None = None
-    webhook_env: str | None = None  # the NAME of the variable holding a Slack/Mattermost incoming-webhook URL
-
-    _webhook_env = field_validator("webhook_env")(check_env_name)
-
-
-class EscalationRules(Strict):
-    contacts: dict[str, Contact] = {}
-    routes: dict[str, list[str]] = {}  # category -> contacts to tell, in order
-
-
-class ProtocolFile(Strict):
-    crisis: CrisisRule = Field(default_factory=CrisisRule)
-    categories: dict[str, CategoryRule] = {}
-    templates: dict[str, Template] = {}
-    conduct: list[ConductRule] = []
-    escalation: EscalationRules = Field(default_factory=EscalationRules)
-    values: dict[str, str] = {}
-
+if TYPE_CHECKING:  # the file models: a protocol is built from the files' records (cmday.settings), without them
+    from cmday.models import CategoryRule, ConductRule, CrisisRule, EscalationRules, Template
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
@@ -123,7 +48,7 @@ class Protocol:
     categories: list[Category]
     templates: dict[str, Template] = field(default_factory=dict)
     conduct: list[ConductRule] = field(default_factory=list)
-    escalation: EscalationRules = field(default_factory=EscalationRules)
+    escalation: EscalationRules = field(default_factory=lambda: _model("EscalationRules")())
     values: dict[str, str] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
 
@@ -245,6 +170,13 @@ def runs_of_words(folded: str, longest: int) -> set[str]:
     return runs
 
 
+def _model(name: str) -> type:
+    """A file model, for a default the files did not give (rare: the shipped files give them all)."""
+    from cmday import models
+
+    return getattr(models, name)
+
+
 def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protocol:
     """The shipped default in every language cmday speaks, extended by a project's own file.
 
@@ -254,15 +186,17 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
     """
     merged: dict[str, CategoryRule] = {}
     origins: dict[str, dict[str, Path]] = {}
-    # Defaults made without validating (model_construct): building a validator for them costs a check ~15 ms.
-    protocol = Protocol(crisis=CrisisRule.model_construct(), categories=[], escalation=EscalationRules.model_construct())
     files = sorted(shipped_dir("protocols").glob("default.*.toml"))
     if extra is not None:
         files.append(extra)
+    protocol: Protocol | None = None
     for path in files:
-        loaded = parse_file(path, ProtocolFile, root)
+        loaded = parse_file(path, "ProtocolFile", root)
         language = path.stem.split(".")[-1] if path.stem.startswith("default.") else None
-        if "crisis" in loaded.model_fields_set:
+        if protocol is None:  # the first shipped file's crisis and escalation, defaults included, are the base
+            protocol = Protocol(crisis=loaded.crisis, categories=[], escalation=loaded.escalation.model_copy(
+                update={"contacts": {}, "routes": {}}))
+        elif "crisis" in loaded.model_fields_set:
             protocol.crisis = loaded.crisis
         for name, rule in loaded.categories.items():
             for pattern in rule.patterns:
@@ -293,7 +227,7 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
         protocol.files.append(path)
     protocol.categories = [Category(name, rule, origins.get(name, {})) for name, rule in merged.items()]
     if not any(c.name == "mention" for c in protocol.categories):
-        protocol.categories.append(Category("mention", CategoryRule()))
+        protocol.categories.append(Category("mention", _model("CategoryRule")()))
     unknown = {t.category for t in protocol.templates.values()} - set(merged) - {"mention"}
     if unknown:
         from cmday.errors import ConfigError

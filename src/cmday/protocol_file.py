@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomlkit
 
@@ -10,8 +11,11 @@ from cmday import files
 from cmday.errors import ConfigError, UsageError
 from cmday.i18n import _
 from cmday.mention import StoredMention
-from cmday.models import SLUG_PATTERN, Project
+from cmday.settings import SLUG_PATTERN
 from cmday.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cmday.models import Project
 
 
 def generalise(text: str, mention: StoredMention, project: Project, agent: str) -> str:

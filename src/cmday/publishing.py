@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from cmday.errors import CmdayError, UsageError
 from cmday.i18n import _
 from cmday.labels import state_label
-from cmday.models import Project
 from cmday.secrets import redact
 from cmday.sending import Delivery, NotSent
 from cmday.sources.base import AuthenticationFailed
@@ -19,6 +18,7 @@ from cmday.textsafe import one_line
 
 if TYPE_CHECKING:
     from cmday.calendar.plan import Plan, PlannedPost
+    from cmday.models import Project
     from cmday.store import Store
     from cmday.workspace import Workspace
 

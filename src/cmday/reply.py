@@ -8,13 +8,13 @@ import string
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cmday import clock
 from cmday.conduct import Finding, lint, text_limit
 from cmday.errors import CmdayError, UsageError
 from cmday.i18n import _, ngettext
 from cmday.mention import Mention, StoredMention
-from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.sending import NotSent, deliver, in_flight, not_sent, when_text
 from cmday.sources import PLATFORMS, AddressesReplies, Replies, StatesLimit, Threads, can, connect, using
@@ -23,6 +23,9 @@ from cmday.sources.demo.adapter import REHEARSED_PLATFORMS
 from cmday.store import Draft, Store
 from cmday.textsafe import one_line
 from cmday.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cmday.models import Project
 
 
 @dataclass

@@ -29,10 +29,10 @@ from cmday.indicators import (
     reaches,
     sparkline,
 )
-from cmday.models import Project
 
 if TYPE_CHECKING:
     from cmday.calendar.plan import Plan
+    from cmday.models import Project
 from cmday.store import Store
 from cmday.textsafe import clean, one_line
 
@@ -373,7 +373,7 @@ class Words:
         """Working hours as people write them: "09:00–18:00, lun, mar, mié, jue, vie"."""
         from babel.dates import get_day_names
 
-        from cmday.indicators import WEEKDAYS
+        from cmday.settings import WEEKDAYS
 
         names = get_day_names("abbreviated", locale=self.language)
         days = ", ".join(names[WEEKDAYS.index(day)] for day in hours.days)

@@ -12,7 +12,6 @@ from cmday import clock
 from cmday.clock import day_bounds
 from cmday.errors import ConfigError
 from cmday.mention import Mention, StoredMention
-from cmday.models import Project
 from cmday.protocol import Protocol
 from cmday.store import Store
 from cmday.workspace import Workspace
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from cmday.calendar.checks import Problem
     from cmday.calendar.plan import Plan, PlannedPost
     from cmday.checklists import ChecklistEntry
+    from cmday.models import Project
 
 READY_STATUSES = ("ready", "scheduled", "published")
 DEFAULT_LOOKBACK = timedelta(hours=24)

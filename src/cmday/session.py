@@ -6,16 +6,19 @@ import os
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cmday import clock
 from cmday.errors import ConfigError
 from cmday.i18n import resolve_language, set_language
-from cmday.models import Project
 from cmday.paths import state_home
 from cmday.protocol import Protocol, load_protocol
 from cmday.routine import Day, FileProblem
 from cmday.store import Store
 from cmday.workspace import Workspace, find_workspace, load_workspace
+
+if TYPE_CHECKING:
+    from cmday.models import Project
 
 STATE_FILE = "state.sqlite3"
 STATE_URL_ENV = "CMDAY_STATE_URL"

@@ -6,14 +6,13 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cmday import clock
 from cmday.errors import CmdayError, StateError
 from cmday.i18n import _, ngettext
 from cmday.mention import INCOMPLETE
-from cmday.models import Project
 from cmday.protocol import PATTERN_SECONDS, Protocol
 from cmday.secrets import redact
 from cmday.sources import Measures, Verifies, adapter_module, can, connect, http_client_for, parses_in_workers, uses_network
@@ -23,6 +22,9 @@ from cmday.textsafe import one_line
 from cmday.triage import Triage
 from cmday.workers import WorkerPool, workers_for
 from cmday.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cmday.models import Project
 
 SOURCE_TIMEOUT_SECONDS = 90.0
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from cmday.errors import UsageError
 from cmday.i18n import _, ngettext
-from cmday.models import TeamMember, WorkspaceConfig
 
 if TYPE_CHECKING:
     from cmday.mention import StoredMention
+    from cmday.models import TeamMember, WorkspaceConfig
     from cmday.store import Note, Store
 
 USER_ENV = "CMDAY_USER"

@@ -7,10 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from cmday.mention import Mention, StoredMention
-from cmday.models import Project
 from cmday.protocol import PhraseMatcher, Protocol, fold, words_of
+
+if TYPE_CHECKING:
+    from cmday.models import Project
 
 _STOPWORDS = {
     "es": set("el la los las de del que y en un una por para con no es se lo al como pero mas muy ya me mi te tu su nos gracias hola".split()),

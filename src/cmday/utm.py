@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit, urlunsplit
 
 from cmday.errors import UsageError
 from cmday.i18n import _
-from cmday.models import Utm
+
+if TYPE_CHECKING:
+    from cmday.models import Utm
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 REQUIRED_UTM = ("utm_source", "utm_medium", "utm_campaign")
@@ -46,7 +49,10 @@ def build_utm(
     Tags the URL already has are replaced by the new ones; values follow the naming rules, and a
     campaign outside the allowed list is refused.
     """
-    rules = rules or Utm()
+    if rules is None:
+        from cmday.models import Utm
+
+        rules = Utm()
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(

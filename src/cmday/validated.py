@@ -1,7 +1,8 @@
 """Settings files already validated, remembered between runs so a check need not read and validate them again.
 
 Reading a project file's TOML and building pydantic's validators for it is most of what a command does
-before it starts its own work. The model a file gave is kept in one private file in the cache folder,
+before it starts its own work. The record a file gave (cmday.settings: its model's values, without pydantic,
+so that recalling it loads no model) is kept in one private file in the cache folder,
 keyed by the file's path, size, mtime, ctime and inode and by the code that validated it; a file whose
 key differs in any way is read again. Nothing here is trusted that is not the user's own (0600) or
 that does not unpickle: any doubt means reading the file, never an error.
@@ -44,8 +45,8 @@ def file_key(path: Path) -> tuple | None:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
-def recall(path: Path, model: type, key: tuple | None) -> Any | None:
-    """The model `path` gave when it had `key`, or None."""
+def recall(path: Path, model: str, key: tuple | None) -> Any | None:
+    """The record `path` gave when it had `key`, or None."""
     if key is None:
         return None
     entry = _load().get(_name(path, model))
@@ -57,7 +58,7 @@ def recall(path: Path, model: type, key: tuple | None) -> Any | None:
         return None
 
 
-def remember(path: Path, model: type, key: tuple | None, value: Any) -> None:
+def remember(path: Path, model: str, key: tuple | None, value: Any) -> None:
     """Keep `value` for `path` as it was at `key` (taken before the file was read). Never raises."""
     if key is None or time.time() - key[1] / 1e9 < SETTLED_SECONDS:
         return
@@ -72,8 +73,8 @@ def remember(path: Path, model: type, key: tuple | None, value: Any) -> None:
         pass
 
 
-def _name(path: Path, model: type) -> tuple[str, str]:
-    return (os.path.abspath(path), f"{model.__module__}.{model.__qualname__}")
+def _name(path: Path, model: str) -> tuple[str, str]:
+    return (os.path.abspath(path), model)
 
 
 def _cache_path() -> Path:
@@ -84,16 +85,26 @@ def _cache_path() -> Path:
 
 @functools.cache
 def _code_stamp() -> tuple:
-    """The code that made the models: a cmday, pydantic or Python of another version, or an edited module, starts afresh."""
-    import pydantic
-
+    """The code that made the records: a cmday, pydantic or Python of another version, or an edited module, starts afresh."""
     from cmday import __version__
 
     package = Path(__file__).parent
     code = [Path(e.path) for e in os.scandir(package) if e.name.endswith(".py")]
     code += package.glob("sources/*/settings.py")  # each platform's source model, in its own package
     modules = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in code)
-    return (_FORMAT, __version__, pydantic.VERSION, sys.version, tuple(modules))
+    validators = tuple(_installed(name) for name in ("pydantic", "pydantic_core"))
+    return (_FORMAT, __version__, validators, sys.version, tuple(modules))
+
+
+def _installed(package: str) -> tuple:
+    """Where `package` is installed and when: found, not imported (a check on remembered files never loads pydantic)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        return (package,)
+    info = os.stat(spec.origin)
+    return (spec.origin, info.st_size, info.st_mtime_ns)
 
 
 def _load() -> dict:

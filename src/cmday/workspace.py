@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 import typing
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -13,12 +11,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
-
 from cmday import files
 from cmday.errors import ConfigError, UsageError
 from cmday.i18n import _, ngettext
-from cmday.models import Project, WorkspaceConfig
+
+if typing.TYPE_CHECKING:  # commands get records (cmday.settings); the models load only when a file must be validated
+    from pydantic import BaseModel
+
+    from cmday.models import Project, WorkspaceConfig
 
 CONFIG_FILE = "cmday.toml"
 PROJECTS_DIR = "projects"
@@ -145,7 +145,7 @@ def _must_be_workspace(path: Path, named_by: str) -> Path:
 
 def load_workspace(root: Path) -> Workspace:
     """cmday.toml and every project file; a project file that fails is kept in `broken`, never hiding the others."""
-    config = parse_file(root / CONFIG_FILE, WorkspaceConfig, root)
+    config = parse_file(root / CONFIG_FILE, "WorkspaceConfig", root)
     workspace = Workspace(root=root, config=config)
     folder = root / PROJECTS_DIR
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
@@ -168,7 +168,7 @@ def load_workspace(root: Path) -> Workspace:
 
 
 def _load_project(path: Path, root: Path, workspace: Workspace) -> Project:
-    project = parse_file(path, Project, root)
+    project = parse_file(path, "Project", root)
     if project.project.slug is None:
         project.project.slug = path.stem.lower()
     if project.slug in workspace.projects:
@@ -181,15 +181,15 @@ def _load_project(path: Path, root: Path, workspace: Workspace) -> Project:
     return project
 
 
-Model = typing.TypeVar("Model", bound=BaseModel)
+def parse_file(path: Path, model: str, root: Path | None = None) -> typing.Any:
+    """Read one TOML file and validate it with `model` (a class of cmday.models, by name); every failure becomes
+    one ConfigError naming the place. What it gives is the model's record (cmday.settings).
 
-
-def parse_file(path: Path, model: type[Model], root: Path | None = None) -> Model:
-    """Read and validate one TOML file; every failure becomes one ConfigError naming the place.
-
-    A file unchanged since a run that validated it gives that run's model (cmday.validated).
+    A file unchanged since a run that validated it gives that run's record (cmday.validated), and the models
+    are not loaded at all.
     """
     from cmday import validated
+    from cmday.settings import freeze
 
     key = validated.file_key(path)
     known = validated.recall(path, model, key)
@@ -207,12 +207,21 @@ def parse_file(path: Path, model: type[Model], root: Path | None = None) -> Mode
         ) from None
     except OSError as error:
         raise ConfigError(_("{file}: cannot be read ({reason})").format(file=shown, reason=error.strerror)) from None
-    parsed = parse_text(text, model, shown)
+    parsed = freeze(parse_text(text, model, shown))
     validated.remember(path, model, key, parsed)
     return parsed
 
 
-def parse_text(text: str, model: type[Model], shown: str) -> Model:
+def parse_text(text: str, model: type[BaseModel] | str, shown: str) -> typing.Any:
+    """`text` validated by `model` (a class, or the name of one in cmday.models): the pydantic model itself."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    if isinstance(model, str):
+        from cmday import models
+
+        model = getattr(models, model)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -270,6 +279,8 @@ def _describe(error: Any, model: type[BaseModel], data: Any) -> str:
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
         allowed = _allowed_keys(model, error["loc"][:-1], data)
+        import difflib
+
         close = difflib.get_close_matches(key, allowed, n=1)
         if close:
             return _("unknown key {key!r}; did you mean {suggestion!r}?").format(key=key, suggestion=close[0])
@@ -337,6 +348,8 @@ def _union_member(annotation: Any, tag: str) -> Any:
 
 
 def _is_model(annotation: Any) -> bool:
+    from pydantic import BaseModel
+
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 

@@ -17,10 +17,11 @@ from cmday.calendar.writing import add_posts
 from cmday.errors import UsageError
 from cmday.files import shown_path
 from cmday.i18n import _
-from cmday.models import Post, Project
+from cmday.models import Post
 from cmday.utm import build_utm
 
 if TYPE_CHECKING:
+    from cmday.models import Project
     from cmday.protocol import Protocol
     from cmday.store import Store
     from cmday.workspace import Workspace

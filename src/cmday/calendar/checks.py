@@ -7,14 +7,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cmday.calendar.dates import local_time_problem, offset_text, span_text, when_text
 from cmday.calendar.plan import READY_STATUSES, UNREADY_STATUSES, Plan, PlannedPost
 from cmday.clock import day_bounds
 from cmday.i18n import _, format_short_day, format_time, ngettext
 from cmday.labels import state_label
-from cmday.models import Post, Project, Utm
 from cmday.utm import REQUIRED_UTM, naming_breaks, own_domain, utm_tags, utm_value
+
+if TYPE_CHECKING:
+    from cmday.models import Post, Project, Utm
 
 SEVERITIES = ("error", "warning", "info")
 NOT_READY_WINDOW = timedelta(hours=24)

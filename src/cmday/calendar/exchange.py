@@ -18,12 +18,14 @@ from cmday.calendar.dates import parse_clock, parse_when
 from cmday.calendar.plan import READY_STATUSES, post_key
 from cmday.errors import ConfigError, UsageError
 from cmday.i18n import _, ngettext
-from cmday.models import POST_STATUSES, Post, Project
+from cmday.models import Post
+from cmday.settings import POST_STATUSES
 from cmday.sheets import neutral, restored
 from cmday.typed import is_day_first
 
 if TYPE_CHECKING:
     from cmday.calendar.plan import Plan
+    from cmday.models import Project
 
 EXPORT_COLUMNS = ("id", "at", "platform", "source", "text", "link", "media", "alt", "campaign", "owner", "status")
 

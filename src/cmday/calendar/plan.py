@@ -14,10 +14,10 @@ from cmday.calendar.dates import post_instant
 from cmday.clock import day_bounds
 from cmday.errors import ConfigError, UsageError
 from cmday.i18n import _
-from cmday.models import Post, Project
 
 if TYPE_CHECKING:
     from cmday.calendar.exchange import CsvFormat
+    from cmday.models import Post, Project
     from cmday.protocol import Protocol
     from cmday.store import Store
     from cmday.workspace import Workspace

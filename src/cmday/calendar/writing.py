@@ -12,9 +12,10 @@ from cmday.calendar.exchange import CsvFormat, csv_cells, decode_csv, read_csv_p
 from cmday.errors import UsageError
 from cmday.files import shown_path
 from cmday.i18n import _
-from cmday.models import Post, Project
+from cmday.models import Project
 
 if TYPE_CHECKING:
+    from cmday.models import Post
     from cmday.workspace import Workspace
 
 

@@ -25,11 +25,13 @@ def _workspace_language(argv: list[str]) -> str | None:
 
     Help texts and Click's usage errors are made while parsing, before the session loads the workspace:
     without this a workspace with `language = "es"` would get English help. The folder is found as
-    workspace.find_workspace finds it (not imported: it brings pydantic, too slow for `--help`). Never raises.
+    workspace.find_workspace finds it (not imported: too slow for `--help`), and read from what cmday.validated
+    remembers of it when it has not changed. Never raises.
     """
     import os
-    import tomllib
     from pathlib import Path
+
+    from cmday import validated
 
     try:
         if "--demo" in argv:
@@ -46,6 +48,11 @@ def _workspace_language(argv: list[str]) -> str | None:
         for folder in folders:
             config = folder / "cmday.toml"
             if config.is_file():
+                remembered = validated.recall(config, "WorkspaceConfig", validated.file_key(config))
+                if remembered is not None:
+                    return remembered.language
+                import tomllib
+
                 language = tomllib.loads(config.read_text(encoding="utf-8")).get("language")
                 return language if isinstance(language, str) else None
     except Exception:  # a broken cmday.toml is reported by the command itself, with its line

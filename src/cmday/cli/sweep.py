@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from cmday.cli import output
 from cmday.errors import ConfigError
 from cmday.i18n import _
-from cmday.models import Project
 from cmday.session import Session
 
 if TYPE_CHECKING:
+    from cmday.models import Project
     from cmday.sync import FetchReport
 
 

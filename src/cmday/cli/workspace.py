@@ -49,10 +49,9 @@ def init(
 def _workspace_language(root: Path, flag: str | None) -> str:
     """The language the workspace's commands speak (its cmday.toml read alone: a broken project file does not matter here)."""
     from cmday.i18n import resolve_language, set_language
-    from cmday.models import WorkspaceConfig
     from cmday.workspace import CONFIG_FILE, parse_file
 
-    language = resolve_language(flag, parse_file(root / CONFIG_FILE, WorkspaceConfig, root).language)
+    language = resolve_language(flag, parse_file(root / CONFIG_FILE, "WorkspaceConfig", root).language)
     set_language(language)  # `where` speaks it too, as every other command of the workspace does
     return language
 

@@ -16,6 +16,7 @@ from cmday.sources.base import AuthenticationFailed, Batch, FetchContext, ReplyT
 from cmday.sources.email import fetch as imap
 from cmday.sources.email import send as smtp
 from cmday.sources.email.entities import to_mention
+from cmday.sources.email.settings import reply_address
 from cmday.textsafe import one_line
 
 # A whole session (connect, search, one batch) never waits longer than this, whatever the server does.
@@ -60,7 +61,7 @@ class EmailAdapter:
     async def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> Sent:
         """An answer to the message `target`, sent once: a copy already in Sent under the draft's Message-ID is the answer."""
         raw = target.raw or {}
-        sender = self.source.reply_address
+        sender = reply_address(self.source)
         if not sender:
             raise SourceError(
                 _("email source {source}: no address to answer from").format(source=self.source.id),
@@ -71,7 +72,7 @@ class EmailAdapter:
 
     async def find_reply(self, target: ReplyTarget, text: str, idempotency_key: str, since: datetime) -> Sent | None:
         """The answer, when the Sent folder shows an earlier attempt handed it over; None when it never left."""
-        sender = self.source.reply_address or ""
+        sender = reply_address(self.source) or ""
         wanted = smtp.message_id(idempotency_key, sender)
         return await self._blocking(self._look_in_sent, wanted)
 

@@ -59,8 +59,10 @@ class EmailSource(SourceBase):
             raise ValueError(f"{value!r} is not an email address such as 'info@acme.example'")
         return value
 
-    @property
-    def reply_address(self) -> str | None:
-        if self.address:
-            return self.address
-        return self.username if re.fullmatch(r"[^@\s<>\",;]+@[A-Za-z0-9.-]+", self.username) else None
+
+def reply_address(source: EmailSource) -> str | None:
+    """The From of replies: `address`, else the username when it is an address (a function, not a property:
+    commands hold the source's record, cmday.settings, which has its fields and nothing of the model's own)."""
+    if source.address:
+        return source.address
+    return source.username if re.fullmatch(r"[^@\s<>\",;]+@[A-Za-z0-9.-]+", source.username) else None
