@@ -86,3 +86,14 @@ def test_a_spanish_init_names_the_brand_in_spanish(tmp_path: Path) -> None:
     run("init", str(tmp_path / "ws"), "--no-input", "--lang", "es")
     project = tomllib.loads((tmp_path / "ws" / "projects" / "mi-marca.toml").read_text(encoding="utf-8"))
     assert project["project"]["name"] == "Mi marca"
+
+
+def test_a_broken_project_file_is_told_in_the_workspaces_language(workspace: Path) -> None:
+    """The workspace's language is chosen before its project files are read, so their errors are in it too."""
+    (workspace / "cmday.toml").write_text('language = "es"\n', encoding="utf-8")
+    (workspace / "projects" / "beta.toml").write_text('[project]\nname = "Beta"\ncolour = "red"\n', encoding="utf-8")
+    ran = run("check", "--offline", "--workspace", str(workspace))
+    assert ran.exit_code == 3
+    assert "projects/beta.toml: project.colour: clave desconocida 'colour'" in ran.stderr
+    assert "corrige ese valor y vuelve a ejecutar el comando" in ran.stderr
+    assert "Revisión" in ran.stdout or "revisión" in ran.stdout  # acme's dashboard, in Spanish, is still shown

@@ -15,7 +15,7 @@ from cmday.paths import state_home
 from cmday.protocol import Protocol, load_protocol
 from cmday.routine import Day, FileProblem
 from cmday.store import Store
-from cmday.workspace import Workspace, find_workspace, load_workspace
+from cmday.workspace import CONFIG_FILE, Workspace, find_workspace, load_workspace, parse_file
 
 if TYPE_CHECKING:
     from cmday.models import Project
@@ -60,10 +60,11 @@ class Session:
 
     @cached_property
     def workspace(self) -> Workspace:
-        loaded = load_workspace(self.workspace_root)
-        self.language = resolve_language(self.lang_flag, loaded.config.language)
+        # the workspace's language before its project files are read: their errors are worded as they are found
+        config = parse_file(self.workspace_root / CONFIG_FILE, "WorkspaceConfig", self.workspace_root)
+        self.language = resolve_language(self.lang_flag, config.language)
         set_language(self.language)
-        return loaded
+        return load_workspace(self.workspace_root, config)
 
     @cached_property
     def language(self) -> str:

@@ -143,9 +143,10 @@ def _must_be_workspace(path: Path, named_by: str) -> Path:
     return path.resolve()
 
 
-def load_workspace(root: Path) -> Workspace:
-    """cmday.toml and every project file; a project file that fails is kept in `broken`, never hiding the others."""
-    config = parse_file(root / CONFIG_FILE, "WorkspaceConfig", root)
+def load_workspace(root: Path, config: WorkspaceConfig | None = None) -> Workspace:
+    """cmday.toml (unless given, read already) and every project file; a project file that fails is kept in
+    `broken`, never hiding the others."""
+    config = config or parse_file(root / CONFIG_FILE, "WorkspaceConfig", root)
     workspace = Workspace(root=root, config=config)
     folder = root / PROJECTS_DIR
     for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
