@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cmday import i18n
 from cmday.mention import Mention
 from cmday.store import Store
 from tests.cli_runner import run
@@ -122,17 +123,24 @@ def test_a_session_file_in_the_secrets_folder_is_tightened_by_any_command_that_l
     assert [(p.name, before) for p, before, _after in tightened()] == [("secrets", 0o775), ("bluesky-session.acme.b.json", 0o644)]
 
 
-def test_a_first_run_makes_every_folder_it_needs_private_and_says_nothing_of_it(workspace: Path, tmp_path: Path, monkeypatch):
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_a_first_run_makes_every_folder_it_needs_private_and_says_nothing_of_it(
+        workspace: Path, tmp_path: Path, monkeypatch, lang: str):
     home = tmp_path / "data" / "cmday"  # as ~/.local/share/cmday on a new machine: neither folder there yet
     monkeypatch.setenv("CMDAY_HOME", str(home))
-    earlier = datetime.now().timestamp() - 3600  # files written a while ago: their models are remembered in cache/
+    earlier = datetime.now().timestamp() - 3600  # files written a while ago: their records are remembered in cache/
     for settings in workspace.rglob("*.toml"):
         os.utime(settings, (earlier, earlier))
+    # Spanish from a checkout whose .po changed since its .mo was built: the catalogue is compiled into cache/
+    monkeypatch.setattr(i18n, "_STALE_AFTER_SECONDS", -1e12)
 
-    ran = run("inbox", "--workspace", str(workspace))
+    ran = run("inbox", "--workspace", str(workspace), "--lang", lang)
 
     assert ran.exit_code == 0, ran.stderr
     assert (home / "cache").is_dir()
     assert {str(f.relative_to(tmp_path)): mode(f) for f in (tmp_path / "data", home, home / "cache")} == {
         "data": 0o700, "data/cmday": 0o700, "data/cmday/cache": 0o700}
-    assert "open to other users" not in ran.stderr  # cmday made them: nothing was found open
+    assert "open to other users" not in ran.stderr and "abierto a otros" not in ran.stderr  # cmday made them
+    if lang == "es":  # the catalogue compiled into cache/ spoke, and its folders are private as the others
+        assert "abiertas (0)" in ran.stdout and (home / "cache" / "locale").is_dir()
+        assert {mode(f) for f in (home / "cache" / "locale").rglob("*") if f.is_dir()} == {0o700}

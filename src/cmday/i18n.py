@@ -82,8 +82,10 @@ def _compile_into_cache(po_path: Path, language: str) -> Path:
         from babel.messages.mofile import write_mo
         from babel.messages.pofile import read_po
 
+        from cmday.private import private_folder
+
         catalog = read_po(io.BytesIO(source), locale=language, domain="cmday")
-        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(mo_path.parent)  # the cache folder is private: made 0700 as the state's are, never with the umask's mode
         partial = mo_path.with_name(f"cmday.{os.getpid()}.tmp")
         with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog)
