@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cmday.settings import file_model
 from cmday.shipped import shipped_dir
 from cmday.workspace import parse_file
 
@@ -48,7 +49,7 @@ class Protocol:
     categories: list[Category]
     templates: dict[str, Template] = field(default_factory=dict)
     conduct: list[ConductRule] = field(default_factory=list)
-    escalation: EscalationRules = field(default_factory=lambda: _model("EscalationRules")())
+    escalation: EscalationRules = field(default_factory=lambda: file_model("EscalationRules")())
     values: dict[str, str] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
 
@@ -170,13 +171,6 @@ def runs_of_words(folded: str, longest: int) -> set[str]:
     return runs
 
 
-def _model(name: str) -> type:
-    """A file model, for a default the files did not give (rare: the shipped files give them all)."""
-    from cmday import models
-
-    return getattr(models, name)
-
-
 def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protocol:
     """The shipped default in every language cmday speaks, extended by a project's own file.
 
@@ -227,7 +221,7 @@ def load_protocol(extra: Path | None = None, root: Path | None = None) -> Protoc
         protocol.files.append(path)
     protocol.categories = [Category(name, rule, origins.get(name, {})) for name, rule in merged.items()]
     if not any(c.name == "mention" for c in protocol.categories):
-        protocol.categories.append(Category("mention", _model("CategoryRule")()))
+        protocol.categories.append(Category("mention", file_model("CategoryRule")()))  # rare: the shipped files give it
     unknown = {t.category for t in protocol.templates.values()} - set(merged) - {"mention"}
     if unknown:
         from cmday.errors import ConfigError

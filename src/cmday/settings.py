@@ -47,6 +47,7 @@ class Record:
 
     model_fields_set: frozenset[str]  # the fields the file itself gave, as pydantic's
     _model: str  # the model's name, for repr
+    _behaviour: type | None = None  # the mixin its class was made with (record_class)
 
     def model_copy(self, update: dict[str, Any] | None = None) -> Record:
         """A shallow copy with `update` applied, unvalidated: as pydantic's `model_copy(update=...)`."""
@@ -69,7 +70,7 @@ class Record:
         return f"{self._model.rsplit('.', 1)[-1]}({', '.join(f'{k}={v!r}' for k, v in _values(self).items())})"
 
     def __reduce__(self):
-        return _rebuild, (_behaviour_of_record(type(self)), self.__dict__)
+        return _rebuild, (self._behaviour, self.__dict__)
 
 
 def _values(record: Record) -> dict[str, Any]:
@@ -81,11 +82,14 @@ def record_class(behaviour: type | None) -> type[Record]:
     """The record class of a behaviour mixin (None: a model without one)."""
     if behaviour is None:
         return Record
-    return type(behaviour.__name__, (behaviour, Record), {"__module__": __name__})
+    return type(behaviour.__name__, (behaviour, Record), {"__module__": __name__, "_behaviour": behaviour})
 
 
-def _behaviour_of_record(cls: type) -> type | None:
-    return next((c for c in cls.__mro__[1:] if c is not Behaviour and issubclass(c, Behaviour)), None)
+def file_model(name: str) -> type:
+    """The pydantic model of that name (cmday.models), loaded on first need: validating a file, or a default."""
+    from cmday import models
+
+    return getattr(models, name)
 
 
 def _rebuild(behaviour: type | None, values: dict[str, Any]) -> Record:
@@ -101,11 +105,11 @@ def freeze(value: Any) -> Any:
     if fields is not None:
         behaviour = next((c for c in model.__mro__ if issubclass(c, Behaviour) and not hasattr(c, "__pydantic_fields__")
                           and c is not Behaviour), None)
-        record = object.__new__(record_class(behaviour))
-        record.__dict__.update({name: freeze(getattr(value, name)) for name in fields})
-        record.model_fields_set = frozenset(value.model_fields_set)
-        record._model = f"{model.__module__}.{model.__qualname__}"
-        return record
+        return _rebuild(behaviour, {
+            **{name: freeze(getattr(value, name)) for name in fields},
+            "model_fields_set": frozenset(value.model_fields_set),
+            "_model": f"{model.__module__}.{model.__qualname__}",
+        })
     if isinstance(value, list):
         return [freeze(item) for item in value]
     if isinstance(value, dict):

@@ -220,9 +220,9 @@ def parse_text(text: str, model: type[BaseModel] | str, shown: str) -> typing.An
     from pydantic import ValidationError
 
     if isinstance(model, str):
-        from cmday import models
+        from cmday.settings import file_model
 
-        model = getattr(models, model)
+        model = file_model(model)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
